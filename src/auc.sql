@@ -1,0 +1,1 @@
+-- src/auc.sql: (to be written)

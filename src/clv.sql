@@ -1,0 +1,1 @@
+-- src/clv.sql: (to be written)

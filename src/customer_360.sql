@@ -1,0 +1,1 @@
+-- src/customer_360.sql: (to be written)

@@ -1,0 +1,1 @@
+-- src/demo_data.sql: (to be written)

@@ -1,0 +1,1 @@
+-- src/kmeans.sql: (to be written)

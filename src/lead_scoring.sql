@@ -1,0 +1,1 @@
+-- src/lead_scoring.sql: (to be written)

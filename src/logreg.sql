@@ -1,0 +1,1 @@
+-- src/logreg.sql: (to be written)

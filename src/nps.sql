@@ -1,0 +1,1 @@
+-- src/nps.sql: (to be written)

@@ -1,0 +1,1 @@
+-- src/retention.sql: (to be written)

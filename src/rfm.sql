@@ -1,0 +1,1 @@
+-- src/rfm.sql: (to be written)

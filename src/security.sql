@@ -1,0 +1,1 @@
+-- src/security.sql: (to be written)

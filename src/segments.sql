@@ -1,0 +1,1 @@
+-- src/segments.sql: (to be written)

@@ -1,0 +1,1 @@
+-- src/survival.sql: (to be written)
