@@ -362,6 +362,21 @@ CREATE TRIGGER order_lines_maintain_order_total
     AFTER INSERT OR UPDATE OR DELETE ON @extschema@.order_lines
     FOR EACH ROW EXECUTE FUNCTION @extschema@.maintain_order_total();
 
+-- What counts as a purchase everywhere in the analytics: an order that is paid or shipped
+-- (not pending, cancelled or refunded).
+CREATE VIEW @extschema@.customer_order_stats AS
+SELECT contact_id,
+       count(*) AS orders,
+       sum(total) AS total_spent,
+       round(avg(total), 2) AS average_order_value,
+       min(ordered_at) AS first_order_at,
+       max(ordered_at) AS last_order_at
+FROM @extschema@.orders
+WHERE status IN ('paid', 'shipped')
+GROUP BY contact_id;
+COMMENT ON VIEW @extschema@.customer_order_stats IS
+    'Per customer with at least one purchase (orders paid or shipped): order count, total spent, average order value, first and last purchase.';
+
 -- ---------------------------------------------------------------------------------------------
 -- Support
 CREATE TABLE @extschema@.tickets (
