@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Benchmark: crm.nps(score) against count(*) and the best hand-written SQL formula over 10 million
+# answers, single-threaded and with 2 parallel workers; then the roll-up of 365 days x 1,000
+# segments of daily crm.nps_summary values into one NPS per segment.
+# Every figure is the median of 5 runs (psql \timing, the runs of the compared queries
+# interleaved so that noise from other work on the machine hits them alike).
+# Run with: scripts/bench test/bench/nps.sh
+set -euo pipefail
+
+runs=5
+psql_bench() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+
+echo "== setup: 10,000,000 answers (day, segment, score 0-10 uniform), then VACUUM ANALYZE"
+psql_bench <<'SQL'
+DROP TABLE IF EXISTS bench_answers, bench_daily;
+CREATE TABLE bench_answers (day date NOT NULL, segment smallint NOT NULL, score smallint NOT NULL);
+SELECT setseed(0.42) \gset
+INSERT INTO bench_answers
+SELECT DATE '2025-01-01' + (i % 365)::integer, (i / 365 % 1000)::smallint, floor(random() * 11)::smallint
+FROM generate_series(0, 9999999) i;
+VACUUM (FREEZE, ANALYZE) bench_answers;
+-- One summary per day and segment: 365,000 rows.
+CREATE TABLE bench_daily AS
+SELECT day, segment, crm.nps_agg(score) AS summary FROM bench_answers GROUP BY day, segment;
+VACUUM (FREEZE, ANALYZE) bench_daily;
+SQL
+
+# time_queries LABEL SETTINGS QUERY...: prints the median milliseconds of each query, in order.
+time_queries() {
+	local settings=$1
+	shift
+	local script
+	script=$(
+		echo "$settings"
+		# one untimed warm-up run of each, then the timed runs, interleaved
+		for query in "$@"; do echo "$query;"; done
+		echo '\timing on'
+		for ((run = 0; run < runs; run++)); do
+			for query in "$@"; do echo "$query;"; done
+		done
+	)
+	psql_bench -At <<<"$script" | awk -v n=$# -v runs=$runs '
+		/^Time: / { t[count % n, int(count / n)] = $2; count++ }
+		END {
+			for (q = 0; q < n; q++) {
+				# insertion sort of the runs of query q, then the middle one
+				for (r = 0; r < runs; r++) {
+					x = t[q, r] + 0
+					for (i = r; i > 0 && v[i - 1] > x; i--) v[i] = v[i - 1]
+					v[i] = x
+				}
+				printf "%s%s", (q ? " " : ""), v[int(runs / 2)]
+			}
+			print ""
+		}'
+}
+
+count_query='SELECT count(*) FROM bench_answers'
+formula_query='SELECT 100.0 * (count(*) FILTER (WHERE score >= 9) - count(*) FILTER (WHERE score <= 6)) / count(*) FROM bench_answers'
+nps_query='SELECT crm.nps(score) FROM bench_answers'
+
+echo "== check: crm.nps equals the SQL formula"
+psql_bench -At -c "SELECT format('crm.nps = %s, formula = %s', ($nps_query), ($formula_query))"
+
+for workers in 0 2; do
+	read -r count_ms formula_ms nps_ms < <(time_queries \
+		"SET max_parallel_workers_per_gather = $workers;" \
+		"$count_query" "$formula_query" "$nps_query")
+	echo "== 10M answers, max_parallel_workers_per_gather = $workers (median of $runs, ms)"
+	printf '  count(*)       %9.1f\n  SQL formula    %9.1f\n  crm.nps(score) %9.1f\n' \
+		"$count_ms" "$formula_ms" "$nps_ms"
+	awk -v c="$count_ms" -v f="$formula_ms" -v n="$nps_ms" 'BEGIN {
+		printf "  ratio crm.nps / count(*)    = %.2f (target <= 1.30 single-threaded)\n", n / c
+		printf "  ratio formula / crm.nps     = %.2f (target >= 1.40 single-threaded)\n", f / n }'
+done
+
+rollup_query='SELECT segment, crm.nps(crm.nps_union(summary)) FROM bench_daily GROUP BY segment'
+echo "== check: the roll-up of daily summaries equals crm.nps over the answers, for every segment"
+psql_bench -At -c "SELECT count(*) FILTER (WHERE r.nps IS DISTINCT FROM a.nps) || ' of ' || count(*) || ' segments differ'
+	FROM ($rollup_query) r(segment, nps) JOIN (SELECT segment, crm.nps(score) FROM bench_answers GROUP BY segment) a(segment, nps) USING (segment)"
+for workers in 0 2; do
+	read -r rollup_ms < <(time_queries "SET max_parallel_workers_per_gather = $workers;" "$rollup_query")
+	echo "== roll-up: 365 x 1,000 daily summaries into 1,000 segment NPS, max_parallel_workers_per_gather = $workers"
+	printf '  median %.1f ms (target < 50 ms)\n' "$rollup_ms"
+done
+
+psql_bench -c 'DROP TABLE bench_answers, bench_daily'
