@@ -12,6 +12,7 @@
 #include <ctype.h>
 
 #include "common/int.h"
+#include "funcapi.h"
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
 
@@ -475,33 +476,67 @@ crm_nps_summary_responses(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(count_between(PG_GETARG_NPS_SUMMARY(0), 0, 10));
 }
 
-PG_FUNCTION_INFO_V1(crm_nps_summary_moe);
 /*
- * crm.nps_moe(summary, confidence): the margin of error of the NPS in points, z * SE * 100 with
- * SE = sqrt((pP + pD - NPS^2) / n), NPS as a fraction. NULL for an empty summary.
+ * The margin of error of the NPS in points, z * SE * 100 with SE = sqrt((pP + pD - NPS^2) / n),
+ * NPS as a fraction; false for an empty summary. Sets *nps to the NPS in points.
  */
-Datum
-crm_nps_summary_moe(PG_FUNCTION_ARGS)
+static bool
+summary_margin(const NpsSummary *summary, double z, double *nps, double *margin)
 {
-	NpsSummary *summary = PG_GETARG_NPS_SUMMARY(0);
-	double		z = crm_normal_quantile_two_sided(PG_GETARG_FLOAT8(1));
 	double		n = 0,
 				promoters,
 				detractors = 0,
-				nps,
-				variance;
+				fraction;
 
 	for (int i = 0; i < NPS_BUCKETS; i++)
 		n += (double) summary->counts[i];
 	if (n == 0)
-		PG_RETURN_NULL();
+		return false;
 	for (int i = 0; i <= 6; i++)
 		detractors += (double) summary->counts[i];
 	promoters = (double) summary->counts[9] + (double) summary->counts[10];
-	nps = (promoters - detractors) / n;
+	fraction = (promoters - detractors) / n;
+	*nps = 100.0 * fraction;
 	/* rounding can leave a tiny negative variance when every answer is in one group */
-	variance = Max(promoters / n + detractors / n - nps * nps, 0.0);
-	PG_RETURN_FLOAT8(z * sqrt(variance / n) * 100.0);
+	*margin = z * sqrt(Max(promoters / n + detractors / n - fraction * fraction, 0.0) / n) * 100.0;
+	return true;
+}
+
+PG_FUNCTION_INFO_V1(crm_nps_summary_moe);
+/* crm.nps_moe(summary, confidence): the margin of error in NPS points, NULL for no answers. */
+Datum
+crm_nps_summary_moe(PG_FUNCTION_ARGS)
+{
+	double		z = crm_normal_quantile_two_sided(PG_GETARG_FLOAT8(1));
+	double		nps,
+				margin;
+
+	if (!summary_margin(PG_GETARG_NPS_SUMMARY(0), z, &nps, &margin))
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(margin);
+}
+
+PG_FUNCTION_INFO_V1(crm_nps_summary_ci);
+/* crm.nps_ci(summary, confidence): NPS -/+ margin clamped to [-100, 100]; NULLs for no answers. */
+Datum
+crm_nps_summary_ci(PG_FUNCTION_ARGS)
+{
+	double		z = crm_normal_quantile_two_sided(PG_GETARG_FLOAT8(1));
+	TupleDesc	descriptor;
+	Datum		bounds[2] = {0, 0};
+	bool		nulls[2] = {true, true};
+	double		nps,
+				margin;
+
+	if (get_call_result_type(fcinfo, NULL, &descriptor) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "crm.nps_ci must return a record");
+	if (summary_margin(PG_GETARG_NPS_SUMMARY(0), z, &nps, &margin))
+	{
+		bounds[0] = Float8GetDatum(Max(nps - margin, -100.0));
+		bounds[1] = Float8GetDatum(Min(nps + margin, 100.0));
+		nulls[0] = nulls[1] = false;
+	}
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(descriptor), bounds, nulls)));
 }
 
 /* ---------------------------------------------------------------------------------------------

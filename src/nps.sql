@@ -102,11 +102,7 @@ COMMENT ON FUNCTION @extschema@.nps_moe(@extschema@.nps_summary, double precisio
 CREATE FUNCTION @extschema@.nps_ci(summary @extschema@.nps_summary, confidence double precision DEFAULT 0.95,
                                    OUT lower double precision, OUT upper double precision)
     RETURNS record
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    AS $$
-        SELECT GREATEST(-100, estimate.nps - estimate.moe), LEAST(100, estimate.nps + estimate.moe)
-        FROM (SELECT @extschema@.nps(summary) AS nps, @extschema@.nps_moe(summary, confidence) AS moe) estimate
-    $$;
+    AS 'MODULE_PATHNAME', 'crm_nps_summary_ci' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.nps_ci(@extschema@.nps_summary, double precision) IS
     'Confidence interval of the NPS: NPS -/+ crm.nps_moe, clamped to [-100, 100]. NULL bounds for an empty summary; a confidence outside (0, 1) raises 22023.';
 
