@@ -11,6 +11,7 @@
 
 #include <ctype.h>
 
+#include "common/hashfn.h"
 #include "common/int.h"
 #include "funcapi.h"
 #include "libpq/pqformat.h"
@@ -404,6 +405,14 @@ crm_nps_summary_ne(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(memcmp(PG_GETARG_NPS_SUMMARY(0)->counts, PG_GETARG_NPS_SUMMARY(1)->counts,
 						  NPS_COUNTS_SIZE) != 0);
+}
+
+PG_FUNCTION_INFO_V1(crm_nps_summary_hash);
+/* Hash of a crm.nps_summary (its counts), for hash joins, GROUP BY and DISTINCT. */
+Datum
+crm_nps_summary_hash(PG_FUNCTION_ARGS)
+{
+	return hash_any((const unsigned char *) PG_GETARG_NPS_SUMMARY(0)->counts, NPS_COUNTS_SIZE);
 }
 
 PG_FUNCTION_INFO_V1(crm_nps_summary_add);

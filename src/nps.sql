@@ -45,6 +45,10 @@ CREATE FUNCTION @extschema@.nps_summary_ne(@extschema@.nps_summary, @extschema@.
     AS 'MODULE_PATHNAME', 'crm_nps_summary_ne' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.nps_summary_ne(@extschema@.nps_summary, @extschema@.nps_summary) IS
     'True when the summaries differ in the count of some score.';
+CREATE FUNCTION @extschema@.nps_summary_hash(@extschema@.nps_summary) RETURNS integer
+    AS 'MODULE_PATHNAME', 'crm_nps_summary_hash' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.nps_summary_hash(@extschema@.nps_summary) IS
+    'Hash of a summary''s counts: equal summaries hash alike (GROUP BY, DISTINCT, hash joins).';
 CREATE FUNCTION @extschema@.nps_summary_add(@extschema@.nps_summary, @extschema@.nps_summary) RETURNS @extschema@.nps_summary
     AS 'MODULE_PATHNAME', 'crm_nps_summary_add' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.nps_summary_add(@extschema@.nps_summary, @extschema@.nps_summary) IS
@@ -54,10 +58,15 @@ CREATE OPERATOR @extschema@.= (
     LEFTARG = @extschema@.nps_summary, RIGHTARG = @extschema@.nps_summary,
     FUNCTION = @extschema@.nps_summary_eq,
     COMMUTATOR = OPERATOR(@extschema@.=), NEGATOR = OPERATOR(@extschema@.<>),
-    RESTRICT = eqsel, JOIN = eqjoinsel
+    RESTRICT = eqsel, JOIN = eqjoinsel, HASHES
 );
 COMMENT ON OPERATOR @extschema@.= (@extschema@.nps_summary, @extschema@.nps_summary) IS
     'Equal summaries: the same count for every score.';
+CREATE OPERATOR CLASS @extschema@.nps_summary_hash_ops DEFAULT FOR TYPE @extschema@.nps_summary USING hash AS
+    OPERATOR 1 @extschema@.= (@extschema@.nps_summary, @extschema@.nps_summary),
+    FUNCTION 1 @extschema@.nps_summary_hash(@extschema@.nps_summary);
+COMMENT ON OPERATOR CLASS @extschema@.nps_summary_hash_ops USING hash IS
+    'Hashing of summaries: GROUP BY, DISTINCT and hash joins on crm.nps_summary.';
 CREATE OPERATOR @extschema@.<> (
     LEFTARG = @extschema@.nps_summary, RIGHTARG = @extschema@.nps_summary,
     FUNCTION = @extschema@.nps_summary_ne,

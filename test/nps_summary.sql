@@ -1,7 +1,7 @@
 -- pgTAP: crm.nps_summary: text and binary forms (COPY included), garbage input, merging, the
 -- accessors, the margin of error against its formula computed here in SQL.
 BEGIN;
-SELECT plan(83);
+SELECT plan(84);
 
 -- Text round trips, including the largest count and spaces (normalised away).
 SELECT is(s::crm.nps_summary::text, s, 'text round trip of ' || s)
@@ -95,6 +95,8 @@ SELECT is((SELECT crm.nps_union(s)::text FROM abc, LATERAL (VALUES (a), (b), (c)
 SELECT is((SELECT crm.nps_union(s)::text FROM abc, LATERAL (VALUES (c), (a), (NULL), (b)) v(s)),
           (SELECT (a OPERATOR(crm.+) b OPERATOR(crm.+) c)::text FROM abc), 'nps_union skips NULLs, in any order');
 SELECT is(crm.nps_union(s)::text, NULL, 'nps_union over no rows is NULL') FROM abc, LATERAL (VALUES (a)) v(s) WHERE false;
+SELECT is((SELECT count(*) FROM (SELECT s FROM abc, LATERAL (VALUES (a), (b), (a), (' (1,0,2,0,3,0,4,0,5,0,6)')) v(s) GROUP BY s) g),
+          2::bigint, 'GROUP BY a summary: equal summaries hash alike');
 SELECT throws_ok($$SELECT '(0,0,0,0,0,0,0,0,0,0,9223372036854775807)'::crm.nps_summary OPERATOR(crm.+) '(0,0,0,0,0,0,0,0,0,0,1)'$$,
                  '22003', NULL, '+ beyond 2^63 - 1 raises 22003');
 SELECT throws_ok($$SELECT crm.nps_union(s) FROM (VALUES ('(9223372036854775807,0,0,0,0,0,0,0,0,0,0)'::crm.nps_summary),
