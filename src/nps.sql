@@ -317,7 +317,7 @@ GRANT SELECT ON @extschema@.survey_scores_monthly TO crm_admin, crm_manager, crm
 -- Closing the loop: every detractor (NPS 0-6) gets a follow-up task for the contact's owner, else
 -- the account's owner; high priority for 0-3, due two days after the answer.
 CREATE FUNCTION @extschema@.open_detractor_tasks(response_ids bigint[]) RETURNS SETOF bigint
-LANGUAGE sql AS $$
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
     INSERT INTO @extschema@.tasks (title, description, due_at, assignee_id, priority, contact_id, response_id)
     SELECT pg_catalog.format('Follow up NPS detractor (score %s)', r.score),
            COALESCE('Their comment: ' || r.comment, 'No comment given.'),

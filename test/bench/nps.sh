@@ -2,12 +2,12 @@
 # Benchmark: crm.nps(score) against count(*) and the best hand-written SQL formula over 10 million
 # answers, single-threaded and with 2 parallel workers; then the roll-up of 365 days x 1,000
 # segments of daily crm.nps_summary values into one NPS per segment.
-# Every figure is the median of 5 runs (psql \timing, the runs of the compared queries
+# Every figure is the median of 7 runs (psql \timing, the runs of the compared queries
 # interleaved so that noise from other work on the machine hits them alike).
 # Run with: scripts/bench test/bench/nps.sh
 set -euo pipefail
 
-runs=5
+runs=7
 psql_bench() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 
 echo "== setup: 10,000,000 answers (score 0-10 uniform, segment, day), then VACUUM ANALYZE"
