@@ -73,32 +73,46 @@ histogram_new(FunctionCallInfo fcinfo, const char *function_name)
 	return MemoryContextAllocZero(crm_aggregate_context(fcinfo, function_name), sizeof(NpsHistogram));
 }
 
-/* Adds from's counts to into's; a sum beyond int64 is 22003. */
+/*
+ * Adds from's counts to into's; a sum beyond int64 is 22003. Every count is non-negative (input,
+ * receive and deserialize reject negative ones), so a sum overflows exactly when its sign bit is
+ * set: one test after the loop, which the compiler can then vectorize, instead of one per count.
+ */
 static void
 histogram_add(int64 *into, const int64 *from)
 {
+	uint64		sign_bits = 0;
+
 	for (int i = 0; i < NPS_BUCKETS; i++)
-		if (unlikely(pg_add_s64_overflow(into[i], from[i], &into[i])))
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("nps_summary count out of range"),
-					 errdetail("The number of answers with score %d exceeds %lld.", i,
-							   (long long) PG_INT64_MAX)));
+	{
+		uint64		sum = (uint64) into[i] + (uint64) from[i];
+
+		sign_bits |= sum;
+		into[i] = (int64) sum;
+	}
+	if (unlikely(sign_bits >> 63))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("nps_summary count out of range"),
+				 errdetail("A merged count exceeds %lld.", (long long) PG_INT64_MAX)));
 }
 
-/* NPS in points from a histogram; false when it holds no answers. */
+/*
+ * NPS in points from a histogram; false when it holds no answers. Sums in double precision: the
+ * counts may each be up to 2^63 - 1, so their int64 sum could overflow.
+ */
 static bool
 histogram_nps(const int64 *counts, double *nps)
 {
-	int64		detractors = 0;
-	int64		responses;
+	double		detractors = 0;
+	double		responses;
 
 	for (int i = 0; i <= 6; i++)
-		detractors += counts[i];
-	responses = detractors + counts[7] + counts[8] + counts[9] + counts[10];
+		detractors += (double) counts[i];
+	responses = detractors + (double) counts[7] + (double) counts[8] + (double) counts[9] + (double) counts[10];
 	if (responses == 0)
 		return false;
-	*nps = 100.0 * ((double) (counts[9] + counts[10]) - (double) detractors) / (double) responses;
+	*nps = 100.0 * ((double) counts[9] + (double) counts[10] - detractors) / responses;
 	return true;
 }
 
@@ -236,7 +250,9 @@ summary_new(const int64 *counts)
 static inline NpsSummary *
 summary_from_datum(Datum datum)
 {
-	NpsSummary *summary = (NpsSummary *) PG_DETOAST_DATUM(datum);
+	/* stored plain, a summary is never toasted: skip the call to pg_detoast_datum */
+	NpsSummary *summary = VARATT_IS_EXTENDED(DatumGetPointer(datum)) ?
+		(NpsSummary *) PG_DETOAST_DATUM(datum) : (NpsSummary *) DatumGetPointer(datum);
 
 	if (unlikely(VARSIZE(summary) != sizeof(NpsSummary) ||
 				 (summary->header & NPS_SUMMARY_VERSION_MASK) != NPS_SUMMARY_VERSION))

@@ -1,7 +1,7 @@
 -- pgTAP: crm.nps_summary: text and binary forms (COPY included), garbage input, merging, the
 -- accessors, the margin of error against its formula computed here in SQL.
 BEGIN;
-SELECT plan(84);
+SELECT plan(85);
 
 -- Text round trips, including the largest count and spaces (normalised away).
 SELECT is(s::crm.nps_summary::text, s, 'text round trip of ' || s)
@@ -121,6 +121,9 @@ SELECT is(crm.responses(crm.nps_agg(score)), count(*), 'responses') FROM answers
 SELECT is(crm.nps('(0,0,0,0,0,0,0,0,0,0,0)'::crm.nps_summary), NULL, 'nps of an empty summary is NULL');
 SELECT is(crm.responses('(0,0,0,0,0,0,0,0,0,0,0)'), 0::bigint, 'an empty summary has 0 responses');
 SELECT is(crm.nps(NULL::crm.nps_summary), NULL, 'nps(NULL) is NULL');
+SELECT is(crm.nps('(9223372036854775807,0,0,0,0,0,0,0,0,0,9223372036854775807)'::crm.nps_summary), 0::float8,
+          'nps of a summary whose counts add up beyond 2^63: 0, no overflow');
+
 
 -- Margin of error: z * sqrt((pP + pD - NPS^2) / n) * 100, with the z values of a normal table.
 CREATE TEMP TABLE moe_cases AS
