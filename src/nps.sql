@@ -361,7 +361,7 @@ COMMENT ON TRIGGER survey_responses_open_detractor_task ON @extschema@.survey_re
 
 -- The demo generator loads answers with triggers off: open the tasks the trigger would have, then
 -- play history forward: tasks due more than a week before the last answer are done, each
--- completed within two days of the answer (a deterministic function of the seed).
+-- completed within 36 hours of the answer (a deterministic function of the seed).
 CREATE FUNCTION @extschema@.generate_demo_detractor_tasks(seed integer) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
