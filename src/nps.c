@@ -54,7 +54,10 @@ typedef struct CounterPair
 
 #define CSAT_DEFAULT_THRESHOLD 4
 
-static pg_noinline void
+static pg_noinline pg_attribute_noreturn() void
+score_out_of_range(const char *scale, int low, int high, int32 score);
+
+static void
 score_out_of_range(const char *scale, int low, int high, int32 score)
 {
 	ereport(ERROR,
@@ -67,7 +70,11 @@ score_out_of_range(const char *scale, int low, int high, int32 score)
  * The NPS histogram state
  */
 
-static NpsHistogram *
+/*
+ * Not inlined: it runs once per group, and inlined it would put a stack protector (its caller's
+ * address-taken local) on the per-row path of the transition functions.
+ */
+static pg_noinline NpsHistogram *
 histogram_new(FunctionCallInfo fcinfo, const char *function_name)
 {
 	return MemoryContextAllocZero(crm_aggregate_context(fcinfo, function_name), sizeof(NpsHistogram));
