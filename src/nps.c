@@ -575,13 +575,20 @@ crm_nps_summary_ci(PG_FUNCTION_ARGS)
  * CSAT and CES
  */
 
+/* Not inlined, like histogram_new: no stack protector on the per-row path. */
+static pg_noinline CounterPair *
+pair_new(FunctionCallInfo fcinfo, const char *function_name)
+{
+	return MemoryContextAllocZero(crm_aggregate_context(fcinfo, function_name), sizeof(CounterPair));
+}
+
 static pg_attribute_always_inline Datum
 pair_step(FunctionCallInfo fcinfo, int64 part, const char *function_name)
 {
 	CounterPair *state;
 
 	if (unlikely(PG_ARGISNULL(0)))
-		state = MemoryContextAllocZero(crm_aggregate_context(fcinfo, function_name), sizeof(CounterPair));
+		state = pair_new(fcinfo, function_name);
 	else
 		state = (CounterPair *) PG_GETARG_POINTER(0);
 	state->part += part;
