@@ -1,1 +1,390 @@
--- src/nps.sql: (to be written)
+-- src/nps.sql: Net Promoter Score, CSAT and CES. Parallel aggregates in C (src/nps.c), the exact
+-- and mergeable crm.nps_summary type, a monthly per-account view and the detractor follow-up
+-- trigger that closes the loop.
+
+-- ---------------------------------------------------------------------------------------------
+-- crm.nps_summary: the exact 0-10 answer histogram
+CREATE TYPE @extschema@.nps_summary;
+
+CREATE FUNCTION @extschema@.nps_summary_in(cstring) RETURNS @extschema@.nps_summary
+    AS 'MODULE_PATHNAME', 'crm_nps_summary_in' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.nps_summary_in(cstring) IS
+    'Text input of crm.nps_summary: (c0,c1,...,c10), the answer counts for scores 0 to 10.';
+CREATE FUNCTION @extschema@.nps_summary_out(@extschema@.nps_summary) RETURNS cstring
+    AS 'MODULE_PATHNAME', 'crm_nps_summary_out' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.nps_summary_out(@extschema@.nps_summary) IS
+    'Text output of crm.nps_summary: (c0,c1,...,c10).';
+CREATE FUNCTION @extschema@.nps_summary_recv(internal) RETURNS @extschema@.nps_summary
+    AS 'MODULE_PATHNAME', 'crm_nps_summary_recv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.nps_summary_recv(internal) IS
+    'Binary input of crm.nps_summary: a 4-byte version word (1), then 11 8-byte counts, network byte order.';
+CREATE FUNCTION @extschema@.nps_summary_send(@extschema@.nps_summary) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'crm_nps_summary_send' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.nps_summary_send(@extschema@.nps_summary) IS
+    'Binary output of crm.nps_summary: a 4-byte version word (1), then 11 8-byte counts, network byte order.';
+
+-- Every value is 96 bytes: never worth compressing or moving out of line, hence plain storage
+-- (which also keeps the counts 8-byte aligned in the tuple, so they are read in place).
+CREATE TYPE @extschema@.nps_summary (
+    INPUT = @extschema@.nps_summary_in,
+    OUTPUT = @extschema@.nps_summary_out,
+    RECEIVE = @extschema@.nps_summary_recv,
+    SEND = @extschema@.nps_summary_send,
+    INTERNALLENGTH = VARIABLE,
+    ALIGNMENT = double,
+    STORAGE = plain
+);
+COMMENT ON TYPE @extschema@.nps_summary IS
+    'The exact histogram of NPS answers (64-bit counts for scores 0 to 10): merge with + or crm.nps_union, read with crm.nps, crm.promoters, crm.passives, crm.detractors, crm.responses, crm.nps_moe, crm.nps_ci.';
+
+CREATE FUNCTION @extschema@.nps_summary_eq(@extschema@.nps_summary, @extschema@.nps_summary) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'crm_nps_summary_eq' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.nps_summary_eq(@extschema@.nps_summary, @extschema@.nps_summary) IS
+    'True when both summaries hold the same count for every score.';
+CREATE FUNCTION @extschema@.nps_summary_ne(@extschema@.nps_summary, @extschema@.nps_summary) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'crm_nps_summary_ne' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.nps_summary_ne(@extschema@.nps_summary, @extschema@.nps_summary) IS
+    'True when the summaries differ in the count of some score.';
+CREATE FUNCTION @extschema@.nps_summary_hash(@extschema@.nps_summary) RETURNS integer
+    AS 'MODULE_PATHNAME', 'crm_nps_summary_hash' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.nps_summary_hash(@extschema@.nps_summary) IS
+    'Hash of a summary''s counts: equal summaries hash alike (GROUP BY, DISTINCT, hash joins).';
+CREATE FUNCTION @extschema@.nps_summary_add(@extschema@.nps_summary, @extschema@.nps_summary) RETURNS @extschema@.nps_summary
+    AS 'MODULE_PATHNAME', 'crm_nps_summary_add' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.nps_summary_add(@extschema@.nps_summary, @extschema@.nps_summary) IS
+    'The summary of both sets of answers (counts added score by score); a count beyond 2^63 - 1 raises 22003.';
+
+CREATE OPERATOR @extschema@.= (
+    LEFTARG = @extschema@.nps_summary, RIGHTARG = @extschema@.nps_summary,
+    FUNCTION = @extschema@.nps_summary_eq,
+    COMMUTATOR = OPERATOR(@extschema@.=), NEGATOR = OPERATOR(@extschema@.<>),
+    RESTRICT = eqsel, JOIN = eqjoinsel, HASHES
+);
+COMMENT ON OPERATOR @extschema@.= (@extschema@.nps_summary, @extschema@.nps_summary) IS
+    'Equal summaries: the same count for every score.';
+CREATE OPERATOR CLASS @extschema@.nps_summary_hash_ops DEFAULT FOR TYPE @extschema@.nps_summary USING hash AS
+    OPERATOR 1 @extschema@.= (@extschema@.nps_summary, @extschema@.nps_summary),
+    FUNCTION 1 @extschema@.nps_summary_hash(@extschema@.nps_summary);
+COMMENT ON OPERATOR CLASS @extschema@.nps_summary_hash_ops USING hash IS
+    'Hashing of summaries: GROUP BY, DISTINCT and hash joins on crm.nps_summary.';
+CREATE OPERATOR @extschema@.<> (
+    LEFTARG = @extschema@.nps_summary, RIGHTARG = @extschema@.nps_summary,
+    FUNCTION = @extschema@.nps_summary_ne,
+    COMMUTATOR = OPERATOR(@extschema@.<>), NEGATOR = OPERATOR(@extschema@.=),
+    RESTRICT = neqsel, JOIN = neqjoinsel
+);
+COMMENT ON OPERATOR @extschema@.<> (@extschema@.nps_summary, @extschema@.nps_summary) IS
+    'Different summaries: some score has a different count.';
+CREATE OPERATOR @extschema@.+ (
+    LEFTARG = @extschema@.nps_summary, RIGHTARG = @extschema@.nps_summary,
+    FUNCTION = @extschema@.nps_summary_add,
+    COMMUTATOR = OPERATOR(@extschema@.+)
+);
+COMMENT ON OPERATOR @extschema@.+ (@extschema@.nps_summary, @extschema@.nps_summary) IS
+    'Merge two summaries: the summary of both sets of answers.';
+
+-- ---------------------------------------------------------------------------------------------
+-- Reading a summary
+CREATE FUNCTION @extschema@.nps(summary @extschema@.nps_summary) RETURNS double precision
+    AS 'MODULE_PATHNAME', 'crm_nps_summary_nps' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.nps(@extschema@.nps_summary) IS
+    'Net Promoter Score of a summary: % promoters (9-10) - % detractors (0-6), from -100 to 100; NULL when it holds no answers.';
+CREATE FUNCTION @extschema@.promoters(summary @extschema@.nps_summary) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'crm_nps_summary_promoters' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.promoters(@extschema@.nps_summary) IS 'Number of answers scoring 9 or 10.';
+CREATE FUNCTION @extschema@.passives(summary @extschema@.nps_summary) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'crm_nps_summary_passives' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.passives(@extschema@.nps_summary) IS 'Number of answers scoring 7 or 8.';
+CREATE FUNCTION @extschema@.detractors(summary @extschema@.nps_summary) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'crm_nps_summary_detractors' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.detractors(@extschema@.nps_summary) IS 'Number of answers scoring 0 to 6.';
+CREATE FUNCTION @extschema@.responses(summary @extschema@.nps_summary) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'crm_nps_summary_responses' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.responses(@extschema@.nps_summary) IS 'Number of answers summarized.';
+
+CREATE FUNCTION @extschema@.nps_moe(summary @extschema@.nps_summary, confidence double precision DEFAULT 0.95)
+    RETURNS double precision
+    AS 'MODULE_PATHNAME', 'crm_nps_summary_moe' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.nps_moe(@extschema@.nps_summary, double precision) IS
+    'Margin of error of the NPS in points at the given two-sided confidence: z * sqrt((pP + pD - NPS^2) / n) * 100, NPS as a fraction. NULL for an empty summary; a confidence outside (0, 1) raises 22023.';
+
+CREATE FUNCTION @extschema@.nps_ci(summary @extschema@.nps_summary, confidence double precision DEFAULT 0.95,
+                                   OUT lower double precision, OUT upper double precision)
+    RETURNS record
+    AS 'MODULE_PATHNAME', 'crm_nps_summary_ci' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.nps_ci(@extschema@.nps_summary, double precision) IS
+    'Confidence interval of the NPS: NPS -/+ crm.nps_moe, clamped to [-100, 100]. NULL bounds for an empty summary; a confidence outside (0, 1) raises 22023.';
+
+-- ---------------------------------------------------------------------------------------------
+-- NPS aggregates: one histogram state (11 int64 counts) shared by crm.nps, crm.nps_agg and
+-- crm.nps_union; only the final functions differ.
+CREATE FUNCTION @extschema@.nps_trans(internal, smallint) RETURNS internal
+    AS 'MODULE_PATHNAME', 'crm_nps_trans_int2' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.nps_trans(internal, smallint) IS
+    'Transition function of crm.nps(smallint) and crm.nps_agg(smallint).';
+CREATE FUNCTION @extschema@.nps_trans(internal, integer) RETURNS internal
+    AS 'MODULE_PATHNAME', 'crm_nps_trans_int4' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.nps_trans(internal, integer) IS
+    'Transition function of crm.nps(integer) and crm.nps_agg(integer).';
+CREATE FUNCTION @extschema@.nps_union_trans(internal, @extschema@.nps_summary) RETURNS internal
+    AS 'MODULE_PATHNAME', 'crm_nps_union_trans' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.nps_union_trans(internal, @extschema@.nps_summary) IS
+    'Transition function of crm.nps_union.';
+CREATE FUNCTION @extschema@.nps_combine(internal, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'crm_nps_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.nps_combine(internal, internal) IS
+    'Combine function of the NPS aggregates: adds two partial histograms.';
+CREATE FUNCTION @extschema@.nps_serialize(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'crm_nps_serialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.nps_serialize(internal) IS
+    'Serialize function of the NPS aggregates: 11 counts, 88 bytes.';
+CREATE FUNCTION @extschema@.nps_deserialize(bytea, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'crm_nps_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.nps_deserialize(bytea, internal) IS
+    'Deserialize function of the NPS aggregates: checks the length (88 bytes) and the counts.';
+CREATE FUNCTION @extschema@.nps_final(internal) RETURNS double precision
+    AS 'MODULE_PATHNAME', 'crm_nps_final' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.nps_final(internal) IS 'Final function of crm.nps(score).';
+CREATE FUNCTION @extschema@.nps_agg_final(internal) RETURNS @extschema@.nps_summary
+    AS 'MODULE_PATHNAME', 'crm_nps_agg_final' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.nps_agg_final(internal) IS
+    'Final function of crm.nps_agg and crm.nps_union: the histogram as a crm.nps_summary.';
+
+CREATE AGGREGATE @extschema@.nps(smallint) (
+    SFUNC = @extschema@.nps_trans, STYPE = internal, SSPACE = 88,
+    FINALFUNC = @extschema@.nps_final,
+    COMBINEFUNC = @extschema@.nps_combine,
+    SERIALFUNC = @extschema@.nps_serialize, DESERIALFUNC = @extschema@.nps_deserialize,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.nps(smallint) IS
+    'Net Promoter Score of 0-10 answers: % promoters (9-10) - % detractors (0-6). NULLs skipped; NULL without answers; a score outside 0-10 raises 22003.';
+CREATE AGGREGATE @extschema@.nps(integer) (
+    SFUNC = @extschema@.nps_trans, STYPE = internal, SSPACE = 88,
+    FINALFUNC = @extschema@.nps_final,
+    COMBINEFUNC = @extschema@.nps_combine,
+    SERIALFUNC = @extschema@.nps_serialize, DESERIALFUNC = @extschema@.nps_deserialize,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.nps(integer) IS
+    'Net Promoter Score of 0-10 answers: % promoters (9-10) - % detractors (0-6). NULLs skipped; NULL without answers; a score outside 0-10 raises 22003.';
+
+CREATE AGGREGATE @extschema@.nps_agg(smallint) (
+    SFUNC = @extschema@.nps_trans, STYPE = internal, SSPACE = 88,
+    FINALFUNC = @extschema@.nps_agg_final,
+    COMBINEFUNC = @extschema@.nps_combine,
+    SERIALFUNC = @extschema@.nps_serialize, DESERIALFUNC = @extschema@.nps_deserialize,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.nps_agg(smallint) IS
+    'The crm.nps_summary (exact histogram) of 0-10 answers. NULLs skipped; NULL without answers; a score outside 0-10 raises 22003.';
+CREATE AGGREGATE @extschema@.nps_agg(integer) (
+    SFUNC = @extschema@.nps_trans, STYPE = internal, SSPACE = 88,
+    FINALFUNC = @extschema@.nps_agg_final,
+    COMBINEFUNC = @extschema@.nps_combine,
+    SERIALFUNC = @extschema@.nps_serialize, DESERIALFUNC = @extschema@.nps_deserialize,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.nps_agg(integer) IS
+    'The crm.nps_summary (exact histogram) of 0-10 answers. NULLs skipped; NULL without answers; a score outside 0-10 raises 22003.';
+
+CREATE AGGREGATE @extschema@.nps_union(@extschema@.nps_summary) (
+    SFUNC = @extschema@.nps_union_trans, STYPE = internal, SSPACE = 88,
+    FINALFUNC = @extschema@.nps_agg_final,
+    COMBINEFUNC = @extschema@.nps_combine,
+    SERIALFUNC = @extschema@.nps_serialize, DESERIALFUNC = @extschema@.nps_deserialize,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.nps_union(@extschema@.nps_summary) IS
+    'Merge of summaries (exact roll-up): the summary of all their answers. NULLs skipped; NULL without summaries.';
+
+-- ---------------------------------------------------------------------------------------------
+-- CSAT and CES aggregates: two int64 counters (positive and all answers; sum and number of scores)
+CREATE FUNCTION @extschema@.csat_trans(internal, smallint) RETURNS internal
+    AS 'MODULE_PATHNAME', 'crm_csat_trans_int2' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.csat_trans(internal, smallint) IS 'Transition function of crm.csat(smallint).';
+CREATE FUNCTION @extschema@.csat_trans(internal, integer) RETURNS internal
+    AS 'MODULE_PATHNAME', 'crm_csat_trans_int4' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.csat_trans(internal, integer) IS 'Transition function of crm.csat(integer).';
+CREATE FUNCTION @extschema@.csat_trans(internal, smallint, integer) RETURNS internal
+    AS 'MODULE_PATHNAME', 'crm_csat_threshold_trans_int2' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.csat_trans(internal, smallint, integer) IS
+    'Transition function of crm.csat(smallint, integer).';
+CREATE FUNCTION @extschema@.csat_trans(internal, integer, integer) RETURNS internal
+    AS 'MODULE_PATHNAME', 'crm_csat_threshold_trans_int4' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.csat_trans(internal, integer, integer) IS
+    'Transition function of crm.csat(integer, integer).';
+CREATE FUNCTION @extschema@.ces_trans(internal, smallint) RETURNS internal
+    AS 'MODULE_PATHNAME', 'crm_ces_trans_int2' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.ces_trans(internal, smallint) IS 'Transition function of crm.ces(smallint).';
+CREATE FUNCTION @extschema@.ces_trans(internal, integer) RETURNS internal
+    AS 'MODULE_PATHNAME', 'crm_ces_trans_int4' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.ces_trans(internal, integer) IS 'Transition function of crm.ces(integer).';
+CREATE FUNCTION @extschema@.counter_pair_combine(internal, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'crm_counter_pair_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.counter_pair_combine(internal, internal) IS
+    'Combine function of crm.csat and crm.ces: adds two partial counter pairs.';
+CREATE FUNCTION @extschema@.counter_pair_serialize(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'crm_counter_pair_serialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.counter_pair_serialize(internal) IS
+    'Serialize function of crm.csat and crm.ces: two counters, 16 bytes.';
+CREATE FUNCTION @extschema@.counter_pair_deserialize(bytea, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'crm_counter_pair_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.counter_pair_deserialize(bytea, internal) IS
+    'Deserialize function of crm.csat and crm.ces: checks the length (16 bytes) and the counters.';
+CREATE FUNCTION @extschema@.csat_final(internal) RETURNS double precision
+    AS 'MODULE_PATHNAME', 'crm_csat_final' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.csat_final(internal) IS 'Final function of crm.csat.';
+CREATE FUNCTION @extschema@.ces_final(internal) RETURNS double precision
+    AS 'MODULE_PATHNAME', 'crm_ces_final' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.ces_final(internal) IS 'Final function of crm.ces.';
+
+CREATE AGGREGATE @extschema@.csat(smallint) (
+    SFUNC = @extschema@.csat_trans, STYPE = internal, SSPACE = 16, FINALFUNC = @extschema@.csat_final,
+    COMBINEFUNC = @extschema@.counter_pair_combine,
+    SERIALFUNC = @extschema@.counter_pair_serialize, DESERIALFUNC = @extschema@.counter_pair_deserialize,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.csat(smallint) IS
+    'Customer satisfaction: % of 1-5 answers that are 4 or 5. NULLs skipped; NULL without answers; a score outside 1-5 raises 22003.';
+CREATE AGGREGATE @extschema@.csat(integer) (
+    SFUNC = @extschema@.csat_trans, STYPE = internal, SSPACE = 16, FINALFUNC = @extschema@.csat_final,
+    COMBINEFUNC = @extschema@.counter_pair_combine,
+    SERIALFUNC = @extschema@.counter_pair_serialize, DESERIALFUNC = @extschema@.counter_pair_deserialize,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.csat(integer) IS
+    'Customer satisfaction: % of 1-5 answers that are 4 or 5. NULLs skipped; NULL without answers; a score outside 1-5 raises 22003.';
+CREATE AGGREGATE @extschema@.csat(smallint, positive_threshold integer) (
+    SFUNC = @extschema@.csat_trans, STYPE = internal, SSPACE = 16, FINALFUNC = @extschema@.csat_final,
+    COMBINEFUNC = @extschema@.counter_pair_combine,
+    SERIALFUNC = @extschema@.counter_pair_serialize, DESERIALFUNC = @extschema@.counter_pair_deserialize,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.csat(smallint, integer) IS
+    'Customer satisfaction: % of 1-5 answers at or above positive_threshold (1-5, else 22023). Rows with a NULL score or threshold skipped; NULL without answers; a score outside 1-5 raises 22003.';
+CREATE AGGREGATE @extschema@.csat(integer, positive_threshold integer) (
+    SFUNC = @extschema@.csat_trans, STYPE = internal, SSPACE = 16, FINALFUNC = @extschema@.csat_final,
+    COMBINEFUNC = @extschema@.counter_pair_combine,
+    SERIALFUNC = @extschema@.counter_pair_serialize, DESERIALFUNC = @extschema@.counter_pair_deserialize,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.csat(integer, integer) IS
+    'Customer satisfaction: % of 1-5 answers at or above positive_threshold (1-5, else 22023). Rows with a NULL score or threshold skipped; NULL without answers; a score outside 1-5 raises 22003.';
+
+CREATE AGGREGATE @extschema@.ces(smallint) (
+    SFUNC = @extschema@.ces_trans, STYPE = internal, SSPACE = 16, FINALFUNC = @extschema@.ces_final,
+    COMBINEFUNC = @extschema@.counter_pair_combine,
+    SERIALFUNC = @extschema@.counter_pair_serialize, DESERIALFUNC = @extschema@.counter_pair_deserialize,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.ces(smallint) IS
+    'Customer effort score: the mean of 1-7 answers. NULLs skipped; NULL without answers; a score outside 1-7 raises 22003.';
+CREATE AGGREGATE @extschema@.ces(integer) (
+    SFUNC = @extschema@.ces_trans, STYPE = internal, SSPACE = 16, FINALFUNC = @extschema@.ces_final,
+    COMBINEFUNC = @extschema@.counter_pair_combine,
+    SERIALFUNC = @extschema@.counter_pair_serialize, DESERIALFUNC = @extschema@.counter_pair_deserialize,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.ces(integer) IS
+    'Customer effort score: the mean of 1-7 answers. NULLs skipped; NULL without answers; a score outside 1-7 raises 22003.';
+
+-- ---------------------------------------------------------------------------------------------
+-- Survey scores per month and per account. security_invoker: whoever reads the view sees only
+-- the answers and contacts their own rights (and row-level security) let them see.
+CREATE VIEW @extschema@.survey_scores_monthly WITH (security_invoker = true) AS
+SELECT answer.month,
+       answer.account_id,
+       GROUPING(answer.account_id) = 1 AS all_accounts,
+       COALESCE(@extschema@.nps_agg(answer.score) FILTER (WHERE answer.kind = 'nps'),
+                '(0,0,0,0,0,0,0,0,0,0,0)'::@extschema@.nps_summary) AS nps_summary,
+       @extschema@.nps(@extschema@.nps_agg(answer.score) FILTER (WHERE answer.kind = 'nps')) AS nps,
+       pg_catalog.count(*) FILTER (WHERE answer.kind = 'nps') AS nps_responses,
+       @extschema@.nps_moe(@extschema@.nps_agg(answer.score) FILTER (WHERE answer.kind = 'nps')) AS nps_moe,
+       @extschema@.csat(answer.score) FILTER (WHERE answer.kind = 'csat') AS csat,
+       pg_catalog.count(*) FILTER (WHERE answer.kind = 'csat') AS csat_responses,
+       @extschema@.ces(answer.score) FILTER (WHERE answer.kind = 'ces') AS ces,
+       pg_catalog.count(*) FILTER (WHERE answer.kind = 'ces') AS ces_responses
+FROM (SELECT pg_catalog.date_trunc('month', r.responded_at)::date AS month, c.account_id, r.kind, r.score
+      FROM @extschema@.survey_responses r
+      JOIN @extschema@.contacts c ON c.contact_id = r.contact_id) answer
+GROUP BY GROUPING SETS ((answer.month, answer.account_id), (answer.month));
+COMMENT ON VIEW @extschema@.survey_scores_monthly IS
+    'NPS (with its summary and 95% margin of error), CSAT and CES with their answer counts per calendar month (session time zone) and account. account_id NULL with all_accounts false: contacts without an account (B2C); all_accounts true: every answer of the month. Roll summaries up with crm.nps_union.';
+GRANT SELECT ON @extschema@.survey_scores_monthly TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
+
+-- ---------------------------------------------------------------------------------------------
+-- Closing the loop: every detractor (NPS 0-6) gets a follow-up task for the contact's owner, else
+-- the account's owner; high priority for 0-3, due two days after the answer.
+CREATE FUNCTION @extschema@.open_detractor_tasks(response_ids bigint[]) RETURNS SETOF bigint
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    INSERT INTO @extschema@.tasks (title, description, due_at, assignee_id, priority, contact_id, response_id)
+    SELECT pg_catalog.format('Follow up NPS detractor (score %s)', r.score),
+           COALESCE('Their comment: ' || r.comment, 'No comment given.'),
+           r.responded_at + interval '2 days',
+           COALESCE(c.owner_id, a.owner_id),
+           CASE WHEN r.score <= 3 THEN 'high' ELSE 'normal' END,
+           r.contact_id, r.response_id
+    FROM @extschema@.survey_responses r
+    JOIN @extschema@.contacts c ON c.contact_id = r.contact_id
+    LEFT JOIN @extschema@.accounts a ON a.account_id = c.account_id
+    WHERE r.response_id = ANY (response_ids)
+      AND r.kind = 'nps' AND r.score <= 6
+      AND NOT EXISTS (SELECT FROM @extschema@.tasks t WHERE t.response_id = r.response_id)
+    ORDER BY r.response_id
+    RETURNING task_id
+$$;
+COMMENT ON FUNCTION @extschema@.open_detractor_tasks(bigint[]) IS
+    'Opens a follow-up task for each of these NPS answers that is a detractor (0-6) without one yet; returns the new tasks'' ids.';
+REVOKE EXECUTE ON FUNCTION @extschema@.open_detractor_tasks(bigint[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.open_detractor_tasks(bigint[]) TO crm_admin;
+
+-- SECURITY DEFINER: a support agent or a web form's role may insert answers without any right on
+-- crm.tasks.
+CREATE FUNCTION @extschema@.survey_responses_open_detractor_task() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM @extschema@.open_detractor_tasks(ARRAY[NEW.response_id]);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.survey_responses_open_detractor_task() IS
+    'Trigger: opens the follow-up task of a detractor''s NPS answer (crm.open_detractor_tasks).';
+REVOKE EXECUTE ON FUNCTION @extschema@.survey_responses_open_detractor_task() FROM PUBLIC;
+
+CREATE TRIGGER survey_responses_open_detractor_task
+    AFTER INSERT ON @extschema@.survey_responses
+    FOR EACH ROW WHEN (NEW.kind = 'nps' AND NEW.score <= 6)
+    EXECUTE FUNCTION @extschema@.survey_responses_open_detractor_task();
+COMMENT ON TRIGGER survey_responses_open_detractor_task ON @extschema@.survey_responses IS
+    'Closes the loop: a follow-up task for every detractor.';
+
+-- The demo generator loads answers with triggers off: open the tasks the trigger would have, then
+-- play history forward: tasks due more than a week before the last answer are done, each
+-- completed within 36 hours of the answer (a deterministic function of the seed).
+CREATE FUNCTION @extschema@.generate_demo_detractor_tasks(seed integer) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    opened bigint[];
+    last_answer timestamptz;
+BEGIN
+    opened := ARRAY(SELECT @extschema@.open_detractor_tasks(ARRAY(
+        SELECT r.response_id FROM @extschema@.survey_responses r WHERE r.kind = 'nps' AND r.score <= 6)));
+    SELECT pg_catalog.max(r.responded_at) INTO last_answer FROM @extschema@.survey_responses r;
+    UPDATE @extschema@.tasks t
+       SET created_at = r.responded_at,
+           updated_at = r.responded_at,
+           status = CASE WHEN t.due_at < last_answer - interval '7 days' THEN 'done' ELSE 'open' END,
+           completed_at = CASE WHEN t.due_at < last_answer - interval '7 days'
+                               THEN r.responded_at + interval '1 second'
+                                    * (1 + (pg_catalog.hashtextextended(r.response_id::text, seed) & 131071))
+                          END
+      FROM @extschema@.survey_responses r
+     WHERE t.task_id = ANY (opened) AND r.response_id = t.response_id;
+    RETURN pg_catalog.cardinality(opened);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.generate_demo_detractor_tasks(integer) IS
+    'Demo data hook: opens the detractor follow-up tasks the trigger would have opened (the generator loads with triggers off) and completes those long past due. Returns how many it opened.';
+REVOKE EXECUTE ON FUNCTION @extschema@.generate_demo_detractor_tasks(integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.generate_demo_detractor_tasks(integer) TO crm_admin;
