@@ -62,6 +62,9 @@ SET search_path = pg_catalog, pg_temp
 -- rows do not depend on the session's setting
 SET TimeZone = 'UTC'
 SET work_mem = '256MB'
+-- the row estimates of set-returning functions are far off, which would make every statement
+-- pay a JIT compilation of about a second
+SET jit = off
 AS $generate$
 DECLARE
     -- the data ends at the start of as_of (UTC, so the rows do not depend on the session's time
@@ -78,6 +81,7 @@ DECLARE
     support_base integer;
     rep_base    integer;
     n_accounts  integer;
+    prices      numeric[];
     teams       text[];
     seq         record;
     hook        regprocedure;
@@ -315,9 +319,9 @@ BEGIN
                     WHEN lead_due_at <= t_end THEN
                         CASE WHEN win_draw < win_probability THEN 'won'
                              WHEN lose_kind_draw < 0.65 THEN 'lost' ELSE 'unqualified' END
-                    ELSE CASE WHEN t_end - lead_created_at < (lead_due_at - lead_created_at) * 0.25 THEN 'new'
-                              WHEN t_end - lead_created_at < (lead_due_at - lead_created_at) * 0.6 THEN 'contacted'
-                              WHEN win_draw < win_probability THEN 'qualified'
+                    ELSE CASE WHEN t_end - lead_created_at < (lead_due_at - lead_created_at) * 0.2 THEN 'new'
+                              WHEN t_end - lead_created_at < (lead_due_at - lead_created_at) * 0.4 THEN 'contacted'
+                              WHEN win_draw < win_probability OR lose_kind_draw < 0.6 THEN 'qualified'
                               WHEN lose_kind_draw < 0.65 THEN 'contacted' ELSE 'unqualified' END
                END AS status
         FROM demo_contact WHERE has_lead
@@ -389,6 +393,7 @@ BEGIN
            i % 17 <> 16,
            t_start - interval '1 year', t_start - interval '1 year'
     FROM generate_series(0, 49) AS i;
+    SELECT array_agg(unit_price ORDER BY product_id) INTO prices FROM @extschema@.products;
 
     -- Lines: each line aims at the order's value divided among its lines, through a product a
     -- little cheaper than that and a quantity to match; some lines are discounted.
@@ -402,7 +407,7 @@ BEGIN
     CROSS JOIN LATERAL @extschema@.demo_key(seed, 5, o.order_id, l) AS lk
     CROSS JOIN LATERAL (SELECT o.value / o.n_lines AS target) AS v
     CROSS JOIN LATERAL (
-        SELECT ix, round(5 * power(180, ix / 49.0)) - 0.01 AS price
+        SELECT ix, prices[ix + 1] AS price
         FROM (SELECT greatest(0, least(49, floor(ln(greatest(v.target, 5) / 5) / ln(180) * 49))::integer
                                  - floor(8 * @extschema@.demo_uniform(lk, 2))::integer) AS ix) AS x
     ) AS pr;
