@@ -58,6 +58,9 @@ CREATE FUNCTION @extschema@.generate_demo_data(customers integer, seed integer, 
 RETURNS jsonb
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+-- no trigger fires (foreign keys included): every row below is written complete and consistent,
+-- derived columns included; needs superuser (or SET on this parameter); restored on return
+SET session_replication_role = replica
 -- calendar arithmetic (days, months) on timestamptz depends on the time zone: fix it, so the
 -- rows do not depend on the session's setting
 SET TimeZone = 'UTC'
@@ -84,7 +87,7 @@ DECLARE
     prices      numeric[];
     teams       text[];
     seq         record;
-    hook        regprocedure;
+    hook        name;
     summary     jsonb := '{}';
     row_count   bigint;
 BEGIN
@@ -105,10 +108,6 @@ BEGIN
                   DETAIL = 'generate_demo_data only fills an empty schema: crm.contacts or crm.users has rows.',
                   HINT = 'Use a fresh database, or truncate the crm tables (TRUNCATE ... RESTART IDENTITY) first.';
     END IF;
-
-    -- No trigger fires (foreign keys included): every row below is written complete and
-    -- consistent, derived columns included. Needs superuser (or SET on this parameter).
-    PERFORM set_config('session_replication_role', 'replica', true);
 
     t_end := as_of::timestamp AT TIME ZONE 'UTC';
     t_start := (as_of - interval '3 years') AT TIME ZONE 'UTC';
@@ -205,7 +204,8 @@ BEGIN
 
     -- -----------------------------------------------------------------------------------------
     -- Accounts, about one per ten customers. Company size is log-normal (median ~35 staff, a
-    -- few thousand-plus enterprises); the size decides the sales team that owns the account.
+    -- few thousand-plus enterprises); the size decides the sales team that owns the account
+    -- (SMB under 50 staff, Mid-Market under 500, Enterprise; with two teams the cut is 200).
     n_accounts := greatest(1, round(customers / 10.0)::integer);
     CREATE TEMP TABLE demo_account ON COMMIT DROP AS
     SELECT a.account_id, a.k, a.employee_count, a.industry, a.industry_effect, a.country, a.team,
@@ -227,7 +227,7 @@ BEGIN
                (ARRAY[0.5, 0.3, 0.2, 0.0, -0.2, -0.4, -0.1, 0.1, 0.2, -0.5])[i.ix] AS industry_effect,
                (ARRAY['US', 'GB', 'DE', 'FR', 'NL', 'CA', 'AU', 'ES', 'IT', 'SE'])
                    [1 + width_bucket(@extschema@.demo_uniform(k, 4), ARRAY[0.40, 0.52, 0.64, 0.72, 0.78, 0.85, 0.90, 0.94, 0.97])] AS country,
-               CASE WHEN n_teams = 3 THEN CASE WHEN s.employee_count >= 1000 THEN 3 WHEN s.employee_count >= 100 THEN 2 ELSE 1 END
+               CASE WHEN n_teams = 3 THEN CASE WHEN s.employee_count >= 500 THEN 3 WHEN s.employee_count >= 50 THEN 2 ELSE 1 END
                     ELSE CASE WHEN s.employee_count >= 200 THEN 2 ELSE 1 END END AS team
         FROM generate_series(1, n_accounts) AS g(account_id)
         CROSS JOIN LATERAL @extschema@.demo_key(seed, 2, g.account_id) AS k
@@ -879,14 +879,14 @@ BEGIN
 
     -- Other capabilities fill their own tables or recompute derived state, still as replica.
     FOR hook IN
-        SELECT p.oid::regprocedure
+        SELECT p.proname
         FROM pg_proc p
         WHERE p.pronamespace = '@extschema@'::regnamespace
           AND p.proname LIKE 'generate\_demo\_%' AND p.proname <> 'generate_demo_data'
           AND p.pronargs = 1 AND p.proargtypes[0] = 'integer'::regtype
         ORDER BY p.proname
     LOOP
-        EXECUTE format('SELECT %s(%L)', hook, seed);
+        EXECUTE format('SELECT %I.%I(%s::integer)', '@extschema@', hook, seed);
     END LOOP;
 
     FOR seq IN
@@ -901,5 +901,5 @@ BEGIN
 END
 $generate$;
 COMMENT ON FUNCTION @extschema@.generate_demo_data(integer, integer, date) IS
-    'Fills an empty CRM with a realistic demo dataset of about `customers` people over the three years before as_of; the same arguments give the same rows, ids included. Runs with session_replication_role = replica (no triggers; needs superuser), then calls every crm.generate_demo_<name>(seed integer) in name order, still as replica, so each capability fills or recomputes its own state. Returns the row count of every crm table. For demos and benchmarks only.';
+    'Fills an empty CRM with a realistic demo dataset: `customers` contacts (about two thirds of them buyers) with their accounts, staff, leads, deals, orders, activities, tickets and surveys over the three years before as_of; the same arguments give the same rows, ids included. Runs with session_replication_role = replica (no triggers; needs superuser), then calls every crm.generate_demo_<name>(seed integer) in name order, still as replica, so each capability fills or recomputes its own state. Returns the row count of every crm table. For demos and benchmarks only.';
 REVOKE EXECUTE ON FUNCTION @extschema@.generate_demo_data(integer, integer, date) FROM PUBLIC;
