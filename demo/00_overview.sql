@@ -46,7 +46,7 @@ ORDER BY array_position(ARRAY['subscriber', 'lead', 'marketing_qualified', 'sale
 
 \echo
 \echo '-- Open pipeline by stage (USD; weighted = amount x stage probability)'
-SELECT coalesce(s.name, 'all open') AS "stage", s.probability || '%' AS "probability",
+SELECT coalesce(s.name, 'all open') AS "stage", trim_scale(s.probability) || '%' AS "probability",
        to_char(count(o.*), '999G990') AS "deals",
        to_char(coalesce(sum(o.amount), 0), '999G999G999G990') AS "amount",
        to_char(coalesce(sum(o.amount * s.probability / 100), 0), '999G999G999G990') AS "weighted"

@@ -245,7 +245,7 @@ BEGIN
     CREATE TEMP TABLE demo_contact ON COMMIT DROP AS
     SELECT c.*,
            CASE WHEN c.has_lead THEN c.lead_created_at + make_interval(secs => 86400 * c.lead_days) END AS lead_due_at,
-           1 / (1 + exp(-(-2.3 + c.source_effect + coalesce(c.industry_effect, -0.4)
+           1 / (1 + exp(-(-2.5 + c.source_effect + coalesce(c.industry_effect, -0.4)
                           + 0.3 * log(c.employee_count::numeric)
                           + CASE WHEN c.budget IS NULL THEN -0.2 WHEN c.budget >= 10000 THEN 0.4 ELSE 0 END
                           + CASE c.authority WHEN true THEN 0.7 WHEN false THEN -0.3 ELSE 0 END
@@ -253,7 +253,7 @@ BEGIN
                                         WHEN 'high' THEN 0.9 ELSE 0 END
                           + CASE WHEN c.timeline IS NULL THEN 0
                                  WHEN c.timeline <= c.lead_created_at::date + 90 THEN 0.5 ELSE 0 END
-                          + 0.8 * ln(1 + c.engagement)))) AS win_probability
+                          + 1.1 * ln(1 + c.engagement)))) AS win_probability
     FROM (
         SELECT b.contact_id, b.k, b.account_id, a.industry, a.industry_effect,
                coalesce(a.employee_count, 1) AS employee_count,
