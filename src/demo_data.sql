@@ -118,7 +118,7 @@ BEGIN
         SELECT s.oid::regclass AS seq_name, t.oid::regclass AS table_name
         FROM pg_depend e
         JOIN pg_class s ON s.oid = e.objid AND s.relkind = 'S'
-        JOIN pg_depend o ON o.classid = 'pg_class'::regclass AND o.objid = s.oid AND o.deptype = 'a'
+        JOIN pg_depend o ON o.classid = 'pg_class'::regclass AND o.objid = s.oid AND o.deptype IN ('a', 'i')
                         AND o.refclassid = 'pg_class'::regclass
         JOIN pg_class t ON t.oid = o.refobjid
         WHERE e.classid = 'pg_class'::regclass AND e.deptype = 'e'
@@ -151,7 +151,7 @@ BEGIN
            u.manager_id, u.skills, u.capacity, u.active, u.created_at, u.created_at
     FROM (
         SELECT g.user_id, r.role, r.team, r.manager_id, r.skills, r.capacity,
-               'demo_' || r.role_word || '_' || lpad(r.nth::text, greatest(2, length(r.nth::text)), '0') AS login_role,
+               'demo_' || r.role || '_' || lpad(r.nth::text, greatest(2, length(r.nth::text)), '0') AS login_role,
                (ARRAY['Ava', 'Ben', 'Chloe', 'Daniel', 'Emma', 'Felix', 'Grace', 'Hugo', 'Isla', 'Jonas',
                       'Katja', 'Liam', 'Maya', 'Noah', 'Olivia', 'Paul', 'Rosa', 'Samir', 'Tara', 'Victor'])
                    [1 + floor(20 * @extschema@.demo_uniform(k, 1))::integer] || ' ' ||
@@ -170,11 +170,6 @@ BEGIN
                         WHEN g.user_id = analyst_id THEN 'analyst'
                         WHEN g.user_id <= rep_base THEN 'support'
                         ELSE 'sales' END AS role,
-                   CASE WHEN g.user_id <= n_teams THEN 'manager'
-                        WHEN g.user_id < analyst_id THEN 'manager'
-                        WHEN g.user_id = analyst_id THEN 'analyst'
-                        WHEN g.user_id <= rep_base THEN 'support'
-                        ELSE 'sales' END AS role_word,
                    CASE WHEN g.user_id <= n_teams THEN g.user_id
                         WHEN g.user_id < analyst_id THEN n_teams + 1
                         WHEN g.user_id = analyst_id THEN 1
