@@ -2,7 +2,7 @@
 -- re-checked here by anti-joins; CHECK constraints hold on insert anyway, and are re-evaluated
 -- too. Derived columns must be right, and the data reproducible from the arguments.
 BEGIN;
-SELECT plan(37);
+SELECT plan(41);
 
 -- ---------------------------------------------------------------------------------------------
 -- Arguments
@@ -20,6 +20,21 @@ SELECT throws_ok($$SELECT crm.generate_demo_data(10, 1, NULL)$$, '22023',
                  'as_of must be a finite date', 'as_of NULL is refused');
 SELECT throws_ok($$SELECT crm.generate_demo_data(10, 1, 'infinity')$$, '22023',
                  'as_of must be a finite date', 'as_of infinity is refused');
+
+-- The random draws, against their theoretical moments (100,000 draws each; tolerances of 4 to
+-- 5 standard errors).
+CREATE TEMP TABLE draws AS
+SELECT crm.demo_uniform(crm.demo_key(7, 200, i), 1) AS u, crm.demo_normal(crm.demo_key(7, 200, i), 2) AS z,
+       crm.demo_gamma(0.5, crm.demo_key(7, 200, i), 4) AS g_half, crm.demo_gamma(4, crm.demo_key(7, 200, i), 7) AS g_four,
+       crm.demo_gamma(0.9, crm.demo_key(7, 200, i), 10) AS g_a, crm.demo_gamma(2.6, crm.demo_key(7, 200, i), 13) AS g_b
+FROM generate_series(1, 100000) AS i;
+SELECT ok((SELECT min(u) > 0 AND max(u) < 1 AND abs(avg(u) - 0.5) < 0.005 AND abs(var_samp(u) - 1 / 12.0) < 0.002 FROM draws),
+          'demo_uniform: in (0, 1), mean 1/2, variance 1/12');
+SELECT ok((SELECT abs(avg(z)) < 0.015 AND abs(stddev_samp(z) - 1) < 0.01 FROM draws), 'demo_normal: mean 0, sd 1');
+SELECT ok((SELECT abs(avg(g_half) - 0.5) < 0.01 AND abs(var_samp(g_half) - 0.5) < 0.04
+                  AND abs(avg(g_four) - 4) < 0.03 AND abs(var_samp(g_four) - 4) < 0.15 FROM draws),
+          'demo_gamma: mean and variance equal the shape (0.5 and 4)');
+SELECT ok((SELECT abs(avg(g_a / (g_a + g_b)) - 0.9 / 3.5) < 0.005 FROM draws), 'Beta(0.9, 2.6) as a gamma ratio: mean 0.9 / 3.5');
 
 -- A capability's hook: must be called once, with the seed, still as replica.
 CREATE TEMP TABLE hook_calls (seed integer, replication_role text);
