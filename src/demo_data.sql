@@ -270,9 +270,10 @@ BEGIN
                @extschema@.demo_uniform(b.k, 18) AS win_draw,
                @extschema@.demo_uniform(b.k, 19) AS lose_kind_draw,
                @extschema@.demo_uniform(b.k, 22) < 0.85 AS buys_without_lead,
-               -- BG/NBD: purchase rate per week while alive ~ Gamma(r 0.5, alpha 8), dropout after
-               -- each purchase ~ Beta(0.9, 2.6); Gamma-Gamma spend: rate nu ~ Gamma(q 3.5, gamma 60)
-               greatest(@extschema@.demo_gamma(0.5, b.k, 23) / 8.0, 1e-6) AS purchase_rate,
+               -- BG/NBD: purchase rate per week while alive ~ Gamma(r 0.5, alpha 18), dropout after
+               -- each repeat purchase ~ Beta(a 0.6, b 3.0); Gamma-Gamma spend: rate nu ~ Gamma(q 3.5,
+               -- gamma 60)
+               greatest(@extschema@.demo_gamma(0.5, b.k, 23) / 18.0, 1e-6) AS purchase_rate,
                least(greatest(pa.g / (pa.g + pb.g), 1e-6), 0.999999) AS dropout,
                @extschema@.demo_uniform(b.k, 32) AS lifetime_draw,
                @extschema@.demo_gamma(3.5, b.k, 33) / 60.0 AS spend_rate
@@ -292,8 +293,8 @@ BEGIN
             FROM (SELECT 1 + width_bucket(@extschema@.demo_uniform(b.k, 5),
                                           ARRAY[0.25, 0.37, 0.47, 0.62, 0.72, 0.82, 0.88, 0.96]) AS ix) AS s
         ) AS src
-        CROSS JOIN LATERAL (SELECT @extschema@.demo_gamma(0.9, b.k, 26) AS g) AS pa
-        CROSS JOIN LATERAL (SELECT @extschema@.demo_gamma(2.6, b.k, 29) AS g) AS pb
+        CROSS JOIN LATERAL (SELECT @extschema@.demo_gamma(0.6, b.k, 26) AS g) AS pa
+        CROSS JOIN LATERAL (SELECT @extschema@.demo_gamma(3.0, b.k, 29) AS g) AS pb
     ) AS c;
 
     -- Lead outcome: decided leads (decision date passed) are won or lost (some lost early as
@@ -337,9 +338,10 @@ BEGIN
     ANALYZE demo_contact;
 
     -- -----------------------------------------------------------------------------------------
-    -- Purchases: from the first purchase, gaps ~ Exponential(rate) while alive; after each
-    -- purchase the customer drops out with its probability (so the number of purchases it would
-    -- ever make is geometric). Only what happens before t_end is kept.
+    -- Purchases, the BG/NBD process: from the first purchase, gaps ~ Exponential(rate) while
+    -- alive; after each repeat purchase the customer drops out with its probability (so the
+    -- number of repeat purchases it would ever make is 1 + a geometric count: as in BG/NBD, a
+    -- customer with no repeat purchase yet is alive). Only what happens before t_end is kept.
     CREATE TEMP TABLE demo_order ON COMMIT DROP AS
     SELECT row_number() OVER (ORDER BY o.ordered_at, o.contact_id, o.j) AS order_id, o.*
     FROM (
@@ -355,7 +357,7 @@ BEGIN
                        OVER (PARTITION BY c.contact_id ORDER BY g.j) AS weeks
             FROM demo_contact c
             CROSS JOIN LATERAL (
-                SELECT least(1 + floor(ln(c.lifetime_draw) / ln(1 - c.dropout)), 400,
+                SELECT least(2 + floor(ln(c.lifetime_draw) / ln(1 - c.dropout)), 400,
                              2 + ceil(m + 5 * sqrt(m) + 5))::integer AS n_generated
                 FROM (SELECT c.purchase_rate * extract(epoch FROM t_end - c.first_purchase_at) / 604800 AS m) AS e
             ) AS n
