@@ -9,8 +9,11 @@
 -- (row_number over a total order, chronological where it matters) and the sequences set after.
 
 -- A 64-bit key naming one row of the generated data: the seed, a tag per kind of row (1 users,
--- 2 accounts, 3 contacts, ...), the row's id and an optional sub-index (the j-th order of a
--- contact). Draws for that row are demo_uniform(key, stream), one stream per attribute.
+-- 2 accounts, 3 contacts, 4 orders, 5 order lines, 6 activities, 7 opportunities, 8 stage
+-- changes, 9 tickets, 10 NPS answers, 11 ticket surveys, 12 campaign members, 13 tasks,
+-- 14 campaigns; hooks of other capabilities take 100 and up), the row's id and an optional
+-- sub-index (the j-th order of a contact). Draws for that row are demo_uniform(key, stream),
+-- one stream per attribute.
 CREATE FUNCTION @extschema@.demo_key(seed integer, tag integer, id bigint, sub integer DEFAULT 0)
 RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT pg_catalog.hashint8extended(sub, pg_catalog.hashint8extended(id, seed::bigint * 256 + tag))
@@ -432,7 +435,7 @@ BEGIN
     SELECT a.account_id, a.name_first || ' ' || a.name_second,
            lower(replace(a.name_first, ' ', '')) || '-' || lower(a.name_second) || '-' || a.account_id || '.example.com',
            a.industry, a.employee_count,
-           round((a.employee_count * 120000 * exp(0.5 * @extschema@.demo_normal(a.k, 10)))::numeric, -3),
+           round(least(a.employee_count * 120000 * exp(0.5 * @extschema@.demo_normal(a.k, 10)), 1e12)::numeric, -3),
            a.country, a.owner_id,
            coalesce(f.first_start_at, t_start + make_interval(secs => span_s * @extschema@.demo_uniform(a.k, 12))) - interval '1 day',
            coalesce(f.first_start_at, t_start + make_interval(secs => span_s * @extschema@.demo_uniform(a.k, 12))) - interval '1 day'
