@@ -224,14 +224,14 @@ BEGIN
                       'Logistics', 'Energy', 'Government'])[i.ix] AS industry,
                (ARRAY[0.5, 0.3, 0.2, 0.0, -0.2, -0.4, -0.1, 0.1, 0.2, -0.5])[i.ix] AS industry_effect,
                (ARRAY['US', 'GB', 'DE', 'FR', 'NL', 'CA', 'AU', 'ES', 'IT', 'SE'])
-                   [1 + width_bucket(@extschema@.demo_uniform(k, 4), ARRAY[0.40, 0.52, 0.64, 0.72, 0.78, 0.85, 0.90, 0.94, 0.97])] AS country,
+                   [1 + width_bucket(@extschema@.demo_uniform(k, 4), ARRAY[0.40, 0.52, 0.64, 0.72, 0.78, 0.85, 0.90, 0.94, 0.97]::double precision[])] AS country,
                CASE WHEN n_teams = 3 THEN CASE WHEN s.employee_count >= 500 THEN 3 WHEN s.employee_count >= 50 THEN 2 ELSE 1 END
                     ELSE CASE WHEN s.employee_count >= 200 THEN 2 ELSE 1 END END AS team
         FROM generate_series(1, n_accounts) AS g(account_id)
         CROSS JOIN LATERAL @extschema@.demo_key(seed, 2, g.account_id) AS k
         CROSS JOIN LATERAL (SELECT greatest(1, round(exp(3.6 + 1.5 * @extschema@.demo_normal(k, 1))))::integer AS employee_count) AS s
         CROSS JOIN LATERAL (SELECT 1 + width_bucket(@extschema@.demo_uniform(k, 3),
-                                ARRAY[0.22, 0.36, 0.48, 0.60, 0.70, 0.77, 0.84, 0.90, 0.95]) AS ix) AS i
+                                ARRAY[0.22, 0.36, 0.48, 0.60, 0.70, 0.77, 0.84, 0.90, 0.95]::double precision[]) AS ix) AS i
     ) AS a;
     ALTER TABLE demo_account ADD PRIMARY KEY (account_id);
 
@@ -265,7 +265,7 @@ BEGIN
                     THEN round((exp(8.2 + 0.45 * ln(coalesce(a.employee_count, 1)) + 0.8 * @extschema@.demo_normal(b.k, 10)))::numeric, -2) END AS budget,
                CASE WHEN @extschema@.demo_uniform(b.k, 12) < 0.75 THEN @extschema@.demo_uniform(b.k, 13) < 0.45 END AS authority,
                CASE WHEN @extschema@.demo_uniform(b.k, 14) < 0.8
-                    THEN (ARRAY['none', 'low', 'medium', 'high'])[1 + width_bucket(@extschema@.demo_uniform(b.k, 15), ARRAY[0.10, 0.35, 0.70])] END AS need,
+                    THEN (ARRAY['none', 'low', 'medium', 'high'])[1 + width_bucket(@extschema@.demo_uniform(b.k, 15), ARRAY[0.10, 0.35, 0.70]::double precision[])] END AS need,
                CASE WHEN @extschema@.demo_uniform(b.k, 16) < 0.6
                     THEN (b.start_at + make_interval(days => 15 + floor(165 * @extschema@.demo_uniform(b.k, 17))::integer))::date END AS timeline,
                -- days from lead to decision (median about two months)
@@ -294,7 +294,7 @@ BEGIN
             SELECT (ARRAY['web', 'referral', 'event', 'paid_search', 'social', 'email', 'partner', 'cold_call', 'other'])[ix] AS source,
                    (ARRAY[0.2, 1.2, 0.5, -0.2, -0.6, 0.0, 0.8, -0.9, -0.3])[ix] AS source_effect
             FROM (SELECT 1 + width_bucket(@extschema@.demo_uniform(b.k, 5),
-                                          ARRAY[0.25, 0.37, 0.47, 0.62, 0.72, 0.82, 0.88, 0.96]) AS ix) AS s
+                                          ARRAY[0.25, 0.37, 0.47, 0.62, 0.72, 0.82, 0.88, 0.96]::double precision[]) AS ix) AS s
         ) AS src
         CROSS JOIN LATERAL (SELECT @extschema@.demo_gamma(0.6, b.k, 26) AS g) AS pa
         CROSS JOIN LATERAL (SELECT @extschema@.demo_gamma(3.0, b.k, 29) AS g) AS pb
@@ -557,9 +557,9 @@ BEGIN
         FROM (
             SELECT c.contact_id, c.account_id, g.j, tk,
                    date_trunc('second', b.first_order_at + (t_end - b.first_order_at) * @extschema@.demo_uniform(tk, 1)) AS opened_at,
-                   1 + width_bucket(@extschema@.demo_uniform(tk, 2), ARRAY[0.25, 0.75, 0.95]) AS priority_ix,
+                   1 + width_bucket(@extschema@.demo_uniform(tk, 2), ARRAY[0.25, 0.75, 0.95]::double precision[]) AS priority_ix,
                    (ARRAY['email', 'chat', 'phone', 'web', 'social'])
-                       [1 + width_bucket(@extschema@.demo_uniform(tk, 3), ARRAY[0.45, 0.70, 0.90, 0.98])]::@extschema@.channel AS channel,
+                       [1 + width_bucket(@extschema@.demo_uniform(tk, 3), ARRAY[0.45, 0.70, 0.90, 0.98]::double precision[])]::@extschema@.channel AS channel,
                    support_base + 1 + floor(n_support * @extschema@.demo_uniform(tk, 8))::integer AS assignee_id,
                    exp(0.5 * @extschema@.demo_normal(@extschema@.demo_key(seed, 1, support_base + 1 + floor(n_support * @extschema@.demo_uniform(tk, 8))::integer), 20)) AS agent_pace,
                    (ARRAY['Cannot log in', 'Invoice question', 'Refund request', 'Delivery delayed',
@@ -612,7 +612,7 @@ BEGIN
             SELECT n.contact_id, NULL::bigint AS ticket_id, 'nps'::text AS kind, sk,
                    width_bucket(@extschema@.demo_normal(sk, 1) + 0.25 * ln(b.purchases + 1) - 0.15
                                 - coalesce(tx.penalty, 0),
-                                ARRAY[-2.054, -1.881, -1.695, -1.514, -1.341, -1.080, -0.842, -0.496, 0.0, 0.583])::smallint AS score,
+                                ARRAY[-2.054, -1.881, -1.695, -1.514, -1.341, -1.080, -0.842, -0.496, 0.0, 0.583]::double precision[])::smallint AS score,
                    date_trunc('second', b.first_order_at + interval '14 days'
                                         + (t_end - b.first_order_at - interval '14 days') * @extschema@.demo_uniform(sk, 3)) AS responded_at
             FROM demo_buyer b
@@ -627,9 +627,9 @@ BEGIN
             -- CSAT (35%) and CES (15%) after resolved tickets, linked to the ticket
             SELECT t.contact_id, t.ticket_id, q.kind, sk,
                    CASE q.kind WHEN 'csat' THEN 1 + width_bucket(@extschema@.demo_normal(sk, 1) + 0.3 - CASE WHEN t.slow THEN 1.0 ELSE 0 END,
-                                                                 ARRAY[-1.555, -1.227, -0.878, -0.100])
+                                                                 ARRAY[-1.555, -1.227, -0.878, -0.100]::double precision[])
                                ELSE 1 + width_bucket(@extschema@.demo_normal(sk, 1) + 0.3 - CASE WHEN t.slow THEN 1.0 ELSE 0 END,
-                                                     ARRAY[-1.751, -1.405, -1.036, -0.524, 0.126, 0.842]) END::smallint,
+                                                     ARRAY[-1.751, -1.405, -1.036, -0.524, 0.126, 0.842]::double precision[]) END::smallint,
                    date_trunc('second', t.resolved_at + least(interval '2 days', t_end - t.resolved_at) * @extschema@.demo_uniform(sk, 3))
             FROM demo_ticket t
             CROSS JOIN LATERAL (VALUES ('csat', 1), ('ces', 2)) AS q(kind, n)
@@ -657,7 +657,7 @@ BEGIN
                     ELSE (ARRAY['Account Manager', 'Engineer', 'Analyst', 'Office Manager', 'Marketing Manager', 'Buyer'])[1 + floor(6 * @extschema@.demo_uniform(c.k, 38))::integer] END
            END,
            coalesce(c.account_country, (ARRAY['US', 'GB', 'DE', 'FR', 'NL', 'CA', 'AU', 'ES', 'IT', 'SE'])
-                   [1 + width_bucket(@extschema@.demo_uniform(c.k, 39), ARRAY[0.40, 0.52, 0.64, 0.72, 0.78, 0.85, 0.90, 0.94, 0.97])]),
+                   [1 + width_bucket(@extschema@.demo_uniform(c.k, 39), ARRAY[0.40, 0.52, 0.64, 0.72, 0.78, 0.85, 0.90, 0.94, 0.97]::double precision[])]),
            CASE WHEN b.purchases >= 10 AND b.last_order_at >= t_end - interval '365 days' THEN 'evangelist'
                 WHEN b.purchases > 0 AND b.last_order_at < t_end - interval '365 days' THEN 'churned'
                 WHEN b.purchases > 0 THEN 'customer'
@@ -740,10 +740,10 @@ BEGIN
                     THEN (ARRAY['email_sent', 'email_open', 'email_click', 'email_reply', 'call', 'meeting', 'page_view',
                                 'form_submit', 'content_download', 'webinar_attended', 'chat_message', 'social_engagement',
                                 'sms_sent', 'note'])
-                         [1 + width_bucket(y.u0, ARRAY[0.14, 0.28, 0.34, 0.39, 0.51, 0.57, 0.69, 0.75, 0.80, 0.83, 0.87, 0.90, 0.92])]
+                         [1 + width_bucket(y.u0, ARRAY[0.14, 0.28, 0.34, 0.39, 0.51, 0.57, 0.69, 0.75, 0.80, 0.83, 0.87, 0.90, 0.92]::double precision[])]
                     ELSE (ARRAY['email_sent', 'email_open', 'email_click', 'page_view', 'chat_message', 'social_engagement',
                                 'sms_sent', 'sms_reply', 'form_submit', 'content_download', 'webinar_attended', 'call', 'email_reply'])
-                         [1 + width_bucket(y.u0, ARRAY[0.22, 0.44, 0.51, 0.76, 0.82, 0.88, 0.92, 0.93, 0.95, 0.97, 0.98, 0.99])]
+                         [1 + width_bucket(y.u0, ARRAY[0.22, 0.44, 0.51, 0.76, 0.82, 0.88, 0.92, 0.93, 0.95, 0.97, 0.98, 0.99]::double precision[])]
                END AS kind,
                CASE WHEN y.u4 < CASE WHEN y.lead_phase THEN least(0.6, 0.1 + 0.12 * y.engagement) ELSE 0.08 END THEN '/pricing'
                     ELSE (ARRAY['/', '/features', '/blog/choosing-a-crm', '/docs/getting-started', '/customers', '/integrations', '/about'])
@@ -799,7 +799,7 @@ BEGIN
     INSERT INTO @extschema@.campaign_members (campaign_id, contact_id, status, added_at, updated_at, created_at)
     SELECT m.campaign_id, m.contact_id,
            CASE WHEN m.campaign_status = 'planned' OR m.campaign_status = 'cancelled' THEN 'targeted'
-                ELSE (ARRAY['unsubscribed', 'converted', 'responded', 'sent'])[1 + width_bucket(m.u, ARRAY[0.015, 0.035, 0.135])] END,
+                ELSE (ARRAY['unsubscribed', 'converted', 'responded', 'sent'])[1 + width_bucket(m.u, ARRAY[0.015, 0.035, 0.135]::double precision[])] END,
            m.added_at, m.added_at, m.added_at
     FROM (
         SELECT cp.campaign_id, cp.status AS campaign_status, c.contact_id,
