@@ -354,7 +354,7 @@ REVOKE EXECUTE ON FUNCTION @extschema@.survey_responses_open_detractor_task() FR
 
 CREATE TRIGGER survey_responses_open_detractor_task
     AFTER INSERT ON @extschema@.survey_responses
-    FOR EACH ROW WHEN (NEW.kind = 'nps' AND NEW.score <= 6)
+    FOR EACH ROW WHEN (NEW.kind = 'nps' AND NEW.score <= 6 AND NOT @extschema@.restoring_dump())
     EXECUTE FUNCTION @extschema@.survey_responses_open_detractor_task();
 COMMENT ON TRIGGER survey_responses_open_detractor_task ON @extschema@.survey_responses IS
     'Closes the loop: a follow-up task for every detractor.';
