@@ -270,9 +270,10 @@ CREATE INDEX opportunity_stage_history_opportunity_idx
 COMMENT ON TABLE @extschema@.opportunity_stage_history IS
     'Stage changes of opportunities, written by trigger: from, to, when, and who (the staff user and the database role).';
 
--- The staff user the current database role logs in as, or NULL.
+-- The staff user the current database role logs in as, or NULL. Not SECURITY DEFINER: inside
+-- such a function current_user is the function's owner. Every crm_ role may read crm.users.
 CREATE FUNCTION @extschema@.current_user_id() RETURNS bigint
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE sql STABLE AS $$
     SELECT user_id FROM @extschema@.users WHERE login_role = current_user
 $$;
 COMMENT ON FUNCTION @extschema@.current_user_id() IS
@@ -377,7 +378,7 @@ CREATE TRIGGER order_lines_maintain_order_total
 
 -- What counts as a purchase everywhere in the analytics: an order that is paid or shipped
 -- (not pending, cancelled or refunded).
-CREATE VIEW @extschema@.customer_order_stats AS
+CREATE VIEW @extschema@.customer_order_stats WITH (security_invoker = true) AS
 SELECT contact_id,
        count(*) AS orders,
        sum(total) AS total_spent,

@@ -1,1 +1,132 @@
--- src/security.sql: (to be written)
+-- src/security.sql: least-privilege grants and row-level security on the CRM schema.
+--
+-- Who sees what (the README's "Roles and row-level security" section says why):
+--   crm_admin    everything, read and write
+--   crm_manager  reads and writes the records owned by their team (their own, their reports',
+--                their team's) and the unowned ones, to assign them; edits the pipeline stages
+--   crm_sales    reads and writes only the contacts, leads, opportunities and activities they own
+--   crm_support  the whole ticket queue, and the contacts that have tickets
+--   crm_analyst  reads everything, changes nothing
+-- A staff member is a login role that is a member of one of these roles and is named in
+-- crm.users.login_role; crm.current_user_id() maps one to the other.
+
+GRANT USAGE ON SCHEMA @extschema@ TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
+
+-- Every table and sequence so far; later parts grant their own objects.
+GRANT ALL ON ALL TABLES IN SCHEMA @extschema@ TO crm_admin;
+GRANT ALL ON ALL SEQUENCES IN SCHEMA @extschema@ TO crm_admin;
+GRANT SELECT ON ALL TABLES IN SCHEMA @extschema@ TO crm_analyst, crm_manager;
+
+GRANT INSERT, UPDATE, DELETE ON
+    @extschema@.accounts, @extschema@.contacts, @extschema@.leads, @extschema@.opportunities,
+    @extschema@.activities, @extschema@.products, @extschema@.orders, @extschema@.order_lines,
+    @extschema@.tickets, @extschema@.survey_responses, @extschema@.campaigns,
+    @extschema@.campaign_members, @extschema@.tasks, @extschema@.pipeline_stages
+TO crm_manager;
+
+GRANT SELECT ON
+    @extschema@.users, @extschema@.accounts, @extschema@.contacts, @extschema@.leads,
+    @extschema@.pipeline_stages, @extschema@.opportunities, @extschema@.opportunity_stage_history,
+    @extschema@.activities, @extschema@.products, @extschema@.orders, @extschema@.order_lines,
+    @extschema@.tickets, @extschema@.campaigns, @extschema@.campaign_members, @extschema@.tasks,
+    @extschema@.customer_order_stats
+TO crm_sales;
+GRANT INSERT, UPDATE ON
+    @extschema@.accounts, @extschema@.contacts, @extschema@.leads, @extschema@.opportunities,
+    @extschema@.activities, @extschema@.tasks
+TO crm_sales;
+GRANT DELETE ON @extschema@.tasks TO crm_sales;
+
+GRANT SELECT ON
+    @extschema@.users, @extschema@.accounts, @extschema@.contacts, @extschema@.products,
+    @extschema@.orders, @extschema@.order_lines, @extschema@.tickets, @extschema@.survey_responses,
+    @extschema@.tasks, @extschema@.customer_order_stats
+TO crm_support;
+GRANT INSERT, UPDATE ON @extschema@.tickets, @extschema@.survey_responses, @extschema@.tasks TO crm_support;
+
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA @extschema@ TO crm_manager, crm_sales, crm_support;
+
+-- The staff ids whose records the current user may see as a manager: their own, their direct
+-- reports', and everyone's on their team. An array, so a policy compares against one value
+-- computed once per query (an InitPlan), not a subquery per row of a large table. Not SECURITY
+-- DEFINER, for current_user's sake; managers may read crm.users.
+CREATE FUNCTION @extschema@.managed_user_ids() RETURNS bigint[]
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(pg_catalog.array_agg(u.user_id), '{}')
+    FROM @extschema@.users me
+    JOIN @extschema@.users u
+      ON u.user_id = me.user_id OR u.manager_id = me.user_id
+      OR (me.team IS NOT NULL AND u.team = me.team)
+    WHERE me.login_role = current_user
+$$;
+COMMENT ON FUNCTION @extschema@.managed_user_ids() IS
+    'Staff ids whose records the current user sees as a manager: themselves, their direct reports and their team.';
+
+-- Owned records: contacts, leads, opportunities, activities.
+DO $policies$
+DECLARE
+    table_name text;
+BEGIN
+    FOREACH table_name IN ARRAY ARRAY['contacts', 'leads', 'opportunities', 'activities']
+    LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE @extschema@.%I ENABLE ROW LEVEL SECURITY', table_name);
+        EXECUTE pg_catalog.format(
+            'CREATE POLICY admin_all ON @extschema@.%I TO crm_admin USING (true) WITH CHECK (true)',
+            table_name);
+        EXECUTE pg_catalog.format(
+            'CREATE POLICY analyst_read ON @extschema@.%I FOR SELECT TO crm_analyst USING (true)',
+            table_name);
+        -- USING decides which rows a rep sees and may update or delete; WITH CHECK that every row
+        -- they write stays theirs, so an UPDATE cannot hand a row to someone else.
+        EXECUTE pg_catalog.format(
+            'CREATE POLICY sales_own ON @extschema@.%I TO crm_sales
+                 USING (owner_id = (SELECT @extschema@.current_user_id()))
+                 WITH CHECK (owner_id = (SELECT @extschema@.current_user_id()))',
+            table_name);
+        EXECUTE pg_catalog.format(
+            'CREATE POLICY manager_team ON @extschema@.%I TO crm_manager
+                 USING (owner_id IS NULL OR owner_id = ANY ((SELECT @extschema@.managed_user_ids())::bigint[]))
+                 WITH CHECK (owner_id IS NULL OR owner_id = ANY ((SELECT @extschema@.managed_user_ids())::bigint[]))',
+            table_name);
+    END LOOP;
+END
+$policies$;
+
+-- Support sees the contacts that have tickets (through the tickets, which it sees whole).
+CREATE POLICY support_ticket_contacts ON @extschema@.contacts FOR SELECT TO crm_support
+    USING (EXISTS (SELECT FROM @extschema@.tickets t WHERE t.contact_id = contacts.contact_id));
+
+-- Tickets: the whole queue for support; for sales, the tickets of the contacts they own. The
+-- owner is looked up past row-level security: through contacts' own policies, which look at
+-- tickets for support, a role in both sales and support would recurse endlessly.
+CREATE FUNCTION @extschema@.contact_owner_id(contact_id bigint) RETURNS bigint
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT c.owner_id FROM @extschema@.contacts c WHERE c.contact_id = contact_owner_id.contact_id
+$$;
+COMMENT ON FUNCTION @extschema@.contact_owner_id(bigint) IS
+    'The staff id owning a contact, read past row-level security (for policies of other tables).';
+ALTER TABLE @extschema@.tickets ENABLE ROW LEVEL SECURITY;
+CREATE POLICY admin_all ON @extschema@.tickets TO crm_admin USING (true) WITH CHECK (true);
+CREATE POLICY analyst_read ON @extschema@.tickets FOR SELECT TO crm_analyst USING (true);
+CREATE POLICY manager_all ON @extschema@.tickets TO crm_manager USING (true) WITH CHECK (true);
+CREATE POLICY support_queue ON @extschema@.tickets TO crm_support USING (true) WITH CHECK (true);
+CREATE POLICY sales_own_contacts ON @extschema@.tickets FOR SELECT TO crm_sales
+    USING (@extschema@.contact_owner_id(contact_id) = (SELECT @extschema@.current_user_id()));
+REVOKE EXECUTE ON FUNCTION @extschema@.contact_owner_id(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.contact_owner_id(bigint) TO crm_sales, crm_admin;
+
+-- Stage history is written by the opportunities trigger with the rights of whoever moved the
+-- deal, and must name them truthfully: rows may be inserted only from inside a trigger and only
+-- in the mover's name, so nobody writes history by hand. Readers see the history of the deals
+-- they can see.
+GRANT INSERT ON @extschema@.opportunity_stage_history TO crm_sales, crm_manager;
+ALTER TABLE @extschema@.opportunity_stage_history ENABLE ROW LEVEL SECURITY;
+CREATE POLICY admin_all ON @extschema@.opportunity_stage_history TO crm_admin USING (true) WITH CHECK (true);
+CREATE POLICY read_visible_deals ON @extschema@.opportunity_stage_history FOR SELECT
+    TO crm_analyst, crm_manager, crm_sales
+    USING (EXISTS (SELECT FROM @extschema@.opportunities o WHERE o.opportunity_id = opportunity_stage_history.opportunity_id));
+CREATE POLICY written_by_trigger ON @extschema@.opportunity_stage_history FOR INSERT
+    TO crm_manager, crm_sales
+    WITH CHECK (pg_catalog.pg_trigger_depth() > 0
+                AND changed_by IS NOT DISTINCT FROM @extschema@.current_user_id()
+                AND changed_by_role = current_user);
