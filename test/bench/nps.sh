@@ -8,7 +8,7 @@
 set -euo pipefail
 
 runs=7
-psql_bench() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+source "$(dirname "$0")/lib.bash"
 
 echo "== setup: 10,000,000 answers (score 0-10 uniform, segment, day), then VACUUM ANALYZE"
 # score first: (smallint, smallint, date) packs without padding into 32-byte tuples. count(score),
@@ -26,36 +26,6 @@ CREATE TABLE bench_daily AS
 SELECT day, segment, crm.nps_agg(score) AS summary FROM bench_answers GROUP BY day, segment;
 VACUUM (FREEZE, ANALYZE) bench_daily;
 SQL
-
-# time_queries LABEL SETTINGS QUERY...: prints the median milliseconds of each query, in order.
-time_queries() {
-	local settings=$1
-	shift
-	local script
-	script=$(
-		echo "$settings"
-		# one untimed warm-up run of each, then the timed runs, interleaved
-		for query in "$@"; do echo "$query;"; done
-		echo '\timing on'
-		for ((run = 0; run < runs; run++)); do
-			for query in "$@"; do echo "$query;"; done
-		done
-	)
-	psql_bench -At <<<"$script" | awk -v n=$# -v runs=$runs '
-		/^Time: / { t[count % n, int(count / n)] = $2; count++ }
-		END {
-			for (q = 0; q < n; q++) {
-				# insertion sort of the runs of query q, then the middle one
-				for (r = 0; r < runs; r++) {
-					x = t[q, r] + 0
-					for (i = r; i > 0 && v[i - 1] > x; i--) v[i] = v[i - 1]
-					v[i] = x
-				}
-				printf "%s%s", (q ? " " : ""), v[int(runs / 2)]
-			}
-			print ""
-		}'
-}
 
 count_query='SELECT count(*) FROM bench_answers'
 count_score_query='SELECT count(score) FROM bench_answers'
