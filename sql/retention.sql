@@ -35,7 +35,7 @@ FROM crm.cohort_retention('month', '2026-03-31');
 -- Three of the five bought at least twice: 60%. Usual gaps: Ann 31 and 28 days (median 29.5),
 -- Ben 69 days, Di 5 days.
 SELECT crm.repeat_purchase_rate('2026-03-31') AS repeat_rate;
-SELECT contact_id, purchases, usual_gap_days, mean_gap_days FROM crm.purchase_gaps('2026-03-31') ORDER BY contact_id;
+SELECT contact_id, purchase_days, usual_gap_days, mean_gap_days FROM crm.purchase_gaps('2026-03-31') ORDER BY contact_id;
 
 -- At risk on 30 April: Di has been silent 95 days, 19 times her usual 5 days. Ann (56 days, 1.9
 -- times 29.5) is not beyond twice her rhythm, Ben (41 days of 69) is fine. At 1.5 times, Ann is too.

@@ -218,24 +218,26 @@ $$;
 COMMENT ON FUNCTION @extschema@.repeat_purchase_rate(timestamptz) IS
     'Percent of customers with a purchase up to as_of who made at least two; NULL without customers.';
 
--- Each repeat customer's gaps between consecutive purchases up to as_of: the usual (median) gap.
+-- Each repeat customer's gaps between purchase days up to as_of, and the usual (median) gap.
+-- Orders on one day (in the session's time zone) are one purchase: two orders minutes apart
+-- would otherwise make a usual gap of zero and every later silence look infinitely long.
 CREATE FUNCTION @extschema@.purchase_gaps(as_of timestamptz DEFAULT now())
-RETURNS TABLE (contact_id bigint, purchases bigint, first_order_at timestamptz, last_order_at timestamptz,
+RETURNS TABLE (contact_id bigint, purchase_days bigint, last_order_at timestamptz,
                usual_gap_days double precision, mean_gap_days double precision)
 LANGUAGE sql STABLE AS $$
-    SELECT contact_id, count(*) + 1, min(previous), max(ordered_at),
+    SELECT contact_id, count(*) + 1, max(last_at),
            percentile_cont(0.5) WITHIN GROUP (ORDER BY gap), avg(gap)::double precision
-    FROM (SELECT o.contact_id, o.ordered_at,
-                 lag(o.ordered_at) OVER w AS previous,
-                 extract(epoch FROM o.ordered_at - lag(o.ordered_at) OVER w)::double precision / 86400 AS gap
-          FROM @extschema@.orders o
-          WHERE o.status IN ('paid', 'shipped') AND o.ordered_at <= as_of
-          WINDOW w AS (PARTITION BY o.contact_id ORDER BY o.ordered_at)) g
+    FROM (SELECT d.contact_id, d.last_at, (d.day - lag(d.day) OVER w)::double precision AS gap
+          FROM (SELECT o.contact_id, o.ordered_at::date AS day, max(o.ordered_at) AS last_at
+                FROM @extschema@.orders o
+                WHERE o.status IN ('paid', 'shipped') AND o.ordered_at <= as_of
+                GROUP BY 1, 2) d
+          WINDOW w AS (PARTITION BY d.contact_id ORDER BY d.day)) g
     WHERE gap IS NOT NULL
     GROUP BY contact_id
 $$;
 COMMENT ON FUNCTION @extschema@.purchase_gaps(timestamptz) IS
-    'Per customer with at least two purchases up to as_of: purchases, first and last, and the usual (median) and mean days between consecutive purchases.';
+    'Per customer with purchases on at least two days up to as_of: the number of purchase days, the last purchase, and the usual (median) and mean days between consecutive purchase days.';
 
 -- Active customers likely lapsing: their silence is far beyond their own usual rhythm, or a
 -- fitted BG/NBD model (crm.customer_clv, when the CLV capability has one) thinks them gone.

@@ -1,6 +1,6 @@
 -- pgTAP: retention edge cases: the formula's boundaries, errors by SQLSTATE, NULLs, empty data.
 BEGIN;
-SELECT plan(23);
+SELECT plan(26);
 
 SELECT is(crm.retention_rate(10, 10, 0), 100::float8, 'everyone retained, nobody new: 100');
 SELECT is(crm.retention_rate(10, 5, 5), 0::float8, 'everyone at the end is new: 0');
@@ -30,6 +30,17 @@ SELECT throws_ok($$SELECT * FROM crm.at_risk_customers(now(), 2, 1.5)$$, '22023'
 SELECT throws_ok($$INSERT INTO crm.contacts (contact_id, first_name) VALUES (1, 'X');
                    INSERT INTO crm.subscriptions (contact_id, plan, mrr, started_at, ended_at) VALUES (1, 'p', 1, '2026-02-01', '2026-01-01')$$,
                  '23514', NULL, 'a subscription cannot end before it starts');
+
+-- Orders on one day are one purchase: no zero gap, no repeat customer from a single day.
+SELECT is((SELECT count(*)::int FROM (SELECT * FROM crm.purchase_gaps()) g), 0, 'before any order: no gaps');
+INSERT INTO crm.contacts (contact_id, first_name) VALUES (77, 'Same-day');
+INSERT INTO crm.orders (contact_id, ordered_at) VALUES (77, now() - interval '1 hour'), (77, now() - interval '30 minutes');
+SELECT is_empty($$SELECT * FROM crm.purchase_gaps() WHERE contact_id = 77$$, 'two orders on one day make no gap');
+INSERT INTO crm.orders (contact_id, ordered_at) VALUES (77, now() - interval '3 days 1 hour');
+SELECT results_eq($$SELECT purchase_days, usual_gap_days FROM crm.purchase_gaps() WHERE contact_id = 77$$,
+                  $$VALUES (2::bigint, 3::float8)$$, 'an order three days earlier: two purchase days, a 3-day gap');
+DELETE FROM crm.orders WHERE contact_id = 77;
+DELETE FROM crm.contacts WHERE contact_id = 77;
 
 -- On demo data: weekly cohorts start on Mondays, each cohort's period 0 is the whole cohort.
 SELECT ok((crm.generate_demo_data(400, 3, '2026-06-30') ->> 'subscriptions')::int > 0, 'the demo data includes subscriptions');
