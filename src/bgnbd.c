@@ -1,0 +1,720 @@
+/*
+ * bgnbd.c: the BG/NBD model of repeat buying (Fader, Hardie & Lee 2005, "Counting Your
+ * Customers the Easy Way"): fit by maximum likelihood, and its predictions.
+ *
+ * A customer is summarised by x (repeat purchases), t_x (time of the last purchase since the
+ * first) and T (time since the first purchase). Customers with identical (x, t_x, T) contribute
+ * identical terms to the likelihood, so the aggregate's state keeps each distinct triple once
+ * with a weight: sorted runs, merged whenever the buffer fills, which bounds the memory by the
+ * number of distinct customers' summaries and makes the pass over millions of rows cheap. The
+ * same compaction merges partial states of a parallel plan.
+ *
+ * The fit maximises the log-likelihood over the logs of the four positive parameters with BFGS
+ * and analytic gradients; all terms are computed in logs, so no product overflows.
+ */
+#include "crm.h"
+
+#include <float.h>
+
+#include "funcapi.h"
+#include "libpq/pqformat.h"
+#include "utils/builtins.h"
+
+typedef struct Triple
+{
+	int32		x;
+	double		t_x;
+	double		big_t;
+	double		weight;
+} Triple;
+
+typedef struct BgnbdState
+{
+	int64		count;			/* triples held */
+	int64		capacity;
+	int64		compacted;		/* the first "compacted" triples are sorted and distinct */
+	double		penalizer;
+	Triple	   *triples;
+} BgnbdState;
+
+#define BGNBD_INITIAL_CAPACITY 1024
+#define BGNBD_SERIAL_TRIPLE_SIZE (sizeof(int32) + 3 * sizeof(double))
+#define BGNBD_MAX_ITERATIONS 1000
+
+static int
+triple_compare(const void *a, const void *b)
+{
+	const Triple *p = a;
+	const Triple *q = b;
+
+	if (p->x != q->x)
+		return p->x < q->x ? -1 : 1;
+	if (p->t_x != q->t_x)
+		return p->t_x < q->t_x ? -1 : 1;
+	if (p->big_t != q->big_t)
+		return p->big_t < q->big_t ? -1 : 1;
+	return 0;
+}
+
+/* Sort the triples and merge equal ones, adding their weights. */
+static void
+bgnbd_compact(BgnbdState *state)
+{
+	int64		distinct = 0;
+
+	if (state->count == 0)
+		return;
+	qsort(state->triples, state->count, sizeof(Triple), triple_compare);
+	for (int64 i = 1; i < state->count; i++)
+	{
+		if (triple_compare(&state->triples[distinct], &state->triples[i]) == 0)
+			state->triples[distinct].weight += state->triples[i].weight;
+		else
+			state->triples[++distinct] = state->triples[i];
+	}
+	state->count = distinct + 1;
+	state->compacted = state->count;
+}
+
+static BgnbdState *
+bgnbd_state_new(MemoryContext context, int64 capacity, double penalizer)
+{
+	BgnbdState *state = MemoryContextAllocZero(context, sizeof(BgnbdState));
+
+	state->capacity = Max(capacity, BGNBD_INITIAL_CAPACITY);
+	state->triples = MemoryContextAllocHuge(context, sizeof(Triple) * state->capacity);
+	state->penalizer = penalizer;
+	return state;
+}
+
+/* Room for "needed" more triples: compact first, grow only if that did not free enough. */
+static void
+bgnbd_reserve(BgnbdState *state, int64 needed)
+{
+	if (state->count + needed <= state->capacity)
+		return;
+	bgnbd_compact(state);
+	if (state->count + needed <= state->capacity / 2)
+		return;
+	while (state->count + needed > state->capacity / 2)
+		state->capacity *= 2;
+	state->triples = repalloc_huge(state->triples, sizeof(Triple) * state->capacity);
+}
+
+static void
+bgnbd_validate(int32 x, double t_x, double big_t)
+{
+	const char *problem = NULL;
+
+	if (x < 0)
+		problem = "x (repeat purchases) must not be negative";
+	else if (isnan(t_x) || isinf(t_x) || isnan(big_t) || isinf(big_t))
+		problem = "t_x and T must be finite";
+	else if (t_x < 0 || big_t < 0)
+		problem = "t_x and T must not be negative";
+	else if (t_x > big_t)
+		problem = "t_x (time of the last purchase) must not exceed T (the customer's age)";
+	else if (x > 0 && t_x == 0)
+		problem = "a customer with repeat purchases (x > 0) must have t_x > 0";
+	if (problem != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid BG/NBD customer summary"),
+				 errdetail("%s; got x = %d, t_x = %g, T = %g.", problem, x, t_x, big_t)));
+}
+
+PG_FUNCTION_INFO_V1(crm_bgnbd_trans);
+/* bgnbd_fit transition: adds one customer's (x, t_x, T); rows with a NULL are skipped. */
+Datum
+crm_bgnbd_trans(PG_FUNCTION_ARGS)
+{
+	MemoryContext context = crm_aggregate_context(fcinfo, "crm_bgnbd_trans");
+	BgnbdState *state = PG_ARGISNULL(0) ? NULL : (BgnbdState *) PG_GETARG_POINTER(0);
+	double		penalizer = 0;
+	int32		x;
+	double		t_x,
+				big_t;
+
+	if (PG_NARGS() > 4)
+	{
+		if (PG_ARGISNULL(4))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("penalizer must not be NULL")));
+		penalizer = PG_GETARG_FLOAT8(4);
+		if (!(penalizer >= 0) || isinf(penalizer))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("penalizer must be a finite, non-negative number"),
+					 errdetail("The penalizer given was %g.", penalizer)));
+	}
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+	{
+		if (state == NULL)
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(state);
+	}
+	x = PG_GETARG_INT32(1);
+	t_x = PG_GETARG_FLOAT8(2);
+	big_t = PG_GETARG_FLOAT8(3);
+	bgnbd_validate(x, t_x, big_t);
+
+	if (state == NULL)
+		state = bgnbd_state_new(context, BGNBD_INITIAL_CAPACITY, penalizer);
+	bgnbd_reserve(state, 1);
+	state->triples[state->count].x = x;
+	state->triples[state->count].t_x = t_x;
+	state->triples[state->count].big_t = big_t;
+	state->triples[state->count].weight = 1;
+	state->count++;
+	PG_RETURN_POINTER(state);
+}
+
+PG_FUNCTION_INFO_V1(crm_bgnbd_combine);
+/* bgnbd_fit combine: merges two partial states. */
+Datum
+crm_bgnbd_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext context = crm_aggregate_context(fcinfo, "crm_bgnbd_combine");
+	BgnbdState *left = PG_ARGISNULL(0) ? NULL : (BgnbdState *) PG_GETARG_POINTER(0);
+	BgnbdState *right = PG_ARGISNULL(1) ? NULL : (BgnbdState *) PG_GETARG_POINTER(1);
+
+	if (right == NULL)
+	{
+		if (left == NULL)
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(left);
+	}
+	if (left == NULL)
+		left = bgnbd_state_new(context, right->count, right->penalizer);
+	bgnbd_reserve(left, right->count);
+	memcpy(left->triples + left->count, right->triples, sizeof(Triple) * right->count);
+	left->count += right->count;
+	PG_RETURN_POINTER(left);
+}
+
+PG_FUNCTION_INFO_V1(crm_bgnbd_serialize);
+/* bgnbd_fit serialize: the penalizer, the count, then the compacted triples with weights. */
+Datum
+crm_bgnbd_serialize(PG_FUNCTION_ARGS)
+{
+	BgnbdState *state = (BgnbdState *) PG_GETARG_POINTER(0);
+	StringInfoData buffer;
+
+	crm_aggregate_context(fcinfo, "crm_bgnbd_serialize");
+	bgnbd_compact(state);
+	pq_begintypsend(&buffer);
+	pq_sendfloat8(&buffer, state->penalizer);
+	pq_sendint64(&buffer, state->count);
+	for (int64 i = 0; i < state->count; i++)
+	{
+		pq_sendint32(&buffer, state->triples[i].x);
+		pq_sendfloat8(&buffer, state->triples[i].t_x);
+		pq_sendfloat8(&buffer, state->triples[i].big_t);
+		pq_sendfloat8(&buffer, state->triples[i].weight);
+	}
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buffer));
+}
+
+PG_FUNCTION_INFO_V1(crm_bgnbd_deserialize);
+/* bgnbd_fit deserialize: the inverse of crm_bgnbd_serialize, checking every length. */
+Datum
+crm_bgnbd_deserialize(PG_FUNCTION_ARGS)
+{
+	MemoryContext context = crm_aggregate_context(fcinfo, "crm_bgnbd_deserialize");
+	bytea	   *serial = PG_GETARG_BYTEA_PP(0);
+	StringInfoData buffer;
+	BgnbdState *state;
+	double		penalizer;
+	int64		count;
+
+	buffer.data = VARDATA_ANY(serial);
+	buffer.len = VARSIZE_ANY_EXHDR(serial);
+	buffer.maxlen = buffer.len;
+	buffer.cursor = 0;
+	if (buffer.len < (int) (sizeof(double) + sizeof(int64)))
+		elog(ERROR, "crm_bgnbd_deserialize: state of %d bytes is too short", buffer.len);
+	penalizer = pq_getmsgfloat8(&buffer);
+	count = pq_getmsgint64(&buffer);
+	if (count < 0 || (uint64) count * BGNBD_SERIAL_TRIPLE_SIZE != (uint64) (buffer.len - buffer.cursor))
+		elog(ERROR, "crm_bgnbd_deserialize: state of %d bytes does not hold %lld triples",
+			 buffer.len, (long long) count);
+	state = bgnbd_state_new(context, count, penalizer);
+	for (int64 i = 0; i < count; i++)
+	{
+		state->triples[i].x = pq_getmsgint(&buffer, sizeof(int32));
+		state->triples[i].t_x = pq_getmsgfloat8(&buffer);
+		state->triples[i].big_t = pq_getmsgfloat8(&buffer);
+		state->triples[i].weight = pq_getmsgfloat8(&buffer);
+	}
+	state->count = count;
+	state->compacted = count;
+	PG_RETURN_POINTER(state);
+}
+
+/* The digamma function: recurrence up to 6, then the asymptotic series. */
+static double
+digamma(double value)
+{
+	double		result = 0;
+	double		inverse,
+				inverse_squared;
+
+	while (value < 6)
+	{
+		result -= 1 / value;
+		value += 1;
+	}
+	inverse = 1 / value;
+	inverse_squared = inverse * inverse;
+	return result + log(value) - 0.5 * inverse -
+		inverse_squared * (1.0 / 12 - inverse_squared * (1.0 / 120 - inverse_squared * (1.0 / 252 -
+																						 inverse_squared * (1.0 / 240 - inverse_squared / 132))));
+}
+
+/*
+ * The mean log-likelihood per customer at (r, alpha, a, b) = exp(theta), and its gradient with
+ * respect to theta. Triples are sorted by x, so the terms that depend only on x are computed once
+ * per distinct x.
+ */
+static double
+bgnbd_log_likelihood(const BgnbdState *state, const double theta[4], double gradient[4], double *total_weight)
+{
+	double		r = exp(theta[0]),
+				alpha = exp(theta[1]),
+				a = exp(theta[2]),
+				b = exp(theta[3]);
+	double		log_alpha = log(alpha);
+	double		sum = 0,
+				weights = 0;
+	double		g_r = 0,
+				g_alpha = 0,
+				g_a = 0,
+				g_b = 0;
+	int32		cached_x = -1;
+	double		ln_a1_a2 = 0,
+				d_r_common = 0,
+				d_a_common = 0,
+				d_b_common = 0,
+				ln_a4_constant = 0;
+	double		lgamma_r = lgamma(r),
+				lgamma_b = lgamma(b),
+				lgamma_ab = lgamma(a + b),
+				digamma_r = digamma(r),
+				digamma_b = digamma(b),
+				digamma_ab = digamma(a + b);
+
+	for (int64 i = 0; i < state->count; i++)
+	{
+		const Triple *t = &state->triples[i];
+		double		rx = r + t->x;
+		double		ln_a3,
+					ln_alpha_t = log(alpha + t->big_t),
+					log_sum,
+					w3,
+					w4 = 0;
+
+		if (t->x != cached_x)
+		{
+			cached_x = t->x;
+			ln_a1_a2 = lgamma(rx) - lgamma_r + r * log_alpha +
+				lgamma_ab + lgamma(b + t->x) - lgamma_b - lgamma(a + b + t->x);
+			d_r_common = digamma(rx) - digamma_r + log_alpha;
+			d_a_common = digamma_ab - digamma(a + b + t->x);
+			d_b_common = digamma_ab + digamma(b + t->x) - digamma_b - digamma(a + b + t->x);
+			ln_a4_constant = t->x > 0 ? log(a) - log(b + t->x - 1) : 0;
+		}
+		ln_a3 = -rx * ln_alpha_t;
+		if (t->x > 0)
+		{
+			double		ln_alpha_tx = log(alpha + t->t_x);
+			double		ln_a4 = ln_a4_constant - rx * ln_alpha_tx;
+			double		top = Max(ln_a3, ln_a4);
+
+			log_sum = top + log(exp(ln_a3 - top) + exp(ln_a4 - top));
+			w3 = exp(ln_a3 - log_sum);
+			w4 = exp(ln_a4 - log_sum);
+			g_r += t->weight * (d_r_common - w3 * ln_alpha_t - w4 * ln_alpha_tx);
+			g_alpha += t->weight * (r / alpha - w3 * rx / (alpha + t->big_t) - w4 * rx / (alpha + t->t_x));
+			g_a += t->weight * (d_a_common + w4 / a);
+			g_b += t->weight * (d_b_common - w4 / (b + t->x - 1));
+		}
+		else
+		{
+			log_sum = ln_a3;
+			g_r += t->weight * (d_r_common - ln_alpha_t);
+			g_alpha += t->weight * (r / alpha - rx / (alpha + t->big_t));
+			g_a += t->weight * d_a_common;
+			g_b += t->weight * d_b_common;
+		}
+		sum += t->weight * (ln_a1_a2 + log_sum);
+		weights += t->weight;
+	}
+	/* d/dtheta = p * d/dp, per customer */
+	gradient[0] = r * g_r / weights;
+	gradient[1] = alpha * g_alpha / weights;
+	gradient[2] = a * g_a / weights;
+	gradient[3] = b * g_b / weights;
+	*total_weight = weights;
+	return sum / weights;
+}
+
+/* The objective BFGS minimises: lifetimes' -LL / N + penalizer * sum(params^2). */
+static double
+bgnbd_objective(const BgnbdState *state, const double theta[4], double gradient[4], double *log_likelihood)
+{
+	double		weights;
+	double		mean_ll = bgnbd_log_likelihood(state, theta, gradient, &weights);
+	double		penalty = 0;
+
+	*log_likelihood = mean_ll * weights;
+	for (int k = 0; k < 4; k++)
+	{
+		double		p = exp(theta[k]);
+
+		penalty += state->penalizer * p * p;
+		gradient[k] = -gradient[k] + 2 * state->penalizer * p * p;
+	}
+	return -mean_ll + penalty;
+}
+
+/*
+ * BFGS with a backtracking (Armijo) line search on theta. Stops when the gradient's largest
+ * component is below 1e-9 (per customer), or when a step no longer improves the objective.
+ */
+static bool
+bgnbd_minimise(const BgnbdState *state, double theta[4], int *iterations, double *log_likelihood)
+{
+	double		inverse_hessian[4][4] = {{1, 0, 0, 0}, {0, 1, 0, 0}, {0, 0, 1, 0}, {0, 0, 0, 1}};
+	double		gradient[4],
+				value;
+	int			iteration;
+
+	value = bgnbd_objective(state, theta, gradient, log_likelihood);
+	if (!isfinite(value))
+		return false;
+	for (iteration = 1; iteration <= BGNBD_MAX_ITERATIONS; iteration++)
+	{
+		double		direction[4],
+					candidate[4],
+					new_gradient[4],
+					s[4],
+					y[4];
+		double		slope = 0,
+					step = 1,
+					new_value = 0,
+					new_ll = 0,
+					sy = 0,
+					largest = 0;
+		bool		improved = false;
+
+		for (int i = 0; i < 4; i++)
+			largest = Max(largest, fabs(gradient[i]));
+		if (largest < 1e-9)
+		{
+			*iterations = iteration - 1;
+			return true;
+		}
+		for (int i = 0; i < 4; i++)
+		{
+			direction[i] = 0;
+			for (int j = 0; j < 4; j++)
+				direction[i] -= inverse_hessian[i][j] * gradient[j];
+			slope += direction[i] * gradient[i];
+		}
+		if (slope >= 0)
+		{
+			/* not a descent direction: restart from steepest descent */
+			for (int i = 0; i < 4; i++)
+			{
+				for (int j = 0; j < 4; j++)
+					inverse_hessian[i][j] = i == j;
+				direction[i] = -gradient[i];
+			}
+			slope = 0;
+			for (int i = 0; i < 4; i++)
+				slope -= gradient[i] * gradient[i];
+		}
+		/* keep each step within a factor e^5 of the current parameters */
+		for (int i = 0; i < 4; i++)
+			if (fabs(direction[i]) * step > 5)
+				step = 5 / fabs(direction[i]);
+		for (int tries = 0; tries < 60; tries++, step /= 2)
+		{
+			for (int i = 0; i < 4; i++)
+				candidate[i] = theta[i] + step * direction[i];
+			new_value = bgnbd_objective(state, candidate, new_gradient, &new_ll);
+			if (isfinite(new_value) && new_value <= value + 1e-4 * step * slope)
+			{
+				improved = true;
+				break;
+			}
+		}
+		if (!improved)
+		{
+			*iterations = iteration;
+			/* no step improves: converged if the gradient is already small by machine standards */
+			return largest < 1e-6;
+		}
+		for (int i = 0; i < 4; i++)
+		{
+			s[i] = candidate[i] - theta[i];
+			y[i] = new_gradient[i] - gradient[i];
+			sy += s[i] * y[i];
+		}
+		if (sy > 1e-12)
+		{
+			double		hy[4],
+						yhy = 0;
+
+			for (int i = 0; i < 4; i++)
+			{
+				hy[i] = 0;
+				for (int j = 0; j < 4; j++)
+					hy[i] += inverse_hessian[i][j] * y[j];
+				yhy += y[i] * hy[i];
+			}
+			for (int i = 0; i < 4; i++)
+				for (int j = 0; j < 4; j++)
+					inverse_hessian[i][j] += ((sy + yhy) * s[i] * s[j]) / (sy * sy) - (hy[i] * s[j] + s[i] * hy[j]) / sy;
+		}
+		memcpy(theta, candidate, sizeof(candidate));
+		memcpy(gradient, new_gradient, sizeof(new_gradient));
+		value = new_value;
+		*log_likelihood = new_ll;
+	}
+	*iterations = BGNBD_MAX_ITERATIONS;
+	return false;
+}
+
+PG_FUNCTION_INFO_V1(crm_bgnbd_final);
+/* bgnbd_fit final: fits the model and returns a crm.bgnbd_model. */
+Datum
+crm_bgnbd_final(PG_FUNCTION_ARGS)
+{
+	BgnbdState *state;
+	TupleDesc	descriptor;
+	Datum		values[8];
+	bool		nulls[8] = {false};
+	double		theta[4] = {0, 0, 0, 0};
+	double		log_likelihood = 0,
+				customers = 0;
+	bool		any_repeat = false;
+	int			iterations = 0;
+	bool		converged;
+
+	crm_aggregate_context(fcinfo, "crm_bgnbd_final");
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	state = (BgnbdState *) PG_GETARG_POINTER(0);
+	bgnbd_compact(state);
+	for (int64 i = 0; i < state->count; i++)
+	{
+		customers += state->triples[i].weight;
+		any_repeat |= state->triples[i].x > 0;
+	}
+	if (customers < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("too few customers to fit a BG/NBD model"),
+				 errdetail("The fit needs at least 2 customers; it got %.0f.", customers)));
+	if (!any_repeat)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("no customer made a repeat purchase"),
+				 errdetail("A BG/NBD model cannot be fitted when every x is 0.")));
+
+	converged = bgnbd_minimise(state, theta, &iterations, &log_likelihood);
+	if (get_call_result_type(fcinfo, NULL, &descriptor) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "crm_bgnbd_final must return a composite type");
+	descriptor = BlessTupleDesc(descriptor);
+	for (int k = 0; k < 4; k++)
+	{
+		double		p = exp(theta[k]);
+
+		/* a diverging fit can drive a parameter out of range: report it as not converged */
+		if (!isfinite(p) || p <= 0)
+		{
+			nulls[k] = true;
+			converged = false;
+		}
+		else
+			values[k] = Float8GetDatum(p);
+	}
+	if (isfinite(log_likelihood))
+		values[4] = Float8GetDatum(log_likelihood);
+	else
+		nulls[4] = true;
+	values[5] = Int64GetDatum((int64) customers);
+	values[6] = Int32GetDatum(iterations);
+	values[7] = BoolGetDatum(converged);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(descriptor, values, nulls)));
+}
+
+/* The four parameters of a crm.bgnbd_model argument, checked. */
+static void
+bgnbd_model_parameters(HeapTupleHeader model, double *r, double *alpha, double *a, double *b)
+{
+	const char *names[4] = {"r", "alpha", "a", "b"};
+	double	   *targets[4] = {r, alpha, a, b};
+
+	for (int k = 0; k < 4; k++)
+	{
+		bool		is_null;
+		Datum		value = GetAttributeByNum(model, k + 1, &is_null);
+
+		if (is_null)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("BG/NBD model parameter %s is NULL", names[k]),
+					 errhint("Use a model whose fit converged.")));
+		*targets[k] = DatumGetFloat8(value);
+		if (!(*targets[k] > 0) || isinf(*targets[k]))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("BG/NBD model parameter %s must be a positive number", names[k]),
+					 errdetail("It is %g.", *targets[k])));
+	}
+}
+
+/*
+ * ln 2F1(a, b; c; z) for a, b, c > 0 and 0 <= z < 1 by its power series, summed with a running
+ * scale so that large terms (x in the thousands) cannot overflow. The terms are positive here.
+ */
+static double
+log_hyp2f1(double a, double b, double c, double z)
+{
+	double		log_scale = 0,
+				term = 1,
+				sum = 1;
+
+	if (z == 0)
+		return 0;
+	for (int64 k = 0; k < 10000000; k++)
+	{
+		term *= (a + k) * (b + k) / ((c + k) * (k + 1)) * z;
+		sum += term;
+		if (sum > 1e280)
+		{
+			log_scale += log(sum);
+			term /= sum;
+			sum = 1;
+		}
+		/* past the largest term, the remainder is below term * z / (1 - z) */
+		if (term < sum * 1e-17 && (a + k) * (b + k) < (c + k) * (k + 1) / z)
+			return log_scale + log(sum);
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("hypergeometric series did not converge"),
+			 errdetail("2F1(%g, %g; %g; %g) needs more than 10000000 terms.", a, b, c, z)));
+	return 0;
+}
+
+static void
+bgnbd_validate_prediction(double t, int32 x, double t_x, double big_t)
+{
+	bgnbd_validate(x, t_x, big_t);
+	if (!(t >= 0) || isinf(t))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("t must be a finite, non-negative number"),
+				 errdetail("The t given was %g.", t)));
+}
+
+/* ln of the denominator 1 + [x > 0] a / (b + x - 1) ((alpha + T) / (alpha + t_x))^(r + x). */
+static double
+log_alive_denominator(double r, double alpha, double a, double b, int32 x, double t_x, double big_t)
+{
+	double		ln_odds;
+
+	if (x == 0)
+		return 0;
+	ln_odds = log(a) - log(b + x - 1) + (r + x) * (log(alpha + big_t) - log(alpha + t_x));
+	return ln_odds > 0 ? ln_odds + log1p(exp(-ln_odds)) : log1p(exp(ln_odds));
+}
+
+PG_FUNCTION_INFO_V1(crm_bgnbd_p_alive);
+/* P(alive | x, t_x, T): the probability the customer has not dropped out. */
+Datum
+crm_bgnbd_p_alive(PG_FUNCTION_ARGS)
+{
+	double		r,
+				alpha,
+				a,
+				b;
+	int32		x = PG_GETARG_INT32(1);
+	double		t_x = PG_GETARG_FLOAT8(2);
+	double		big_t = PG_GETARG_FLOAT8(3);
+
+	bgnbd_model_parameters(PG_GETARG_HEAPTUPLEHEADER(0), &r, &alpha, &a, &b);
+	bgnbd_validate(x, t_x, big_t);
+	PG_RETURN_FLOAT8(exp(-log_alive_denominator(r, alpha, a, b, x, t_x, big_t)));
+}
+
+/*
+ * (a + b + x - 1) / (a - 1) * (1 - q^(r+x) 2F1(r+x, b+x; a+b+x-1; z)), the expected purchases in
+ * t of a customer alive at T, with q = (alpha + T) / (alpha + T + t) and z = t / (alpha + T + t).
+ * For a = 1 the limit is taken by the neighbouring values' mean.
+ */
+static double
+bgnbd_conditional_numerator(double r, double alpha, double a, double b, int32 x, double big_t, double t)
+{
+	double		z = t / (alpha + big_t + t);
+	double		log_q = log(alpha + big_t) - log(alpha + big_t + t);
+	double		log_term;
+
+	if (t == 0)
+		return 0;
+	if (fabs(a - 1) < 1e-9)
+		return (bgnbd_conditional_numerator(r, alpha, 1 + 1e-6, b, x, big_t, t) +
+				bgnbd_conditional_numerator(r, alpha, 1 - 1e-6, b, x, big_t, t)) / 2;
+	log_term = (r + x) * log_q + log_hyp2f1(r + x, b + x, a + b + x - 1, z);
+	return (a + b + x - 1) / (a - 1) * -expm1(log_term);
+}
+
+PG_FUNCTION_INFO_V1(crm_bgnbd_conditional_expected_purchases);
+/* E[Y(t) | x, t_x, T]: expected purchases in the next t time units. */
+Datum
+crm_bgnbd_conditional_expected_purchases(PG_FUNCTION_ARGS)
+{
+	double		r,
+				alpha,
+				a,
+				b;
+	double		t = PG_GETARG_FLOAT8(1);
+	int32		x = PG_GETARG_INT32(2);
+	double		t_x = PG_GETARG_FLOAT8(3);
+	double		big_t = PG_GETARG_FLOAT8(4);
+	double		result;
+
+	bgnbd_model_parameters(PG_GETARG_HEAPTUPLEHEADER(0), &r, &alpha, &a, &b);
+	bgnbd_validate_prediction(t, x, t_x, big_t);
+	result = bgnbd_conditional_numerator(r, alpha, a, b, x, big_t, t) *
+		exp(-log_alive_denominator(r, alpha, a, b, x, t_x, big_t));
+	if (!isfinite(result))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("expected purchases out of range"),
+				 errdetail("E[Y(%g) | x = %d, t_x = %g, T = %g] is not finite for this model.", t, x, t_x, big_t)));
+	PG_RETURN_FLOAT8(result);
+}
+
+PG_FUNCTION_INFO_V1(crm_bgnbd_expected_purchases);
+/* E[X(t)]: expected purchases of a new customer in their first t time units. */
+Datum
+crm_bgnbd_expected_purchases(PG_FUNCTION_ARGS)
+{
+	double		r,
+				alpha,
+				a,
+				b;
+	double		t = PG_GETARG_FLOAT8(1);
+	double		result;
+
+	bgnbd_model_parameters(PG_GETARG_HEAPTUPLEHEADER(0), &r, &alpha, &a, &b);
+	bgnbd_validate_prediction(t, 0, 0, 0);
+	/* E[X(t)] is the conditional formula for a customer just acquired: x = 0, T = 0 */
+	result = bgnbd_conditional_numerator(r, alpha, a, b, 0, 0, t);
+	PG_RETURN_FLOAT8(result);
+}
