@@ -3,103 +3,18 @@
  * Customers the Easy Way"): fit by maximum likelihood, and its predictions.
  *
  * A customer is summarised by x (repeat purchases), t_x (time of the last purchase since the
- * first) and T (time since the first purchase). Customers with identical (x, t_x, T) contribute
- * identical terms to the likelihood, so the aggregate's state keeps each distinct triple once
- * with a weight: sorted runs, merged whenever the buffer fills, which bounds the memory by the
- * number of distinct customers' summaries and makes the pass over millions of rows cheap. The
- * same compaction merges partial states of a parallel plan.
+ * first) and T (time since the first purchase), kept in the compressed state of clv_state.c.
  *
  * The fit maximises the log-likelihood over the logs of the four positive parameters with BFGS
  * and analytic gradients; all terms are computed in logs, so no product overflows.
  */
-#include "crm.h"
+#include "clv.h"
 
 #include <float.h>
 
 #include "funcapi.h"
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
-
-typedef struct Triple
-{
-	int32		x;
-	double		t_x;
-	double		big_t;
-	double		weight;
-} Triple;
-
-typedef struct BgnbdState
-{
-	int64		count;			/* triples held */
-	int64		capacity;
-	int64		compacted;		/* the first "compacted" triples are sorted and distinct */
-	double		penalizer;
-	Triple	   *triples;
-} BgnbdState;
-
-#define BGNBD_INITIAL_CAPACITY 1024
-#define BGNBD_SERIAL_TRIPLE_SIZE (sizeof(int32) + 3 * sizeof(double))
-#define BGNBD_MAX_ITERATIONS 1000
-
-static int
-triple_compare(const void *a, const void *b)
-{
-	const Triple *p = a;
-	const Triple *q = b;
-
-	if (p->x != q->x)
-		return p->x < q->x ? -1 : 1;
-	if (p->t_x != q->t_x)
-		return p->t_x < q->t_x ? -1 : 1;
-	if (p->big_t != q->big_t)
-		return p->big_t < q->big_t ? -1 : 1;
-	return 0;
-}
-
-/* Sort the triples and merge equal ones, adding their weights. */
-static void
-bgnbd_compact(BgnbdState *state)
-{
-	int64		distinct = 0;
-
-	if (state->count == 0)
-		return;
-	qsort(state->triples, state->count, sizeof(Triple), triple_compare);
-	for (int64 i = 1; i < state->count; i++)
-	{
-		if (triple_compare(&state->triples[distinct], &state->triples[i]) == 0)
-			state->triples[distinct].weight += state->triples[i].weight;
-		else
-			state->triples[++distinct] = state->triples[i];
-	}
-	state->count = distinct + 1;
-	state->compacted = state->count;
-}
-
-static BgnbdState *
-bgnbd_state_new(MemoryContext context, int64 capacity, double penalizer)
-{
-	BgnbdState *state = MemoryContextAllocZero(context, sizeof(BgnbdState));
-
-	state->capacity = Max(capacity, BGNBD_INITIAL_CAPACITY);
-	state->triples = MemoryContextAllocHuge(context, sizeof(Triple) * state->capacity);
-	state->penalizer = penalizer;
-	return state;
-}
-
-/* Room for "needed" more triples: compact first, grow only if that did not free enough. */
-static void
-bgnbd_reserve(BgnbdState *state, int64 needed)
-{
-	if (state->count + needed <= state->capacity)
-		return;
-	bgnbd_compact(state);
-	if (state->count + needed <= state->capacity / 2)
-		return;
-	while (state->count + needed > state->capacity / 2)
-		state->capacity *= 2;
-	state->triples = repalloc_huge(state->triples, sizeof(Triple) * state->capacity);
-}
 
 static void
 bgnbd_validate(int32 x, double t_x, double big_t)
@@ -129,25 +44,12 @@ Datum
 crm_bgnbd_trans(PG_FUNCTION_ARGS)
 {
 	MemoryContext context = crm_aggregate_context(fcinfo, "crm_bgnbd_trans");
-	BgnbdState *state = PG_ARGISNULL(0) ? NULL : (BgnbdState *) PG_GETARG_POINTER(0);
-	double		penalizer = 0;
+	CustomerSummaries *state = PG_ARGISNULL(0) ? NULL : (CustomerSummaries *) PG_GETARG_POINTER(0);
+	double		penalizer = customer_summaries_penalizer(fcinfo, 4);
 	int32		x;
 	double		t_x,
 				big_t;
 
-	if (PG_NARGS() > 4)
-	{
-		if (PG_ARGISNULL(4))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("penalizer must not be NULL")));
-		penalizer = PG_GETARG_FLOAT8(4);
-		if (!(penalizer >= 0) || isinf(penalizer))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("penalizer must be a finite, non-negative number"),
-					 errdetail("The penalizer given was %g.", penalizer)));
-	}
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
 	{
 		if (state == NULL)
@@ -158,127 +60,19 @@ crm_bgnbd_trans(PG_FUNCTION_ARGS)
 	t_x = PG_GETARG_FLOAT8(2);
 	big_t = PG_GETARG_FLOAT8(3);
 	bgnbd_validate(x, t_x, big_t);
-
 	if (state == NULL)
-		state = bgnbd_state_new(context, BGNBD_INITIAL_CAPACITY, penalizer);
-	bgnbd_reserve(state, 1);
-	state->triples[state->count].x = x;
-	state->triples[state->count].t_x = t_x;
-	state->triples[state->count].big_t = big_t;
-	state->triples[state->count].weight = 1;
-	state->count++;
+		state = customer_summaries_new(context, 0, penalizer);
+	customer_summaries_add(state, x, t_x, big_t);
 	PG_RETURN_POINTER(state);
-}
-
-PG_FUNCTION_INFO_V1(crm_bgnbd_combine);
-/* bgnbd_fit combine: merges two partial states. */
-Datum
-crm_bgnbd_combine(PG_FUNCTION_ARGS)
-{
-	MemoryContext context = crm_aggregate_context(fcinfo, "crm_bgnbd_combine");
-	BgnbdState *left = PG_ARGISNULL(0) ? NULL : (BgnbdState *) PG_GETARG_POINTER(0);
-	BgnbdState *right = PG_ARGISNULL(1) ? NULL : (BgnbdState *) PG_GETARG_POINTER(1);
-
-	if (right == NULL)
-	{
-		if (left == NULL)
-			PG_RETURN_NULL();
-		PG_RETURN_POINTER(left);
-	}
-	if (left == NULL)
-		left = bgnbd_state_new(context, right->count, right->penalizer);
-	bgnbd_reserve(left, right->count);
-	memcpy(left->triples + left->count, right->triples, sizeof(Triple) * right->count);
-	left->count += right->count;
-	PG_RETURN_POINTER(left);
-}
-
-PG_FUNCTION_INFO_V1(crm_bgnbd_serialize);
-/* bgnbd_fit serialize: the penalizer, the count, then the compacted triples with weights. */
-Datum
-crm_bgnbd_serialize(PG_FUNCTION_ARGS)
-{
-	BgnbdState *state = (BgnbdState *) PG_GETARG_POINTER(0);
-	StringInfoData buffer;
-
-	crm_aggregate_context(fcinfo, "crm_bgnbd_serialize");
-	bgnbd_compact(state);
-	pq_begintypsend(&buffer);
-	pq_sendfloat8(&buffer, state->penalizer);
-	pq_sendint64(&buffer, state->count);
-	for (int64 i = 0; i < state->count; i++)
-	{
-		pq_sendint32(&buffer, state->triples[i].x);
-		pq_sendfloat8(&buffer, state->triples[i].t_x);
-		pq_sendfloat8(&buffer, state->triples[i].big_t);
-		pq_sendfloat8(&buffer, state->triples[i].weight);
-	}
-	PG_RETURN_BYTEA_P(pq_endtypsend(&buffer));
-}
-
-PG_FUNCTION_INFO_V1(crm_bgnbd_deserialize);
-/* bgnbd_fit deserialize: the inverse of crm_bgnbd_serialize, checking every length. */
-Datum
-crm_bgnbd_deserialize(PG_FUNCTION_ARGS)
-{
-	MemoryContext context = crm_aggregate_context(fcinfo, "crm_bgnbd_deserialize");
-	bytea	   *serial = PG_GETARG_BYTEA_PP(0);
-	StringInfoData buffer;
-	BgnbdState *state;
-	double		penalizer;
-	int64		count;
-
-	buffer.data = VARDATA_ANY(serial);
-	buffer.len = VARSIZE_ANY_EXHDR(serial);
-	buffer.maxlen = buffer.len;
-	buffer.cursor = 0;
-	if (buffer.len < (int) (sizeof(double) + sizeof(int64)))
-		elog(ERROR, "crm_bgnbd_deserialize: state of %d bytes is too short", buffer.len);
-	penalizer = pq_getmsgfloat8(&buffer);
-	count = pq_getmsgint64(&buffer);
-	if (count < 0 || (uint64) count * BGNBD_SERIAL_TRIPLE_SIZE != (uint64) (buffer.len - buffer.cursor))
-		elog(ERROR, "crm_bgnbd_deserialize: state of %d bytes does not hold %lld triples",
-			 buffer.len, (long long) count);
-	state = bgnbd_state_new(context, count, penalizer);
-	for (int64 i = 0; i < count; i++)
-	{
-		state->triples[i].x = pq_getmsgint(&buffer, sizeof(int32));
-		state->triples[i].t_x = pq_getmsgfloat8(&buffer);
-		state->triples[i].big_t = pq_getmsgfloat8(&buffer);
-		state->triples[i].weight = pq_getmsgfloat8(&buffer);
-	}
-	state->count = count;
-	state->compacted = count;
-	PG_RETURN_POINTER(state);
-}
-
-/* The digamma function: recurrence up to 6, then the asymptotic series. */
-static double
-digamma(double value)
-{
-	double		result = 0;
-	double		inverse,
-				inverse_squared;
-
-	while (value < 6)
-	{
-		result -= 1 / value;
-		value += 1;
-	}
-	inverse = 1 / value;
-	inverse_squared = inverse * inverse;
-	return result + log(value) - 0.5 * inverse -
-		inverse_squared * (1.0 / 12 - inverse_squared * (1.0 / 120 - inverse_squared * (1.0 / 252 -
-																						 inverse_squared * (1.0 / 240 - inverse_squared / 132))));
 }
 
 /*
  * The mean log-likelihood per customer at (r, alpha, a, b) = exp(theta), and its gradient with
- * respect to theta. Triples are sorted by x, so the terms that depend only on x are computed once
+ * respect to theta. Summaries are sorted by x, so the terms that depend only on x are computed once
  * per distinct x.
  */
 static double
-bgnbd_log_likelihood(const BgnbdState *state, const double theta[4], double gradient[4], double *total_weight)
+bgnbd_log_likelihood(const CustomerSummaries *state, const double theta[4], double gradient[4], double *total_weight)
 {
 	double		r = exp(theta[0]),
 				alpha = exp(theta[1]),
@@ -300,16 +94,16 @@ bgnbd_log_likelihood(const BgnbdState *state, const double theta[4], double grad
 	double		lgamma_r = lgamma(r),
 				lgamma_b = lgamma(b),
 				lgamma_ab = lgamma(a + b),
-				digamma_r = digamma(r),
-				digamma_b = digamma(b),
-				digamma_ab = digamma(a + b);
+				digamma_r = crm_digamma(r),
+				digamma_b = crm_digamma(b),
+				digamma_ab = crm_digamma(a + b);
 
 	for (int64 i = 0; i < state->count; i++)
 	{
-		const Triple *t = &state->triples[i];
+		const CustomerSummary *t = &state->rows[i];
 		double		rx = r + t->x;
 		double		ln_a3,
-					ln_alpha_t = log(alpha + t->big_t),
+					ln_alpha_t = log(alpha + t->v),
 					log_sum,
 					w3,
 					w4 = 0;
@@ -319,15 +113,15 @@ bgnbd_log_likelihood(const BgnbdState *state, const double theta[4], double grad
 			cached_x = t->x;
 			ln_a1_a2 = lgamma(rx) - lgamma_r + r * log_alpha +
 				lgamma_ab + lgamma(b + t->x) - lgamma_b - lgamma(a + b + t->x);
-			d_r_common = digamma(rx) - digamma_r + log_alpha;
-			d_a_common = digamma_ab - digamma(a + b + t->x);
-			d_b_common = digamma_ab + digamma(b + t->x) - digamma_b - digamma(a + b + t->x);
+			d_r_common = crm_digamma(rx) - digamma_r + log_alpha;
+			d_a_common = digamma_ab - crm_digamma(a + b + t->x);
+			d_b_common = digamma_ab + crm_digamma(b + t->x) - digamma_b - crm_digamma(a + b + t->x);
 			ln_a4_constant = t->x > 0 ? log(a) - log(b + t->x - 1) : 0;
 		}
 		ln_a3 = -rx * ln_alpha_t;
 		if (t->x > 0)
 		{
-			double		ln_alpha_tx = log(alpha + t->t_x);
+			double		ln_alpha_tx = log(alpha + t->u);
 			double		ln_a4 = ln_a4_constant - rx * ln_alpha_tx;
 			double		top = Max(ln_a3, ln_a4);
 
@@ -335,7 +129,7 @@ bgnbd_log_likelihood(const BgnbdState *state, const double theta[4], double grad
 			w3 = exp(ln_a3 - log_sum);
 			w4 = exp(ln_a4 - log_sum);
 			g_r += t->weight * (d_r_common - w3 * ln_alpha_t - w4 * ln_alpha_tx);
-			g_alpha += t->weight * (r / alpha - w3 * rx / (alpha + t->big_t) - w4 * rx / (alpha + t->t_x));
+			g_alpha += t->weight * (r / alpha - w3 * rx / (alpha + t->v) - w4 * rx / (alpha + t->u));
 			g_a += t->weight * (d_a_common + w4 / a);
 			g_b += t->weight * (d_b_common - w4 / (b + t->x - 1));
 		}
@@ -343,7 +137,7 @@ bgnbd_log_likelihood(const BgnbdState *state, const double theta[4], double grad
 		{
 			log_sum = ln_a3;
 			g_r += t->weight * (d_r_common - ln_alpha_t);
-			g_alpha += t->weight * (r / alpha - rx / (alpha + t->big_t));
+			g_alpha += t->weight * (r / alpha - rx / (alpha + t->v));
 			g_a += t->weight * d_a_common;
 			g_b += t->weight * d_b_common;
 		}
@@ -361,8 +155,9 @@ bgnbd_log_likelihood(const BgnbdState *state, const double theta[4], double grad
 
 /* The objective BFGS minimises: lifetimes' -LL / N + penalizer * sum(params^2). */
 static double
-bgnbd_objective(const BgnbdState *state, const double theta[4], double gradient[4], double *log_likelihood)
+bgnbd_objective(const void *arg, const double *theta, double *gradient, double *log_likelihood)
 {
+	const CustomerSummaries *state = arg;
 	double		weights;
 	double		mean_ll = bgnbd_log_likelihood(state, theta, gradient, &weights);
 	double		penalty = 0;
@@ -378,121 +173,12 @@ bgnbd_objective(const BgnbdState *state, const double theta[4], double gradient[
 	return -mean_ll + penalty;
 }
 
-/*
- * BFGS with a backtracking (Armijo) line search on theta. Stops when the gradient's largest
- * component is below 1e-9 (per customer), or when a step no longer improves the objective.
- */
-static bool
-bgnbd_minimise(const BgnbdState *state, double theta[4], int *iterations, double *log_likelihood)
-{
-	double		inverse_hessian[4][4] = {{1, 0, 0, 0}, {0, 1, 0, 0}, {0, 0, 1, 0}, {0, 0, 0, 1}};
-	double		gradient[4],
-				value;
-	int			iteration;
-
-	value = bgnbd_objective(state, theta, gradient, log_likelihood);
-	if (!isfinite(value))
-		return false;
-	for (iteration = 1; iteration <= BGNBD_MAX_ITERATIONS; iteration++)
-	{
-		double		direction[4],
-					candidate[4],
-					new_gradient[4],
-					s[4],
-					y[4];
-		double		slope = 0,
-					step = 1,
-					new_value = 0,
-					new_ll = 0,
-					sy = 0,
-					largest = 0;
-		bool		improved = false;
-
-		for (int i = 0; i < 4; i++)
-			largest = Max(largest, fabs(gradient[i]));
-		if (largest < 1e-9)
-		{
-			*iterations = iteration - 1;
-			return true;
-		}
-		for (int i = 0; i < 4; i++)
-		{
-			direction[i] = 0;
-			for (int j = 0; j < 4; j++)
-				direction[i] -= inverse_hessian[i][j] * gradient[j];
-			slope += direction[i] * gradient[i];
-		}
-		if (slope >= 0)
-		{
-			/* not a descent direction: restart from steepest descent */
-			for (int i = 0; i < 4; i++)
-			{
-				for (int j = 0; j < 4; j++)
-					inverse_hessian[i][j] = i == j;
-				direction[i] = -gradient[i];
-			}
-			slope = 0;
-			for (int i = 0; i < 4; i++)
-				slope -= gradient[i] * gradient[i];
-		}
-		/* keep each step within a factor e^5 of the current parameters */
-		for (int i = 0; i < 4; i++)
-			if (fabs(direction[i]) * step > 5)
-				step = 5 / fabs(direction[i]);
-		for (int tries = 0; tries < 60; tries++, step /= 2)
-		{
-			for (int i = 0; i < 4; i++)
-				candidate[i] = theta[i] + step * direction[i];
-			new_value = bgnbd_objective(state, candidate, new_gradient, &new_ll);
-			if (isfinite(new_value) && new_value <= value + 1e-4 * step * slope)
-			{
-				improved = true;
-				break;
-			}
-		}
-		if (!improved)
-		{
-			*iterations = iteration;
-			/* no step improves: converged if the gradient is already small by machine standards */
-			return largest < 1e-6;
-		}
-		for (int i = 0; i < 4; i++)
-		{
-			s[i] = candidate[i] - theta[i];
-			y[i] = new_gradient[i] - gradient[i];
-			sy += s[i] * y[i];
-		}
-		if (sy > 1e-12)
-		{
-			double		hy[4],
-						yhy = 0;
-
-			for (int i = 0; i < 4; i++)
-			{
-				hy[i] = 0;
-				for (int j = 0; j < 4; j++)
-					hy[i] += inverse_hessian[i][j] * y[j];
-				yhy += y[i] * hy[i];
-			}
-			for (int i = 0; i < 4; i++)
-				for (int j = 0; j < 4; j++)
-					inverse_hessian[i][j] += ((sy + yhy) * s[i] * s[j]) / (sy * sy) - (hy[i] * s[j] + s[i] * hy[j]) / sy;
-		}
-		memcpy(theta, candidate, sizeof(candidate));
-		memcpy(gradient, new_gradient, sizeof(new_gradient));
-		value = new_value;
-		*log_likelihood = new_ll;
-	}
-	*iterations = BGNBD_MAX_ITERATIONS;
-	return false;
-}
-
 PG_FUNCTION_INFO_V1(crm_bgnbd_final);
 /* bgnbd_fit final: fits the model and returns a crm.bgnbd_model. */
 Datum
 crm_bgnbd_final(PG_FUNCTION_ARGS)
 {
-	BgnbdState *state;
+	CustomerSummaries *state;
 	TupleDesc	descriptor;
 	Datum		values[8];
 	bool		nulls[8] = {false};
@@ -506,12 +192,12 @@ crm_bgnbd_final(PG_FUNCTION_ARGS)
 	crm_aggregate_context(fcinfo, "crm_bgnbd_final");
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	state = (BgnbdState *) PG_GETARG_POINTER(0);
-	bgnbd_compact(state);
+	state = (CustomerSummaries *) PG_GETARG_POINTER(0);
+	customer_summaries_compact(state);
 	for (int64 i = 0; i < state->count; i++)
 	{
-		customers += state->triples[i].weight;
-		any_repeat |= state->triples[i].x > 0;
+		customers += state->rows[i].weight;
+		any_repeat |= state->rows[i].x > 0;
 	}
 	if (customers < 2)
 		ereport(ERROR,
@@ -524,7 +210,7 @@ crm_bgnbd_final(PG_FUNCTION_ARGS)
 				 errmsg("no customer made a repeat purchase"),
 				 errdetail("A BG/NBD model cannot be fitted when every x is 0.")));
 
-	converged = bgnbd_minimise(state, theta, &iterations, &log_likelihood);
+	converged = crm_minimise_bfgs(bgnbd_objective, state, 4, theta, 1e-9, 1000, &iterations, &log_likelihood);
 	if (get_call_result_type(fcinfo, NULL, &descriptor) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "crm_bgnbd_final must return a composite type");
 	descriptor = BlessTupleDesc(descriptor);

@@ -17,27 +17,28 @@ CREATE FUNCTION @extschema@.bgnbd_trans(internal, integer, double precision, dou
     AS 'MODULE_PATHNAME', 'crm_bgnbd_trans' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION @extschema@.bgnbd_trans(internal, integer, double precision, double precision, double precision) RETURNS internal
     AS 'MODULE_PATHNAME', 'crm_bgnbd_trans' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION @extschema@.bgnbd_combine(internal, internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'crm_bgnbd_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION @extschema@.bgnbd_serialize(internal) RETURNS bytea
-    AS 'MODULE_PATHNAME', 'crm_bgnbd_serialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION @extschema@.bgnbd_deserialize(bytea, internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'crm_bgnbd_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+-- The state both CLV fits share: distinct customer summaries with weights (src/clv_state.c).
+CREATE FUNCTION @extschema@.customer_summaries_combine(internal, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'crm_customer_summaries_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@.customer_summaries_serialize(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'crm_customer_summaries_serialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.customer_summaries_deserialize(bytea, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'crm_customer_summaries_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION @extschema@.bgnbd_final(internal) RETURNS @extschema@.bgnbd_model
     AS 'MODULE_PATHNAME', 'crm_bgnbd_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
 CREATE AGGREGATE @extschema@.bgnbd_fit(x integer, t_x double precision, big_t double precision) (
     SFUNC = @extschema@.bgnbd_trans, STYPE = internal,
-    COMBINEFUNC = @extschema@.bgnbd_combine,
-    SERIALFUNC = @extschema@.bgnbd_serialize, DESERIALFUNC = @extschema@.bgnbd_deserialize,
+    COMBINEFUNC = @extschema@.customer_summaries_combine,
+    SERIALFUNC = @extschema@.customer_summaries_serialize, DESERIALFUNC = @extschema@.customer_summaries_deserialize,
     FINALFUNC = @extschema@.bgnbd_final, PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE @extschema@.bgnbd_fit(integer, double precision, double precision) IS
     'Maximum-likelihood BG/NBD fit over customers'' (x repeat purchases, t_x time of the last, T age). Rows with a NULL are skipped; no rows give NULL; invalid summaries, fewer than 2 customers or no repeat purchase raise 22023.';
 CREATE AGGREGATE @extschema@.bgnbd_fit(x integer, t_x double precision, big_t double precision, penalizer double precision) (
     SFUNC = @extschema@.bgnbd_trans, STYPE = internal,
-    COMBINEFUNC = @extschema@.bgnbd_combine,
-    SERIALFUNC = @extschema@.bgnbd_serialize, DESERIALFUNC = @extschema@.bgnbd_deserialize,
+    COMBINEFUNC = @extschema@.customer_summaries_combine,
+    SERIALFUNC = @extschema@.customer_summaries_serialize, DESERIALFUNC = @extschema@.customer_summaries_deserialize,
     FINALFUNC = @extschema@.bgnbd_final, PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE @extschema@.bgnbd_fit(integer, double precision, double precision, double precision) IS

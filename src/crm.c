@@ -101,3 +101,114 @@ crm_normal_quantile_two_sided(double confidence)
 				 errdetail("The confidence given was %g.", confidence)));
 	return normal_quantile(0.5 + confidence / 2);
 }
+
+/*
+ * BFGS with a backtracking (Armijo) line search. objective(arg, theta, gradient, extra) returns
+ * the value to minimise at theta and fills its gradient (and whatever "extra" the caller wants
+ * alongside, kept for the accepted point). Each step changes no coordinate by more than 5, which
+ * suits parameters kept in logs. Stops when the gradient's largest component is below tolerance
+ * (true), or when no step improves the objective or max_iterations passed (false, unless the
+ * gradient is already below 1000 * tolerance when progress stalls).
+ */
+bool
+crm_minimise_bfgs(CrmObjective objective, const void *arg, int dimensions, double *theta,
+				  double tolerance, int max_iterations, int *iterations, double *extra)
+{
+	double		inverse_hessian[CRM_BFGS_MAX_DIMENSIONS][CRM_BFGS_MAX_DIMENSIONS];
+	double		gradient[CRM_BFGS_MAX_DIMENSIONS],
+				value;
+	int			n = dimensions;
+
+	Assert(n <= CRM_BFGS_MAX_DIMENSIONS);
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < n; j++)
+			inverse_hessian[i][j] = i == j;
+	value = objective(arg, theta, gradient, extra);
+	*iterations = 0;
+	if (!isfinite(value))
+		return false;
+	for (int iteration = 1; iteration <= max_iterations; iteration++)
+	{
+		double		direction[CRM_BFGS_MAX_DIMENSIONS],
+					candidate[CRM_BFGS_MAX_DIMENSIONS],
+					new_gradient[CRM_BFGS_MAX_DIMENSIONS],
+					s[CRM_BFGS_MAX_DIMENSIONS],
+					y[CRM_BFGS_MAX_DIMENSIONS];
+		double		slope = 0,
+					step = 1,
+					new_value = 0,
+					new_extra = 0,
+					sy = 0,
+					largest = 0;
+		bool		improved = false;
+
+		*iterations = iteration - 1;
+		for (int i = 0; i < n; i++)
+			largest = Max(largest, fabs(gradient[i]));
+		if (largest < tolerance)
+			return true;
+		for (int i = 0; i < n; i++)
+		{
+			direction[i] = 0;
+			for (int j = 0; j < n; j++)
+				direction[i] -= inverse_hessian[i][j] * gradient[j];
+			slope += direction[i] * gradient[i];
+		}
+		if (slope >= 0)
+		{
+			/* not a descent direction: restart from steepest descent */
+			slope = 0;
+			for (int i = 0; i < n; i++)
+			{
+				for (int j = 0; j < n; j++)
+					inverse_hessian[i][j] = i == j;
+				direction[i] = -gradient[i];
+				slope -= gradient[i] * gradient[i];
+			}
+		}
+		for (int i = 0; i < n; i++)
+			if (fabs(direction[i]) * step > 5)
+				step = 5 / fabs(direction[i]);
+		for (int tries = 0; tries < 60; tries++, step /= 2)
+		{
+			for (int i = 0; i < n; i++)
+				candidate[i] = theta[i] + step * direction[i];
+			new_value = objective(arg, candidate, new_gradient, &new_extra);
+			if (isfinite(new_value) && new_value <= value + 1e-4 * step * slope)
+			{
+				improved = true;
+				break;
+			}
+		}
+		if (!improved)
+			return largest < 1000 * tolerance;
+		for (int i = 0; i < n; i++)
+		{
+			s[i] = candidate[i] - theta[i];
+			y[i] = new_gradient[i] - gradient[i];
+			sy += s[i] * y[i];
+		}
+		if (sy > 1e-12)
+		{
+			double		hy[CRM_BFGS_MAX_DIMENSIONS],
+						yhy = 0;
+
+			for (int i = 0; i < n; i++)
+			{
+				hy[i] = 0;
+				for (int j = 0; j < n; j++)
+					hy[i] += inverse_hessian[i][j] * y[j];
+				yhy += y[i] * hy[i];
+			}
+			for (int i = 0; i < n; i++)
+				for (int j = 0; j < n; j++)
+					inverse_hessian[i][j] += ((sy + yhy) * s[i] * s[j]) / (sy * sy) - (hy[i] * s[j] + s[i] * hy[j]) / sy;
+		}
+		memcpy(theta, candidate, sizeof(double) * n);
+		memcpy(gradient, new_gradient, sizeof(double) * n);
+		value = new_value;
+		*extra = new_extra;
+	}
+	*iterations = max_iterations;
+	return false;
+}

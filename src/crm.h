@@ -50,4 +50,13 @@ extern double *crm_float8_array(ArrayType *array, const char *what, bool require
 /* The two-sided standard normal quantile for a confidence level in (0, 1): 1.96 for 0.95. */
 extern double crm_normal_quantile_two_sided(double confidence);
 
+/*
+ * Minimise objective over theta (dimensions <= CRM_BFGS_MAX_DIMENSIONS) by BFGS; see crm.c.
+ * Returns whether it converged; theta holds the best point found either way.
+ */
+#define CRM_BFGS_MAX_DIMENSIONS 8
+typedef double (*CrmObjective) (const void *arg, const double *theta, double *gradient, double *extra);
+extern bool crm_minimise_bfgs(CrmObjective objective, const void *arg, int dimensions, double *theta,
+							  double tolerance, int max_iterations, int *iterations, double *extra);
+
 #endif							/* CRM_H */

@@ -1,0 +1,201 @@
+/*
+ * clv_state.c: the compressed, mergeable state of the CLV fit aggregates (see clv.h).
+ */
+#include "clv.h"
+
+#include "libpq/pqformat.h"
+
+#define SUMMARIES_INITIAL_CAPACITY 1024
+#define SUMMARY_SERIAL_SIZE (sizeof(int32) + 3 * sizeof(double))
+
+static int
+summary_compare(const void *a, const void *b)
+{
+	const CustomerSummary *p = a;
+	const CustomerSummary *q = b;
+
+	if (p->x != q->x)
+		return p->x < q->x ? -1 : 1;
+	if (p->u != q->u)
+		return p->u < q->u ? -1 : 1;
+	if (p->v != q->v)
+		return p->v < q->v ? -1 : 1;
+	return 0;
+}
+
+/* Sort the summaries (by x first, which the fits rely on) and merge equal ones, adding weights. */
+void
+customer_summaries_compact(CustomerSummaries *state)
+{
+	int64		distinct = 0;
+
+	if (state->count == 0)
+		return;
+	qsort(state->rows, state->count, sizeof(CustomerSummary), summary_compare);
+	for (int64 i = 1; i < state->count; i++)
+	{
+		if (summary_compare(&state->rows[distinct], &state->rows[i]) == 0)
+			state->rows[distinct].weight += state->rows[i].weight;
+		else
+			state->rows[++distinct] = state->rows[i];
+	}
+	state->count = distinct + 1;
+}
+
+CustomerSummaries *
+customer_summaries_new(MemoryContext context, int64 capacity, double penalizer)
+{
+	CustomerSummaries *state = MemoryContextAllocZero(context, sizeof(CustomerSummaries));
+
+	state->capacity = Max(capacity, SUMMARIES_INITIAL_CAPACITY);
+	state->rows = MemoryContextAllocHuge(context, sizeof(CustomerSummary) * state->capacity);
+	state->penalizer = penalizer;
+	return state;
+}
+
+/* Room for "needed" more rows: compact first, grow only if that did not free enough. */
+static void
+customer_summaries_reserve(CustomerSummaries *state, int64 needed)
+{
+	if (state->count + needed <= state->capacity)
+		return;
+	customer_summaries_compact(state);
+	if (state->count + needed <= state->capacity / 2)
+		return;
+	while (state->count + needed > state->capacity / 2)
+		state->capacity *= 2;
+	state->rows = repalloc_huge(state->rows, sizeof(CustomerSummary) * state->capacity);
+}
+
+void
+customer_summaries_add(CustomerSummaries *state, int32 x, double u, double v)
+{
+	customer_summaries_reserve(state, 1);
+	state->rows[state->count].x = x;
+	state->rows[state->count].u = u;
+	state->rows[state->count].v = v;
+	state->rows[state->count].weight = 1;
+	state->count++;
+}
+
+/* The optional penalizer argument of a fit aggregate: finite and non-negative. */
+double
+customer_summaries_penalizer(FunctionCallInfo fcinfo, int argument)
+{
+	double		penalizer;
+
+	if (PG_NARGS() <= argument)
+		return 0;
+	if (PG_ARGISNULL(argument))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("penalizer must not be NULL")));
+	penalizer = PG_GETARG_FLOAT8(argument);
+	if (!(penalizer >= 0) || isinf(penalizer))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("penalizer must be a finite, non-negative number"),
+				 errdetail("The penalizer given was %g.", penalizer)));
+	return penalizer;
+}
+
+/* The digamma function: recurrence up to 6, then the asymptotic series. */
+double
+crm_digamma(double value)
+{
+	double		result = 0;
+	double		inverse,
+				inverse_squared;
+
+	while (value < 6)
+	{
+		result -= 1 / value;
+		value += 1;
+	}
+	inverse = 1 / value;
+	inverse_squared = inverse * inverse;
+	return result + log(value) - 0.5 * inverse -
+		inverse_squared * (1.0 / 12 - inverse_squared * (1.0 / 120 - inverse_squared * (1.0 / 252 -
+																						 inverse_squared * (1.0 / 240 - inverse_squared / 132))));
+}
+
+PG_FUNCTION_INFO_V1(crm_customer_summaries_combine);
+/* CLV fit combine: merges two partial states. */
+Datum
+crm_customer_summaries_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext context = crm_aggregate_context(fcinfo, "crm_customer_summaries_combine");
+	CustomerSummaries *left = PG_ARGISNULL(0) ? NULL : (CustomerSummaries *) PG_GETARG_POINTER(0);
+	CustomerSummaries *right = PG_ARGISNULL(1) ? NULL : (CustomerSummaries *) PG_GETARG_POINTER(1);
+
+	if (right == NULL)
+	{
+		if (left == NULL)
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(left);
+	}
+	if (left == NULL)
+		left = customer_summaries_new(context, right->count, right->penalizer);
+	customer_summaries_reserve(left, right->count);
+	memcpy(left->rows + left->count, right->rows, sizeof(CustomerSummary) * right->count);
+	left->count += right->count;
+	PG_RETURN_POINTER(left);
+}
+
+PG_FUNCTION_INFO_V1(crm_customer_summaries_serialize);
+/* CLV fit serialize: the penalizer, the count, then the compacted summaries with weights. */
+Datum
+crm_customer_summaries_serialize(PG_FUNCTION_ARGS)
+{
+	CustomerSummaries *state = (CustomerSummaries *) PG_GETARG_POINTER(0);
+	StringInfoData buffer;
+
+	crm_aggregate_context(fcinfo, "crm_customer_summaries_serialize");
+	customer_summaries_compact(state);
+	pq_begintypsend(&buffer);
+	pq_sendfloat8(&buffer, state->penalizer);
+	pq_sendint64(&buffer, state->count);
+	for (int64 i = 0; i < state->count; i++)
+	{
+		pq_sendint32(&buffer, state->rows[i].x);
+		pq_sendfloat8(&buffer, state->rows[i].u);
+		pq_sendfloat8(&buffer, state->rows[i].v);
+		pq_sendfloat8(&buffer, state->rows[i].weight);
+	}
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buffer));
+}
+
+PG_FUNCTION_INFO_V1(crm_customer_summaries_deserialize);
+/* CLV fit deserialize: the inverse of crm_customer_summaries_serialize, checking every length. */
+Datum
+crm_customer_summaries_deserialize(PG_FUNCTION_ARGS)
+{
+	MemoryContext context = crm_aggregate_context(fcinfo, "crm_customer_summaries_deserialize");
+	bytea	   *serial = PG_GETARG_BYTEA_PP(0);
+	StringInfoData buffer;
+	CustomerSummaries *state;
+	double		penalizer;
+	int64		count;
+
+	buffer.data = VARDATA_ANY(serial);
+	buffer.len = VARSIZE_ANY_EXHDR(serial);
+	buffer.maxlen = buffer.len;
+	buffer.cursor = 0;
+	if (buffer.len < (int) (sizeof(double) + sizeof(int64)))
+		elog(ERROR, "crm_customer_summaries_deserialize: state of %d bytes is too short", buffer.len);
+	penalizer = pq_getmsgfloat8(&buffer);
+	count = pq_getmsgint64(&buffer);
+	if (count < 0 || (uint64) count * SUMMARY_SERIAL_SIZE != (uint64) (buffer.len - buffer.cursor))
+		elog(ERROR, "crm_customer_summaries_deserialize: state of %d bytes does not hold %lld summaries",
+			 buffer.len, (long long) count);
+	state = customer_summaries_new(context, count, penalizer);
+	for (int64 i = 0; i < count; i++)
+	{
+		state->rows[i].x = pq_getmsgint(&buffer, sizeof(int32));
+		state->rows[i].u = pq_getmsgfloat8(&buffer);
+		state->rows[i].v = pq_getmsgfloat8(&buffer);
+		state->rows[i].weight = pq_getmsgfloat8(&buffer);
+	}
+	state->count = count;
+	PG_RETURN_POINTER(state);
+}
