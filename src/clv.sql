@@ -62,3 +62,109 @@ RETURNS double precision
     AS 'MODULE_PATHNAME', 'crm_bgnbd_expected_purchases' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.bgnbd_expected_purchases(@extschema@.bgnbd_model, double precision) IS
     'E[X(t)]: the purchases a newly acquired customer is expected to make in their first t time units.';
+
+-- ---------------------------------------------------------------------------------------------
+-- Gamma-Gamma spend per transaction (src/gammagamma.c).
+CREATE TYPE @extschema@.gammagamma_model AS (
+    p double precision,
+    q double precision,
+    gamma double precision,
+    log_likelihood double precision,
+    n bigint,
+    iterations integer,
+    converged boolean
+);
+COMMENT ON TYPE @extschema@.gammagamma_model IS
+    'A fitted Gamma-Gamma spend model: spend per transaction ~ Gamma(p, nu), nu ~ Gamma(q, gamma); the log-likelihood, the repeat customers (n), iterations and convergence.';
+
+CREATE FUNCTION @extschema@.gammagamma_trans(internal, integer, double precision) RETURNS internal
+    AS 'MODULE_PATHNAME', 'crm_gammagamma_trans' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@.gammagamma_trans(internal, integer, double precision, double precision) RETURNS internal
+    AS 'MODULE_PATHNAME', 'crm_gammagamma_trans' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@.gammagamma_final(internal) RETURNS @extschema@.gammagamma_model
+    AS 'MODULE_PATHNAME', 'crm_gammagamma_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE AGGREGATE @extschema@.gammagamma_fit(x integer, m double precision) (
+    SFUNC = @extschema@.gammagamma_trans, STYPE = internal,
+    COMBINEFUNC = @extschema@.customer_summaries_combine,
+    SERIALFUNC = @extschema@.customer_summaries_serialize, DESERIALFUNC = @extschema@.customer_summaries_deserialize,
+    FINALFUNC = @extschema@.gammagamma_final, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.gammagamma_fit(integer, double precision) IS
+    'Maximum-likelihood Gamma-Gamma fit over repeat customers'' (x repeat purchases, m their mean value). Rows with x = 0 or a NULL are skipped; m <= 0 for x > 0, or fewer than 2 repeat customers, raise 22023.';
+CREATE AGGREGATE @extschema@.gammagamma_fit(x integer, m double precision, penalizer double precision) (
+    SFUNC = @extschema@.gammagamma_trans, STYPE = internal,
+    COMBINEFUNC = @extschema@.customer_summaries_combine,
+    SERIALFUNC = @extschema@.customer_summaries_serialize, DESERIALFUNC = @extschema@.customer_summaries_deserialize,
+    FINALFUNC = @extschema@.gammagamma_final, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.gammagamma_fit(integer, double precision, double precision) IS
+    'Gamma-Gamma fit with an L2 penalty as in the lifetimes library: minimises -LL/n + penalizer * (p^2 + q^2 + gamma^2).';
+
+CREATE FUNCTION @extschema@.gammagamma_expected_spend(model @extschema@.gammagamma_model, x integer, m double precision)
+RETURNS double precision
+    AS 'MODULE_PATHNAME', 'crm_gammagamma_expected_spend' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.gammagamma_expected_spend(@extschema@.gammagamma_model, integer, double precision) IS
+    'E[M | x, m]: expected spend per transaction, a weighted mean of the population mean p*gamma/(q-1) and the customer''s m (weight px/(px+q-1)); the population mean for x = 0 (m may then be NULL).';
+
+-- ---------------------------------------------------------------------------------------------
+-- Customer lifetime value.
+CREATE FUNCTION @extschema@.clv_simple(average_purchase_value double precision, purchase_frequency double precision,
+                                       average_lifespan double precision)
+RETURNS double precision
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+BEGIN
+    IF average_purchase_value < 0 OR purchase_frequency < 0 OR average_lifespan < 0 THEN
+        RAISE EXCEPTION 'CLV inputs must not be negative'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = pg_catalog.format('Average purchase value %s, purchase frequency %s, average lifespan %s.',
+                                             average_purchase_value, purchase_frequency, average_lifespan);
+    END IF;
+    IF average_purchase_value = 'Infinity' OR purchase_frequency = 'Infinity' OR average_lifespan = 'Infinity'
+       OR average_purchase_value = 'NaN' OR purchase_frequency = 'NaN' OR average_lifespan = 'NaN' THEN
+        RAISE EXCEPTION 'CLV inputs must be finite' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN average_purchase_value * purchase_frequency * average_lifespan;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.clv_simple(double precision, double precision, double precision) IS
+    'The textbook CLV: average purchase value x purchase frequency x average lifespan (in the frequency''s time unit). Negative or non-finite inputs raise 22023; NULL gives NULL.';
+
+-- Sum over months i = 1..months of E[M] (E[Y(i f)] - E[Y((i-1) f)]) / (1 + d)^i.
+CREATE FUNCTION @extschema@.clv(bgnbd @extschema@.bgnbd_model, gammagamma @extschema@.gammagamma_model,
+                                x integer, t_x double precision, big_t double precision, m double precision,
+                                months integer, monthly_discount_rate double precision, units_per_month double precision)
+RETURNS double precision
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    spend double precision;
+    value double precision := 0;
+    previous double precision := 0;
+    current double precision;
+BEGIN
+    IF bgnbd IS NULL OR gammagamma IS NULL OR x IS NULL OR t_x IS NULL OR big_t IS NULL
+       OR months IS NULL OR monthly_discount_rate IS NULL OR units_per_month IS NULL THEN
+        RETURN NULL;
+    END IF;
+    IF months < 0 OR months > 1200 THEN
+        RAISE EXCEPTION 'months must be between 0 and 1200' USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = pg_catalog.format('The months given were %s.', months);
+    END IF;
+    IF NOT (monthly_discount_rate > -1 AND monthly_discount_rate < 'Infinity') THEN
+        RAISE EXCEPTION 'monthly_discount_rate must be greater than -1 and finite' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT (units_per_month > 0 AND units_per_month < 'Infinity') THEN
+        RAISE EXCEPTION 'units_per_month must be a positive, finite number' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'With weeks as the time unit it is 4.345; with days, 30.44.';
+    END IF;
+    spend := @extschema@.gammagamma_expected_spend(gammagamma, x, m);
+    FOR i IN 1 .. months LOOP
+        current := @extschema@.bgnbd_expected_purchases(bgnbd, i * units_per_month, x, t_x, big_t);
+        value := value + spend * (current - previous) / power(1 + monthly_discount_rate, i);
+        previous := current;
+    END LOOP;
+    RETURN value;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.clv(@extschema@.bgnbd_model, @extschema@.gammagamma_model, integer, double precision, double precision, double precision, integer, double precision, double precision) IS
+    'Discounted CLV over the next months: sum of E[M] (E[Y(i f)] - E[Y((i-1) f)]) / (1 + d)^i for i = 1..months, f = units_per_month (4.345 for weeks).';

@@ -2,7 +2,7 @@
 -- r = 0.243, alpha = 4.414, a = 0.793, b = 2.426, LL = -9582.4; for x = 2, t_x = 30.43,
 -- T = 38.86, E[Y(39)] = 1.226. From the published summary and from the raw transactions.
 BEGIN;
-SELECT plan(17);
+SELECT plan(26);
 
 CREATE TABLE crm_test_cdnow (id integer, x integer, t_x double precision, big_t double precision);
 \copy crm_test_cdnow FROM 'test/data/cdnow_customers_summary.csv' WITH (FORMAT csv, HEADER)
@@ -37,6 +37,40 @@ CREATE TEMP TABLE raw_fit AS SELECT (crm.bgnbd_fit(x::integer, t_x::float8, big_
 SELECT ok(round(r::numeric, 3) = 0.243 AND round(alpha::numeric, 3) = 4.414 AND round(a::numeric, 3) = 0.793
           AND round(b::numeric, 3) = 2.426 AND round(log_likelihood::numeric, 1) = -9582.4,
           'the fit from the raw transactions reproduces the published parameters') FROM raw_fit;
+
+-- Gamma-Gamma on the 946 repeat customers, published p = 6.25, q = 3.74, gamma = 15.44. From the
+-- raw transactions (the mean value of each customer's repeat purchase days) exactly those; the
+-- summary file's zbar is rounded to cents, which moves gamma to 15.448.
+CREATE TEMP TABLE spend AS
+SELECT id, count(*) - 1 AS x, avg(v) FILTER (WHERE day > first_day) AS m
+FROM (SELECT id, day, sum(dollars) AS v, min(day) OVER (PARTITION BY id) AS first_day
+      FROM (SELECT f[2]::integer AS id, to_date(f[3], 'YYYYMMDD') AS day, f[5]::numeric AS dollars
+            FROM (SELECT regexp_split_to_array(btrim(line), '\s+') AS f FROM raw_lines) l) t
+      WHERE day <= '1997-09-30' GROUP BY id, day) d
+GROUP BY id;
+CREATE TEMP TABLE gg_fit AS SELECT (g).*, g AS model FROM (SELECT crm.gammagamma_fit(x::integer, m::float8) AS g FROM spend) s;
+SELECT ok(round(p::numeric, 2) = 6.25 AND round(q::numeric, 2) = 3.74 AND round(gamma::numeric, 2) = 15.44
+          AND n = 946 AND converged, 'Gamma-Gamma from the raw transactions: p = 6.25, q = 3.74, gamma = 15.44 over 946 customers')
+FROM gg_fit;
+CREATE TEMP TABLE cdnow_zbar (id integer, x integer, t_x float8, big_t float8, zbar float8);
+\copy cdnow_zbar FROM 'test/data/cdnow_customers_summary_with_transactions.csv' WITH (FORMAT csv, HEADER)
+SELECT ok(round((g).p::numeric, 2) = 6.25 AND round((g).q::numeric, 2) = 3.74 AND abs((g).gamma - 15.448) < 0.001,
+          'from the rounded summary file: p = 6.25, q = 3.74, gamma = 15.448')
+FROM (SELECT crm.gammagamma_fit(x, zbar) AS g FROM cdnow_zbar) s;
+-- E[M | x = 2, m = 22.35] = (1 - w) p gamma / (q - 1) + w m with w = 2p / (2p + q - 1), by hand:
+-- population mean 6.2496 * 15.4435 / 2.7442 = 35.170; w = 12.4991 / 15.2433 = 0.8200;
+-- 0.1800 * 35.170 + 0.8200 * 22.35 = 24.66.
+SELECT is(round(crm.gammagamma_expected_spend(model, 2, 22.35)::numeric, 2), 24.66, 'E[M | x = 2, m = 22.35] = 24.66') FROM gg_fit;
+SELECT is(round(crm.gammagamma_expected_spend(model, 0, NULL)::numeric, 2), 35.17, 'x = 0: the population mean 35.17') FROM gg_fit;
+-- One month of CLV is E[M] E[Y(4.345)] / (1 + d).
+SELECT ok(abs(crm.clv(f.model, g.model, 2, 30.43, 38.86, 22.35, 1, 0.01, 4.345)
+              - crm.gammagamma_expected_spend(g.model, 2, 22.35) * crm.bgnbd_expected_purchases(f.model, 4.345, 2, 30.43, 38.86) / 1.01) < 1e-9,
+          'one month of CLV: E[M] E[Y(f)] / (1 + d)') FROM fit f, gg_fit g;
+SELECT ok(crm.clv(f.model, g.model, 2, 30.43, 38.86, 22.35, 24, 0.01, 4.345) > crm.clv(f.model, g.model, 2, 30.43, 38.86, 22.35, 12, 0.01, 4.345),
+          'more months, more value') FROM fit f, gg_fit g;
+SELECT throws_ok($$SELECT crm.gammagamma_fit(x, m) FROM (VALUES (2, 10.0), (3, -1.0)) v(x, m)$$, '22023', NULL, 'negative spend');
+SELECT is(crm.clv_simple(50, 4, 3), 600::float8, 'textbook CLV: 50 x 4 x 3 = 600');
+SELECT throws_ok('SELECT crm.clv_simple(50, -4, 3)', '22023', 'CLV inputs must not be negative', 'negative frequency');
 
 -- A forced parallel plan (the table repeated 40 times) gives the serial answer.
 CREATE TABLE crm_test_cdnow_big AS SELECT c.* FROM crm_test_cdnow c, generate_series(1, 40);

@@ -1,0 +1,206 @@
+/*
+ * gammagamma.c: the Gamma-Gamma model of spend per transaction (Fader, Hardie & Lee 2005, "RFM
+ * and CLV: Using Iso-Value Curves for Customer Base Analysis"), and CLV from it and BG/NBD.
+ *
+ * A repeat customer is summarised by x (repeat transactions) and m (their mean value). Spend per
+ * transaction ~ Gamma(p, nu) with nu ~ Gamma(q, gamma) across customers. Fitted by maximum
+ * likelihood over the logs of (p, q, gamma) with BFGS and analytic gradients, on the compressed
+ * state shared with BG/NBD (clv_state.c; a summary is (x, m, 0)).
+ */
+#include "clv.h"
+
+#include "funcapi.h"
+#include "utils/builtins.h"
+
+PG_FUNCTION_INFO_V1(crm_gammagamma_trans);
+/* gammagamma_fit transition: adds a repeat customer's (x, m); x = 0 and rows with a NULL are skipped. */
+Datum
+crm_gammagamma_trans(PG_FUNCTION_ARGS)
+{
+	MemoryContext context = crm_aggregate_context(fcinfo, "crm_gammagamma_trans");
+	CustomerSummaries *state = PG_ARGISNULL(0) ? NULL : (CustomerSummaries *) PG_GETARG_POINTER(0);
+	double		penalizer = customer_summaries_penalizer(fcinfo, 3);
+	int32		x;
+	double		m;
+
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_GETARG_INT32(1) == 0)
+	{
+		if (PG_ARGISNULL(1) || PG_GETARG_INT32(1) >= 0)
+		{
+			if (state == NULL)
+				PG_RETURN_NULL();
+			PG_RETURN_POINTER(state);
+		}
+	}
+	x = PG_GETARG_INT32(1);
+	m = PG_GETARG_FLOAT8(2);
+	if (x < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("x (repeat purchases) must not be negative"),
+				 errdetail("The x given was %d.", x)));
+	if (!(m > 0) || isinf(m))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("mean spend must be a positive, finite number"),
+				 errdetail("A repeat customer (x = %d) has m = %g.", x, m),
+				 errhint("Gamma-Gamma models positive spend; leave out refunds and free orders.")));
+	if (state == NULL)
+		state = customer_summaries_new(context, 0, penalizer);
+	customer_summaries_add(state, x, m, 0);
+	PG_RETURN_POINTER(state);
+}
+
+/*
+ * -LL / n + penalizer * (p^2 + q^2 + gamma^2) and its gradient in theta = log(p, q, gamma); the
+ * per-customer log-likelihood is
+ *   lgamma(px + q) - lgamma(px) - lgamma(q) + q ln gamma + (px - 1) ln m + px ln x - (px + q) ln(xm + gamma).
+ */
+static double
+gammagamma_objective(const void *arg, const double *theta, double *gradient, double *log_likelihood)
+{
+	const CustomerSummaries *state = arg;
+	double		p = exp(theta[0]),
+				q = exp(theta[1]),
+				gamma = exp(theta[2]);
+	double		sum = 0,
+				weights = 0,
+				g_p = 0,
+				g_q = 0,
+				g_gamma = 0,
+				penalty;
+	double		lgamma_q = lgamma(q),
+				digamma_q = crm_digamma(q),
+				log_gamma = log(gamma);
+
+	for (int64 i = 0; i < state->count; i++)
+	{
+		const CustomerSummary *s = &state->rows[i];
+		double		x = s->x,
+					m = s->u,
+					w = s->weight;
+		double		px = p * x;
+		double		log_xm_gamma = log(x * m + gamma);
+		double		digamma_pxq = crm_digamma(px + q);
+
+		sum += w * (lgamma(px + q) - lgamma(px) - lgamma_q + q * log_gamma + (px - 1) * log(m) +
+					px * log(x) - (px + q) * log_xm_gamma);
+		g_p += w * x * (digamma_pxq - crm_digamma(px) + log(m) + log(x) - log_xm_gamma);
+		g_q += w * (digamma_pxq - digamma_q + log_gamma - log_xm_gamma);
+		g_gamma += w * (q / gamma - (px + q) / (x * m + gamma));
+		weights += w;
+	}
+	*log_likelihood = sum;
+	penalty = state->penalizer * (p * p + q * q + gamma * gamma);
+	gradient[0] = -p * g_p / weights + 2 * state->penalizer * p * p;
+	gradient[1] = -q * g_q / weights + 2 * state->penalizer * q * q;
+	gradient[2] = -gamma * g_gamma / weights + 2 * state->penalizer * gamma * gamma;
+	return -sum / weights + penalty;
+}
+
+PG_FUNCTION_INFO_V1(crm_gammagamma_final);
+/* gammagamma_fit final: fits the model and returns a crm.gammagamma_model. */
+Datum
+crm_gammagamma_final(PG_FUNCTION_ARGS)
+{
+	CustomerSummaries *state;
+	TupleDesc	descriptor;
+	Datum		values[7];
+	bool		nulls[7] = {false};
+	double		theta[3] = {0, 0, 0};
+	double		log_likelihood = 0,
+				customers = 0;
+	int			iterations = 0;
+	bool		converged;
+
+	crm_aggregate_context(fcinfo, "crm_gammagamma_final");
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	state = (CustomerSummaries *) PG_GETARG_POINTER(0);
+	customer_summaries_compact(state);
+	for (int64 i = 0; i < state->count; i++)
+		customers += state->rows[i].weight;
+	if (customers < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("too few repeat customers to fit a Gamma-Gamma model"),
+				 errdetail("The fit needs at least 2 customers with x > 0; it got %.0f.", customers)));
+
+	converged = crm_minimise_bfgs(gammagamma_objective, state, 3, theta, 1e-9, 1000, &iterations, &log_likelihood);
+	if (get_call_result_type(fcinfo, NULL, &descriptor) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "crm_gammagamma_final must return a composite type");
+	descriptor = BlessTupleDesc(descriptor);
+	for (int k = 0; k < 3; k++)
+	{
+		double		value = exp(theta[k]);
+
+		if (!isfinite(value) || value <= 0)
+		{
+			nulls[k] = true;
+			converged = false;
+		}
+		else
+			values[k] = Float8GetDatum(value);
+	}
+	if (isfinite(log_likelihood))
+		values[3] = Float8GetDatum(log_likelihood);
+	else
+		nulls[3] = true;
+	values[4] = Int64GetDatum((int64) customers);
+	values[5] = Int32GetDatum(iterations);
+	values[6] = BoolGetDatum(converged);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(descriptor, values, nulls)));
+}
+
+PG_FUNCTION_INFO_V1(crm_gammagamma_expected_spend);
+/* E[M | x, m]: a customer's expected spend per transaction; the population mean for x = 0. */
+Datum
+crm_gammagamma_expected_spend(PG_FUNCTION_ARGS)
+{
+	HeapTupleHeader model = PG_GETARG_HEAPTUPLEHEADER(0);
+	int32		x = PG_GETARG_INT32(1);
+	double		m = PG_GETARG_FLOAT8(2);
+	const char *names[3] = {"p", "q", "gamma"};
+	double		parameters[3];
+	double		p,
+				q,
+				gamma,
+				population_mean,
+				weight;
+
+	for (int k = 0; k < 3; k++)
+	{
+		bool		is_null;
+
+		parameters[k] = DatumGetFloat8(GetAttributeByNum(model, k + 1, &is_null));
+		if (is_null || !(parameters[k] > 0) || isinf(parameters[k]))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("Gamma-Gamma model parameter %s must be a positive number", names[k]),
+					 errhint("Use a model whose fit converged.")));
+	}
+	p = parameters[0];
+	q = parameters[1];
+	gamma = parameters[2];
+	if (q <= 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("expected spend is infinite for q <= 1"),
+				 errdetail("The model has q = %g; the mean spend p * gamma / (q - 1) needs q > 1.", q)));
+	if (x < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("x (repeat purchases) must not be negative"),
+				 errdetail("The x given was %d.", x)));
+	population_mean = p * gamma / (q - 1);
+	if (x == 0)
+		PG_RETURN_FLOAT8(population_mean);
+	if (!(m > 0) || isinf(m))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("mean spend must be a positive, finite number"),
+				 errdetail("A repeat customer (x = %d) has m = %g.", x, m)));
+	/* a weighted mean of the population mean and the customer's own */
+	weight = p * x / (p * x + q - 1);
+	PG_RETURN_FLOAT8((1 - weight) * population_mean + weight * m);
+}
