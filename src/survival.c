@@ -72,42 +72,58 @@ typedef struct SurvivalCurve
 #define DatumGetSurvivalCurveP(d) ((SurvivalCurve *) PG_DETOAST_DATUM(d))
 #define PG_GETARG_SURVIVAL_CURVE_P(n) DatumGetSurvivalCurveP(PG_GETARG_DATUM(n))
 
-typedef struct Observation
-{
-	double		time;
-	bool		event;
-} Observation;
-
-/* The aggregate's state: the observations so far, in the aggregate's memory context. */
-typedef struct KmState
+/*
+ * The aggregate's state: event times and censoring times in two arrays, in the aggregate's memory
+ * context. Keeping them apart costs no flag per row and lets the final function sort each with a
+ * radix sort and merge them, events first at equal times.
+ */
+typedef struct TimeArray
 {
 	int64		count;
 	int64		capacity;
-	Observation *observations;
+	double	   *times;
+} TimeArray;
+
+typedef struct KmState
+{
+	TimeArray	events;
+	TimeArray	censorings;
 } KmState;
 
-/* Serialised state: the count, then (time, event) pairs of 9 bytes. */
-#define KM_SERIAL_PAIR_SIZE (sizeof(double) + 1)
-
-static KmState *
-km_state_new(MemoryContext context, int64 capacity)
+static void
+time_array_init(MemoryContext context, TimeArray *array, int64 capacity)
 {
-	KmState    *state = MemoryContextAlloc(context, sizeof(KmState));
-
-	state->count = 0;
-	state->capacity = Max(capacity, 64);
-	state->observations = MemoryContextAllocHuge(context, sizeof(Observation) * state->capacity);
-	return state;
+	array->count = 0;
+	array->capacity = Max(capacity, 64);
+	array->times = MemoryContextAllocHuge(context, sizeof(double) * array->capacity);
 }
 
 static void
-km_state_reserve(KmState *state, int64 needed)
+time_array_reserve(TimeArray *array, int64 needed)
 {
-	if (needed <= state->capacity)
+	if (needed <= array->capacity)
 		return;
-	while (state->capacity < needed)
-		state->capacity *= 2;
-	state->observations = repalloc_huge(state->observations, sizeof(Observation) * state->capacity);
+	while (array->capacity < needed)
+		array->capacity *= 2;
+	array->times = repalloc_huge(array->times, sizeof(double) * array->capacity);
+}
+
+static void
+time_array_append(TimeArray *array, const double *times, int64 count)
+{
+	time_array_reserve(array, array->count + count);
+	memcpy(array->times + array->count, times, sizeof(double) * count);
+	array->count += count;
+}
+
+static KmState *
+km_state_new(MemoryContext context, int64 events, int64 censorings)
+{
+	KmState    *state = MemoryContextAlloc(context, sizeof(KmState));
+
+	time_array_init(context, &state->events, events);
+	time_array_init(context, &state->censorings, censorings);
+	return state;
 }
 
 PG_FUNCTION_INFO_V1(crm_km_trans);
@@ -117,6 +133,7 @@ crm_km_trans(PG_FUNCTION_ARGS)
 {
 	MemoryContext context = crm_aggregate_context(fcinfo, "crm_km_trans");
 	KmState    *state = PG_ARGISNULL(0) ? NULL : (KmState *) PG_GETARG_POINTER(0);
+	TimeArray  *array;
 	double		duration;
 
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
@@ -132,16 +149,17 @@ crm_km_trans(PG_FUNCTION_ARGS)
 				 errmsg("duration must be a finite, non-negative number"),
 				 errdetail("The duration given was %g.", duration)));
 	if (state == NULL)
-		state = km_state_new(context, 64);
-	km_state_reserve(state, state->count + 1);
-	state->observations[state->count].time = duration;
-	state->observations[state->count].event = PG_GETARG_BOOL(2);
-	state->count++;
+		state = km_state_new(context, 64, 64);
+	array = PG_GETARG_BOOL(2) ? &state->events : &state->censorings;
+	if (array->count == array->capacity)
+		time_array_reserve(array, array->count + 1);
+	/* -0 would sort after every positive time by its bits */
+	array->times[array->count++] = duration == 0 ? 0.0 : duration;
 	PG_RETURN_POINTER(state);
 }
 
 PG_FUNCTION_INFO_V1(crm_km_combine);
-/* km_fit combine: appends one partial state's observations to the other's. */
+/* km_fit combine: appends one partial state's times to the other's. */
 Datum
 crm_km_combine(PG_FUNCTION_ARGS)
 {
@@ -156,15 +174,14 @@ crm_km_combine(PG_FUNCTION_ARGS)
 		PG_RETURN_POINTER(left);
 	}
 	if (left == NULL)
-		left = km_state_new(context, right->count);
-	km_state_reserve(left, left->count + right->count);
-	memcpy(left->observations + left->count, right->observations, sizeof(Observation) * right->count);
-	left->count += right->count;
+		left = km_state_new(context, right->events.count, right->censorings.count);
+	time_array_append(&left->events, right->events.times, right->events.count);
+	time_array_append(&left->censorings, right->censorings.times, right->censorings.count);
 	PG_RETURN_POINTER(left);
 }
 
 PG_FUNCTION_INFO_V1(crm_km_serialize);
-/* km_fit serialize: the count, then each observation's time and event flag. */
+/* km_fit serialize: the two counts, then the event times and the censoring times. */
 Datum
 crm_km_serialize(PG_FUNCTION_ARGS)
 {
@@ -173,12 +190,12 @@ crm_km_serialize(PG_FUNCTION_ARGS)
 
 	crm_aggregate_context(fcinfo, "crm_km_serialize");
 	pq_begintypsend(&buffer);
-	pq_sendint64(&buffer, state->count);
-	for (int64 i = 0; i < state->count; i++)
-	{
-		pq_sendfloat8(&buffer, state->observations[i].time);
-		pq_sendbyte(&buffer, state->observations[i].event ? 1 : 0);
-	}
+	pq_sendint64(&buffer, state->events.count);
+	pq_sendint64(&buffer, state->censorings.count);
+	for (int64 i = 0; i < state->events.count; i++)
+		pq_sendfloat8(&buffer, state->events.times[i]);
+	for (int64 i = 0; i < state->censorings.count; i++)
+		pq_sendfloat8(&buffer, state->censorings.times[i]);
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buffer));
 }
 
@@ -191,88 +208,147 @@ crm_km_deserialize(PG_FUNCTION_ARGS)
 	bytea	   *serial = PG_GETARG_BYTEA_PP(0);
 	StringInfoData buffer;
 	KmState    *state;
-	int64		count;
+	int64		events,
+				censorings;
 
 	buffer.data = VARDATA_ANY(serial);
 	buffer.len = VARSIZE_ANY_EXHDR(serial);
 	buffer.maxlen = buffer.len;
 	buffer.cursor = 0;
-	if (buffer.len < (int) sizeof(int64))
+	if (buffer.len < (int) (2 * sizeof(int64)))
 		elog(ERROR, "crm_km_deserialize: state of %d bytes is too short", buffer.len);
-	count = pq_getmsgint64(&buffer);
-	if (count < 0 || (uint64) count * KM_SERIAL_PAIR_SIZE != (uint64) (buffer.len - buffer.cursor))
-		elog(ERROR, "crm_km_deserialize: state of %d bytes does not hold %lld observations",
-			 buffer.len, (long long) count);
-	state = km_state_new(context, count);
-	for (int64 i = 0; i < count; i++)
-	{
-		state->observations[i].time = pq_getmsgfloat8(&buffer);
-		state->observations[i].event = pq_getmsgbyte(&buffer) != 0;
-	}
-	state->count = count;
+	events = pq_getmsgint64(&buffer);
+	censorings = pq_getmsgint64(&buffer);
+	if (events < 0 || censorings < 0 ||
+		((uint64) events + (uint64) censorings) * sizeof(double) != (uint64) (buffer.len - buffer.cursor))
+		elog(ERROR, "crm_km_deserialize: state of %d bytes does not hold %lld + %lld times",
+			 buffer.len, (long long) events, (long long) censorings);
+	state = km_state_new(context, events, censorings);
+	for (int64 i = 0; i < events; i++)
+		state->events.times[i] = pq_getmsgfloat8(&buffer);
+	for (int64 i = 0; i < censorings; i++)
+		state->censorings.times[i] = pq_getmsgfloat8(&buffer);
+	state->events.count = events;
+	state->censorings.count = censorings;
 	PG_RETURN_POINTER(state);
 }
 
-static int
-observation_compare(const void *a, const void *b)
+/*
+ * Sort non-negative doubles: their IEEE bit patterns, read as unsigned integers, order like the
+ * numbers, so a least-significant-digit radix sort on 8-bit digits applies. Digits that every
+ * time shares (the high bytes, for times in a narrow range) cost one histogram pass, no move.
+ */
+static void
+sort_times(double *times, int64 count)
 {
-	const Observation *x = a;
-	const Observation *y = b;
+	uint64	   *keys = (uint64 *) times;
+	uint64	   *scratch;
+	uint64	   *from = keys,
+			   *to;
 
-	if (x->time != y->time)
-		return x->time < y->time ? -1 : 1;
-	return (int) y->event - (int) x->event;
+	if (count < 2)
+		return;
+	scratch = palloc_extended(sizeof(uint64) * count, MCXT_ALLOC_HUGE);
+	to = scratch;
+	for (int shift = 0; shift < 64; shift += 8)
+	{
+		int64		offsets[256] = {0};
+		int64		position = 0;
+		uint64	   *swap;
+
+		for (int64 i = 0; i < count; i++)
+			offsets[(from[i] >> shift) & 0xFF]++;
+		if (offsets[(from[0] >> shift) & 0xFF] == count)
+			continue;
+		for (int digit = 0; digit < 256; digit++)
+		{
+			int64		bucket = offsets[digit];
+
+			offsets[digit] = position;
+			position += bucket;
+		}
+		for (int64 i = 0; i < count; i++)
+			to[offsets[(from[i] >> shift) & 0xFF]++] = from[i];
+		swap = from;
+		from = to;
+		to = swap;
+	}
+	if (from != keys)
+		memcpy(keys, from, sizeof(uint64) * count);
+	pfree(scratch);
 }
 
 PG_FUNCTION_INFO_V1(crm_km_final);
-/* km_fit final: sorts the observations and counts, per distinct time, risk set, events and censorings. */
+/* km_fit final: sorts the times and counts, per distinct time, risk set, events and censorings. */
 Datum
 crm_km_final(PG_FUNCTION_ARGS)
 {
 	KmState    *state;
 	SurvivalCurve *curve;
-	int64		remaining;
-	int			rows = 0;
+	const double *events,
+			   *censorings;
+	int64		event_count,
+				censored_count,
+				e = 0,
+				c = 0,
+				remaining;
+	int64		rows = 0;
 
 	crm_aggregate_context(fcinfo, "crm_km_final");
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	state = (KmState *) PG_GETARG_POINTER(0);
-	if (state->count == 0)
+	event_count = state->events.count;
+	censored_count = state->censorings.count;
+	if (event_count + censored_count == 0)
 		PG_RETURN_NULL();
 
 	/* Sorting in place is safe: the final function runs once, after the last transition. */
-	qsort(state->observations, state->count, sizeof(Observation), observation_compare);
-	for (int64 i = 0; i < state->count; i++)
-		if (i == 0 || state->observations[i].time != state->observations[i - 1].time)
-			rows++;
+	sort_times(state->events.times, event_count);
+	sort_times(state->censorings.times, censored_count);
+	events = state->events.times;
+	censorings = state->censorings.times;
+
+	/* First pass: count the distinct times of the merged sequence. */
+	while (e < event_count || c < censored_count)
+	{
+		double		time = (c >= censored_count || (e < event_count && events[e] <= censorings[c])) ? events[e] : censorings[c];
+
+		while (e < event_count && events[e] == time)
+			e++;
+		while (c < censored_count && censorings[c] == time)
+			c++;
+		rows++;
+	}
 	if (rows > SURVIVAL_CURVE_MAX_ROWS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("survival curve would have too many distinct times"),
-				 errdetail("It would have %d; a curve holds at most %d.", rows, SURVIVAL_CURVE_MAX_ROWS)));
+				 errdetail("It would have %lld; a curve holds at most %d.", (long long) rows, SURVIVAL_CURVE_MAX_ROWS)));
 
 	curve = palloc0(SURVIVAL_CURVE_SIZE(rows));
 	SET_VARSIZE(curve, SURVIVAL_CURVE_SIZE(rows));
 	curve->version = SURVIVAL_CURVE_VERSION;
-	curve->row_count = rows;
-	remaining = state->count;
-	rows = -1;
-	for (int64 i = 0; i < state->count; i++)
+	curve->row_count = (int32) rows;
+	remaining = event_count + censored_count;
+	e = c = 0;
+	for (int64 row = 0; row < rows; row++)
 	{
-		const Observation *o = &state->observations[i];
+		SurvivalRow *out = &curve->rows[row];
 
-		if (i == 0 || o->time != state->observations[i - 1].time)
+		out->time = (c >= censored_count || (e < event_count && events[e] <= censorings[c])) ? events[e] : censorings[c];
+		out->at_risk = remaining;
+		while (e < event_count && events[e] == out->time)
 		{
-			rows++;
-			curve->rows[rows].time = o->time;
-			curve->rows[rows].at_risk = remaining;
+			out->events++;
+			e++;
 		}
-		if (o->event)
-			curve->rows[rows].events++;
-		else
-			curve->rows[rows].censored++;
-		remaining--;
+		while (c < censored_count && censorings[c] == out->time)
+		{
+			out->censored++;
+			c++;
+		}
+		remaining -= out->events + out->censored;
 	}
 	PG_RETURN_POINTER(curve);
 }
