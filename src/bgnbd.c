@@ -104,9 +104,7 @@ bgnbd_log_likelihood(const CustomerSummaries *state, const double theta[4], doub
 		double		rx = r + t->x;
 		double		ln_a3,
 					ln_alpha_t = log(alpha + t->v),
-					log_sum,
-					w3,
-					w4 = 0;
+					log_sum;
 
 		if (t->x != cached_x)
 		{
@@ -124,6 +122,9 @@ bgnbd_log_likelihood(const CustomerSummaries *state, const double theta[4], doub
 			double		ln_alpha_tx = log(alpha + t->u);
 			double		ln_a4 = ln_a4_constant - rx * ln_alpha_tx;
 			double		top = Max(ln_a3, ln_a4);
+
+			double		w3,
+						w4;
 
 			log_sum = top + log(exp(ln_a3 - top) + exp(ln_a4 - top));
 			w3 = exp(ln_a3 - log_sum);
@@ -237,12 +238,11 @@ crm_bgnbd_final(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(descriptor, values, nulls)));
 }
 
-/* The four parameters of a crm.bgnbd_model argument, checked. */
+/* The four parameters (r, alpha, a, b) of a crm.bgnbd_model argument, checked. */
 static void
-bgnbd_model_parameters(HeapTupleHeader model, double *r, double *alpha, double *a, double *b)
+bgnbd_model_parameters(HeapTupleHeader model, double parameters[4])
 {
 	const char *names[4] = {"r", "alpha", "a", "b"};
-	double	   *targets[4] = {r, alpha, a, b};
 
 	for (int k = 0; k < 4; k++)
 	{
@@ -254,12 +254,12 @@ bgnbd_model_parameters(HeapTupleHeader model, double *r, double *alpha, double *
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("BG/NBD model parameter %s is NULL", names[k]),
 					 errhint("Use a model whose fit converged.")));
-		*targets[k] = DatumGetFloat8(value);
-		if (!(*targets[k] > 0) || isinf(*targets[k]))
+		parameters[k] = DatumGetFloat8(value);
+		if (!(parameters[k] > 0) || isinf(parameters[k]))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("BG/NBD model parameter %s must be a positive number", names[k]),
-					 errdetail("It is %g.", *targets[k])));
+					 errdetail("It is %g.", parameters[k])));
 	}
 }
 
@@ -325,17 +325,14 @@ PG_FUNCTION_INFO_V1(crm_bgnbd_p_alive);
 Datum
 crm_bgnbd_p_alive(PG_FUNCTION_ARGS)
 {
-	double		r,
-				alpha,
-				a,
-				b;
+	double		p[4];
 	int32		x = PG_GETARG_INT32(1);
 	double		t_x = PG_GETARG_FLOAT8(2);
 	double		big_t = PG_GETARG_FLOAT8(3);
 
-	bgnbd_model_parameters(PG_GETARG_HEAPTUPLEHEADER(0), &r, &alpha, &a, &b);
+	bgnbd_model_parameters(PG_GETARG_HEAPTUPLEHEADER(0), p);
 	bgnbd_validate(x, t_x, big_t);
-	PG_RETURN_FLOAT8(exp(-log_alive_denominator(r, alpha, a, b, x, t_x, big_t)));
+	PG_RETURN_FLOAT8(exp(-log_alive_denominator(p[0], p[1], p[2], p[3], x, t_x, big_t)));
 }
 
 /*
@@ -364,20 +361,17 @@ PG_FUNCTION_INFO_V1(crm_bgnbd_conditional_expected_purchases);
 Datum
 crm_bgnbd_conditional_expected_purchases(PG_FUNCTION_ARGS)
 {
-	double		r,
-				alpha,
-				a,
-				b;
+	double		p[4];
 	double		t = PG_GETARG_FLOAT8(1);
 	int32		x = PG_GETARG_INT32(2);
 	double		t_x = PG_GETARG_FLOAT8(3);
 	double		big_t = PG_GETARG_FLOAT8(4);
 	double		result;
 
-	bgnbd_model_parameters(PG_GETARG_HEAPTUPLEHEADER(0), &r, &alpha, &a, &b);
+	bgnbd_model_parameters(PG_GETARG_HEAPTUPLEHEADER(0), p);
 	bgnbd_validate_prediction(t, x, t_x, big_t);
-	result = bgnbd_conditional_numerator(r, alpha, a, b, x, big_t, t) *
-		exp(-log_alive_denominator(r, alpha, a, b, x, t_x, big_t));
+	result = bgnbd_conditional_numerator(p[0], p[1], p[2], p[3], x, big_t, t) *
+		exp(-log_alive_denominator(p[0], p[1], p[2], p[3], x, t_x, big_t));
 	if (!isfinite(result))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
@@ -391,16 +385,11 @@ PG_FUNCTION_INFO_V1(crm_bgnbd_expected_purchases);
 Datum
 crm_bgnbd_expected_purchases(PG_FUNCTION_ARGS)
 {
-	double		r,
-				alpha,
-				a,
-				b;
+	double		p[4];
 	double		t = PG_GETARG_FLOAT8(1);
-	double		result;
 
-	bgnbd_model_parameters(PG_GETARG_HEAPTUPLEHEADER(0), &r, &alpha, &a, &b);
+	bgnbd_model_parameters(PG_GETARG_HEAPTUPLEHEADER(0), p);
 	bgnbd_validate_prediction(t, 0, 0, 0);
 	/* E[X(t)] is the conditional formula for a customer just acquired: x = 0, T = 0 */
-	result = bgnbd_conditional_numerator(r, alpha, a, b, 0, 0, t);
-	PG_RETURN_FLOAT8(result);
+	PG_RETURN_FLOAT8(bgnbd_conditional_numerator(p[0], p[1], p[2], p[3], 0, 0, t));
 }

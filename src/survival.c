@@ -241,14 +241,17 @@ crm_km_deserialize(PG_FUNCTION_ARGS)
 static void
 sort_times(double *times, int64 count)
 {
-	uint64	   *keys = (uint64 *) times;
-	uint64	   *scratch;
-	uint64	   *from = keys,
+	uint64	   *keys,
+			   *scratch,
+			   *from,
 			   *to;
 
 	if (count < 2)
 		return;
+	keys = palloc_extended(sizeof(uint64) * count, MCXT_ALLOC_HUGE);
 	scratch = palloc_extended(sizeof(uint64) * count, MCXT_ALLOC_HUGE);
+	memcpy(keys, times, sizeof(uint64) * count);
+	from = keys;
 	to = scratch;
 	for (int shift = 0; shift < 64; shift += 8)
 	{
@@ -273,8 +276,8 @@ sort_times(double *times, int64 count)
 		from = to;
 		to = swap;
 	}
-	if (from != keys)
-		memcpy(keys, from, sizeof(uint64) * count);
+	memcpy(times, from, sizeof(uint64) * count);
+	pfree(keys);
 	pfree(scratch);
 }
 

@@ -1,6 +1,6 @@
 -- pgTAP: retention edge cases: the formula's boundaries, errors by SQLSTATE, NULLs, empty data.
 BEGIN;
-SELECT plan(26);
+SELECT plan(27);
 
 SELECT is(crm.retention_rate(10, 10, 0), 100::float8, 'everyone retained, nobody new: 100');
 SELECT is(crm.retention_rate(10, 5, 5), 0::float8, 'everyone at the end is new: 0');
@@ -41,6 +41,26 @@ SELECT results_eq($$SELECT purchase_days, usual_gap_days FROM crm.purchase_gaps(
                   $$VALUES (2::bigint, 3::float8)$$, 'an order three days earlier: two purchase days, a 3-day gap');
 DELETE FROM crm.orders WHERE contact_id = 77;
 DELETE FROM crm.contacts WHERE contact_id = 77;
+
+-- With a fitted model, P(alive) under the threshold flags a customer too. Until the CLV capability
+-- provides crm.customer_clv, a stand-in view plays its part in this (rolled back) transaction.
+INSERT INTO crm.contacts (contact_id, first_name) VALUES (88, 'Steady'), (89, 'Fading');
+INSERT INTO crm.orders (contact_id, ordered_at) VALUES
+    (88, now() - interval '20 days'), (88, now() - interval '10 days'),
+    (89, now() - interval '20 days'), (89, now() - interval '10 days');
+DO $$
+BEGIN
+    IF to_regclass('crm.customer_clv') IS NULL THEN
+        CREATE VIEW crm.customer_clv AS
+        SELECT * FROM (VALUES (88::bigint, 0.9::float8), (89, 0.05)) v(contact_id, p_alive);
+    END IF;
+END
+$$;
+SELECT results_eq($$SELECT contact_id, p_alive, reason FROM crm.at_risk_customers(now(), 2.0, 0.3)$$,
+                  $$VALUES (89::bigint, 0.05::float8, 'P(alive) 0.05 is under 0.3'::text)$$,
+                  'a customer within their rhythm but unlikely alive is at risk, with the reason');
+DELETE FROM crm.orders WHERE contact_id IN (88, 89);
+DELETE FROM crm.contacts WHERE contact_id IN (88, 89);
 
 -- On demo data: weekly cohorts start on Mondays, each cohort's period 0 is the whole cohort.
 SELECT ok((crm.generate_demo_data(400, 3, '2026-06-30') ->> 'subscriptions')::int > 0, 'the demo data includes subscriptions');
