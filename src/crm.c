@@ -3,6 +3,8 @@
  */
 #include "crm.h"
 
+#include <float.h>
+
 #include "catalog/pg_type.h"
 #include "utils/lsyscache.h"
 
@@ -108,7 +110,7 @@ crm_normal_quantile_two_sided(double confidence)
  * alongside, kept for the accepted point). Each step changes no coordinate by more than 5, which
  * suits parameters kept in logs. Stops when the gradient's largest component is below tolerance
  * (true), or when no step improves the objective or max_iterations passed (false, unless the
- * gradient is already below 1000 * tolerance when progress stalls).
+ * gradient is already below 1000 * tolerance when progress stalls at machine precision).
  */
 bool
 crm_minimise_bfgs(CrmObjective objective, const void *arg, int dimensions, double *theta,
@@ -188,6 +190,16 @@ crm_minimise_bfgs(CrmObjective objective, const void *arg, int dimensions, doubl
 			y[i] = new_gradient[i] - gradient[i];
 			sy += s[i] * y[i];
 		}
+		if (sy > 1e-12 && iteration == 1)
+		{
+			/* scale the first guess of the inverse Hessian to the curvature just seen */
+			double		yy = 0;
+
+			for (int i = 0; i < n; i++)
+				yy += y[i] * y[i];
+			for (int i = 0; i < n; i++)
+				inverse_hessian[i][i] = sy / yy;
+		}
 		if (sy > 1e-12)
 		{
 			double		hy[CRM_BFGS_MAX_DIMENSIONS],
@@ -206,6 +218,16 @@ crm_minimise_bfgs(CrmObjective objective, const void *arg, int dimensions, doubl
 		}
 		memcpy(theta, candidate, sizeof(double) * n);
 		memcpy(gradient, new_gradient, sizeof(double) * n);
+		/*
+		 * Along a flat ridge the objective can stop changing at machine precision while the
+		 * gradient creeps down: converged, once the gradient is small by any practical standard.
+		 */
+		if (value - new_value <= 4 * DBL_EPSILON * fabs(value) && largest < 1000 * tolerance)
+		{
+			*extra = new_extra;
+			*iterations = iteration;
+			return true;
+		}
 		value = new_value;
 		*extra = new_extra;
 	}
