@@ -11,13 +11,6 @@ SQL_PARTS = \
 	src/clv.sql \
 	src/retention.sql \
 	src/survival.sql \
-	src/rfm.sql \
-	src/kmeans.sql \
-	src/logreg.sql \
-	src/auc.sql \
-	src/lead_scoring.sql \
-	src/customer_360.sql \
-	src/segments.sql \
 	src/demo_data.sql
 
 MODULE_big = crm

@@ -74,3 +74,8 @@ FROM crm.subscriptions;
 SELECT * FROM crm.cohort_retention('year');
 SELECT * FROM crm.retention('2026-02-01', '2026-03-01', 'vibes');
 SELECT * FROM crm.retention('2026-03-01', '2026-02-01');
+
+-- Leave the database as the next worked example expects it.
+DELETE FROM crm.subscriptions;
+DELETE FROM crm.orders;
+DELETE FROM crm.contacts;

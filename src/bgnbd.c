@@ -180,9 +180,6 @@ Datum
 crm_bgnbd_final(PG_FUNCTION_ARGS)
 {
 	CustomerSummaries *state;
-	TupleDesc	descriptor;
-	Datum		values[8];
-	bool		nulls[8] = {false};
 	double		theta[4] = {0, 0, 0, 0};
 	double		log_likelihood = 0,
 				customers = 0;
@@ -212,30 +209,7 @@ crm_bgnbd_final(PG_FUNCTION_ARGS)
 				 errdetail("A BG/NBD model cannot be fitted when every x is 0.")));
 
 	converged = crm_minimise_bfgs(bgnbd_objective, state, 4, theta, 1e-9, 1000, &iterations, &log_likelihood);
-	if (get_call_result_type(fcinfo, NULL, &descriptor) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "crm_bgnbd_final must return a composite type");
-	descriptor = BlessTupleDesc(descriptor);
-	for (int k = 0; k < 4; k++)
-	{
-		double		p = exp(theta[k]);
-
-		/* a diverging fit can drive a parameter out of range: report it as not converged */
-		if (!isfinite(p) || p <= 0)
-		{
-			nulls[k] = true;
-			converged = false;
-		}
-		else
-			values[k] = Float8GetDatum(p);
-	}
-	if (isfinite(log_likelihood))
-		values[4] = Float8GetDatum(log_likelihood);
-	else
-		nulls[4] = true;
-	values[5] = Int64GetDatum((int64) customers);
-	values[6] = Int32GetDatum(iterations);
-	values[7] = BoolGetDatum(converged);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(descriptor, values, nulls)));
+	PG_RETURN_DATUM(customer_model_datum(fcinfo, theta, 4, log_likelihood, customers, iterations, converged));
 }
 
 /* The four parameters (r, alpha, a, b) of a crm.bgnbd_model argument, checked. */

@@ -34,5 +34,7 @@ extern void customer_summaries_add(CustomerSummaries *state, int32 x, double u, 
 extern void customer_summaries_compact(CustomerSummaries *state);
 extern double customer_summaries_penalizer(FunctionCallInfo fcinfo, int argument);
 extern double crm_digamma(double value);
+extern Datum customer_model_datum(FunctionCallInfo fcinfo, const double *theta, int parameter_count,
+								  double log_likelihood, double customers, int iterations, bool converged);
 
 #endif							/* CRM_CLV_H */

@@ -3,6 +3,7 @@
  */
 #include "clv.h"
 
+#include "funcapi.h"
 #include "libpq/pqformat.h"
 
 #define SUMMARIES_INITIAL_CAPACITY 1024
@@ -198,4 +199,44 @@ crm_customer_summaries_deserialize(PG_FUNCTION_ARGS)
 	}
 	state->count = count;
 	PG_RETURN_POINTER(state);
+}
+
+/*
+ * A fit's result as the model composite the calling aggregate returns: the parameters exp(theta),
+ * then log_likelihood, n, iterations, converged. A parameter driven out of range by a diverging
+ * fit becomes NULL and the fit not converged, so no NaN or infinity gets out.
+ */
+Datum
+customer_model_datum(FunctionCallInfo fcinfo, const double *theta, int parameter_count,
+					 double log_likelihood, double customers, int iterations, bool converged)
+{
+	TupleDesc	descriptor;
+	Datum		values[CRM_BFGS_MAX_DIMENSIONS + 4];
+	bool		nulls[CRM_BFGS_MAX_DIMENSIONS + 4] = {false};
+
+	Assert(parameter_count <= CRM_BFGS_MAX_DIMENSIONS);
+	if (get_call_result_type(fcinfo, NULL, &descriptor) != TYPEFUNC_COMPOSITE ||
+		descriptor->natts != parameter_count + 4)
+		elog(ERROR, "a CLV fit must return its model composite");
+	descriptor = BlessTupleDesc(descriptor);
+	for (int k = 0; k < parameter_count; k++)
+	{
+		double		parameter = exp(theta[k]);
+
+		if (!isfinite(parameter) || parameter <= 0)
+		{
+			nulls[k] = true;
+			converged = false;
+		}
+		else
+			values[k] = Float8GetDatum(parameter);
+	}
+	if (isfinite(log_likelihood))
+		values[parameter_count] = Float8GetDatum(log_likelihood);
+	else
+		nulls[parameter_count] = true;
+	values[parameter_count + 1] = Int64GetDatum((int64) customers);
+	values[parameter_count + 2] = Int32GetDatum(iterations);
+	values[parameter_count + 3] = BoolGetDatum(converged);
+	return HeapTupleGetDatum(heap_form_tuple(descriptor, values, nulls));
 }

@@ -104,9 +104,6 @@ Datum
 crm_gammagamma_final(PG_FUNCTION_ARGS)
 {
 	CustomerSummaries *state;
-	TupleDesc	descriptor;
-	Datum		values[7];
-	bool		nulls[7] = {false};
 	double		theta[3] = {0, 0, 0};
 	double		log_likelihood = 0,
 				customers = 0;
@@ -127,29 +124,7 @@ crm_gammagamma_final(PG_FUNCTION_ARGS)
 				 errdetail("The fit needs at least 2 customers with x > 0; it got %.0f.", customers)));
 
 	converged = crm_minimise_bfgs(gammagamma_objective, state, 3, theta, 1e-9, 1000, &iterations, &log_likelihood);
-	if (get_call_result_type(fcinfo, NULL, &descriptor) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "crm_gammagamma_final must return a composite type");
-	descriptor = BlessTupleDesc(descriptor);
-	for (int k = 0; k < 3; k++)
-	{
-		double		value = exp(theta[k]);
-
-		if (!isfinite(value) || value <= 0)
-		{
-			nulls[k] = true;
-			converged = false;
-		}
-		else
-			values[k] = Float8GetDatum(value);
-	}
-	if (isfinite(log_likelihood))
-		values[3] = Float8GetDatum(log_likelihood);
-	else
-		nulls[3] = true;
-	values[4] = Int64GetDatum((int64) customers);
-	values[5] = Int32GetDatum(iterations);
-	values[6] = BoolGetDatum(converged);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(descriptor, values, nulls)));
+	PG_RETURN_DATUM(customer_model_datum(fcinfo, theta, 3, log_likelihood, customers, iterations, converged));
 }
 
 PG_FUNCTION_INFO_V1(crm_gammagamma_expected_spend);

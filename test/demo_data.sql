@@ -190,9 +190,9 @@ DECLARE
     t text;
     h text;
 BEGIN
-    FOREACH t IN ARRAY ARRAY['users', 'accounts', 'contacts', 'leads', 'pipeline_stages', 'opportunities',
-        'opportunity_stage_history', 'activities', 'products', 'orders', 'order_lines', 'tickets',
-        'survey_responses', 'campaigns', 'campaign_members', 'tasks']
+    -- every table the extension registers for pg_dump: later capabilities' tables included
+    FOR t IN SELECT c.relname FROM pg_extension e CROSS JOIN unnest(e.extconfig) x(oid)
+             JOIN pg_class c ON c.oid = x.oid WHERE e.extname = 'crm' AND c.relkind = 'r'
     LOOP
         EXECUTE format('SELECT md5(string_agg(x::text, E''\n'' ORDER BY x::text)) FROM crm.%I x', t) INTO h;
         INSERT INTO pg_temp.table_hashes VALUES (run, t, h);
@@ -200,10 +200,12 @@ BEGIN
 END
 $$;
 CREATE FUNCTION pg_temp.empty_crm() RETURNS void
-LANGUAGE sql AS $$
-    TRUNCATE crm.users, crm.accounts, crm.contacts, crm.leads, crm.opportunities, crm.opportunity_stage_history,
-             crm.activities, crm.products, crm.orders, crm.order_lines, crm.tickets, crm.survey_responses,
-             crm.campaigns, crm.campaign_members, crm.tasks RESTART IDENTITY CASCADE
+LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE (SELECT 'TRUNCATE ' || string_agg(x.oid::regclass::text, ', ') || ' RESTART IDENTITY'
+             FROM pg_extension e CROSS JOIN unnest(e.extconfig) x(oid) JOIN pg_class c ON c.oid = x.oid
+             WHERE e.extname = 'crm' AND c.relkind = 'r' AND c.relname <> 'pipeline_stages');
+END
 $$;
 DROP FUNCTION crm.generate_demo_zz_test_hook(integer);
 

@@ -1,1 +1,0 @@
--- src/auc.sql: (to be written)

@@ -1,1 +1,0 @@
--- src/customer_360.sql: (to be written)

@@ -1,1 +1,0 @@
--- src/kmeans.sql: (to be written)

@@ -1,1 +1,0 @@
--- src/lead_scoring.sql: (to be written)

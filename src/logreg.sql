@@ -1,1 +1,0 @@
--- src/logreg.sql: (to be written)

@@ -1,1 +1,0 @@
--- src/rfm.sql: (to be written)

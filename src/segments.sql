@@ -1,1 +1,0 @@
--- src/segments.sql: (to be written)
