@@ -168,3 +168,109 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.clv(@extschema@.bgnbd_model, @extschema@.gammagamma_model, integer, double precision, double precision, double precision, integer, double precision, double precision) IS
     'Discounted CLV over the next months: sum of E[M] (E[Y(i f)] - E[Y((i-1) f)]) / (1 + d)^i for i = 1..months, f = units_per_month (4.345 for weeks).';
+
+-- ---------------------------------------------------------------------------------------------
+-- On the CRM schema: customer summaries from crm.orders, fitted models kept, every customer's CLV.
+
+-- Each buyer's summary up to as_of in units of time_unit_days (7: weeks). Purchases are orders
+-- paid or shipped; orders on one day are one purchase; m is the mean value of the repeat purchase
+-- days (NULL without repeat purchases).
+CREATE FUNCTION @extschema@.customer_summaries(as_of timestamptz DEFAULT now(), time_unit_days double precision DEFAULT 7)
+RETURNS TABLE (contact_id bigint, x integer, t_x double precision, big_t double precision, m double precision)
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF as_of IS NULL OR NOT (time_unit_days > 0 AND time_unit_days < 'Infinity') THEN
+        RAISE EXCEPTION 'time_unit_days must be a positive, finite number and as_of not NULL'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN QUERY
+    SELECT d.contact_id, (count(*) - 1)::integer,
+           (max(d.day) - min(d.day)) / time_unit_days,
+           (as_of::date - min(d.day)) / time_unit_days,
+           (avg(d.spend) FILTER (WHERE d.day > d.first_day))::double precision
+    FROM (SELECT o.contact_id, o.ordered_at::date AS day, sum(o.total) AS spend,
+                 min(o.ordered_at::date) OVER (PARTITION BY o.contact_id) AS first_day
+          FROM @extschema@.orders o
+          WHERE o.status IN ('paid', 'shipped') AND o.ordered_at <= as_of
+          GROUP BY o.contact_id, o.ordered_at::date) d
+    GROUP BY d.contact_id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.customer_summaries(timestamptz, double precision) IS
+    'Per buyer up to as_of, in units of time_unit_days (7 = weeks): x repeat purchase days, t_x first to last purchase, big_t first purchase to as_of, m mean value of the repeat purchase days.';
+
+CREATE TABLE @extschema@.clv_models (
+    model_id        bigserial PRIMARY KEY,
+    fitted_at       timestamptz NOT NULL DEFAULT now(),
+    as_of           timestamptz NOT NULL,
+    time_unit_days  double precision NOT NULL CONSTRAINT clv_models_time_unit_positive CHECK (time_unit_days > 0),
+    first_order_at  timestamptz,
+    last_order_at   timestamptz,
+    customers       bigint NOT NULL,
+    bgnbd           @extschema@.bgnbd_model NOT NULL,
+    gammagamma      @extschema@.gammagamma_model,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    updated_at      timestamptz NOT NULL DEFAULT now()
+);
+CREATE TRIGGER clv_models_touch_updated_at BEFORE UPDATE ON @extschema@.clv_models
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.touch_updated_at();
+COMMENT ON TABLE @extschema@.clv_models IS
+    'BG/NBD and Gamma-Gamma fits on crm.orders: when, as of which date, in which time unit, over which orders and customers. crm.customer_clv uses the latest.';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.clv_models', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.clv_models_model_id_seq', '');
+GRANT ALL ON @extschema@.clv_models TO crm_admin;
+GRANT SELECT ON @extschema@.clv_models TO crm_manager, crm_analyst, crm_sales, crm_support;
+
+-- Fits both models on the purchases up to as_of and stores them. Gamma-Gamma needs at least two
+-- repeat buyers with positive spend; without them the stored model has no spend model (NULL).
+CREATE FUNCTION @extschema@.fit_clv_models(as_of timestamptz DEFAULT now(), time_unit_days double precision DEFAULT 7)
+RETURNS @extschema@.clv_models
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    stored @extschema@.clv_models;
+    spend_buyers bigint;
+BEGIN
+    CREATE TEMP TABLE crm_fit_summaries ON COMMIT DROP AS
+    SELECT * FROM @extschema@.customer_summaries(as_of, time_unit_days);
+    SELECT count(*) FILTER (WHERE s.x > 0 AND s.m > 0) INTO spend_buyers FROM crm_fit_summaries s;
+    IF NOT EXISTS (SELECT FROM crm_fit_summaries) THEN
+        RAISE EXCEPTION 'no purchases to fit CLV models on'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = pg_catalog.format('crm.orders holds no paid or shipped order up to %s.', as_of);
+    END IF;
+    INSERT INTO @extschema@.clv_models (as_of, time_unit_days, first_order_at, last_order_at, customers, bgnbd, gammagamma)
+    SELECT as_of, time_unit_days,
+           (SELECT min(o.ordered_at) FROM @extschema@.orders o WHERE o.status IN ('paid', 'shipped') AND o.ordered_at <= as_of),
+           (SELECT max(o.ordered_at) FROM @extschema@.orders o WHERE o.status IN ('paid', 'shipped') AND o.ordered_at <= as_of),
+           count(*),
+           @extschema@.bgnbd_fit(s.x, s.t_x, s.big_t),
+           CASE WHEN spend_buyers >= 2 THEN @extschema@.gammagamma_fit(s.x, s.m) FILTER (WHERE s.x > 0 AND s.m > 0) END
+    FROM crm_fit_summaries s
+    RETURNING * INTO stored;
+    DROP TABLE crm_fit_summaries;
+    RETURN stored;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.fit_clv_models(timestamptz, double precision) IS
+    'Fits BG/NBD and Gamma-Gamma on the purchases in crm.orders up to as_of (time unit in days: 7 = weeks), stores them in crm.clv_models and returns the row. No purchases, or no repeat purchase, raise 22023.';
+REVOKE EXECUTE ON FUNCTION @extschema@.fit_clv_models(timestamptz, double precision) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.fit_clv_models(timestamptz, double precision) TO crm_admin, crm_manager;
+
+-- Every buyer's value now, from the latest model: P(alive), purchases in the next 90 days,
+-- expected spend per purchase, and 12-month CLV at a 1% monthly discount.
+CREATE VIEW @extschema@.customer_clv WITH (security_invoker = true) AS
+WITH latest AS (
+    SELECT * FROM @extschema@.clv_models ORDER BY fitted_at DESC, model_id DESC LIMIT 1
+)
+SELECT s.contact_id, s.x AS frequency, s.t_x AS recency, s.big_t AS t, s.m AS monetary,
+       @extschema@.bgnbd_p_alive(l.bgnbd, s.x, s.t_x, s.big_t) AS p_alive,
+       @extschema@.bgnbd_expected_purchases(l.bgnbd, 90 / l.time_unit_days, s.x, s.t_x, s.big_t) AS expected_purchases_90d,
+       CASE WHEN l.gammagamma IS NOT NULL
+            THEN @extschema@.gammagamma_expected_spend(l.gammagamma, s.x, s.m) END AS expected_spend,
+       CASE WHEN l.gammagamma IS NOT NULL
+            THEN @extschema@.clv(l.bgnbd, l.gammagamma, s.x, s.t_x, s.big_t, s.m, 12, 0.01, 30.4375 / l.time_unit_days) END AS clv_12m
+FROM latest l
+CROSS JOIN LATERAL @extschema@.customer_summaries(now(), l.time_unit_days) s;
+COMMENT ON VIEW @extschema@.customer_clv IS
+    'Every buyer, from the latest model in crm.clv_models and their purchases up to now: frequency (x), recency (t_x), t (T), monetary (m), P(alive), expected purchases in the next 90 days, expected spend per purchase, and 12-month CLV at a 1% monthly discount. Empty until a model is fitted.';
+GRANT SELECT ON @extschema@.customer_clv TO crm_admin, crm_manager, crm_analyst;

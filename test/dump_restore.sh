@@ -18,6 +18,7 @@ createdb "$target_db"
 psql -qX -v ON_ERROR_STOP=1 -d "$source_db" >/dev/null <<'SQL'
 CREATE EXTENSION crm;
 SELECT crm.generate_demo_data(300, 7, '2026-06-30');
+SELECT crm.fit_clv_models('2026-06-30');
 -- Changes made through the triggers after the load, which the restore must neither lose nor redo.
 UPDATE crm.pipeline_stages SET probability = 65, updated_at = '2026-07-01' WHERE name = 'quote';
 INSERT INTO crm.pipeline_stages (name, position, probability, forecast_category)

@@ -42,25 +42,19 @@ SELECT results_eq($$SELECT purchase_days, usual_gap_days FROM crm.purchase_gaps(
 DELETE FROM crm.orders WHERE contact_id = 77;
 DELETE FROM crm.contacts WHERE contact_id = 77;
 
--- With a fitted model, P(alive) under the threshold flags a customer too. Until the CLV capability
--- provides crm.customer_clv, a stand-in view plays its part in this (rolled back) transaction.
-INSERT INTO crm.contacts (contact_id, first_name) VALUES (88, 'Steady'), (89, 'Fading');
-INSERT INTO crm.orders (contact_id, ordered_at) VALUES
-    (88, now() - interval '20 days'), (88, now() - interval '10 days'),
-    (89, now() - interval '20 days'), (89, now() - interval '10 days');
-DO $$
-BEGIN
-    IF to_regclass('crm.customer_clv') IS NULL THEN
-        CREATE VIEW crm.customer_clv AS
-        SELECT * FROM (VALUES (88::bigint, 0.9::float8), (89, 0.05)) v(contact_id, p_alive);
-    END IF;
-END
-$$;
-SELECT results_eq($$SELECT contact_id, p_alive, reason FROM crm.at_risk_customers(now(), 2.0, 0.3)$$,
-                  $$VALUES (89::bigint, 0.05::float8, 'P(alive) 0.05 is under 0.3'::text)$$,
+-- With a fitted model, P(alive) under the threshold flags a customer too: a model whose dropout
+-- is near certain (a = 10, b = 0.5) gives Steady, who buys every 10 days and last bought 10 days
+-- ago (within twice their rhythm), P(alive) = 1 / (1 + 20 (3.857 / 2.429)^1.5) = 0.024.
+INSERT INTO crm.contacts (contact_id, first_name) VALUES (88, 'Steady');
+INSERT INTO crm.orders (contact_id, ordered_at) VALUES (88, now() - interval '20 days'), (88, now() - interval '10 days');
+INSERT INTO crm.clv_models (as_of, time_unit_days, customers, bgnbd)
+VALUES (now(), 7, 1, ROW(0.5, 1.0, 10.0, 0.5, NULL, 1, 0, true)::crm.bgnbd_model);
+SELECT results_eq($$SELECT contact_id, round(p_alive::numeric, 3), reason FROM crm.at_risk_customers(now(), 2.0, 0.3)$$,
+                  $$VALUES (88::bigint, 0.024, 'P(alive) 0.02 is under 0.3'::text)$$,
                   'a customer within their rhythm but unlikely alive is at risk, with the reason');
-DELETE FROM crm.orders WHERE contact_id IN (88, 89);
-DELETE FROM crm.contacts WHERE contact_id IN (88, 89);
+DELETE FROM crm.clv_models;
+DELETE FROM crm.orders WHERE contact_id = 88;
+DELETE FROM crm.contacts WHERE contact_id = 88;
 
 -- On demo data: weekly cohorts start on Mondays, each cohort's period 0 is the whole cohort.
 SELECT ok((crm.generate_demo_data(400, 3, '2026-06-30') ->> 'subscriptions')::int > 0, 'the demo data includes subscriptions');
