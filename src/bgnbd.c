@@ -367,3 +367,58 @@ crm_bgnbd_expected_purchases(PG_FUNCTION_ARGS)
 	/* E[X(t)] is the conditional formula for a customer just acquired: x = 0, T = 0 */
 	PG_RETURN_FLOAT8(bgnbd_conditional_numerator(p[0], p[1], p[2], p[3], 0, 0, t));
 }
+
+PG_FUNCTION_INFO_V1(crm_bgnbd_p_purchases);
+/* P(X(t) = n): the probability that a new customer makes exactly n repeat purchases in t. */
+Datum
+crm_bgnbd_p_purchases(PG_FUNCTION_ARGS)
+{
+	double		p[4];
+	int32		n = PG_GETARG_INT32(1);
+	double		t = PG_GETARG_FLOAT8(2);
+	double		r,
+				alpha,
+				a,
+				b,
+				log_beta_ab,
+				log_q,
+				log_z,
+				first,
+				second = 0;
+
+	bgnbd_model_parameters(PG_GETARG_HEAPTUPLEHEADER(0), p);
+	r = p[0];
+	alpha = p[1];
+	a = p[2];
+	b = p[3];
+	if (n < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("n (purchases) must not be negative"),
+				 errdetail("The n given was %d.", n)));
+	bgnbd_validate_prediction(t, 0, 0, 0);
+	if (t == 0)
+		PG_RETURN_FLOAT8(n == 0 ? 1.0 : 0.0);
+
+	/* Fader, Hardie & Lee's P(X(t) = x), every product in logs */
+	log_beta_ab = lgamma(a) + lgamma(b) - lgamma(a + b);
+	log_q = log(alpha) - log(alpha + t);	/* ln(alpha / (alpha + t)) */
+	log_z = log(t) - log(alpha + t);	/* ln(t / (alpha + t)) */
+	first = exp(lgamma(a) + lgamma(b + n) - lgamma(a + b + n) - log_beta_ab +
+				lgamma(r + n) - lgamma(r) - lgamma(n + 1.0) + r * log_q + n * log_z);
+	if (n > 0)
+	{
+		/* 1 - q^r sum_{j<n} Gamma(r+j) / (Gamma(r) j!) z^j: the chance of n or more if never dropping out */
+		double		term = 1,
+					sum = 1;
+
+		for (int j = 1; j < n; j++)
+		{
+			term *= (r + j - 1) / j * exp(log_z);
+			sum += term;
+		}
+		second = exp(lgamma(a + 1) + lgamma(b + n - 1) - lgamma(a + b + n) - log_beta_ab) *
+			-expm1(r * log_q + log(sum));
+	}
+	PG_RETURN_FLOAT8(Max(0.0, Min(1.0, first + second)));
+}

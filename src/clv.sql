@@ -274,3 +274,9 @@ CROSS JOIN LATERAL @extschema@.customer_summaries(now(), l.time_unit_days) s;
 COMMENT ON VIEW @extschema@.customer_clv IS
     'Every buyer, from the latest model in crm.clv_models and their purchases up to now: frequency (x), recency (t_x), t (T), monetary (m), P(alive), expected purchases in the next 90 days, expected spend per purchase, and 12-month CLV at a 1% monthly discount. Empty until a model is fitted.';
 GRANT SELECT ON @extschema@.customer_clv TO crm_admin, crm_manager, crm_analyst;
+
+CREATE FUNCTION @extschema@.bgnbd_p_purchases(model @extschema@.bgnbd_model, n integer, t double precision)
+RETURNS double precision
+    AS 'MODULE_PATHNAME', 'crm_bgnbd_p_purchases' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.bgnbd_p_purchases(@extschema@.bgnbd_model, integer, double precision) IS
+    'P(X(t) = n): the probability that a newly acquired customer makes exactly n purchases in their first t time units.';

@@ -2,7 +2,7 @@
 -- r = 0.243, alpha = 4.414, a = 0.793, b = 2.426, LL = -9582.4; for x = 2, t_x = 30.43,
 -- T = 38.86, E[Y(39)] = 1.226. From the published summary and from the raw transactions.
 BEGIN;
-SELECT plan(26);
+SELECT plan(29);
 
 CREATE TABLE crm_test_cdnow (id integer, x integer, t_x double precision, big_t double precision);
 \copy crm_test_cdnow FROM 'test/data/cdnow_customers_summary.csv' WITH (FORMAT csv, HEADER)
@@ -104,6 +104,20 @@ FROM fit f, (VALUES (5000, 100.0, 100.0, 52.0), (3000, 1.0, 200.0, 520.0), (1, 1
 SELECT is(round(crm.bgnbd_expected_purchases(f.model, 39)::numeric, 4),
           round(crm.bgnbd_expected_purchases(f.model, 39, 0, 0, 0)::numeric, 4),
           'E[X(t)] is E[Y(t)] of a customer just acquired') FROM fit f;
+
+-- P(X(t) = n) against two independent facts: the probabilities sum to 1, and their mean is
+-- E[X(t)], which comes from a different formula (the 2F1 closed form).
+SELECT ok(bool_and(abs(total - 1) < 1e-9 AND abs(mean - crm.bgnbd_expected_purchases(model, t)) < 1e-7),
+          'P(X(t) = n) sums to 1 and its mean is E[X(t)], for t = 1, 39, 78, 500')
+FROM (SELECT f.model, v.t, sum(crm.bgnbd_p_purchases(f.model, k, v.t)) AS total,
+             sum(k * crm.bgnbd_p_purchases(f.model, k, v.t)) AS mean
+      FROM fit f, generate_series(0, 3000) k, (VALUES (1.0::float8), (39.0), (78.0), (500.0)) v(t)
+      GROUP BY f.model, v.t) s;
+-- The model's count of customers without a repeat purchase in the calibration period, summed
+-- over their ages: 1,407.7 against 1,411 observed.
+SELECT is(round(sum(crm.bgnbd_p_purchases(f.model, 0, c.big_t))::numeric), 1408::numeric,
+          'expected customers with no repeat purchase: 1,408 (1,411 observed)') FROM fit f, crm_test_cdnow c;
+SELECT throws_ok($$SELECT crm.bgnbd_p_purchases(model, -1, 10) FROM fit$$, '22023', NULL, 'negative n');
 
 -- Errors: 22023 for invalid summaries and for fits without enough to fit.
 SELECT throws_ok($$SELECT crm.bgnbd_fit(x, t_x, big_t) FROM (VALUES (1, 5.0, 4.0)) v(x, t_x, big_t)$$, '22023', NULL, 't_x > T');
