@@ -280,3 +280,34 @@ RETURNS double precision
     AS 'MODULE_PATHNAME', 'crm_bgnbd_p_purchases' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.bgnbd_p_purchases(@extschema@.bgnbd_model, integer, double precision) IS
     'P(X(t) = n): the probability that a newly acquired customer makes exactly n purchases in their first t time units.';
+
+-- ---------------------------------------------------------------------------------------------
+-- A customer's summary from transactions in any table (src/clv_summary.c).
+CREATE TYPE @extschema@.clv_customer_summary AS (
+    x integer,
+    t_x double precision,
+    big_t double precision,
+    m double precision
+);
+COMMENT ON TYPE @extschema@.clv_customer_summary IS
+    'A customer as the CLV models see them: x repeat purchase days, t_x first to last purchase, big_t first purchase to the observation end (in time units), m mean value of the repeat purchase days.';
+
+CREATE FUNCTION @extschema@.clv_summary_trans(internal, timestamptz, double precision, timestamptz, double precision) RETURNS internal
+    AS 'MODULE_PATHNAME', 'crm_clv_summary_trans' LANGUAGE C STABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@.clv_summary_combine(internal, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'crm_clv_summary_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@.clv_summary_serialize(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'crm_clv_summary_serialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.clv_summary_deserialize(bytea, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'crm_clv_summary_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.clv_summary_final(internal) RETURNS @extschema@.clv_customer_summary
+    AS 'MODULE_PATHNAME', 'crm_clv_summary_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE AGGREGATE @extschema@.clv_summary(occurred_at timestamptz, amount double precision,
+                                         observation_end timestamptz, time_unit_days double precision) (
+    SFUNC = @extschema@.clv_summary_trans, STYPE = internal,
+    COMBINEFUNC = @extschema@.clv_summary_combine,
+    SERIALFUNC = @extschema@.clv_summary_serialize, DESERIALFUNC = @extschema@.clv_summary_deserialize,
+    FINALFUNC = @extschema@.clv_summary_final, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.clv_summary(timestamptz, double precision, timestamptz, double precision) IS
+    'One customer''s (x, t_x, big_t, m) from their transactions in any table (GROUP BY the customer): transactions on one day (session time zone) are one purchase; those after observation_end are ignored; NULL times or amounts are skipped; no transaction by the end gives NULL.';

@@ -2,7 +2,7 @@
 -- r = 0.243, alpha = 4.414, a = 0.793, b = 2.426, LL = -9582.4; for x = 2, t_x = 30.43,
 -- T = 38.86, E[Y(39)] = 1.226. From the published summary and from the raw transactions.
 BEGIN;
-SELECT plan(29);
+SELECT plan(30);
 
 CREATE TABLE crm_test_cdnow (id integer, x integer, t_x double precision, big_t double precision);
 \copy crm_test_cdnow FROM 'test/data/cdnow_customers_summary.csv' WITH (FORMAT csv, HEADER)
@@ -33,6 +33,11 @@ SELECT is((SELECT count(*)::int FROM summarised), 2357, 'the raw file holds the 
 SELECT is((SELECT count(*)::int FROM summarised s JOIN crm_test_cdnow c USING (id)
            WHERE s.x = c.x AND round(s.t_x, 2) = c.t_x AND round(s.big_t, 2) = c.big_t), 2357,
           'the SQL summary reproduces the published x, t_x, T of every customer');
+SELECT is((SELECT count(*)::int FROM (
+              SELECT id, (crm.clv_summary(day::timestamptz, 1, '1997-09-30', 7)).* FROM purchases GROUP BY id) a
+           JOIN crm_test_cdnow c USING (id)
+           WHERE a.x = c.x AND round(a.t_x::numeric, 2) = c.t_x::numeric AND round(a.big_t::numeric, 2) = c.big_t::numeric), 2357,
+          'crm.clv_summary over the raw transactions reproduces the published x, t_x, T too');
 CREATE TEMP TABLE raw_fit AS SELECT (crm.bgnbd_fit(x::integer, t_x::float8, big_t::float8)).* FROM summarised;
 SELECT ok(round(r::numeric, 3) = 0.243 AND round(alpha::numeric, 3) = 4.414 AND round(a::numeric, 3) = 0.793
           AND round(b::numeric, 3) = 2.426 AND round(log_likelihood::numeric, 1) = -9582.4,
