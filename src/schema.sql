@@ -161,8 +161,8 @@ COMMENT ON TABLE @extschema@.leads IS
 -- Pipeline
 CREATE TABLE @extschema@.pipeline_stages (
     stage_id           serial PRIMARY KEY,
-    name               text NOT NULL CONSTRAINT pipeline_stages_name_key UNIQUE,
-    position           integer NOT NULL CONSTRAINT pipeline_stages_position_key UNIQUE,
+    name               text NOT NULL CONSTRAINT pipeline_stages_name_key UNIQUE DEFERRABLE,
+    position           integer NOT NULL CONSTRAINT pipeline_stages_position_key UNIQUE DEFERRABLE,
     probability        numeric(5, 2) NOT NULL CONSTRAINT pipeline_stages_probability_range
                        CHECK (probability BETWEEN 0 AND 100),
     is_won             boolean NOT NULL DEFAULT false,
@@ -200,6 +200,9 @@ LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
         IF NEW.is_seeded THEN
+            -- Reordered stages swap names or positions with fresh copies not replaced yet: check
+            -- uniqueness when the restoring statement's transaction ends, not row by row.
+            SET CONSTRAINTS @extschema@.pipeline_stages_name_key, @extschema@.pipeline_stages_position_key DEFERRED;
             UPDATE @extschema@.pipeline_stages
                SET name = NEW.name, position = NEW.position, probability = NEW.probability,
                    is_won = NEW.is_won, is_lost = NEW.is_lost,

@@ -21,6 +21,10 @@ SELECT crm.generate_demo_data(300, 7, '2026-06-30');
 SELECT crm.fit_clv_models('2026-06-30');
 -- Changes made through the triggers after the load, which the restore must neither lose nor redo.
 UPDATE crm.pipeline_stages SET probability = 65, updated_at = '2026-07-01' WHERE name = 'quote';
+-- Reordering seeded stages: quote and negotiation swap positions (through a free one).
+UPDATE crm.pipeline_stages SET position = 999 WHERE name = 'quote';
+UPDATE crm.pipeline_stages SET position = 40 WHERE name = 'negotiation';
+UPDATE crm.pipeline_stages SET position = 50 WHERE name = 'quote';
 INSERT INTO crm.pipeline_stages (name, position, probability, forecast_category)
 VALUES ('legal review', 45, 70, 'commit');
 UPDATE crm.opportunities SET stage_id = 8 WHERE opportunity_id = (SELECT min(opportunity_id) FROM crm.opportunities);
