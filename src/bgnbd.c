@@ -16,7 +16,7 @@
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
 
-static void
+void
 bgnbd_validate(int32 x, double t_x, double big_t)
 {
 	const char *problem = NULL;
@@ -66,110 +66,294 @@ crm_bgnbd_trans(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(state);
 }
 
+/* Fits over more than four times this many distinct summaries start from a sample's fit. */
+#define BGNBD_SAMPLE_SIZE 50000
+
+/*
+ * The summaries laid out for the likelihood. Rows are grouped by x (the compacted state is sorted
+ * by x); each row refers to its t_x and T through indices into one table of the distinct times, so
+ * the logarithms and reciprocals of alpha + time are computed once per distinct time and
+ * evaluation rather than once per row. The term -(r + x) ln(alpha + T) every customer has is summed
+ * per distinct T through the weights kept here, so only customers with x > 0 cost a pass per
+ * evaluation: one exponential and one logarithm each.
+ */
+typedef struct BgnbdRepeatRow
+{
+	int32		t_x_index;
+	int32		big_t_index;
+	double		weight;
+} BgnbdRepeatRow;
+
+typedef struct BgnbdXGroup
+{
+	int32		x;
+	double		weight;			/* customers with this x */
+	int64		first;			/* their rows in repeat_rows (x > 0 only) */
+	int64		end;
+} BgnbdXGroup;
+
+typedef struct BgnbdData
+{
+	double		penalizer;
+	double		customers;
+	int			group_count;
+	BgnbdXGroup *groups;
+	BgnbdRepeatRow *repeat_rows;
+	int64		time_count;
+	double	   *times;			/* the distinct t_x and T values */
+	double	   *big_t_weight;	/* per time: the weight of the customers whose T it is */
+	double	   *big_t_weight_x; /* per time: the same weighted by x */
+	double	   *log_alpha_time; /* per evaluation: ln(alpha + time) */
+	double	   *inverse_alpha_time; /* per evaluation: 1 / (alpha + time) */
+} BgnbdData;
+
+/*
+ * An open-addressing table from a time (its bits) to its index in BgnbdData.times, growing as
+ * distinct times arrive.
+ */
+typedef struct TimeIndex
+{
+	uint64		mask;
+	uint64	   *keys;
+	int32	   *slots;			/* -1 when empty */
+} TimeIndex;
+
+static void
+time_index_init(TimeIndex *index, uint64 size)
+{
+	index->mask = size - 1;
+	index->keys = palloc_extended(sizeof(uint64) * size, MCXT_ALLOC_HUGE);
+	index->slots = palloc_extended(sizeof(int32) * size, MCXT_ALLOC_HUGE);
+	memset(index->slots, -1, sizeof(int32) * size);
+}
+
+static inline uint64
+time_index_slot(const TimeIndex *index, uint64 key)
+{
+	uint64		slot = (key * UINT64CONST(0x9E3779B97F4A7C15)) >> 32;
+
+	while (index->slots[slot & index->mask] >= 0 && index->keys[slot & index->mask] != key)
+		slot++;
+	return slot & index->mask;
+}
+
+/* The index of time in data->times, appending it if new. */
+static int32
+time_index_lookup(TimeIndex *index, BgnbdData *data, double time)
+{
+	uint64		key;
+	uint64		slot;
+
+	time += 0.0;				/* -0 and 0 are one time */
+	memcpy(&key, &time, sizeof(key));
+	slot = time_index_slot(index, key);
+	if (index->slots[slot] < 0)
+	{
+		if ((uint64) data->time_count * 2 >= index->mask)
+		{
+			TimeIndex	larger;
+
+			time_index_init(&larger, (index->mask + 1) * 2);
+			for (int64 j = 0; j < data->time_count; j++)
+			{
+				uint64		old_key;
+				uint64		new_slot;
+
+				memcpy(&old_key, &data->times[j], sizeof(old_key));
+				new_slot = time_index_slot(&larger, old_key);
+				larger.keys[new_slot] = old_key;
+				larger.slots[new_slot] = (int32) j;
+			}
+			pfree(index->keys);
+			pfree(index->slots);
+			*index = larger;
+			slot = time_index_slot(index, key);
+		}
+		index->keys[slot] = key;
+		index->slots[slot] = (int32) data->time_count;
+		data->times[data->time_count++] = time;
+	}
+	return index->slots[slot];
+}
+
+/*
+ * Lay the compacted state out for the likelihood (see BgnbdData): every stride-th distinct
+ * summary, so 1 for all of them; the state is sorted, so a larger stride gives a sample
+ * stratified by x, t_x and T.
+ */
+static void
+bgnbd_data_build(const CustomerSummaries *state, int64 stride, BgnbdData *data)
+{
+	TimeIndex	index;
+	int64		repeat_count = 0;
+
+	memset(data, 0, sizeof(*data));
+	data->penalizer = state->penalizer;
+	data->groups = palloc(sizeof(BgnbdXGroup));
+	data->repeat_rows = palloc_extended(sizeof(BgnbdRepeatRow) * Max(state->count, 1), MCXT_ALLOC_HUGE);
+	/* at most two distinct times per row; those arrays are indexed by int32 */
+	if (state->count > PG_INT32_MAX / 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many distinct customer summaries for a BG/NBD fit"),
+				 errdetail("The fit holds at most %d distinct (x, t_x, T); it got %lld.",
+						   PG_INT32_MAX / 2, (long long) state->count)));
+	data->times = palloc_extended(sizeof(double) * Max(2 * state->count, 1), MCXT_ALLOC_HUGE);
+	time_index_init(&index, 1024);
+	for (int64 i = 0; i < state->count; i += stride)
+	{
+		const CustomerSummary *row = &state->rows[i];
+		BgnbdXGroup *group;
+
+		if (data->group_count == 0 || data->groups[data->group_count - 1].x != row->x)
+		{
+			data->groups = repalloc(data->groups, sizeof(BgnbdXGroup) * (data->group_count + 1));
+			group = &data->groups[data->group_count++];
+			group->x = row->x;
+			group->weight = 0;
+			group->first = group->end = repeat_count;
+		}
+		group = &data->groups[data->group_count - 1];
+		group->weight += row->weight;
+		data->customers += row->weight;
+		if (row->x > 0)
+		{
+			BgnbdRepeatRow *repeat = &data->repeat_rows[repeat_count++];
+
+			repeat->t_x_index = time_index_lookup(&index, data, row->u);
+			repeat->big_t_index = time_index_lookup(&index, data, row->v);
+			repeat->weight = row->weight;
+			group->end = repeat_count;
+		}
+		else
+			time_index_lookup(&index, data, row->v);
+	}
+	data->big_t_weight = palloc_extended(sizeof(double) * Max(data->time_count, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	data->big_t_weight_x = palloc_extended(sizeof(double) * Max(data->time_count, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	for (int64 i = 0; i < state->count; i += stride)
+	{
+		const CustomerSummary *row = &state->rows[i];
+		int32		j = time_index_lookup(&index, data, row->v);
+
+		data->big_t_weight[j] += row->weight;
+		data->big_t_weight_x[j] += row->weight * row->x;
+	}
+	data->log_alpha_time = palloc_extended(sizeof(double) * Max(data->time_count, 1), MCXT_ALLOC_HUGE);
+	data->inverse_alpha_time = palloc_extended(sizeof(double) * Max(data->time_count, 1), MCXT_ALLOC_HUGE);
+	pfree(index.keys);
+	pfree(index.slots);
+}
+
 /*
  * The mean log-likelihood per customer at (r, alpha, a, b) = exp(theta), and its gradient with
- * respect to theta. Summaries are sorted by x, so the terms that depend only on x are computed once
- * per distinct x.
+ * respect to theta. A customer's likelihood is A1 A2 (A3 + A4) in the paper's notation, with
+ * ln A3 = -(r + x) ln(alpha + T) and, for x > 0, ln A4 = ln a - ln(b + x - 1) - (r + x) ln(alpha + t_x);
+ * ln(A3 + A4) = ln A3 + softplus(u), u = ln A4 - ln A3, whose derivatives carry sigmoid(u).
  */
 static double
-bgnbd_log_likelihood(const CustomerSummaries *state, const double theta[4], double gradient[4], double *total_weight)
+bgnbd_log_likelihood(const BgnbdData *data, const double theta[4], double gradient[4])
 {
 	double		r = exp(theta[0]),
 				alpha = exp(theta[1]),
 				a = exp(theta[2]),
 				b = exp(theta[3]);
-	double		log_alpha = log(alpha);
-	double		sum = 0,
-				weights = 0;
-	double		g_r = 0,
-				g_alpha = 0,
-				g_a = 0,
-				g_b = 0;
-	int32		cached_x = -1;
-	double		ln_a1_a2 = 0,
-				d_r_common = 0,
-				d_a_common = 0,
-				d_b_common = 0,
-				ln_a4_constant = 0;
+	double		log_alpha = log(alpha),
+				log_a = log(a);
 	double		lgamma_r = lgamma(r),
 				lgamma_b = lgamma(b),
 				lgamma_ab = lgamma(a + b),
 				digamma_r = crm_digamma(r),
 				digamma_b = crm_digamma(b),
 				digamma_ab = crm_digamma(a + b);
+	double		sum = 0,
+				g_r = 0,
+				g_alpha = 0,
+				g_a = 0,
+				g_b = 0;
+	const double *log_alpha_time = data->log_alpha_time;
+	const double *inverse_alpha_time = data->inverse_alpha_time;
 
-	for (int64 i = 0; i < state->count; i++)
+	for (int64 j = 0; j < data->time_count; j++)
 	{
-		const CustomerSummary *t = &state->rows[i];
-		double		rx = r + t->x;
-		double		ln_a3,
-					ln_alpha_t = log(alpha + t->v),
-					log_sum;
+		double		log_time = log(alpha + data->times[j]);
+		double		inverse_time = 1 / (alpha + data->times[j]);
+		double		weight_rx = r * data->big_t_weight[j] + data->big_t_weight_x[j];
 
-		if (t->x != cached_x)
-		{
-			cached_x = t->x;
-			ln_a1_a2 = lgamma(rx) - lgamma_r + r * log_alpha +
-				lgamma_ab + lgamma(b + t->x) - lgamma_b - lgamma(a + b + t->x);
-			d_r_common = crm_digamma(rx) - digamma_r + log_alpha;
-			d_a_common = digamma_ab - crm_digamma(a + b + t->x);
-			d_b_common = digamma_ab + crm_digamma(b + t->x) - digamma_b - crm_digamma(a + b + t->x);
-			ln_a4_constant = t->x > 0 ? log(a) - log(b + t->x - 1) : 0;
-		}
-		ln_a3 = -rx * ln_alpha_t;
-		if (t->x > 0)
-		{
-			double		ln_alpha_tx = log(alpha + t->u);
-			double		ln_a4 = ln_a4_constant - rx * ln_alpha_tx;
-			double		top = Max(ln_a3, ln_a4);
+		data->log_alpha_time[j] = log_time;
+		data->inverse_alpha_time[j] = inverse_time;
+		/* ln A3 and its derivatives, for every customer */
+		sum -= weight_rx * log_time;
+		g_r -= data->big_t_weight[j] * log_time;
+		g_alpha -= weight_rx * inverse_time;
+	}
+	for (int g = 0; g < data->group_count; g++)
+	{
+		const BgnbdXGroup *group = &data->groups[g];
+		int32		x = group->x;
+		double		rx = r + x;
+		double		softplus_sum = 0,
+					sigmoid_sum = 0,
+					sigmoid_log_ratio_sum = 0,
+					sigmoid_inverse_difference_sum = 0;
 
-			double		w3,
-						w4;
+		/* ln A1 + ln A2, which depend on x only */
+		sum += group->weight * (lgamma(rx) - lgamma_r + r * log_alpha +
+								lgamma_ab + lgamma(b + x) - lgamma_b - lgamma(a + b + x));
+		g_r += group->weight * (crm_digamma(rx) - digamma_r + log_alpha);
+		g_alpha += group->weight * r / alpha;
+		g_a += group->weight * (digamma_ab - crm_digamma(a + b + x));
+		g_b += group->weight * (digamma_ab + crm_digamma(b + x) - digamma_b - crm_digamma(a + b + x));
+		if (x == 0)
+			continue;
 
-			log_sum = top + log(exp(ln_a3 - top) + exp(ln_a4 - top));
-			w3 = exp(ln_a3 - log_sum);
-			w4 = exp(ln_a4 - log_sum);
-			g_r += t->weight * (d_r_common - w3 * ln_alpha_t - w4 * ln_alpha_tx);
-			g_alpha += t->weight * (r / alpha - w3 * rx / (alpha + t->v) - w4 * rx / (alpha + t->u));
-			g_a += t->weight * (d_a_common + w4 / a);
-			g_b += t->weight * (d_b_common - w4 / (b + t->x - 1));
-		}
-		else
 		{
-			log_sum = ln_a3;
-			g_r += t->weight * (d_r_common - ln_alpha_t);
-			g_alpha += t->weight * (r / alpha - rx / (alpha + t->v));
-			g_a += t->weight * d_a_common;
-			g_b += t->weight * d_b_common;
+			double		log_odds_constant = log_a - log(b + x - 1);
+
+			for (int64 i = group->first; i < group->end; i++)
+			{
+				const BgnbdRepeatRow *row = &data->repeat_rows[i];
+				double		log_ratio = log_alpha_time[row->big_t_index] - log_alpha_time[row->t_x_index];
+				double		u = log_odds_constant + rx * log_ratio;
+				double		e = exp(-fabs(u));
+				double		sigmoid = (u > 0 ? 1 : e) / (1 + e);
+
+				/* ln(1 + e) loses only what the sum's own rounding loses; log1p costs twice as much */
+				softplus_sum += row->weight * (Max(u, 0) + log(1 + e));
+				sigmoid_sum += row->weight * sigmoid;
+				sigmoid_log_ratio_sum += row->weight * sigmoid * log_ratio;
+				sigmoid_inverse_difference_sum += row->weight * sigmoid *
+					(inverse_alpha_time[row->big_t_index] - inverse_alpha_time[row->t_x_index]);
+			}
+			sum += softplus_sum;
+			g_r += sigmoid_log_ratio_sum;
+			g_alpha += rx * sigmoid_inverse_difference_sum;
+			g_a += sigmoid_sum / a;
+			g_b -= sigmoid_sum / (b + x - 1);
 		}
-		sum += t->weight * (ln_a1_a2 + log_sum);
-		weights += t->weight;
 	}
 	/* d/dtheta = p * d/dp, per customer */
-	gradient[0] = r * g_r / weights;
-	gradient[1] = alpha * g_alpha / weights;
-	gradient[2] = a * g_a / weights;
-	gradient[3] = b * g_b / weights;
-	*total_weight = weights;
-	return sum / weights;
+	gradient[0] = r * g_r / data->customers;
+	gradient[1] = alpha * g_alpha / data->customers;
+	gradient[2] = a * g_a / data->customers;
+	gradient[3] = b * g_b / data->customers;
+	return sum / data->customers;
 }
 
 /* The objective BFGS minimises: lifetimes' -LL / N + penalizer * sum(params^2). */
 static double
 bgnbd_objective(const void *arg, const double *theta, double *gradient, double *log_likelihood)
 {
-	const CustomerSummaries *state = arg;
-	double		weights;
-	double		mean_ll = bgnbd_log_likelihood(state, theta, gradient, &weights);
+	const BgnbdData *data = arg;
+	double		mean_ll = bgnbd_log_likelihood(data, theta, gradient);
 	double		penalty = 0;
 
-	*log_likelihood = mean_ll * weights;
+	*log_likelihood = mean_ll * data->customers;
 	for (int k = 0; k < 4; k++)
 	{
 		double		p = exp(theta[k]);
 
-		penalty += state->penalizer * p * p;
-		gradient[k] = -gradient[k] + 2 * state->penalizer * p * p;
+		penalty += data->penalizer * p * p;
+		gradient[k] = -gradient[k] + 2 * data->penalizer * p * p;
 	}
 	return -mean_ll + penalty;
 }
@@ -180,10 +364,11 @@ Datum
 crm_bgnbd_final(PG_FUNCTION_ARGS)
 {
 	CustomerSummaries *state;
+	BgnbdData	data;
+	const double *start_inverse_hessian = NULL;
+	double		inverse_hessian[4 * 4];
 	double		theta[4] = {0, 0, 0, 0};
-	double		log_likelihood = 0,
-				customers = 0;
-	bool		any_repeat = false;
+	double		log_likelihood = 0;
 	int			iterations = 0;
 	bool		converged;
 
@@ -192,49 +377,49 @@ crm_bgnbd_final(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	state = (CustomerSummaries *) PG_GETARG_POINTER(0);
 	customer_summaries_compact(state);
-	for (int64 i = 0; i < state->count; i++)
-	{
-		customers += state->rows[i].weight;
-		any_repeat |= state->rows[i].x > 0;
-	}
-	if (customers < 2)
+	bgnbd_data_build(state, 1, &data);
+	if (data.customers < 2)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("too few customers to fit a BG/NBD model"),
-				 errdetail("The fit needs at least 2 customers; it got %.0f.", customers)));
-	if (!any_repeat)
+				 errdetail("The fit needs at least 2 customers; it got %.0f.", data.customers)));
+	if (data.groups[data.group_count - 1].x == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("no customer made a repeat purchase"),
 				 errdetail("A BG/NBD model cannot be fitted when every x is 0.")));
 
-	converged = crm_minimise_bfgs(bgnbd_objective, state, 4, theta, 1e-9, 1000, &iterations, &log_likelihood);
-	PG_RETURN_DATUM(customer_model_datum(fcinfo, theta, 4, log_likelihood, customers, iterations, converged));
+	/*
+	 * With many distinct summaries, most of the iterations are spent far from the optimum, where a
+	 * sample leads as well as the whole: fit a stratified sample first, then start the full fit
+	 * from its parameters and its estimate of the inverse Hessian, which needs a few iterations.
+	 */
+	if (state->count >= 4 * BGNBD_SAMPLE_SIZE)
+	{
+		BgnbdData	sample;
+		int			sample_iterations;
+		double		sample_log_likelihood;
+
+		bgnbd_data_build(state, state->count / BGNBD_SAMPLE_SIZE, &sample);
+		if (sample.groups[sample.group_count - 1].x > 0 &&
+			crm_minimise_bfgs(bgnbd_objective, &sample, 4, theta, 1e-6, 1000, &sample_iterations,
+							  &sample_log_likelihood, NULL, inverse_hessian))
+			start_inverse_hessian = inverse_hessian;
+		else
+			memset(theta, 0, sizeof(theta));
+	}
+	converged = crm_minimise_bfgs(bgnbd_objective, &data, 4, theta, 1e-9, 1000, &iterations, &log_likelihood,
+								  start_inverse_hessian, NULL);
+	PG_RETURN_DATUM(customer_model_datum(fcinfo, theta, 4, log_likelihood, data.customers, iterations, converged));
 }
 
-/* The four parameters (r, alpha, a, b) of a crm.bgnbd_model argument, checked. */
-static void
-bgnbd_model_parameters(HeapTupleHeader model, double parameters[4])
+/* The four parameters (r, alpha, a, b) of the crm.bgnbd_model in argument, checked. */
+void
+clv_bgnbd_model_parameters(FunctionCallInfo fcinfo, int argument, double parameters[4])
 {
-	const char *names[4] = {"r", "alpha", "a", "b"};
+	static const char *const names[4] = {"r", "alpha", "a", "b"};
 
-	for (int k = 0; k < 4; k++)
-	{
-		bool		is_null;
-		Datum		value = GetAttributeByNum(model, k + 1, &is_null);
-
-		if (is_null)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("BG/NBD model parameter %s is NULL", names[k]),
-					 errhint("Use a model whose fit converged.")));
-		parameters[k] = DatumGetFloat8(value);
-		if (!(parameters[k] > 0) || isinf(parameters[k]))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("BG/NBD model parameter %s must be a positive number", names[k]),
-					 errdetail("It is %g.", parameters[k])));
-	}
+	clv_model_parameters(fcinfo, argument, "BG/NBD", 4, names, parameters);
 }
 
 /*
@@ -304,7 +489,7 @@ crm_bgnbd_p_alive(PG_FUNCTION_ARGS)
 	double		t_x = PG_GETARG_FLOAT8(2);
 	double		big_t = PG_GETARG_FLOAT8(3);
 
-	bgnbd_model_parameters(PG_GETARG_HEAPTUPLEHEADER(0), p);
+	clv_bgnbd_model_parameters(fcinfo, 0, p);
 	bgnbd_validate(x, t_x, big_t);
 	PG_RETURN_FLOAT8(exp(-log_alive_denominator(p[0], p[1], p[2], p[3], x, t_x, big_t)));
 }
@@ -330,6 +515,89 @@ bgnbd_conditional_numerator(double r, double alpha, double a, double b, int32 x,
 	return (a + b + x - 1) / (a - 1) * -expm1(log_term);
 }
 
+/* E[Y(t) | x, t_x, T] for a model's (r, alpha, a, b) and a validated customer and t. */
+double
+bgnbd_expected_purchases_given(const double p[4], double t, int32 x, double t_x, double big_t)
+{
+	double		result = bgnbd_conditional_numerator(p[0], p[1], p[2], p[3], x, big_t, t) *
+		exp(-log_alive_denominator(p[0], p[1], p[2], p[3], x, t_x, big_t));
+
+	if (!isfinite(result))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("expected purchases out of range"),
+				 errdetail("E[Y(%g) | x = %d, t_x = %g, T = %g] is not finite for this model.", t, x, t_x, big_t)));
+	return result;
+}
+
+/*
+ * E[Y(t_i) | x, t_x, T] for each of count increasing horizons t_i (a customer's value over the
+ * months ahead). The hypergeometric series' coefficients do not depend on t, so they are computed
+ * once and shared; a horizon whose series would need more of them than are kept, or whose
+ * coefficients grow out of range (x in the thousands), takes the scaled series of log_hyp2f1.
+ */
+void
+bgnbd_expected_purchases_over(const double p[4], int32 x, double t_x, double big_t,
+							  int count, const double *t, double *expected)
+{
+#define SHARED_COEFFICIENTS 512
+	double		r = p[0],
+				alpha = p[1],
+				a = p[2],
+				b = p[3];
+	double		coefficients[SHARED_COEFFICIENTS];
+	int			computed = 1;
+	double		alive = exp(-log_alive_denominator(r, alpha, a, b, x, t_x, big_t));
+	double		rx = r + x,
+				bx = b + x,
+				cx = a + b + x - 1;
+
+	coefficients[0] = 1;
+	for (int i = 0; i < count; i++)
+	{
+		double		z = t[i] / (alpha + big_t + t[i]);
+		double		zk = 1,
+					sum = 1;
+		bool		summed = false;
+
+		if (t[i] == 0 || fabs(a - 1) < 1e-9)
+		{
+			expected[i] = bgnbd_expected_purchases_given(p, t[i], x, t_x, big_t);
+			continue;
+		}
+		for (int k = 1; k < SHARED_COEFFICIENTS; k++)
+		{
+			double		term;
+
+			if (k == computed)
+			{
+				coefficients[k] = coefficients[k - 1] * (rx + k - 1) * (bx + k - 1) / ((cx + k - 1) * k);
+				if (coefficients[k] > 1e280)
+					break;
+				computed++;
+			}
+			zk *= z;
+			term = coefficients[k] * zk;
+			sum += term;
+			/* past the largest term, the remainder is below term * z / (1 - z) */
+			if (term < sum * 1e-17 && (rx + k) * (bx + k) < (cx + k) * (k + 1) / z)
+			{
+				summed = true;
+				break;
+			}
+		}
+		if (!summed)
+		{
+			expected[i] = bgnbd_expected_purchases_given(p, t[i], x, t_x, big_t);
+			continue;
+		}
+		expected[i] = (a + b + x - 1) / (a - 1) *
+			-expm1(rx * (log(alpha + big_t) - log(alpha + big_t + t[i])) + log(sum)) * alive;
+		if (!isfinite(expected[i]))
+			expected[i] = bgnbd_expected_purchases_given(p, t[i], x, t_x, big_t);
+	}
+}
+
 PG_FUNCTION_INFO_V1(crm_bgnbd_conditional_expected_purchases);
 /* E[Y(t) | x, t_x, T]: expected purchases in the next t time units. */
 Datum
@@ -340,18 +608,10 @@ crm_bgnbd_conditional_expected_purchases(PG_FUNCTION_ARGS)
 	int32		x = PG_GETARG_INT32(2);
 	double		t_x = PG_GETARG_FLOAT8(3);
 	double		big_t = PG_GETARG_FLOAT8(4);
-	double		result;
 
-	bgnbd_model_parameters(PG_GETARG_HEAPTUPLEHEADER(0), p);
+	clv_bgnbd_model_parameters(fcinfo, 0, p);
 	bgnbd_validate_prediction(t, x, t_x, big_t);
-	result = bgnbd_conditional_numerator(p[0], p[1], p[2], p[3], x, big_t, t) *
-		exp(-log_alive_denominator(p[0], p[1], p[2], p[3], x, t_x, big_t));
-	if (!isfinite(result))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("expected purchases out of range"),
-				 errdetail("E[Y(%g) | x = %d, t_x = %g, T = %g] is not finite for this model.", t, x, t_x, big_t)));
-	PG_RETURN_FLOAT8(result);
+	PG_RETURN_FLOAT8(bgnbd_expected_purchases_given(p, t, x, t_x, big_t));
 }
 
 PG_FUNCTION_INFO_V1(crm_bgnbd_expected_purchases);
@@ -362,7 +622,7 @@ crm_bgnbd_expected_purchases(PG_FUNCTION_ARGS)
 	double		p[4];
 	double		t = PG_GETARG_FLOAT8(1);
 
-	bgnbd_model_parameters(PG_GETARG_HEAPTUPLEHEADER(0), p);
+	clv_bgnbd_model_parameters(fcinfo, 0, p);
 	bgnbd_validate_prediction(t, 0, 0, 0);
 	/* E[X(t)] is the conditional formula for a customer just acquired: x = 0, T = 0 */
 	PG_RETURN_FLOAT8(bgnbd_conditional_numerator(p[0], p[1], p[2], p[3], 0, 0, t));
@@ -386,7 +646,7 @@ crm_bgnbd_p_purchases(PG_FUNCTION_ARGS)
 				first,
 				second = 0;
 
-	bgnbd_model_parameters(PG_GETARG_HEAPTUPLEHEADER(0), p);
+	clv_bgnbd_model_parameters(fcinfo, 0, p);
 	r = p[0];
 	alpha = p[1];
 	a = p[2];

@@ -130,42 +130,11 @@ $$;
 COMMENT ON FUNCTION @extschema@.clv_simple(double precision, double precision, double precision) IS
     'The textbook CLV: average purchase value x purchase frequency x average lifespan (in the frequency''s time unit). Negative or non-finite inputs raise 22023; NULL gives NULL.';
 
--- Sum over months i = 1..months of E[M] (E[Y(i f)] - E[Y((i-1) f)]) / (1 + d)^i.
 CREATE FUNCTION @extschema@.clv(bgnbd @extschema@.bgnbd_model, gammagamma @extschema@.gammagamma_model,
                                 x integer, t_x double precision, big_t double precision, m double precision,
                                 months integer, monthly_discount_rate double precision, units_per_month double precision)
 RETURNS double precision
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
-DECLARE
-    spend double precision;
-    value double precision := 0;
-    previous double precision := 0;
-    current double precision;
-BEGIN
-    IF bgnbd IS NULL OR gammagamma IS NULL OR x IS NULL OR t_x IS NULL OR big_t IS NULL
-       OR months IS NULL OR monthly_discount_rate IS NULL OR units_per_month IS NULL THEN
-        RETURN NULL;
-    END IF;
-    IF months < 0 OR months > 1200 THEN
-        RAISE EXCEPTION 'months must be between 0 and 1200' USING ERRCODE = 'invalid_parameter_value',
-            DETAIL = pg_catalog.format('The months given were %s.', months);
-    END IF;
-    IF NOT (monthly_discount_rate > -1 AND monthly_discount_rate < 'Infinity') THEN
-        RAISE EXCEPTION 'monthly_discount_rate must be greater than -1 and finite' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF NOT (units_per_month > 0 AND units_per_month < 'Infinity') THEN
-        RAISE EXCEPTION 'units_per_month must be a positive, finite number' USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'With weeks as the time unit it is 4.345; with days, 30.44.';
-    END IF;
-    spend := @extschema@.gammagamma_expected_spend(gammagamma, x, m);
-    FOR i IN 1 .. months LOOP
-        current := @extschema@.bgnbd_expected_purchases(bgnbd, i * units_per_month, x, t_x, big_t);
-        value := value + spend * (current - previous) / power(1 + monthly_discount_rate, i);
-        previous := current;
-    END LOOP;
-    RETURN value;
-END
-$$;
+    AS 'MODULE_PATHNAME', 'crm_clv' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.clv(@extschema@.bgnbd_model, @extschema@.gammagamma_model, integer, double precision, double precision, double precision, integer, double precision, double precision) IS
     'Discounted CLV over the next months: sum of E[M] (E[Y(i f)] - E[Y((i-1) f)]) / (1 + d)^i for i = 1..months, f = units_per_month (4.345 for weeks).';
 

@@ -9,12 +9,9 @@
 #define SUMMARIES_INITIAL_CAPACITY 1024
 #define SUMMARY_SERIAL_SIZE (sizeof(int32) + 3 * sizeof(double))
 
-static int
-summary_compare(const void *a, const void *b)
+static inline int
+summary_compare(const CustomerSummary *p, const CustomerSummary *q)
 {
-	const CustomerSummary *p = a;
-	const CustomerSummary *q = b;
-
 	if (p->x != q->x)
 		return p->x < q->x ? -1 : 1;
 	if (p->u != q->u)
@@ -24,15 +21,26 @@ summary_compare(const void *a, const void *b)
 	return 0;
 }
 
+/* summaries_sort(rows, count): a sort specialised to summary_compare, inlined */
+#define ST_SORT summaries_sort
+#define ST_ELEMENT_TYPE CustomerSummary
+#define ST_COMPARE(a, b) summary_compare(a, b)
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
 /* Sort the summaries (by x first, which the fits rely on) and merge equal ones, adding weights. */
 void
 customer_summaries_compact(CustomerSummaries *state)
 {
 	int64		distinct = 0;
 
-	if (state->count == 0)
+	if (state->compacted || state->count == 0)
+	{
+		state->compacted = true;
 		return;
-	qsort(state->rows, state->count, sizeof(CustomerSummary), summary_compare);
+	}
+	summaries_sort(state->rows, state->count);
 	for (int64 i = 1; i < state->count; i++)
 	{
 		if (summary_compare(&state->rows[distinct], &state->rows[i]) == 0)
@@ -40,7 +48,9 @@ customer_summaries_compact(CustomerSummaries *state)
 		else
 			state->rows[++distinct] = state->rows[i];
 	}
+	state->compaction_pays = distinct + 1 <= state->count / 4 * 3;
 	state->count = distinct + 1;
+	state->compacted = true;
 }
 
 CustomerSummaries *
@@ -51,6 +61,8 @@ customer_summaries_new(MemoryContext context, int64 capacity, double penalizer)
 	state->capacity = Max(capacity, SUMMARIES_INITIAL_CAPACITY);
 	state->rows = MemoryContextAllocHuge(context, sizeof(CustomerSummary) * state->capacity);
 	state->penalizer = penalizer;
+	state->compacted = true;
+	state->compaction_pays = true;
 	return state;
 }
 
@@ -60,9 +72,12 @@ customer_summaries_reserve(CustomerSummaries *state, int64 needed)
 {
 	if (state->count + needed <= state->capacity)
 		return;
-	customer_summaries_compact(state);
-	if (state->count + needed <= state->capacity / 2)
-		return;
+	if (state->compaction_pays)
+	{
+		customer_summaries_compact(state);
+		if (state->count + needed <= state->capacity / 2)
+			return;
+	}
 	while (state->count + needed > state->capacity / 2)
 		state->capacity *= 2;
 	state->rows = repalloc_huge(state->rows, sizeof(CustomerSummary) * state->capacity);
@@ -77,6 +92,7 @@ customer_summaries_add(CustomerSummaries *state, int32 x, double u, double v)
 	state->rows[state->count].v = v;
 	state->rows[state->count].weight = 1;
 	state->count++;
+	state->compacted = false;
 }
 
 /* The optional penalizer argument of a fit aggregate: finite and non-negative. */
@@ -120,6 +136,37 @@ crm_digamma(double value)
 																						 inverse_squared * (1.0 / 240 - inverse_squared / 132))));
 }
 
+/* Merge the compacted right into the compacted left, in one pass: the result is compacted. */
+static void
+customer_summaries_merge(MemoryContext context, CustomerSummaries *left, const CustomerSummaries *right)
+{
+	int64		capacity = Max(left->count + right->count, SUMMARIES_INITIAL_CAPACITY);
+	CustomerSummary *merged = MemoryContextAllocHuge(context, sizeof(CustomerSummary) * capacity);
+	int64		i = 0,
+				j = 0,
+				count = 0;
+
+	while (i < left->count || j < right->count)
+	{
+		int			order = i == left->count ? 1 : j == right->count ? -1 :
+			summary_compare(&left->rows[i], &right->rows[j]);
+
+		if (order < 0)
+			merged[count++] = left->rows[i++];
+		else if (order > 0)
+			merged[count++] = right->rows[j++];
+		else
+		{
+			merged[count] = left->rows[i++];
+			merged[count++].weight += right->rows[j++].weight;
+		}
+	}
+	pfree(left->rows);
+	left->rows = merged;
+	left->count = count;
+	left->capacity = capacity;
+}
+
 PG_FUNCTION_INFO_V1(crm_customer_summaries_combine);
 /* CLV fit combine: merges two partial states. */
 Datum
@@ -136,10 +183,23 @@ crm_customer_summaries_combine(PG_FUNCTION_ARGS)
 		PG_RETURN_POINTER(left);
 	}
 	if (left == NULL)
-		left = customer_summaries_new(context, right->count, right->penalizer);
-	customer_summaries_reserve(left, right->count);
-	memcpy(left->rows + left->count, right->rows, sizeof(CustomerSummary) * right->count);
-	left->count += right->count;
+	{
+		/* the first partial state: the right one, as it is (it is not used after this call) */
+		left = MemoryContextAlloc(context, sizeof(CustomerSummaries));
+		*left = *right;
+		left->rows = MemoryContextAllocHuge(context, sizeof(CustomerSummary) * right->capacity);
+		memcpy(left->rows, right->rows, sizeof(CustomerSummary) * right->count);
+		PG_RETURN_POINTER(left);
+	}
+	if (left->compacted && right->compacted)
+		customer_summaries_merge(context, left, right);
+	else
+	{
+		customer_summaries_reserve(left, right->count);
+		memcpy(left->rows + left->count, right->rows, sizeof(CustomerSummary) * right->count);
+		left->count += right->count;
+		left->compacted = false;
+	}
 	PG_RETURN_POINTER(left);
 }
 
@@ -196,9 +256,69 @@ crm_customer_summaries_deserialize(PG_FUNCTION_ARGS)
 		state->rows[i].u = pq_getmsgfloat8(&buffer);
 		state->rows[i].v = pq_getmsgfloat8(&buffer);
 		state->rows[i].weight = pq_getmsgfloat8(&buffer);
+		if (i > 0 && summary_compare(&state->rows[i - 1], &state->rows[i]) >= 0)
+			elog(ERROR, "crm_customer_summaries_deserialize: summaries out of order");
 	}
 	state->count = count;
 	PG_RETURN_POINTER(state);
+}
+
+/*
+ * The positive parameters (the first count fields) of the model composite in argument, checked.
+ * Prediction functions run once per customer with the same model, so the parameters read are
+ * cached in fn_extra with a copy of the composite they came from, and read again only when the
+ * model differs. A function may take models in its first two arguments (crm.clv takes two).
+ */
+#define MODEL_CACHE_ARGUMENTS 2
+typedef struct ModelParameterCache
+{
+	uint32		length;
+	char	   *tuple;
+	double		parameters[CRM_BFGS_MAX_DIMENSIONS];
+} ModelParameterCache;
+
+void
+clv_model_parameters(FunctionCallInfo fcinfo, int argument, const char *model_name,
+					 int count, const char *const *names, double *parameters)
+{
+	HeapTupleHeader model = PG_GETARG_HEAPTUPLEHEADER(argument);
+	uint32		length = HeapTupleHeaderGetDatumLength(model);
+	ModelParameterCache *cache;
+
+	Assert(count <= CRM_BFGS_MAX_DIMENSIONS && argument < MODEL_CACHE_ARGUMENTS);
+	if (fcinfo->flinfo->fn_extra == NULL)
+		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
+														  sizeof(ModelParameterCache) * MODEL_CACHE_ARGUMENTS);
+	cache = (ModelParameterCache *) fcinfo->flinfo->fn_extra + argument;
+	if (cache->tuple == NULL || cache->length != length || memcmp(cache->tuple, model, length) != 0)
+	{
+		for (int k = 0; k < count; k++)
+		{
+			bool		is_null;
+			Datum		value = GetAttributeByNum(model, k + 1, &is_null);
+
+			if (is_null)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("%s model parameter %s is NULL", model_name, names[k]),
+						 errhint("Use a model whose fit converged.")));
+			parameters[k] = DatumGetFloat8(value);
+			if (!(parameters[k] > 0) || isinf(parameters[k]))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("%s model parameter %s must be a positive number", model_name, names[k]),
+						 errdetail("It is %g.", parameters[k]),
+						 errhint("Use a model whose fit converged.")));
+		}
+		if (cache->tuple != NULL)
+			pfree(cache->tuple);
+		memcpy(cache->parameters, parameters, sizeof(double) * count);
+		cache->tuple = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, length);
+		memcpy(cache->tuple, model, length);
+		cache->length = length;
+		return;
+	}
+	memcpy(parameters, cache->parameters, sizeof(double) * count);
 }
 
 /*

@@ -104,31 +104,13 @@ crm_normal_quantile_two_sided(double confidence)
 	return normal_quantile(0.5 + confidence / 2);
 }
 
-/*
- * BFGS with a backtracking (Armijo) line search. objective(arg, theta, gradient, extra) returns
- * the value to minimise at theta and fills its gradient (and whatever "extra" the caller wants
- * alongside, kept for the accepted point). Each step changes no coordinate by more than 5, which
- * suits parameters kept in logs. Stops when the gradient's largest component is below tolerance
- * (true), or when no step improves the objective or max_iterations passed (false, unless the
- * gradient is already below 1000 * tolerance when progress stalls at machine precision).
- */
-bool
-crm_minimise_bfgs(CrmObjective objective, const void *arg, int dimensions, double *theta,
-				  double tolerance, int max_iterations, int *iterations, double *extra)
+/* The iterations of crm_minimise_bfgs, from value and gradient at theta. */
+static bool
+bfgs_iterate(CrmObjective objective, const void *arg, int n, double *theta, double tolerance,
+			 int max_iterations, int *iterations, double *extra,
+			 double inverse_hessian[CRM_BFGS_MAX_DIMENSIONS][CRM_BFGS_MAX_DIMENSIONS],
+			 bool scale_first_step, double value, double *gradient)
 {
-	double		inverse_hessian[CRM_BFGS_MAX_DIMENSIONS][CRM_BFGS_MAX_DIMENSIONS];
-	double		gradient[CRM_BFGS_MAX_DIMENSIONS],
-				value;
-	int			n = dimensions;
-
-	Assert(n <= CRM_BFGS_MAX_DIMENSIONS);
-	for (int i = 0; i < n; i++)
-		for (int j = 0; j < n; j++)
-			inverse_hessian[i][j] = i == j;
-	value = objective(arg, theta, gradient, extra);
-	*iterations = 0;
-	if (!isfinite(value))
-		return false;
 	for (int iteration = 1; iteration <= max_iterations; iteration++)
 	{
 		double		direction[CRM_BFGS_MAX_DIMENSIONS],
@@ -190,7 +172,7 @@ crm_minimise_bfgs(CrmObjective objective, const void *arg, int dimensions, doubl
 			y[i] = new_gradient[i] - gradient[i];
 			sy += s[i] * y[i];
 		}
-		if (sy > 1e-12 && iteration == 1)
+		if (sy > 1e-12 && iteration == 1 && scale_first_step)
 		{
 			/* scale the first guess of the inverse Hessian to the curvature just seen */
 			double		yy = 0;
@@ -233,4 +215,43 @@ crm_minimise_bfgs(CrmObjective objective, const void *arg, int dimensions, doubl
 	}
 	*iterations = max_iterations;
 	return false;
+}
+
+/*
+ * BFGS with a backtracking (Armijo) line search. objective(arg, theta, gradient, extra) returns
+ * the value to minimise at theta and fills its gradient (and whatever "extra" the caller wants
+ * alongside, kept for the accepted point). Each step changes no coordinate by more than 5, which
+ * suits parameters kept in logs. Stops when the gradient's largest component is below tolerance
+ * (true), or when no step improves the objective or max_iterations passed (false, unless the
+ * gradient is already below 1000 * tolerance when progress stalls at machine precision).
+ *
+ * The inverse Hessian starts as start_inverse_hessian (dimensions x dimensions, row-major), say
+ * from a fit to a sample, or when that is NULL as the identity scaled to the curvature the first
+ * step meets. Unless final_inverse_hessian is NULL, the last estimate is copied there.
+ */
+bool
+crm_minimise_bfgs(CrmObjective objective, const void *arg, int dimensions, double *theta,
+				  double tolerance, int max_iterations, int *iterations, double *extra,
+				  const double *start_inverse_hessian, double *final_inverse_hessian)
+{
+	double		inverse_hessian[CRM_BFGS_MAX_DIMENSIONS][CRM_BFGS_MAX_DIMENSIONS];
+	double		gradient[CRM_BFGS_MAX_DIMENSIONS],
+				value;
+	int			n = dimensions;
+	bool		converged = false;
+
+	Assert(n <= CRM_BFGS_MAX_DIMENSIONS);
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < n; j++)
+			inverse_hessian[i][j] = start_inverse_hessian ? start_inverse_hessian[i * n + j] : i == j;
+	value = objective(arg, theta, gradient, extra);
+	*iterations = 0;
+	if (isfinite(value))
+		converged = bfgs_iterate(objective, arg, n, theta, tolerance, max_iterations, iterations, extra,
+								 inverse_hessian, start_inverse_hessian == NULL, value, gradient);
+	if (final_inverse_hessian != NULL)
+		for (int i = 0; i < n; i++)
+			for (int j = 0; j < n; j++)
+				final_inverse_hessian[i * n + j] = inverse_hessian[i][j];
+	return converged;
 }

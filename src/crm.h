@@ -57,6 +57,7 @@ extern double crm_normal_quantile_two_sided(double confidence);
 #define CRM_BFGS_MAX_DIMENSIONS 8
 typedef double (*CrmObjective) (const void *arg, const double *theta, double *gradient, double *extra);
 extern bool crm_minimise_bfgs(CrmObjective objective, const void *arg, int dimensions, double *theta,
-							  double tolerance, int max_iterations, int *iterations, double *extra);
+							  double tolerance, int max_iterations, int *iterations, double *extra,
+							  const double *start_inverse_hessian, double *final_inverse_hessian);
 
 #endif							/* CRM_H */

@@ -123,8 +123,51 @@ crm_gammagamma_final(PG_FUNCTION_ARGS)
 				 errmsg("too few repeat customers to fit a Gamma-Gamma model"),
 				 errdetail("The fit needs at least 2 customers with x > 0; it got %.0f.", customers)));
 
-	converged = crm_minimise_bfgs(gammagamma_objective, state, 3, theta, 1e-9, 1000, &iterations, &log_likelihood);
+	converged = crm_minimise_bfgs(gammagamma_objective, state, 3, theta, 1e-9, 1000, &iterations, &log_likelihood, NULL, NULL);
 	PG_RETURN_DATUM(customer_model_datum(fcinfo, theta, 3, log_likelihood, customers, iterations, converged));
+}
+
+/* The three parameters (p, q, gamma) of the crm.gammagamma_model in argument, checked. */
+void
+gammagamma_model_parameters(FunctionCallInfo fcinfo, int argument, double parameters[3])
+{
+	static const char *const names[3] = {"p", "q", "gamma"};
+
+	clv_model_parameters(fcinfo, argument, "Gamma-Gamma", 3, names, parameters);
+	if (parameters[1] <= 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("expected spend is infinite for q <= 1"),
+				 errdetail("The model has q = %g; the mean spend p * gamma / (q - 1) needs q > 1.", parameters[1])));
+}
+
+/*
+ * E[M | x, m] for a model's (p, q, gamma): the population mean p gamma / (q - 1) for x = 0 (m is not
+ * read), else its weighted mean with the customer's m, the weight px / (px + q - 1).
+ */
+double
+gammagamma_expected_spend_given(const double parameters[3], int32 x, double m)
+{
+	double		p = parameters[0],
+				q = parameters[1],
+				gamma = parameters[2];
+	double		population_mean = p * gamma / (q - 1);
+	double		weight;
+
+	if (x < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("x (repeat purchases) must not be negative"),
+				 errdetail("The x given was %d.", x)));
+	if (x == 0)
+		return population_mean;
+	if (!(m > 0) || isinf(m))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("mean spend must be a positive, finite number"),
+				 errdetail("A repeat customer (x = %d) has m = %g.", x, m)));
+	weight = p * x / (p * x + q - 1);
+	return (1 - weight) * population_mean + weight * m;
 }
 
 PG_FUNCTION_INFO_V1(crm_gammagamma_expected_spend);
@@ -132,50 +175,15 @@ PG_FUNCTION_INFO_V1(crm_gammagamma_expected_spend);
 Datum
 crm_gammagamma_expected_spend(PG_FUNCTION_ARGS)
 {
-	HeapTupleHeader model = PG_GETARG_HEAPTUPLEHEADER(0);
-	int32		x = PG_GETARG_INT32(1);
-	double		m = PG_GETARG_FLOAT8(2);
-	const char *names[3] = {"p", "q", "gamma"};
 	double		parameters[3];
-	double		p,
-				q,
-				gamma,
-				population_mean,
-				weight;
+	int32		x;
 
-	for (int k = 0; k < 3; k++)
-	{
-		bool		is_null;
-
-		parameters[k] = DatumGetFloat8(GetAttributeByNum(model, k + 1, &is_null));
-		if (is_null || !(parameters[k] > 0) || isinf(parameters[k]))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("Gamma-Gamma model parameter %s must be a positive number", names[k]),
-					 errhint("Use a model whose fit converged.")));
-	}
-	p = parameters[0];
-	q = parameters[1];
-	gamma = parameters[2];
-	if (q <= 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("expected spend is infinite for q <= 1"),
-				 errdetail("The model has q = %g; the mean spend p * gamma / (q - 1) needs q > 1.", q)));
-	if (x < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("x (repeat purchases) must not be negative"),
-				 errdetail("The x given was %d.", x)));
-	population_mean = p * gamma / (q - 1);
-	if (x == 0)
-		PG_RETURN_FLOAT8(population_mean);
-	if (!(m > 0) || isinf(m))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("mean spend must be a positive, finite number"),
-				 errdetail("A repeat customer (x = %d) has m = %g.", x, m)));
-	/* a weighted mean of the population mean and the customer's own */
-	weight = p * x / (p * x + q - 1);
-	PG_RETURN_FLOAT8((1 - weight) * population_mean + weight * m);
+	/* not strict: m may be NULL when x = 0 */
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	x = PG_GETARG_INT32(1);
+	if (x != 0 && PG_ARGISNULL(2))
+		PG_RETURN_NULL();
+	gammagamma_model_parameters(fcinfo, 0, parameters);
+	PG_RETURN_FLOAT8(gammagamma_expected_spend_given(parameters, x, x == 0 ? 0 : PG_GETARG_FLOAT8(2)));
 }
