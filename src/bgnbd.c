@@ -218,11 +218,11 @@ bgnbd_data_build(const CustomerSummaries *state, int64 stride, BgnbdData *data)
 		data->customers += row->weight;
 		if (row->x > 0)
 		{
-			BgnbdRepeatRow *repeat = &data->repeat_rows[repeat_count++];
+			BgnbdRepeatRow *repeat_row = &data->repeat_rows[repeat_count++];
 
-			repeat->t_x_index = time_index_lookup(&index, data, row->u);
-			repeat->big_t_index = time_index_lookup(&index, data, row->v);
-			repeat->weight = row->weight;
+			repeat_row->t_x_index = time_index_lookup(&index, data, row->u);
+			repeat_row->big_t_index = time_index_lookup(&index, data, row->v);
+			repeat_row->weight = row->weight;
 			group->end = repeat_count;
 		}
 		else
@@ -291,10 +291,6 @@ bgnbd_log_likelihood(const BgnbdData *data, const double theta[4], double gradie
 		const BgnbdXGroup *group = &data->groups[g];
 		int32		x = group->x;
 		double		rx = r + x;
-		double		softplus_sum = 0,
-					sigmoid_sum = 0,
-					sigmoid_log_ratio_sum = 0,
-					sigmoid_inverse_difference_sum = 0;
 
 		/* ln A1 + ln A2, which depend on x only */
 		sum += group->weight * (lgamma(rx) - lgamma_r + r * log_alpha +
@@ -308,6 +304,10 @@ bgnbd_log_likelihood(const BgnbdData *data, const double theta[4], double gradie
 
 		{
 			double		log_odds_constant = log_a - log(b + x - 1);
+			double		softplus_sum = 0,
+						sigmoid_sum = 0,
+						sigmoid_log_ratio_sum = 0,
+						sigmoid_inverse_difference_sum = 0;
 
 			for (int64 i = group->first; i < group->end; i++)
 			{
@@ -317,8 +317,7 @@ bgnbd_log_likelihood(const BgnbdData *data, const double theta[4], double gradie
 				double		e = exp(-fabs(u));
 				double		sigmoid = (u > 0 ? 1 : e) / (1 + e);
 
-				/* ln(1 + e) loses only what the sum's own rounding loses; log1p costs twice as much */
-				softplus_sum += row->weight * (Max(u, 0) + log(1 + e));
+				softplus_sum += row->weight * (Max(u, 0) + log1p(e));
 				sigmoid_sum += row->weight * sigmoid;
 				sigmoid_log_ratio_sum += row->weight * sigmoid * log_ratio;
 				sigmoid_inverse_difference_sum += row->weight * sigmoid *
