@@ -57,7 +57,7 @@ BEGIN
     END LOOP;
 END \$\$;
 
-SELECT setseed(0.42);
+SELECT setseed(0.42) \g /dev/null
 CREATE TABLE bench_orders AS
 SELECT o.* FROM generate_series(1, $customers) c,
      LATERAL bench_customer_orders(c, $true_r, $true_alpha, $true_a, $true_b) o;
