@@ -52,6 +52,56 @@ crm_gammagamma_trans(PG_FUNCTION_ARGS)
 }
 
 /*
+ * The compacted state laid out for the likelihood: its rows are sorted by x, so the terms that
+ * depend on x alone (the gamma functions) are computed once per distinct x, and the sums of the
+ * weighted ln m, which do not depend on the parameters, once per fit.
+ */
+typedef struct GammagammaXGroup
+{
+	int32		x;
+	double		weight;
+	double		weighted_log_m; /* sum of weight * ln m */
+	int64		first;
+	int64		end;
+} GammagammaXGroup;
+
+typedef struct GammagammaData
+{
+	const CustomerSummaries *state;
+	double		customers;
+	int			group_count;
+	GammagammaXGroup *groups;
+} GammagammaData;
+
+static void
+gammagamma_data_build(const CustomerSummaries *state, GammagammaData *data)
+{
+	data->state = state;
+	data->customers = 0;
+	data->group_count = 0;
+	data->groups = palloc(sizeof(GammagammaXGroup));
+	for (int64 i = 0; i < state->count; i++)
+	{
+		const CustomerSummary *row = &state->rows[i];
+		GammagammaXGroup *group;
+
+		if (data->group_count == 0 || data->groups[data->group_count - 1].x != row->x)
+		{
+			data->groups = repalloc(data->groups, sizeof(GammagammaXGroup) * (data->group_count + 1));
+			group = &data->groups[data->group_count++];
+			group->x = row->x;
+			group->weight = group->weighted_log_m = 0;
+			group->first = i;
+		}
+		group = &data->groups[data->group_count - 1];
+		group->weight += row->weight;
+		group->weighted_log_m += row->weight * log(row->u);
+		group->end = i + 1;
+		data->customers += row->weight;
+	}
+}
+
+/*
  * -LL / n + penalizer * (p^2 + q^2 + gamma^2) and its gradient in theta = log(p, q, gamma); the
  * per-customer log-likelihood is
  *   lgamma(px + q) - lgamma(px) - lgamma(q) + q ln gamma + (px - 1) ln m + px ln x - (px + q) ln(xm + gamma).
@@ -59,12 +109,13 @@ crm_gammagamma_trans(PG_FUNCTION_ARGS)
 static double
 gammagamma_objective(const void *arg, const double *theta, double *gradient, double *log_likelihood)
 {
-	const CustomerSummaries *state = arg;
+	const GammagammaData *data = arg;
+	const CustomerSummary *rows = data->state->rows;
+	double		penalizer = data->state->penalizer;
 	double		p = exp(theta[0]),
 				q = exp(theta[1]),
 				gamma = exp(theta[2]);
 	double		sum = 0,
-				weights = 0,
 				g_p = 0,
 				g_q = 0,
 				g_gamma = 0,
@@ -73,29 +124,35 @@ gammagamma_objective(const void *arg, const double *theta, double *gradient, dou
 				digamma_q = crm_digamma(q),
 				log_gamma = log(gamma);
 
-	for (int64 i = 0; i < state->count; i++)
+	for (int g = 0; g < data->group_count; g++)
 	{
-		const CustomerSummary *s = &state->rows[i];
-		double		x = s->x,
-					m = s->u,
-					w = s->weight;
+		const GammagammaXGroup *group = &data->groups[g];
+		double		x = group->x,
+					w = group->weight;
 		double		px = p * x;
-		double		log_xm_gamma = log(x * m + gamma);
 		double		digamma_pxq = crm_digamma(px + q);
+		double		log_xm_gamma_sum = 0,
+					inverse_xm_gamma_sum = 0;
 
-		sum += w * (lgamma(px + q) - lgamma(px) - lgamma_q + q * log_gamma + (px - 1) * log(m) +
-					px * log(x) - (px + q) * log_xm_gamma);
-		g_p += w * x * (digamma_pxq - crm_digamma(px) + log(m) + log(x) - log_xm_gamma);
-		g_q += w * (digamma_pxq - digamma_q + log_gamma - log_xm_gamma);
-		g_gamma += w * (q / gamma - (px + q) / (x * m + gamma));
-		weights += w;
+		for (int64 i = group->first; i < group->end; i++)
+		{
+			double		xm_gamma = x * rows[i].u + gamma;
+
+			log_xm_gamma_sum += rows[i].weight * log(xm_gamma);
+			inverse_xm_gamma_sum += rows[i].weight / xm_gamma;
+		}
+		sum += w * (lgamma(px + q) - lgamma(px) - lgamma_q + q * log_gamma + px * log(x)) +
+			(px - 1) * group->weighted_log_m - (px + q) * log_xm_gamma_sum;
+		g_p += x * (w * (digamma_pxq - crm_digamma(px) + log(x)) + group->weighted_log_m - log_xm_gamma_sum);
+		g_q += w * (digamma_pxq - digamma_q + log_gamma) - log_xm_gamma_sum;
+		g_gamma += w * q / gamma - (px + q) * inverse_xm_gamma_sum;
 	}
 	*log_likelihood = sum;
-	penalty = state->penalizer * (p * p + q * q + gamma * gamma);
-	gradient[0] = -p * g_p / weights + 2 * state->penalizer * p * p;
-	gradient[1] = -q * g_q / weights + 2 * state->penalizer * q * q;
-	gradient[2] = -gamma * g_gamma / weights + 2 * state->penalizer * gamma * gamma;
-	return -sum / weights + penalty;
+	penalty = penalizer * (p * p + q * q + gamma * gamma);
+	gradient[0] = -p * g_p / data->customers + 2 * penalizer * p * p;
+	gradient[1] = -q * g_q / data->customers + 2 * penalizer * q * q;
+	gradient[2] = -gamma * g_gamma / data->customers + 2 * penalizer * gamma * gamma;
+	return -sum / data->customers + penalty;
 }
 
 PG_FUNCTION_INFO_V1(crm_gammagamma_final);
@@ -104,9 +161,9 @@ Datum
 crm_gammagamma_final(PG_FUNCTION_ARGS)
 {
 	CustomerSummaries *state;
+	GammagammaData data;
 	double		theta[3] = {0, 0, 0};
-	double		log_likelihood = 0,
-				customers = 0;
+	double		log_likelihood = 0;
 	int			iterations = 0;
 	bool		converged;
 
@@ -115,16 +172,15 @@ crm_gammagamma_final(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	state = (CustomerSummaries *) PG_GETARG_POINTER(0);
 	customer_summaries_compact(state);
-	for (int64 i = 0; i < state->count; i++)
-		customers += state->rows[i].weight;
-	if (customers < 2)
+	gammagamma_data_build(state, &data);
+	if (data.customers < 2)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("too few repeat customers to fit a Gamma-Gamma model"),
-				 errdetail("The fit needs at least 2 customers with x > 0; it got %.0f.", customers)));
+				 errdetail("The fit needs at least 2 customers with x > 0; it got %.0f.", data.customers)));
 
-	converged = crm_minimise_bfgs(gammagamma_objective, state, 3, theta, 1e-9, 1000, &iterations, &log_likelihood, NULL, NULL);
-	PG_RETURN_DATUM(customer_model_datum(fcinfo, theta, 3, log_likelihood, customers, iterations, converged));
+	converged = crm_minimise_bfgs(gammagamma_objective, &data, 3, theta, 1e-9, 1000, &iterations, &log_likelihood, NULL, NULL);
+	PG_RETURN_DATUM(customer_model_datum(fcinfo, theta, 3, log_likelihood, data.customers, iterations, converged));
 }
 
 /* The three parameters (p, q, gamma) of the crm.gammagamma_model in argument, checked. */
