@@ -11,6 +11,7 @@ SQL_PARTS = \
 	src/clv.sql \
 	src/retention.sql \
 	src/survival.sql \
+	src/rfm.sql \
 	src/demo_data.sql
 
 MODULE_big = crm
