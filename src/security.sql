@@ -112,6 +112,18 @@ CREATE POLICY manager_all ON @extschema@.tickets TO crm_manager USING (true) WIT
 CREATE POLICY support_queue ON @extschema@.tickets TO crm_support USING (true) WITH CHECK (true);
 CREATE POLICY sales_own_contacts ON @extschema@.tickets FOR SELECT TO crm_sales
     USING (@extschema@.contact_owner_id(contact_id) = (SELECT @extschema@.current_user_id()));
+-- Survey answers: support and managers handle them all; a rep reads the answers of the contacts
+-- they own (so their customer 360 shows the latest NPS), and writes none. Any role granted INSERT
+-- (a web form's, say) may add answers: the grant, not a policy, decides that.
+GRANT SELECT ON @extschema@.survey_responses TO crm_sales;
+ALTER TABLE @extschema@.survey_responses ENABLE ROW LEVEL SECURITY;
+CREATE POLICY admin_all ON @extschema@.survey_responses TO crm_admin USING (true) WITH CHECK (true);
+CREATE POLICY analyst_read ON @extschema@.survey_responses FOR SELECT TO crm_analyst USING (true);
+CREATE POLICY manager_all ON @extschema@.survey_responses TO crm_manager USING (true) WITH CHECK (true);
+CREATE POLICY support_all ON @extschema@.survey_responses TO crm_support USING (true) WITH CHECK (true);
+CREATE POLICY sales_own_contacts ON @extschema@.survey_responses FOR SELECT TO crm_sales
+    USING (@extschema@.contact_owner_id(contact_id) = (SELECT @extschema@.current_user_id()));
+CREATE POLICY insert_if_granted ON @extschema@.survey_responses FOR INSERT TO PUBLIC WITH CHECK (true);
 REVOKE EXECUTE ON FUNCTION @extschema@.contact_owner_id(bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.contact_owner_id(bigint) TO crm_sales, crm_admin;
 

@@ -48,7 +48,7 @@ FROM p"
 
 echo "== check: crm.rfm_scores equals the fair hand-written SQL for every customer"
 psql_bench -At -c "SELECT count(*) || ' customers differ' FROM ($function_query) a FULL JOIN ($fair_sql) b USING (contact_id)
-    WHERE a.rfm IS DISTINCT FROM crm.rfm(b.r::int, b.f::int, b.m::int) OR a.monetary IS DISTINCT FROM b.monetary"
+    WHERE a.rfm::text IS DISTINCT FROM crm.rfm(b.r::int, b.f::int, b.m::int)::text OR a.monetary IS DISTINCT FROM b.monetary"
 echo "== how ntile() scatters ties: customers with 1 order, by ntile F score"
 psql_bench -At -c "SELECT string_agg('F ' || f || ': ' || n, ', ' ORDER BY f) FROM (
     SELECT f, count(*) n FROM ($ntile_sql) s WHERE frequency = 1 GROUP BY f) x"

@@ -1,0 +1,104 @@
+-- src/customer_360.sql: crm.customer_360, one row per contact with what the CRM knows about them.
+-- Each per-contact fact comes from one grouped pass over its table (joined by contact_id), so
+-- the view is as cheap for all contacts (segment refreshes) as the planner makes it for one
+-- (it pushes contact_id = x down into every grouped subquery).
+
+CREATE VIEW @extschema@.customer_360 WITH (security_invoker = true) AS
+SELECT c.contact_id,
+       c.first_name,
+       c.last_name,
+       c.email,
+       c.country,
+       c.title,
+       c.created_at,
+       c.account_id,
+       a.name AS account_name,
+       c.owner_id,
+       u.full_name AS owner_name,
+       c.lifecycle_stage,
+       c.marketing_consent,
+       coalesce(o.orders, 0) AS orders,
+       coalesce(o.total_spent, 0) AS total_spent,
+       o.first_order_at,
+       o.last_order_at,
+       r.as_of AS rfm_as_of,
+       r.rfm,
+       @extschema@.recency_score(r.rfm) AS recency_score,
+       @extschema@.frequency_score(r.rfm) AS frequency_score,
+       @extschema@.monetary_score(r.rfm) AS monetary_score,
+       r.segment AS rfm_segment,
+       coalesce(t.open_tickets, 0) AS open_tickets,
+       n.score AS nps_score,
+       n.responded_at AS nps_responded_at,
+       act.last_activity_at,
+       act.last_email_at,
+       act.last_phone_at,
+       act.last_meeting_at,
+       act.last_chat_at,
+       act.last_social_at,
+       act.last_web_at,
+       act.last_sms_at,
+       l.lead_score,
+       l.lead_grade,
+       v.p_alive,
+       v.expected_purchases_90d,
+       v.clv_12m
+FROM @extschema@.contacts c
+LEFT JOIN @extschema@.accounts a ON a.account_id = c.account_id
+LEFT JOIN @extschema@.users u ON u.user_id = c.owner_id
+LEFT JOIN @extschema@.customer_order_stats o ON o.contact_id = c.contact_id
+LEFT JOIN (
+    SELECT h.contact_id, h.as_of, h.rfm, h.segment
+    FROM @extschema@.rfm_history h
+    WHERE h.as_of = (SELECT max(latest.as_of) FROM @extschema@.rfm_history latest)
+) r ON r.contact_id = c.contact_id
+LEFT JOIN (
+    SELECT tk.contact_id, count(*) AS open_tickets
+    FROM @extschema@.tickets tk
+    WHERE tk.status NOT IN ('resolved', 'closed')
+    GROUP BY tk.contact_id
+) t ON t.contact_id = c.contact_id
+LEFT JOIN (
+    SELECT DISTINCT ON (s.contact_id) s.contact_id, s.score, s.responded_at
+    FROM @extschema@.survey_responses s
+    WHERE s.kind = 'nps'
+    ORDER BY s.contact_id, s.responded_at DESC, s.response_id DESC
+) n ON n.contact_id = c.contact_id
+LEFT JOIN (
+    SELECT ac.contact_id,
+           max(ac.occurred_at) AS last_activity_at,
+           max(ac.occurred_at) FILTER (WHERE ac.channel = 'email') AS last_email_at,
+           max(ac.occurred_at) FILTER (WHERE ac.channel = 'phone') AS last_phone_at,
+           max(ac.occurred_at) FILTER (WHERE ac.channel = 'meeting') AS last_meeting_at,
+           max(ac.occurred_at) FILTER (WHERE ac.channel = 'chat') AS last_chat_at,
+           max(ac.occurred_at) FILTER (WHERE ac.channel = 'social') AS last_social_at,
+           max(ac.occurred_at) FILTER (WHERE ac.channel = 'web') AS last_web_at,
+           max(ac.occurred_at) FILTER (WHERE ac.channel = 'sms') AS last_sms_at
+    FROM @extschema@.activities ac
+    GROUP BY ac.contact_id
+) act ON act.contact_id = c.contact_id
+LEFT JOIN (
+    SELECT DISTINCT ON (ld.contact_id) ld.contact_id, ld.score AS lead_score, ld.grade AS lead_grade
+    FROM @extschema@.leads ld
+    ORDER BY ld.contact_id, ld.score DESC, ld.lead_id DESC
+) l ON l.contact_id = c.contact_id
+-- CLV from the latest stored model (crm.fit_clv_models), from this contact's purchases alone, so
+-- a query for a few contacts costs a few index scans, not a pass over every customer.
+LEFT JOIN LATERAL (
+    SELECT @extschema@.bgnbd_p_alive(m.bgnbd, s.x, s.t_x, s.big_t) AS p_alive,
+           @extschema@.bgnbd_expected_purchases(m.bgnbd, 90 / m.time_unit_days, s.x, s.t_x, s.big_t) AS expected_purchases_90d,
+           CASE WHEN m.gammagamma IS NOT NULL
+                THEN @extschema@.clv(m.bgnbd, m.gammagamma, s.x, s.t_x, s.big_t, s.m, 12, 0.01, 30.4375 / m.time_unit_days)
+           END AS clv_12m
+    FROM (SELECT cm.bgnbd, cm.gammagamma, cm.time_unit_days FROM @extschema@.clv_models cm
+          ORDER BY cm.fitted_at DESC, cm.model_id DESC LIMIT 1) m,
+         LATERAL (SELECT (@extschema@.clv_summary(o.ordered_at, o.total::double precision, now(), m.time_unit_days)).*
+                  FROM @extschema@.orders o
+                  WHERE o.contact_id = c.contact_id AND o.status IN ('paid', 'shipped') AND o.ordered_at <= now()) s
+    WHERE s.x IS NOT NULL
+) v ON true;
+COMMENT ON VIEW @extschema@.customer_360 IS
+    'One row per contact: account, owner, lifecycle stage, consent, purchases (orders paid or shipped; 0 when none), the RFM score and segment of the latest crm.refresh_rfm snapshot (NULL if not a customer then), open tickets, the latest NPS answer, the last activity per channel, the best-scored lead''s score and grade, and from the latest stored CLV model P(alive), the purchases expected in the next 90 days and the 12-month CLV (NULL without a model or purchases). Rows the reader may see only (security_invoker).';
+
+-- Support staff, who see contacts through their tickets but not the sales records, use the queue.
+GRANT SELECT ON @extschema@.customer_360 TO crm_admin, crm_manager, crm_sales, crm_analyst;

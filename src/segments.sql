@@ -1,0 +1,345 @@
+-- src/segments.sql: rule-based segments over crm.customer_360. Rules are data (column, operator,
+-- value), validated when written and compiled with format('%I', '%L') into a membership refresh
+-- that keeps the history of who entered and left each segment.
+
+CREATE TABLE @extschema@.segments (
+    segment_id    bigserial PRIMARY KEY,
+    name          text NOT NULL CONSTRAINT segments_name_key UNIQUE
+                  CONSTRAINT segments_name_not_blank CHECK (btrim(name) <> ''),
+    combine       text NOT NULL DEFAULT 'and' CONSTRAINT segments_combine_valid CHECK (combine IN ('and', 'or')),
+    description   text,
+    refreshed_at  timestamptz,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    updated_at    timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE @extschema@.segments IS
+    'Rule-based segments of contacts: the rules in crm.segment_rules, all true (combine = ''and'') or any true (''or''). A segment without rules has no members.';
+
+CREATE TABLE @extschema@.segment_rules (
+    rule_id      bigserial PRIMARY KEY,
+    segment_id   bigint NOT NULL CONSTRAINT segment_rules_segment_fkey
+                 REFERENCES @extschema@.segments ON DELETE CASCADE,
+    column_name  text NOT NULL,
+    operator     text NOT NULL CONSTRAINT segment_rules_operator_valid
+                 CHECK (operator IN ('=', '<>', '<', '<=', '>', '>=', 'in', 'not in',
+                                     'is null', 'is not null', 'like', 'not like')),
+    value        text,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    updated_at   timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX segment_rules_segment_id_idx ON @extschema@.segment_rules (segment_id);
+COMMENT ON TABLE @extschema@.segment_rules IS
+    'One condition of a segment: a crm.customer_360 column, an operator (= <> < <= > >= in, not in, is null, is not null, like, not like) and a value, as text, cast to the column''s type (an array literal such as ''{a,b}'' for in and not in; none for is null and is not null). Checked when written.';
+
+CREATE TABLE @extschema@.segment_members (
+    segment_id  bigint NOT NULL CONSTRAINT segment_members_segment_fkey
+                REFERENCES @extschema@.segments ON DELETE CASCADE,
+    contact_id  bigint NOT NULL CONSTRAINT segment_members_contact_fkey
+                REFERENCES @extschema@.contacts ON DELETE CASCADE,
+    entered_at  timestamptz NOT NULL,
+    CONSTRAINT segment_members_pkey PRIMARY KEY (segment_id, contact_id)
+);
+CREATE INDEX segment_members_contact_id_idx ON @extschema@.segment_members (contact_id);
+COMMENT ON TABLE @extschema@.segment_members IS
+    'The members of each segment as of its last refresh (crm.refresh_segment), and since when.';
+
+CREATE TABLE @extschema@.segment_membership_history (
+    history_id  bigserial PRIMARY KEY,
+    segment_id  bigint NOT NULL CONSTRAINT segment_membership_history_segment_fkey
+                REFERENCES @extschema@.segments ON DELETE CASCADE,
+    contact_id  bigint NOT NULL CONSTRAINT segment_membership_history_contact_fkey
+                REFERENCES @extschema@.contacts ON DELETE CASCADE,
+    entered_at  timestamptz NOT NULL,
+    left_at     timestamptz,
+    CONSTRAINT segment_membership_history_left_after_entered CHECK (left_at >= entered_at)
+);
+CREATE UNIQUE INDEX segment_membership_history_current_key
+    ON @extschema@.segment_membership_history (segment_id, contact_id) WHERE left_at IS NULL;
+CREATE INDEX segment_membership_history_contact_idx
+    ON @extschema@.segment_membership_history (contact_id, entered_at);
+COMMENT ON TABLE @extschema@.segment_membership_history IS
+    'Every stay of a contact in a segment: when the refresh found them in (entered_at) and out again (left_at, NULL while a member).';
+
+CREATE TRIGGER segments_touch_updated_at BEFORE UPDATE ON @extschema@.segments
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.touch_updated_at();
+CREATE TRIGGER segment_rules_touch_updated_at BEFORE UPDATE ON @extschema@.segment_rules
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.touch_updated_at();
+
+-- The SQL condition of one rule. Nothing from the rule reaches the SQL text unquoted: the column
+-- is checked against crm.customer_360 and quoted with %I, the value is cast to the column's type
+-- once here (so a wrong value fails now, naming the rule) and quoted with %L, the operator is one
+-- of a fixed list, qualified with the schema of the operator the column's type defines.
+CREATE FUNCTION @extschema@.segment_rule_condition(
+    rule_id bigint, segment_id bigint, column_name text, operator text, value text)
+RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    segment_name text;
+    column_type_id oid;
+    column_type text;
+    operator_schema name;
+    comparison text;
+    rule_label text;
+BEGIN
+    SELECT s.name INTO segment_name FROM @extschema@.segments s WHERE s.segment_id = segment_rule_condition.segment_id;
+    rule_label := format('segment rule %s (segment "%s")', coalesce(rule_id::text, '(new)'), segment_name);
+
+    SELECT a.atttypid, format_type(a.atttypid, a.atttypmod) INTO column_type_id, column_type
+    FROM pg_attribute a
+    WHERE a.attrelid = '@extschema@.customer_360'::regclass AND a.attname = column_name
+      AND a.attnum > 0 AND NOT a.attisdropped;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION '%: unknown column "%"', rule_label, column_name
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Rules name a column of the view crm.customer_360.';
+    END IF;
+
+    IF operator IN ('is null', 'is not null') THEN
+        IF value IS NOT NULL THEN
+            RAISE EXCEPTION '%: operator "%" takes no value', rule_label, operator
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        RETURN format('(%I %s)', column_name, upper(operator));
+    END IF;
+    IF operator NOT IN ('=', '<>', '<', '<=', '>', '>=', 'in', 'not in', 'like', 'not like') THEN
+        RAISE EXCEPTION '%: unknown operator "%"', rule_label, operator
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'The operators are = <> < <= > >= in, not in, is null, is not null, like, not like.';
+    END IF;
+    IF value IS NULL THEN
+        RAISE EXCEPTION '%: operator "%" needs a value', rule_label, operator
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    IF operator IN ('like', 'not like') THEN
+        IF column_type_id <> 'text'::regtype THEN
+            RAISE EXCEPTION '%: operator "%" applies to text columns; "%" is %', rule_label, operator, column_name, column_type
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        RETURN format('(%I %s %L)', column_name, upper(operator), value);
+    END IF;
+
+    comparison := CASE WHEN operator IN ('in', 'not in') THEN '=' ELSE operator END;
+    SELECT n.nspname INTO operator_schema
+    FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace
+    WHERE o.oprname = comparison AND o.oprleft = column_type_id AND o.oprright = column_type_id
+    ORDER BY n.nspname = 'pg_catalog' DESC
+    LIMIT 1;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION '%: operator "%" is not defined for column "%" of type %', rule_label, operator, column_name, column_type
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    IF operator IN ('in', 'not in') THEN
+        column_type := column_type || '[]';
+    END IF;
+    BEGIN
+        EXECUTE format('SELECT %L::%s', value, column_type);
+    EXCEPTION WHEN data_exception THEN
+        RAISE EXCEPTION '%: value % is not a valid % for column "%"', rule_label, quote_literal(value), column_type, column_name
+            USING ERRCODE = 'invalid_text_representation',
+                  DETAIL = SQLERRM,
+                  HINT = CASE WHEN operator IN ('in', 'not in')
+                              THEN 'Operators in and not in take an array literal such as ''{a,b}''.'
+                              ELSE 'The value is cast to the column''s type.' END;
+    END;
+
+    IF operator = 'in' THEN
+        RETURN format('(%I OPERATOR(%I.=) ANY (%L::%s))', column_name, operator_schema, value, column_type);
+    ELSIF operator = 'not in' THEN
+        RETURN format('(NOT (%I OPERATOR(%I.=) ANY (%L::%s)))', column_name, operator_schema, value, column_type);
+    END IF;
+    RETURN format('(%I OPERATOR(%I.%s) %L::%s)', column_name, operator_schema, operator, value, column_type);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.segment_rule_condition(bigint, bigint, text, text, text) IS
+    'The SQL condition of a segment rule, built with format %I/%L; raises 22023 for an unknown column or operator and 22P02 for a value the column''s type rejects, naming the rule and segment.';
+
+CREATE FUNCTION @extschema@.segment_rules_validate() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM @extschema@.segment_rule_condition(NEW.rule_id, NEW.segment_id, NEW.column_name, NEW.operator, NEW.value);
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.segment_rules_validate() IS
+    'Trigger: a segment rule is checked (column, operator, value) when written, not only at refresh.';
+CREATE TRIGGER segment_rules_validate BEFORE INSERT OR UPDATE ON @extschema@.segment_rules
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.segment_rules_validate();
+
+-- The condition of a whole segment: its rules joined by AND or OR; false without rules.
+CREATE FUNCTION @extschema@.segment_condition(segment_id bigint) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce(string_agg(@extschema@.segment_rule_condition(r.rule_id, r.segment_id, r.column_name, r.operator, r.value),
+                               CASE s.combine WHEN 'or' THEN ' OR ' ELSE ' AND ' END ORDER BY r.rule_id),
+                    'false')
+    FROM @extschema@.segments s
+    LEFT JOIN @extschema@.segment_rules r ON r.segment_id = s.segment_id
+    WHERE s.segment_id = $1
+    GROUP BY s.combine
+$$;
+COMMENT ON FUNCTION @extschema@.segment_condition(bigint) IS
+    'The SQL condition (over crm.customer_360) a segment''s rules compile to; ''false'' for a segment without rules.';
+
+CREATE FUNCTION @extschema@.refresh_segment(segment_id bigint)
+RETURNS TABLE (members bigint, joined bigint, departed bigint)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    condition text;
+BEGIN
+    -- one refresh of a segment at a time: two would both insert the same new members
+    PERFORM FROM @extschema@.segments s WHERE s.segment_id = refresh_segment.segment_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'segment % does not exist', refresh_segment.segment_id
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    condition := @extschema@.segment_condition(refresh_segment.segment_id);
+
+    RETURN QUERY EXECUTE format($query$
+        WITH matching AS (
+            SELECT c.contact_id FROM @extschema@.customer_360 c WHERE %s
+        ), departing AS (
+            DELETE FROM @extschema@.segment_members m
+            WHERE m.segment_id = $1 AND m.contact_id NOT IN (SELECT contact_id FROM matching)
+            RETURNING m.contact_id
+        ), closed AS (
+            UPDATE @extschema@.segment_membership_history h SET left_at = $2
+            FROM departing d
+            WHERE h.segment_id = $1 AND h.contact_id = d.contact_id AND h.left_at IS NULL
+            RETURNING h.contact_id
+        ), joining AS (
+            INSERT INTO @extschema@.segment_members (segment_id, contact_id, entered_at)
+            SELECT $1, x.contact_id, $2 FROM matching x
+            WHERE NOT EXISTS (SELECT FROM @extschema@.segment_members m
+                              WHERE m.segment_id = $1 AND m.contact_id = x.contact_id)
+            RETURNING contact_id
+        ), opened AS (
+            INSERT INTO @extschema@.segment_membership_history (segment_id, contact_id, entered_at)
+            SELECT $1, j.contact_id, $2 FROM joining j
+            RETURNING contact_id
+        )
+        SELECT (SELECT count(*) FROM matching), (SELECT count(*) FROM opened), (SELECT count(*) FROM closed)
+        $query$, condition)
+    USING refresh_segment.segment_id, now();
+
+    UPDATE @extschema@.segments s SET refreshed_at = now() WHERE s.segment_id = refresh_segment.segment_id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.refresh_segment(bigint) IS
+    'Recomputes a segment''s members from its rules over crm.customer_360 and records who joined and who departed in crm.segment_membership_history; returns the member count and the number who joined and departed.';
+
+CREATE FUNCTION @extschema@.refresh_segments()
+RETURNS TABLE (segment_id bigint, name text, members bigint, joined bigint, departed bigint)
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT s.segment_id, s.name, r.members, r.joined, r.departed
+    FROM (SELECT * FROM @extschema@.segments ORDER BY segment_id) s,
+         LATERAL @extschema@.refresh_segment(s.segment_id) r
+$$;
+COMMENT ON FUNCTION @extschema@.refresh_segments() IS
+    'Refreshes every segment (crm.refresh_segment), one row per segment.';
+
+CREATE FUNCTION @extschema@.add_segment_to_campaign(segment_id bigint, campaign_id bigint) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    added integer;
+BEGIN
+    IF NOT EXISTS (SELECT FROM @extschema@.segments s WHERE s.segment_id = add_segment_to_campaign.segment_id) THEN
+        RAISE EXCEPTION 'segment % does not exist', add_segment_to_campaign.segment_id
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT EXISTS (SELECT FROM @extschema@.campaigns c WHERE c.campaign_id = add_segment_to_campaign.campaign_id) THEN
+        RAISE EXCEPTION 'campaign % does not exist', add_segment_to_campaign.campaign_id
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    INSERT INTO @extschema@.campaign_members (campaign_id, contact_id)
+    SELECT add_segment_to_campaign.campaign_id, m.contact_id
+    FROM @extschema@.segment_members m
+    JOIN @extschema@.contacts c ON c.contact_id = m.contact_id
+    WHERE m.segment_id = add_segment_to_campaign.segment_id AND c.marketing_consent
+    ORDER BY m.contact_id
+    ON CONFLICT ON CONSTRAINT campaign_members_pkey DO NOTHING;
+    GET DIAGNOSTICS added = ROW_COUNT;
+    RETURN added;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.add_segment_to_campaign(bigint, bigint) IS
+    'Adds the segment''s members (as of its last refresh) who gave marketing consent to the campaign, leaving out everyone else and those already in it; returns how many were added.';
+
+-- Demo hook (called by crm.generate_demo_data, after crm.generate_demo_rfm): three segments, refreshed.
+CREATE FUNCTION @extschema@.generate_demo_segments(seed integer) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    new_segment bigint;
+BEGIN
+    INSERT INTO @extschema@.segments (name, combine, description)
+    VALUES ('Reachable champions', 'and', 'Champions who accept marketing.')
+    ON CONFLICT (name) DO NOTHING RETURNING segment_id INTO new_segment;
+    IF new_segment IS NOT NULL THEN
+        INSERT INTO @extschema@.segment_rules (segment_id, column_name, operator, value)
+        VALUES (new_segment, 'rfm_segment', '=', 'Champions'),
+               (new_segment, 'marketing_consent', '=', 'true');
+    END IF;
+    new_segment := NULL;
+    INSERT INTO @extschema@.segments (name, combine, description)
+    VALUES ('Slipping big spenders', 'and', 'Spent 1000 or more, now At Risk or Can''t Lose Them.')
+    ON CONFLICT (name) DO NOTHING RETURNING segment_id INTO new_segment;
+    IF new_segment IS NOT NULL THEN
+        INSERT INTO @extschema@.segment_rules (segment_id, column_name, operator, value)
+        VALUES (new_segment, 'total_spent', '>=', '1000'),
+               (new_segment, 'rfm_segment', 'in', '{"At Risk","Can''t Lose Them"}');
+    END IF;
+    new_segment := NULL;
+    INSERT INTO @extschema@.segments (name, combine, description)
+    VALUES ('Unhappy or waiting', 'or', 'An NPS detractor (0-6) or someone with an open ticket.')
+    ON CONFLICT (name) DO NOTHING RETURNING segment_id INTO new_segment;
+    IF new_segment IS NOT NULL THEN
+        INSERT INTO @extschema@.segment_rules (segment_id, column_name, operator, value)
+        VALUES (new_segment, 'nps_score', '<=', '6'),
+               (new_segment, 'open_tickets', '>', '0');
+    END IF;
+    PERFORM @extschema@.refresh_segments();
+END
+$$;
+COMMENT ON FUNCTION @extschema@.generate_demo_segments(integer) IS
+    'Demo data hook: three example segments (reachable champions, slipping big spenders, unhappy or waiting), refreshed. The seed is unused.';
+REVOKE EXECUTE ON FUNCTION @extschema@.generate_demo_segments(integer) FROM PUBLIC;
+
+REVOKE EXECUTE ON FUNCTION @extschema@.refresh_segment(bigint) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.refresh_segments() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.add_segment_to_campaign(bigint, bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.refresh_segment(bigint), @extschema@.refresh_segments(),
+    @extschema@.add_segment_to_campaign(bigint, bigint) TO crm_admin, crm_manager;
+
+-- Staff see the members they may see as contacts (contacts' own policies decide).
+DO $policies$
+DECLARE
+    table_name text;
+BEGIN
+    FOREACH table_name IN ARRAY ARRAY['segment_members', 'segment_membership_history']
+    LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE @extschema@.%I ENABLE ROW LEVEL SECURITY', table_name);
+        EXECUTE pg_catalog.format(
+            'CREATE POLICY admin_all ON @extschema@.%I TO crm_admin USING (true) WITH CHECK (true)', table_name);
+        EXECUTE pg_catalog.format(
+            'CREATE POLICY read_visible_contacts ON @extschema@.%1$I FOR SELECT
+                 TO crm_analyst, crm_manager, crm_sales, crm_support
+                 USING (EXISTS (SELECT FROM @extschema@.contacts c WHERE c.contact_id = %1$I.contact_id))',
+            table_name);
+    END LOOP;
+END
+$policies$;
+
+GRANT SELECT ON @extschema@.segments, @extschema@.segment_rules, @extschema@.segment_members,
+    @extschema@.segment_membership_history TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
+GRANT INSERT, UPDATE, DELETE ON @extschema@.segments, @extschema@.segment_rules TO crm_admin, crm_manager;
+GRANT USAGE ON SEQUENCE @extschema@.segments_segment_id_seq, @extschema@.segment_rules_rule_id_seq
+    TO crm_admin, crm_manager;
+GRANT ALL ON @extschema@.segment_members, @extschema@.segment_membership_history TO crm_admin;
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.segments', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.segments_segment_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.segment_rules', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.segment_rules_rule_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.segment_members', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.segment_membership_history', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.segment_membership_history_history_id_seq', '');
