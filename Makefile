@@ -12,6 +12,7 @@ SQL_PARTS = \
 	src/retention.sql \
 	src/survival.sql \
 	src/rfm.sql \
+	src/kmeans.sql \
 	src/customer_360.sql \
 	src/segments.sql \
 	src/demo_data.sql

@@ -1,0 +1,73 @@
+-- pgTAP: crm.kmeans and crm.kmeans_assign: well-separated clusters recovered exactly, seeds,
+-- parallel plans, standardising, NULLs, empty input and errors by SQLSTATE.
+BEGIN;
+SELECT plan(21);
+
+-- Four blobs of 2,500 points in 3 dimensions, centred 100 apart, each point within 1 of its
+-- centre: every point must land in its own blob's cluster, and each centroid must be its blob's
+-- mean, computed here independently with avg().
+CREATE TABLE kmeans_blobs AS
+SELECT b AS blob, i,
+       ARRAY[100 * (b % 2) + sin(i), 100 * (b / 2) + cos(i * 1.7), 50 * b + sin(i * 3.1)]::float8[] AS f
+FROM generate_series(0, 3) b, generate_series(1, 2500) i;
+ANALYZE kmeans_blobs;
+CREATE TEMP TABLE model AS SELECT crm.kmeans(f, 4) AS centroids FROM kmeans_blobs;
+SELECT is(array_length(centroids, 1) || 'x' || array_length(centroids, 2), '4x3', 'k rows of d coordinates') FROM model;
+SELECT is((SELECT count(DISTINCT (blob, crm.kmeans_assign(f, centroids)))::int FROM kmeans_blobs, model), 4,
+          'every blob falls in exactly one cluster');
+SELECT is((SELECT count(DISTINCT crm.kmeans_assign(f, centroids))::int FROM kmeans_blobs, model), 4, '... a different one each');
+SELECT ok(bool_and(abs(m.centroids[c][1] - b.x) < 1e-9 AND abs(m.centroids[c][2] - b.y) < 1e-9 AND abs(m.centroids[c][3] - b.z) < 1e-9),
+          'each centroid is its blob''s mean (avg() of the coordinates)')
+FROM model m,
+     LATERAL (SELECT blob, avg(f[1]) x, avg(f[2]) y, avg(f[3]) z, min(crm.kmeans_assign(f, m.centroids)) c
+              FROM kmeans_blobs GROUP BY blob) b;
+
+-- Reproducible for a seed; the result does not depend on the order of the rows.
+SELECT ok((SELECT crm.kmeans(f, 3, 11) FROM kmeans_blobs) = (SELECT crm.kmeans(f, 3, 11) FROM (SELECT f FROM kmeans_blobs ORDER BY i DESC, blob) s),
+          'the same seed gives the same centroids, whatever the row order');
+SELECT ok((SELECT crm.kmeans(f, 4, 1) FROM kmeans_blobs) = (SELECT centroids FROM model),
+          'on well-separated blobs any seed finds the same clusters');
+
+-- A forced parallel plan gives the serial answer.
+SET LOCAL parallel_setup_cost = 0;
+SET LOCAL parallel_tuple_cost = 0;
+SET LOCAL min_parallel_table_scan_size = 0;
+SET LOCAL max_parallel_workers_per_gather = 2;
+CREATE FUNCTION pg_temp.plan_of(query text) RETURNS SETOF text LANGUAGE plpgsql AS $f$
+DECLARE line text;
+BEGIN
+    FOR line IN EXECUTE 'EXPLAIN ' || query LOOP RETURN NEXT line; END LOOP;
+END
+$f$;
+SELECT ok(EXISTS (SELECT FROM pg_temp.plan_of('SELECT crm.kmeans(f, 3, 5) FROM kmeans_blobs') l WHERE l LIKE '%Partial Aggregate%'),
+          'the plan is parallel (Partial Aggregate)');
+CREATE TEMP TABLE parallel_result AS SELECT crm.kmeans(f, 3, 5) AS c FROM kmeans_blobs;
+SET LOCAL max_parallel_workers_per_gather = 0;
+SELECT ok((SELECT c FROM parallel_result) = (SELECT crm.kmeans(f, 3, 5) FROM kmeans_blobs), 'parallel and serial answers are equal');
+RESET max_parallel_workers_per_gather;
+
+-- Standardising: a constant feature is left as it is, and centroids come back in the original units.
+SELECT ok(abs(c[1][1] - 0.5) < 1e-12 AND c[1][2] = 7 AND abs(c[2][1] - 10.5) < 1e-12 AND c[2][2] = 7,
+          'standardised, with a constant feature: centroids (0.5, 7) and (10.5, 7), in the original units')
+FROM (SELECT crm.kmeans(ARRAY[x, 7], 2, 1, true) AS c FROM (VALUES (0.0::float8), (1), (10), (11)) v(x)) s;
+
+-- NULLs and empty input.
+SELECT is((SELECT crm.kmeans(f, 2) FROM kmeans_blobs WHERE false), NULL, 'no rows: NULL');
+SELECT is((SELECT crm.kmeans(NULL::float8[], 2) FROM generate_series(1, 3)), NULL, 'only NULL rows: NULL');
+SELECT is(crm.kmeans_assign(NULL, '{{0,0}}'), NULL, 'kmeans_assign is strict');
+
+-- Errors.
+SELECT throws_ok($$SELECT crm.kmeans(f, 0) FROM kmeans_blobs$$, '22023', 'k must be at least 1', 'k = 0');
+SELECT throws_ok($$SELECT crm.kmeans(f, 10001) FROM kmeans_blobs$$, '22023', 'k must not exceed the number of points', 'k above the number of points');
+SELECT throws_ok($$SELECT crm.kmeans(ARRAY[1.0, 2.0], 2) FROM generate_series(1, 5)$$, '22023',
+                 'k must not exceed the number of distinct points', 'five copies of one point, k = 2');
+SELECT throws_ok($$SELECT crm.kmeans(ARRAY[1.0, 2.0], NULL) FROM generate_series(1, 5)$$, '22004', NULL, 'k NULL');
+SELECT throws_ok($$SELECT crm.kmeans(CASE WHEN i = 3 THEN ARRAY[1.0] ELSE ARRAY[1.0, i] END, 1) FROM generate_series(1, 5) i$$,
+                 '22023', 'features must all have the same number of dimensions', 'rows of different dimensions');
+SELECT throws_ok($$SELECT crm.kmeans(ARRAY[i::float8, 'Infinity'], 1) FROM generate_series(1, 5) i$$, '22023', NULL, 'an infinite feature');
+SELECT throws_ok($$SELECT crm.kmeans('{}'::float8[], 1) FROM generate_series(1, 5) i$$, '22023', 'features must not be empty', 'no dimensions');
+SELECT throws_ok($$SELECT crm.kmeans_assign(ARRAY[1.0, 2.0], '{1,2}')$$, '22023', 'centroids must be a two-dimensional array', 'centroids not 2-D');
+SELECT throws_ok($$SELECT crm.kmeans_assign(ARRAY[1.0, 2.0], '{{1,2},{3,NULL}}')$$, '22004', NULL, 'a NULL centroid coordinate');
+
+SELECT * FROM finish();
+ROLLBACK;
