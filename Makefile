@@ -13,6 +13,8 @@ SQL_PARTS = \
 	src/survival.sql \
 	src/rfm.sql \
 	src/kmeans.sql \
+	src/logreg.sql \
+	src/auc.sql \
 	src/customer_360.sql \
 	src/segments.sql \
 	src/demo_data.sql
