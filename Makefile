@@ -15,6 +15,7 @@ SQL_PARTS = \
 	src/kmeans.sql \
 	src/logreg.sql \
 	src/auc.sql \
+	src/lead_scoring.sql \
 	src/customer_360.sql \
 	src/segments.sql \
 	src/demo_data.sql

@@ -204,7 +204,9 @@ LANGUAGE plpgsql AS $$
 BEGIN
     EXECUTE (SELECT 'TRUNCATE ' || string_agg(x.oid::regclass::text, ', ') || ' RESTART IDENTITY'
              FROM pg_extension e CROSS JOIN unnest(e.extconfig) x(oid) JOIN pg_class c ON c.oid = x.oid
-             WHERE e.extname = 'crm' AND c.relkind = 'r' AND c.relname <> 'pipeline_stages');
+             -- the configuration the extension seeds stays
+             WHERE e.extname = 'crm' AND c.relkind = 'r'
+               AND c.relname NOT IN ('pipeline_stages', 'rfm_segment_map', 'lead_scoring_settings'));
 END
 $$;
 DROP FUNCTION crm.generate_demo_zz_test_hook(integer);
@@ -228,8 +230,9 @@ SELECT is_empty($$SELECT table_name, hash FROM pg_temp.table_hashes WHERE run = 
 SELECT is((SELECT array_agg(a.table_name ORDER BY a.table_name) FROM pg_temp.table_hashes a
            JOIN pg_temp.table_hashes b USING (table_name)
            WHERE a.run = 'first' AND b.run = 'other seed' AND a.hash = b.hash),
-          ARRAY['pipeline_stages', 'products'],
-          'another seed gives other rows (only the fixed catalogues are the same)');
+          ARRAY['lead_scoring_groups', 'lead_scoring_rules', 'lead_scoring_settings',
+                'pipeline_stages', 'products', 'rfm_segment_map', 'segment_rules', 'segments'],
+          'another seed gives other rows (only the fixed catalogues and example rules are the same)');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -1,0 +1,944 @@
+-- src/lead_scoring.sql: rule-based lead scoring with decaying engagement, kept current by
+-- triggers; grades, hot-lead notifications and round-robin assignment; BANT qualification with a
+-- status history; naive Bayes win probabilities learned incrementally from closed leads.
+
+-- ---------------------------------------------------------------------------------------------
+-- Configuration
+CREATE TABLE @extschema@.lead_scoring_settings (
+    singleton             boolean PRIMARY KEY DEFAULT true CONSTRAINT lead_scoring_settings_singleton CHECK (singleton),
+    total_cap             numeric,
+    hot_threshold         numeric NOT NULL DEFAULT 80,
+    warm_threshold        numeric NOT NULL DEFAULT 40,
+    assignment_team       text,
+    bant_min_budget       numeric DEFAULT 0,
+    bant_require_authority boolean NOT NULL DEFAULT true,
+    bant_needs            text[] DEFAULT '{medium,high}',
+    bant_max_timeline     interval DEFAULT '6 months',
+    nb_fields             text[] NOT NULL DEFAULT '{source,industry,country,employee_band}',
+    updated_at            timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE @extschema@.lead_scoring_settings IS
+    'The one row of lead scoring settings: total cap, grade thresholds (hot >= hot_threshold, warm >= warm_threshold), the sales team hot unowned leads are assigned to (NULL: none), the BANT rule (a NULL criterion is not required) and the naive Bayes fields.';
+
+CREATE TABLE @extschema@.lead_scoring_groups (
+    group_id    serial PRIMARY KEY,
+    name        text NOT NULL CONSTRAINT lead_scoring_groups_name_key UNIQUE
+                CONSTRAINT lead_scoring_groups_name_not_blank CHECK (btrim(name) <> ''),
+    cap         numeric,
+    half_life   interval,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    updated_at  timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE @extschema@.lead_scoring_groups IS
+    'Groups of scoring rules: a group''s points are capped at cap (NULL: no cap); half_life is the default decay of its engagement rules (NULL: no decay).';
+
+CREATE TABLE @extschema@.lead_scoring_rules (
+    rule_id          serial PRIMARY KEY,
+    group_id         integer NOT NULL CONSTRAINT lead_scoring_rules_group_fkey REFERENCES @extschema@.lead_scoring_groups,
+    name             text NOT NULL CONSTRAINT lead_scoring_rules_name_not_blank CHECK (btrim(name) <> ''),
+    kind             text NOT NULL CONSTRAINT lead_scoring_rules_kind_valid CHECK (kind IN ('fit', 'engagement')),
+    -- fit rules: entity.field operator value
+    entity           text,
+    field            text,
+    operator         text,
+    value            text,
+    value_type       text,
+    -- engagement rules: activities of this kind (and channel), optionally with a details condition
+    activity_kind    @extschema@.activity_kind,
+    channel          @extschema@.channel,
+    detail_key       text,
+    detail_operator  text,
+    detail_value     text,
+    half_life        interval,
+    points           numeric NOT NULL,
+    active           boolean NOT NULL DEFAULT true,
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    updated_at       timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX lead_scoring_rules_group_id_idx ON @extschema@.lead_scoring_rules (group_id);
+COMMENT ON TABLE @extschema@.lead_scoring_rules IS
+    'Scoring rules as data. fit: points when entity (lead, contact, account).field operator value holds. engagement: points per activity of activity_kind (and channel, and details->>detail_key detail_operator detail_value), decaying with half_life (else the group''s). Validated on write; value_type is derived.';
+
+CREATE TABLE @extschema@.lead_status_history (
+    history_id       bigserial PRIMARY KEY,
+    lead_id          bigint NOT NULL CONSTRAINT lead_status_history_lead_fkey REFERENCES @extschema@.leads ON DELETE CASCADE,
+    from_status      text,
+    to_status        text NOT NULL,
+    changed_at       timestamptz NOT NULL DEFAULT now(),
+    changed_by       bigint CONSTRAINT lead_status_history_user_fkey REFERENCES @extschema@.users,
+    changed_by_role  name NOT NULL DEFAULT session_user
+);
+CREATE INDEX lead_status_history_lead_idx ON @extschema@.lead_status_history (lead_id, changed_at);
+COMMENT ON TABLE @extschema@.lead_status_history IS
+    'Every lead status change (from_status NULL at creation), when, and who: the session''s login role and its crm.users row.';
+
+CREATE TABLE @extschema@.lead_nb_counts (
+    field  text NOT NULL,
+    value  text,
+    won    bigint NOT NULL DEFAULT 0 CONSTRAINT lead_nb_counts_won_nonnegative CHECK (won >= 0),
+    lost   bigint NOT NULL DEFAULT 0 CONSTRAINT lead_nb_counts_lost_nonnegative CHECK (lost >= 0),
+    CONSTRAINT lead_nb_counts_key UNIQUE NULLS NOT DISTINCT (field, value)
+);
+COMMENT ON TABLE @extschema@.lead_nb_counts IS
+    'Naive Bayes counts: closed leads won and lost per field value (NULL is a value of its own); the row (''*'', NULL) holds the totals.';
+
+CREATE TABLE @extschema@.lead_nb_observations (
+    lead_id   bigint PRIMARY KEY CONSTRAINT lead_nb_observations_lead_fkey REFERENCES @extschema@.leads ON DELETE CASCADE,
+    won       boolean NOT NULL,
+    features  jsonb NOT NULL
+);
+COMMENT ON TABLE @extschema@.lead_nb_observations IS
+    'What each closed lead added to lead_nb_counts, so a lead reopened or switched between won and lost takes back exactly that.';
+
+CREATE TABLE @extschema@.lead_assignment_pointers (
+    team          text PRIMARY KEY,
+    last_user_id  bigint CONSTRAINT lead_assignment_pointers_user_fkey REFERENCES @extschema@.users
+);
+COMMENT ON TABLE @extschema@.lead_assignment_pointers IS
+    'Round-robin assignment of hot leads: the team member who got the last one.';
+
+-- ---------------------------------------------------------------------------------------------
+-- The settings row: created here, and a restore's dumped copy replaces it (as pipeline stages do)
+CREATE FUNCTION @extschema@.lead_scoring_settings_guard() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.hot_threshold <= NEW.warm_threshold THEN
+        RAISE EXCEPTION 'hot_threshold (%) must be greater than warm_threshold (%)',
+            NEW.hot_threshold, NEW.warm_threshold USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NEW.hot_threshold IN ('NaN', 'Infinity', '-Infinity') OR NEW.warm_threshold IN ('NaN', 'Infinity', '-Infinity')
+       OR coalesce(NEW.total_cap, 0) IN ('NaN', 'Infinity', '-Infinity') THEN
+        RAISE EXCEPTION 'thresholds and total_cap must be finite numbers' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT NEW.nb_fields <@ ARRAY['source', 'need', 'industry', 'country', 'employee_band'] THEN
+        RAISE EXCEPTION 'unknown naive Bayes field in %', NEW.nb_fields
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Choose among source, need, industry, country, employee_band.';
+    END IF;
+    IF NOT NEW.bant_needs <@ ARRAY['none', 'low', 'medium', 'high'] THEN
+        RAISE EXCEPTION 'unknown need in bant_needs %', NEW.bant_needs USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF TG_OP = 'INSERT' AND EXISTS (SELECT FROM @extschema@.lead_scoring_settings) THEN
+        UPDATE @extschema@.lead_scoring_settings
+           SET total_cap = NEW.total_cap, hot_threshold = NEW.hot_threshold,
+               warm_threshold = NEW.warm_threshold, assignment_team = NEW.assignment_team,
+               bant_min_budget = NEW.bant_min_budget, bant_require_authority = NEW.bant_require_authority,
+               bant_needs = NEW.bant_needs, bant_max_timeline = NEW.bant_max_timeline,
+               nb_fields = NEW.nb_fields, updated_at = NEW.updated_at;
+        RETURN NULL;
+    END IF;
+    IF TG_OP = 'UPDATE' AND NEW.updated_at IS NOT DISTINCT FROM OLD.updated_at THEN
+        NEW.updated_at := pg_catalog.now();
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.lead_scoring_settings_guard() IS
+    'Trigger: validates the settings (22023 for thresholds out of order or unknown fields); an INSERT updates the one row instead (a restore replaces the installed defaults).';
+CREATE TRIGGER lead_scoring_settings_guard BEFORE INSERT OR UPDATE ON @extschema@.lead_scoring_settings
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.lead_scoring_settings_guard();
+INSERT INTO @extschema@.lead_scoring_settings DEFAULT VALUES;
+
+-- ---------------------------------------------------------------------------------------------
+-- Rule evaluation: a fixed interpreter over the rule rows. No rule text ever becomes SQL.
+
+-- How a field's values compare: the type category of entity.field, or 22023.
+CREATE FUNCTION @extschema@.lead_scoring_field_type(entity text, field text) RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    type_oid oid;
+BEGIN
+    IF entity IS NULL OR entity NOT IN ('lead', 'contact', 'account') THEN
+        RAISE EXCEPTION 'unknown entity "%"', entity USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Fit rules apply to lead, contact or account fields.';
+    END IF;
+    SELECT a.atttypid INTO type_oid
+    FROM pg_catalog.pg_attribute a
+    WHERE a.attrelid = CASE entity WHEN 'lead' THEN '@extschema@.leads'::regclass
+                                   WHEN 'contact' THEN '@extschema@.contacts'::regclass
+                                   ELSE '@extschema@.accounts'::regclass END
+      AND a.attname = field AND a.attnum > 0 AND NOT a.attisdropped
+      AND NOT (entity = 'lead' AND a.attname IN ('score', 'grade', 'scored_at', 'updated_at'));
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'unknown field "%" on %', field, entity USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN CASE
+        WHEN type_oid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'numeric'::regtype,
+                          'float4'::regtype, 'float8'::regtype) THEN 'numeric'
+        WHEN type_oid = 'bool'::regtype THEN 'boolean'
+        WHEN type_oid = 'date'::regtype THEN 'date'
+        WHEN type_oid IN ('timestamptz'::regtype, 'timestamp'::regtype) THEN 'timestamptz'
+        WHEN type_oid IN ('text'::regtype, 'varchar'::regtype, 'bpchar'::regtype, 'name'::regtype) THEN 'text'
+        ELSE @extschema@.lead_scoring_unsupported_type(entity, field, type_oid) END;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.lead_scoring_field_type(text, text) IS
+    'The comparison type (numeric, boolean, date, timestamptz, text) of a lead, contact or account field a fit rule may test; 22023 for an unknown entity or field.';
+
+CREATE FUNCTION @extschema@.lead_scoring_unsupported_type(entity text, field text, type_oid oid) RETURNS text
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    RAISE EXCEPTION 'field "%" on % has type %, which fit rules cannot compare', field, entity,
+        pg_catalog.format_type(type_oid, NULL) USING ERRCODE = 'invalid_parameter_value';
+END
+$$;
+COMMENT ON FUNCTION @extschema@.lead_scoring_unsupported_type(text, text, oid) IS
+    'Raises 22023 for a field whose type fit rules cannot compare.';
+
+-- -1, 0 or 1 as field_value compares to value, both read as value_type. PL/pgSQL, not SQL: these
+-- run once per rule and lead, and a SQL function that cannot be inlined costs far more per call.
+CREATE FUNCTION @extschema@.lead_scoring_compare(field_value text, value text, value_type text) RETURNS integer
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    RETURN CASE value_type
+        WHEN 'numeric' THEN pg_catalog.sign(field_value::numeric - value::numeric)::integer
+        WHEN 'date' THEN pg_catalog.sign(field_value::date - value::date)
+        WHEN 'timestamptz' THEN pg_catalog.sign(pg_catalog.date_part('epoch', field_value::timestamptz - value::timestamptz))::integer
+        WHEN 'boolean' THEN field_value::boolean::integer - value::boolean::integer
+        ELSE CASE WHEN field_value < value THEN -1 WHEN field_value > value THEN 1 ELSE 0 END
+    END;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.lead_scoring_compare(text, text, text) IS
+    'Compares two values read as value_type: -1, 0, 1 (NULL when either is NULL).';
+
+-- Whether field_value operator value holds; never NULL (a NULL field matches only "is null").
+CREATE FUNCTION @extschema@.lead_scoring_test(field_value text, operator text, value text, value_type text) RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    element text;
+BEGIN
+    IF operator = 'is null' THEN
+        RETURN field_value IS NULL;
+    ELSIF operator = 'is not null' THEN
+        RETURN field_value IS NOT NULL;
+    ELSIF field_value IS NULL THEN
+        RETURN false;
+    ELSIF operator = 'in' THEN
+        FOREACH element IN ARRAY value::text[] LOOP
+            IF @extschema@.lead_scoring_compare(field_value, element, value_type) = 0 THEN
+                RETURN true;
+            END IF;
+        END LOOP;
+        RETURN false;
+    ELSIF operator = 'ends_with' THEN
+        RETURN pg_catalog.right(pg_catalog.lower(field_value), pg_catalog.length(value)) = pg_catalog.lower(value);
+    ELSIF operator = 'matches' THEN
+        RETURN field_value ~* value;
+    ELSIF operator = 'like' THEN
+        RETURN field_value LIKE value;
+    END IF;
+    RETURN coalesce(CASE operator
+        WHEN '=' THEN @extschema@.lead_scoring_compare(field_value, value, value_type) = 0
+        WHEN '<>' THEN @extschema@.lead_scoring_compare(field_value, value, value_type) <> 0
+        WHEN '<' THEN @extschema@.lead_scoring_compare(field_value, value, value_type) < 0
+        WHEN '<=' THEN @extschema@.lead_scoring_compare(field_value, value, value_type) <= 0
+        WHEN '>' THEN @extschema@.lead_scoring_compare(field_value, value, value_type) > 0
+        WHEN '>=' THEN @extschema@.lead_scoring_compare(field_value, value, value_type) >= 0
+    END, false);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.lead_scoring_test(text, text, text, text) IS
+    'Whether field_value operator value holds (operators: = <> < <= > >= in, is null, is not null, ends_with and like for text, matches: case-insensitive regular expression); false when the field is NULL unless the operator is "is null".';
+
+-- 0.5^(age / half_life): exact to 15 significant digits, 0 beyond 1000 half-lives, 1 without decay.
+CREATE FUNCTION @extschema@.lead_scoring_decay(age interval, half_life interval) RETURNS numeric
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT CASE
+    WHEN half_life IS NULL THEN 1
+    WHEN pg_catalog.date_part('epoch', age) / pg_catalog.date_part('epoch', half_life) > 1000 THEN 0
+    ELSE pg_catalog.round(pg_catalog.power(0.5::float8, pg_catalog.date_part('epoch', age) / pg_catalog.date_part('epoch', half_life))::numeric, 15)
+END
+$$;
+COMMENT ON FUNCTION @extschema@.lead_scoring_decay(interval, interval) IS
+    'The weight 0.5^(age/half_life) of an engagement, rounded to 15 decimals (0 beyond 1000 half-lives); 1 when half_life is NULL.';
+
+-- The scores of the given leads at as_of. One definition serves crm.lead_score, the triggers and
+-- crm.rescore_leads. Both branches read only those leads' rows (activities through
+-- activities_lead_id_idx), and the plan a trigger caches works for any leads.
+CREATE FUNCTION @extschema@.lead_scores(as_of timestamptz, lead_ids bigint[])
+RETURNS TABLE (lead_id bigint, score numeric)
+LANGUAGE sql STABLE AS $$
+SELECT l.lead_id,
+       pg_catalog.round(LEAST(coalesce(sum(g.points), 0), (SELECT s.total_cap FROM @extschema@.lead_scoring_settings s)), 6)
+FROM @extschema@.leads l
+LEFT JOIN (
+    SELECT p.lead_id, LEAST(sum(p.points), grp.cap) AS points
+    FROM (
+        SELECT fl.lead_id, r.group_id, r.points
+        FROM @extschema@.leads fl
+        JOIN @extschema@.contacts c ON c.contact_id = fl.contact_id
+        LEFT JOIN @extschema@.accounts a ON a.account_id = c.account_id
+        JOIN @extschema@.lead_scoring_rules r ON r.kind = 'fit' AND r.active
+        WHERE fl.lead_id = ANY (lead_ids)
+          AND @extschema@.lead_scoring_test(
+                  CASE r.entity WHEN 'lead' THEN pg_catalog.to_jsonb(fl)
+                                WHEN 'contact' THEN pg_catalog.to_jsonb(c)
+                                ELSE pg_catalog.to_jsonb(a) END ->> r.field,
+                  r.operator, r.value, r.value_type)
+        UNION ALL
+        SELECT e.lead_id, r.group_id,
+               r.points * @extschema@.lead_scoring_decay(as_of - e.occurred_at, coalesce(r.half_life, rg.half_life))
+        FROM @extschema@.activities e
+        JOIN @extschema@.lead_scoring_rules r
+          ON r.kind = 'engagement' AND r.active AND r.activity_kind = e.kind
+         AND (r.channel IS NULL OR r.channel = e.channel)
+        JOIN @extschema@.lead_scoring_groups rg ON rg.group_id = r.group_id
+        WHERE e.lead_id IS NOT NULL AND e.occurred_at <= as_of
+          AND e.lead_id = ANY (lead_ids)
+          AND (r.detail_key IS NULL
+               OR @extschema@.lead_scoring_test(e.details ->> r.detail_key, r.detail_operator, r.detail_value, 'text'))
+    ) p
+    JOIN @extschema@.lead_scoring_groups grp ON grp.group_id = p.group_id
+    GROUP BY p.lead_id, grp.group_id
+) g ON g.lead_id = l.lead_id
+WHERE l.lead_id = ANY (lead_ids)
+GROUP BY l.lead_id
+$$;
+COMMENT ON FUNCTION @extschema@.lead_scores(timestamptz, bigint[]) IS
+    'The scores of the leads in lead_ids at as_of, recomputed from the rules: total cap of the sum over groups of the group cap of (fit points + engagement points · 0.5^(age/half-life)), for activities linked to the lead (lead_id) that occurred by as_of. Rounded to 6 decimals.';
+
+-- A lead's score counts every activity of the lead, also those row-level security hides from the
+-- caller (a rep sees only their own activities), so it is computed with the extension's rights;
+-- crm.lead_score checks first, with the caller's, that the lead itself is visible.
+CREATE FUNCTION @extschema@.lead_score_of_visible(lead_id bigint, as_of timestamptz) RETURNS numeric
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+SELECT s.score FROM @extschema@.lead_scores(as_of, ARRAY[lead_id]) s
+$$;
+COMMENT ON FUNCTION @extschema@.lead_score_of_visible(bigint, timestamptz) IS
+    'crm.lead_score without its visibility check, for crm.lead_score to call. Staff may call it directly: it reveals a number for any lead id, nothing else.';
+REVOKE EXECUTE ON FUNCTION @extschema@.lead_score_of_visible(bigint, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.lead_score_of_visible(bigint, timestamptz)
+    TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
+
+CREATE FUNCTION @extschema@.lead_score(lead_id bigint, as_of timestamptz DEFAULT now()) RETURNS numeric
+LANGUAGE sql STABLE AS $$
+SELECT @extschema@.lead_score_of_visible(l.lead_id, as_of) FROM @extschema@.leads l WHERE l.lead_id = lead_score.lead_id
+$$;
+COMMENT ON FUNCTION @extschema@.lead_score(bigint, timestamptz) IS
+    'The lead''s score at as_of, recomputed in full from the rules (the stored crm.leads.score equals lead_score(lead_id, scored_at)); NULL for a lead the caller cannot see or that does not exist.';
+
+CREATE FUNCTION @extschema@.lead_grade(score numeric) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+SELECT CASE WHEN score >= s.hot_threshold THEN 'hot' WHEN score >= s.warm_threshold THEN 'warm' ELSE 'cold' END
+FROM @extschema@.lead_scoring_settings s
+$$;
+COMMENT ON FUNCTION @extschema@.lead_grade(numeric) IS
+    'hot, warm or cold by the thresholds in lead_scoring_settings; NULL for a NULL score.';
+
+-- ---------------------------------------------------------------------------------------------
+-- Rule validation
+CREATE FUNCTION @extschema@.lead_scoring_rules_validate() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    label text := pg_catalog.format('lead scoring rule %s (%s)', NEW.rule_id, pg_catalog.quote_literal(NEW.name));
+    element text;
+BEGIN
+    IF NEW.points IN ('NaN', 'Infinity', '-Infinity') THEN
+        RAISE EXCEPTION '%: points must be a finite number', label USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NEW.half_life <= interval '0' THEN
+        RAISE EXCEPTION '%: half_life must be positive', label USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NEW.kind = 'fit' THEN
+        IF num_nonnulls(NEW.activity_kind, NEW.channel, NEW.detail_key, NEW.detail_operator, NEW.detail_value, NEW.half_life) > 0 THEN
+            RAISE EXCEPTION '%: a fit rule has no activity_kind, channel, details condition or half_life', label
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        BEGIN
+            NEW.value_type := @extschema@.lead_scoring_field_type(NEW.entity, NEW.field);
+        EXCEPTION WHEN invalid_parameter_value THEN
+            RAISE EXCEPTION '%: %', label, SQLERRM USING ERRCODE = 'invalid_parameter_value';
+        END;
+        IF NEW.operator IS NULL OR NEW.operator NOT IN ('=', '<>', '<', '<=', '>', '>=', 'in', 'is null', 'is not null', 'ends_with', 'matches', 'like') THEN
+            RAISE EXCEPTION '%: unknown operator %', label, coalesce(pg_catalog.quote_literal(NEW.operator), 'NULL')
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Operators: = <> < <= > >= in, is null, is not null, ends_with, matches, like.';
+        END IF;
+        IF NEW.operator IN ('ends_with', 'matches', 'like') AND NEW.value_type <> 'text' THEN
+            RAISE EXCEPTION '%: operator % applies to text fields only', label, NEW.operator USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF NEW.operator IN ('<', '<=', '>', '>=') AND NEW.value_type = 'boolean' THEN
+            RAISE EXCEPTION '%: operator % does not apply to boolean fields', label, NEW.operator USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF NEW.operator IN ('is null', 'is not null') THEN
+            IF NEW.value IS NOT NULL THEN
+                RAISE EXCEPTION '%: operator % takes no value', label, NEW.operator USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+        ELSIF NEW.value IS NULL THEN
+            RAISE EXCEPTION '%: operator % needs a value', label, NEW.operator USING ERRCODE = 'invalid_parameter_value';
+        ELSE
+            BEGIN
+                IF NEW.operator = 'matches' THEN
+                    PERFORM '' ~* NEW.value;
+                ELSIF NEW.operator = 'in' THEN
+                    FOREACH element IN ARRAY NEW.value::text[] LOOP
+                        PERFORM @extschema@.lead_scoring_compare(element, element, NEW.value_type);
+                    END LOOP;
+                ELSIF NEW.operator NOT IN ('ends_with', 'like') THEN
+                    PERFORM @extschema@.lead_scoring_compare(NEW.value, NEW.value, NEW.value_type);
+                END IF;
+            EXCEPTION WHEN data_exception THEN
+                RAISE EXCEPTION '%: value % is not a valid % for %.% %', label, pg_catalog.quote_literal(NEW.value),
+                    CASE WHEN NEW.operator = 'matches' THEN 'regular expression'
+                         WHEN NEW.operator = 'in' THEN NEW.value_type || ' array (e.g. {a,b})'
+                         ELSE NEW.value_type END,
+                    NEW.entity, NEW.field, NEW.operator
+                    USING ERRCODE = 'invalid_text_representation', DETAIL = SQLERRM;
+            END;
+        END IF;
+    ELSE
+        IF num_nonnulls(NEW.entity, NEW.field, NEW.operator, NEW.value) > 0 THEN
+            RAISE EXCEPTION '%: an engagement rule has no entity, field, operator or value', label
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Test activity details with detail_key, detail_operator and detail_value.';
+        END IF;
+        IF NEW.activity_kind IS NULL THEN
+            RAISE EXCEPTION '%: an engagement rule needs an activity_kind', label USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        NEW.value_type := NULL;
+        IF NEW.detail_key IS NULL THEN
+            IF NEW.detail_operator IS NOT NULL OR NEW.detail_value IS NOT NULL THEN
+                RAISE EXCEPTION '%: detail_operator and detail_value need a detail_key', label USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+        ELSIF NEW.detail_operator IS NULL OR NEW.detail_operator NOT IN ('=', '<>', 'like', 'ends_with', 'matches', 'is null', 'is not null') THEN
+            RAISE EXCEPTION '%: unknown detail_operator %', label, coalesce(pg_catalog.quote_literal(NEW.detail_operator), 'NULL')
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Detail operators: = <> like ends_with matches, is null, is not null.';
+        ELSIF (NEW.detail_operator IN ('is null', 'is not null')) <> (NEW.detail_value IS NULL) THEN
+            RAISE EXCEPTION '%: detail_operator % %', label, NEW.detail_operator,
+                CASE WHEN NEW.detail_value IS NULL THEN 'needs a detail_value' ELSE 'takes no detail_value' END
+                USING ERRCODE = 'invalid_parameter_value';
+        ELSIF NEW.detail_operator = 'matches' THEN
+            BEGIN
+                PERFORM '' ~* NEW.detail_value;
+            EXCEPTION WHEN data_exception THEN
+                RAISE EXCEPTION '%: detail_value % is not a valid regular expression', label, pg_catalog.quote_literal(NEW.detail_value)
+                    USING ERRCODE = 'invalid_text_representation', DETAIL = SQLERRM;
+            END;
+        END IF;
+    END IF;
+    IF TG_OP = 'UPDATE' AND NEW.updated_at IS NOT DISTINCT FROM OLD.updated_at THEN
+        NEW.updated_at := pg_catalog.now();
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.lead_scoring_rules_validate() IS
+    'Trigger: validates a scoring rule, naming it in the error: unknown entity, field or operator, missing or extra parts, non-finite points (22023); a value that does not read as the field''s type (22P02). Derives value_type.';
+CREATE TRIGGER lead_scoring_rules_validate BEFORE INSERT OR UPDATE ON @extschema@.lead_scoring_rules
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.lead_scoring_rules_validate();
+
+CREATE FUNCTION @extschema@.lead_scoring_groups_validate() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF coalesce(NEW.cap, 0) IN ('NaN', 'Infinity', '-Infinity') THEN
+        RAISE EXCEPTION 'lead scoring group % (%): cap must be a finite number', NEW.group_id, pg_catalog.quote_literal(NEW.name)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NEW.half_life <= interval '0' THEN
+        RAISE EXCEPTION 'lead scoring group % (%): half_life must be positive', NEW.group_id, pg_catalog.quote_literal(NEW.name)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF TG_OP = 'UPDATE' AND NEW.updated_at IS NOT DISTINCT FROM OLD.updated_at THEN
+        NEW.updated_at := pg_catalog.now();
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.lead_scoring_groups_validate() IS
+    'Trigger: a group''s cap must be finite and its half_life positive (22023, naming the group).';
+CREATE TRIGGER lead_scoring_groups_validate BEFORE INSERT OR UPDATE ON @extschema@.lead_scoring_groups
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.lead_scoring_groups_validate();
+
+-- ---------------------------------------------------------------------------------------------
+-- Keeping scores current
+
+-- Rescores the given leads as of now(). Locks them in lead_id order first, so sessions scoring
+-- overlapping sets of leads queue instead of deadlocking; the UPDATE's fresh snapshot (READ
+-- COMMITTED) then sees every activity committed by whoever held a lock before.
+CREATE FUNCTION @extschema@.lead_scoring_refresh(lead_ids bigint[]) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF cardinality(lead_ids) = 0 THEN
+        RETURN;
+    END IF;
+    PERFORM FROM @extschema@.leads WHERE lead_id = ANY (lead_ids) ORDER BY lead_id FOR NO KEY UPDATE;
+    UPDATE @extschema@.leads l
+       SET score = s.score, grade = @extschema@.lead_grade(s.score), scored_at = now()
+      FROM @extschema@.lead_scores(now(), lead_ids) s
+     WHERE l.lead_id = s.lead_id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.lead_scoring_refresh(bigint[]) IS
+    'Rescores the given leads now, locking them in lead_id order. Used by the scoring triggers.';
+REVOKE EXECUTE ON FUNCTION @extschema@.lead_scoring_refresh(bigint[]) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.rescore_leads() RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    rescored bigint;
+BEGIN
+    -- EXCLUSIVE: readers go on, writers of leads (and activity inserts, via the foreign key) wait,
+    -- so no session holds a lead this set-based update needs while waiting for another one.
+    LOCK TABLE @extschema@.leads IN EXCLUSIVE MODE;
+    UPDATE @extschema@.leads l
+       SET score = s.score, grade = @extschema@.lead_grade(s.score), scored_at = now()
+      FROM @extschema@.lead_scores(now(), ARRAY(SELECT lead_id FROM @extschema@.leads)) s
+     WHERE l.lead_id = s.lead_id;
+    GET DIAGNOSTICS rescored = ROW_COUNT;
+    RETURN rescored;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.rescore_leads() IS
+    'Rescores every lead now in one set-based UPDATE (after a rule change, or to bring decayed scores up to date); returns how many. Blocks writes to leads meanwhile.';
+REVOKE EXECUTE ON FUNCTION @extschema@.rescore_leads() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.rescore_leads() TO crm_admin, crm_manager;
+
+CREATE FUNCTION @extschema@.lead_scoring_activities_inserted() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM @extschema@.lead_scoring_refresh(ARRAY(
+        SELECT DISTINCT lead_id FROM inserted_activities WHERE lead_id IS NOT NULL));
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.lead_scoring_activities_inserted() IS
+    'Trigger: rescores the leads of the inserted activities.';
+CREATE TRIGGER lead_scoring_activities_inserted AFTER INSERT ON @extschema@.activities
+    REFERENCING NEW TABLE AS inserted_activities
+    FOR EACH STATEMENT WHEN (NOT @extschema@.restoring_dump()) EXECUTE FUNCTION @extschema@.lead_scoring_activities_inserted();
+
+CREATE FUNCTION @extschema@.lead_scoring_activities_changed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        PERFORM @extschema@.lead_scoring_refresh(ARRAY(
+            SELECT o.lead_id FROM old_activities o JOIN new_activities n USING (activity_id)
+            WHERE (o.lead_id, o.kind, o.channel, o.occurred_at, o.details)
+                  IS DISTINCT FROM (n.lead_id, n.kind, n.channel, n.occurred_at, n.details) AND o.lead_id IS NOT NULL
+            UNION
+            SELECT n.lead_id FROM old_activities o JOIN new_activities n USING (activity_id)
+            WHERE (o.lead_id, o.kind, o.channel, o.occurred_at, o.details)
+                  IS DISTINCT FROM (n.lead_id, n.kind, n.channel, n.occurred_at, n.details) AND n.lead_id IS NOT NULL));
+    ELSE
+        PERFORM @extschema@.lead_scoring_refresh(ARRAY(
+            SELECT DISTINCT lead_id FROM old_activities WHERE lead_id IS NOT NULL));
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.lead_scoring_activities_changed() IS
+    'Trigger: rescores the leads of updated (lead, kind, channel, time or details changed) or deleted activities.';
+CREATE TRIGGER lead_scoring_activities_updated AFTER UPDATE ON @extschema@.activities
+    REFERENCING OLD TABLE AS old_activities NEW TABLE AS new_activities
+    FOR EACH STATEMENT WHEN (NOT @extschema@.restoring_dump()) EXECUTE FUNCTION @extschema@.lead_scoring_activities_changed();
+CREATE TRIGGER lead_scoring_activities_deleted AFTER DELETE ON @extschema@.activities
+    REFERENCING OLD TABLE AS old_activities
+    FOR EACH STATEMENT WHEN (NOT @extschema@.restoring_dump()) EXECUTE FUNCTION @extschema@.lead_scoring_activities_changed();
+
+CREATE FUNCTION @extschema@.lead_scoring_leads_inserted() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM @extschema@.lead_scoring_refresh(ARRAY(SELECT lead_id FROM inserted_leads));
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.lead_scoring_leads_inserted() IS 'Trigger: scores new leads.';
+CREATE TRIGGER lead_scoring_leads_inserted AFTER INSERT ON @extschema@.leads
+    REFERENCING NEW TABLE AS inserted_leads
+    FOR EACH STATEMENT WHEN (NOT @extschema@.restoring_dump()) EXECUTE FUNCTION @extschema@.lead_scoring_leads_inserted();
+
+CREATE FUNCTION @extschema@.lead_scoring_lead_updated() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM @extschema@.lead_scoring_refresh(ARRAY[NEW.lead_id]);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.lead_scoring_lead_updated() IS
+    'Trigger: rescores a lead whose own fields changed (not when only its score, grade or scored_at did).';
+-- The WHEN clause leaves out score, grade, scored_at and updated_at: the rescoring UPDATE itself
+-- does not fire this trigger again.
+CREATE TRIGGER lead_scoring_lead_updated AFTER UPDATE ON @extschema@.leads
+    FOR EACH ROW WHEN (NOT @extschema@.restoring_dump() AND (OLD.contact_id, OLD.source, OLD.status, OLD.owner_id, OLD.budget, OLD.authority,
+                        OLD.need, OLD.timeline, OLD.qualified_at, OLD.closed_at, OLD.created_at)
+                       IS DISTINCT FROM
+                       (NEW.contact_id, NEW.source, NEW.status, NEW.owner_id, NEW.budget, NEW.authority,
+                        NEW.need, NEW.timeline, NEW.qualified_at, NEW.closed_at, NEW.created_at))
+    EXECUTE FUNCTION @extschema@.lead_scoring_lead_updated();
+
+CREATE FUNCTION @extschema@.lead_scoring_contacts_updated() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF EXISTS (SELECT FROM @extschema@.lead_scoring_rules WHERE kind = 'fit' AND entity IN ('contact', 'account')) THEN
+        PERFORM @extschema@.lead_scoring_refresh(ARRAY(
+            SELECT l.lead_id
+            FROM new_contacts n JOIN old_contacts o USING (contact_id)
+            JOIN @extschema@.leads l ON l.contact_id = n.contact_id
+            WHERE pg_catalog.to_jsonb(n) - 'updated_at' IS DISTINCT FROM pg_catalog.to_jsonb(o) - 'updated_at'));
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.lead_scoring_contacts_updated() IS
+    'Trigger: rescores the leads of changed contacts, when some fit rule looks at contacts or accounts.';
+CREATE TRIGGER lead_scoring_contacts_updated AFTER UPDATE ON @extschema@.contacts
+    REFERENCING OLD TABLE AS old_contacts NEW TABLE AS new_contacts
+    FOR EACH STATEMENT WHEN (NOT @extschema@.restoring_dump()) EXECUTE FUNCTION @extschema@.lead_scoring_contacts_updated();
+
+CREATE FUNCTION @extschema@.lead_scoring_accounts_updated() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF EXISTS (SELECT FROM @extschema@.lead_scoring_rules WHERE kind = 'fit' AND entity = 'account') THEN
+        PERFORM @extschema@.lead_scoring_refresh(ARRAY(
+            SELECT l.lead_id
+            FROM new_accounts n JOIN old_accounts o USING (account_id)
+            JOIN @extschema@.contacts c ON c.account_id = n.account_id
+            JOIN @extschema@.leads l ON l.contact_id = c.contact_id
+            WHERE pg_catalog.to_jsonb(n) - 'updated_at' IS DISTINCT FROM pg_catalog.to_jsonb(o) - 'updated_at'));
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.lead_scoring_accounts_updated() IS
+    'Trigger: rescores the leads of changed accounts'' contacts, when some fit rule looks at accounts.';
+CREATE TRIGGER lead_scoring_accounts_updated AFTER UPDATE ON @extschema@.accounts
+    REFERENCING OLD TABLE AS old_accounts NEW TABLE AS new_accounts
+    FOR EACH STATEMENT WHEN (NOT @extschema@.restoring_dump()) EXECUTE FUNCTION @extschema@.lead_scoring_accounts_updated();
+
+-- A rule, group or settings change rescores every lead once, at commit: a transaction editing
+-- ten rules pays for one rescoring. The flag is transaction-local; every new change clears it.
+CREATE FUNCTION @extschema@.lead_scoring_rules_changed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF TG_LEVEL = 'STATEMENT' THEN
+        PERFORM set_config('crm.lead_rules_rescored', 'no', true);
+    ELSIF coalesce(current_setting('crm.lead_rules_rescored', true), 'no') <> 'yes' THEN
+        PERFORM @extschema@.rescore_leads();
+        PERFORM set_config('crm.lead_rules_rescored', 'yes', true);
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.lead_scoring_rules_changed() IS
+    'Trigger: after a change to rules, groups or settings, rescores every lead once at commit.';
+
+DO $rescore_triggers$
+DECLARE
+    table_name text;
+BEGIN
+    FOREACH table_name IN ARRAY ARRAY['lead_scoring_rules', 'lead_scoring_groups', 'lead_scoring_settings'] LOOP
+        EXECUTE pg_catalog.format(
+            'CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON @extschema@.%I '
+            'FOR EACH STATEMENT WHEN (NOT @extschema@.restoring_dump()) '
+            'EXECUTE FUNCTION @extschema@.lead_scoring_rules_changed()',
+            table_name || '_changed', table_name);
+        EXECUTE pg_catalog.format(
+            'CREATE CONSTRAINT TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON @extschema@.%I '
+            'DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NOT @extschema@.restoring_dump()) '
+            'EXECUTE FUNCTION @extschema@.lead_scoring_rules_changed()',
+            table_name || '_rescore', table_name);
+    END LOOP;
+END
+$rescore_triggers$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Hot leads: notification and round-robin assignment
+CREATE FUNCTION @extschema@.lead_scoring_next_assignee(team_name text) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    previous bigint;
+    chosen bigint;
+BEGIN
+    INSERT INTO @extschema@.lead_assignment_pointers (team) VALUES (team_name) ON CONFLICT DO NOTHING;
+    -- the pointer's row lock serialises concurrent assignments within the team
+    SELECT last_user_id INTO previous FROM @extschema@.lead_assignment_pointers WHERE team = team_name FOR UPDATE;
+    SELECT u.user_id INTO chosen
+    FROM @extschema@.users u
+    WHERE u.team = team_name AND u.active AND u.role = 'sales'
+    ORDER BY u.user_id <= coalesce(previous, 0), u.user_id
+    LIMIT 1;
+    IF chosen IS NOT NULL THEN
+        UPDATE @extschema@.lead_assignment_pointers SET last_user_id = chosen WHERE team = team_name;
+    END IF;
+    RETURN chosen;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.lead_scoring_next_assignee(text) IS
+    'The next active sales member of the team after the last one assigned (by user_id, wrapping around), recorded; NULL for a team without one.';
+REVOKE EXECUTE ON FUNCTION @extschema@.lead_scoring_next_assignee(text) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.lead_scoring_became_hot() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    owner bigint := NEW.owner_id;
+    team_name text := (SELECT assignment_team FROM @extschema@.lead_scoring_settings);
+BEGIN
+    IF owner IS NULL AND team_name IS NOT NULL THEN
+        owner := @extschema@.lead_scoring_next_assignee(team_name);
+        IF owner IS NOT NULL THEN
+            UPDATE @extschema@.leads SET owner_id = owner WHERE lead_id = NEW.lead_id;
+        END IF;
+    END IF;
+    PERFORM pg_notify('crm_events', json_build_object(
+        'event', 'lead_hot', 'lead_id', NEW.lead_id, 'score', NEW.score, 'owner_id', owner)::text);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.lead_scoring_became_hot() IS
+    'Trigger: when a lead becomes hot, assigns it round-robin if unowned and a team is set, and sends NOTIFY crm_events {"event": "lead_hot", "lead_id", "score", "owner_id"}.';
+CREATE TRIGGER lead_scoring_became_hot AFTER UPDATE ON @extschema@.leads
+    FOR EACH ROW WHEN (NEW.grade = 'hot' AND OLD.grade IS DISTINCT FROM 'hot' AND NOT @extschema@.restoring_dump())
+    EXECUTE FUNCTION @extschema@.lead_scoring_became_hot();
+
+-- ---------------------------------------------------------------------------------------------
+-- BANT qualification and the status history
+CREATE FUNCTION @extschema@.lead_meets_bant(budget numeric, authority boolean, need text, timeline date) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+SELECT (s.bant_min_budget IS NULL OR budget >= s.bant_min_budget) IS TRUE
+   AND (NOT s.bant_require_authority OR authority IS TRUE)
+   AND (s.bant_needs IS NULL OR need = ANY (s.bant_needs)) IS TRUE
+   AND (s.bant_max_timeline IS NULL OR timeline <= current_date + s.bant_max_timeline) IS TRUE
+FROM @extschema@.lead_scoring_settings s
+$$;
+COMMENT ON FUNCTION @extschema@.lead_meets_bant(numeric, boolean, text, date) IS
+    'Whether budget >= bant_min_budget, authority (when required), need in bant_needs and timeline within bant_max_timeline of today all hold; a NULL setting is not required, a NULL lead field fails its criterion.';
+
+CREATE FUNCTION @extschema@.lead_bant_qualify() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.status IN ('new', 'contacted')
+       AND @extschema@.lead_meets_bant(NEW.budget, NEW.authority, NEW.need, NEW.timeline) THEN
+        NEW.status := 'qualified';
+    END IF;
+    IF NEW.status = 'qualified' AND NEW.qualified_at IS NULL THEN
+        NEW.qualified_at := pg_catalog.now();
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.lead_bant_qualify() IS
+    'Trigger: a new or contacted lead meeting the BANT rule becomes qualified; qualified_at is set when a lead becomes qualified.';
+CREATE TRIGGER lead_bant_qualify BEFORE INSERT OR UPDATE OF budget, authority, need, timeline, status
+    ON @extschema@.leads FOR EACH ROW WHEN (NOT @extschema@.restoring_dump()) EXECUTE FUNCTION @extschema@.lead_bant_qualify();
+
+CREATE FUNCTION @extschema@.lead_status_record() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    INSERT INTO @extschema@.lead_status_history (lead_id, from_status, to_status, changed_by)
+    VALUES (NEW.lead_id, CASE WHEN TG_OP = 'UPDATE' THEN OLD.status END, NEW.status,
+            (SELECT user_id FROM @extschema@.users WHERE login_role = session_user));
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.lead_status_record() IS
+    'Trigger: records a lead''s status at creation and every change of it in lead_status_history.';
+CREATE TRIGGER lead_status_recorded AFTER INSERT ON @extschema@.leads
+    FOR EACH ROW WHEN (NOT @extschema@.restoring_dump()) EXECUTE FUNCTION @extschema@.lead_status_record();
+CREATE TRIGGER lead_status_changed AFTER UPDATE ON @extschema@.leads
+    FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status AND NOT @extschema@.restoring_dump())
+    EXECUTE FUNCTION @extschema@.lead_status_record();
+
+-- ---------------------------------------------------------------------------------------------
+-- Naive Bayes win probability
+CREATE FUNCTION @extschema@.lead_nb_features(lead_id bigint) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+SELECT pg_catalog.jsonb_object_agg(f.field, f.value)
+FROM @extschema@.leads l
+JOIN @extschema@.contacts c ON c.contact_id = l.contact_id
+LEFT JOIN @extschema@.accounts a ON a.account_id = c.account_id
+CROSS JOIN @extschema@.lead_scoring_settings s
+CROSS JOIN LATERAL (VALUES
+    ('source', l.source),
+    ('need', l.need),
+    ('industry', a.industry),
+    ('country', coalesce(c.country, a.country)),
+    ('employee_band', CASE WHEN a.employee_count IS NULL THEN NULL
+                           WHEN a.employee_count <= 10 THEN '1-10'
+                           WHEN a.employee_count <= 50 THEN '11-50'
+                           WHEN a.employee_count <= 200 THEN '51-200'
+                           WHEN a.employee_count <= 1000 THEN '201-1000'
+                           ELSE '1001+' END)) AS f(field, value)
+WHERE l.lead_id = lead_nb_features.lead_id AND f.field = ANY (s.nb_fields)
+$$;
+COMMENT ON FUNCTION @extschema@.lead_nb_features(bigint) IS
+    'The lead''s values of the naive Bayes fields chosen in settings (source, need, industry, country: the contact''s else the account''s, employee_band: 1-10, 11-50, 51-200, 201-1000, 1001+), as a jsonb object; NULL for an unknown lead.';
+
+-- Adds (sign 1) or takes back (sign -1) one closed lead's features. Taking back is an UPDATE: an
+-- INSERT ... ON CONFLICT would check the CHECK constraints on the negative row it proposes.
+CREATE FUNCTION @extschema@.lead_nb_count(features jsonb, won boolean, sign integer) RETURNS void
+LANGUAGE sql AS $$
+-- positional parameters: the table's columns won and lost would hide parameters named alike
+INSERT INTO @extschema@.lead_nb_counts AS n (field, value, won, lost)
+SELECT f.key, f.value, CASE WHEN $2 THEN 1 ELSE 0 END, CASE WHEN $2 THEN 0 ELSE 1 END
+FROM (SELECT '*' AS key, NULL::text AS value
+      UNION ALL SELECT key, value FROM pg_catalog.jsonb_each_text($1)) f
+WHERE $3 > 0
+ORDER BY f.key, f.value
+ON CONFLICT (field, value) DO UPDATE SET won = n.won + excluded.won, lost = n.lost + excluded.lost;
+UPDATE @extschema@.lead_nb_counts AS n
+   SET won = n.won - CASE WHEN $2 THEN 1 ELSE 0 END, lost = n.lost - CASE WHEN $2 THEN 0 ELSE 1 END
+  FROM (SELECT '*' AS key, NULL::text AS value
+        UNION ALL SELECT key, value FROM pg_catalog.jsonb_each_text($1)) f
+ WHERE $3 < 0 AND n.field = f.key AND n.value IS NOT DISTINCT FROM f.value;
+$$;
+COMMENT ON FUNCTION @extschema@.lead_nb_count(jsonb, boolean, integer) IS
+    'Adds (sign 1) or removes (sign -1) one closed lead''s field values to the naive Bayes counts.';
+REVOKE EXECUTE ON FUNCTION @extschema@.lead_nb_count(jsonb, boolean, integer) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.lead_nb_closed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    observed @extschema@.lead_nb_observations;
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        DELETE FROM @extschema@.lead_nb_observations WHERE lead_id = OLD.lead_id RETURNING * INTO observed;
+        IF FOUND THEN
+            PERFORM @extschema@.lead_nb_count(observed.features, observed.won, -1);
+        END IF;
+        IF TG_OP = 'DELETE' THEN
+            RETURN NULL;
+        END IF;
+    END IF;
+    IF NEW.status IN ('won', 'lost') THEN
+        INSERT INTO @extschema@.lead_nb_observations (lead_id, won, features)
+        VALUES (NEW.lead_id, NEW.status = 'won', coalesce(@extschema@.lead_nb_features(NEW.lead_id), '{}'))
+        RETURNING * INTO observed;
+        PERFORM @extschema@.lead_nb_count(observed.features, observed.won, 1);
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.lead_nb_closed() IS
+    'Trigger: counts a lead that is won or lost into lead_nb_counts, and takes it back when it is reopened, switched or deleted.';
+CREATE TRIGGER lead_nb_inserted AFTER INSERT ON @extschema@.leads
+    FOR EACH ROW WHEN (NEW.status IN ('won', 'lost') AND NOT @extschema@.restoring_dump())
+    EXECUTE FUNCTION @extschema@.lead_nb_closed();
+CREATE TRIGGER lead_nb_status_changed AFTER UPDATE ON @extschema@.leads
+    FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status AND (OLD.status IN ('won', 'lost') OR NEW.status IN ('won', 'lost'))
+                       AND NOT @extschema@.restoring_dump())
+    EXECUTE FUNCTION @extschema@.lead_nb_closed();
+CREATE TRIGGER lead_nb_deleted BEFORE DELETE ON @extschema@.leads
+    FOR EACH ROW WHEN (OLD.status IN ('won', 'lost') AND NOT @extschema@.restoring_dump())
+    EXECUTE FUNCTION @extschema@.lead_nb_closed();
+
+CREATE FUNCTION @extschema@.rebuild_lead_nb_counts() RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    observed bigint;
+BEGIN
+    LOCK TABLE @extschema@.lead_nb_observations, @extschema@.lead_nb_counts IN EXCLUSIVE MODE;
+    DELETE FROM @extschema@.lead_nb_observations;
+    DELETE FROM @extschema@.lead_nb_counts;
+    INSERT INTO @extschema@.lead_nb_observations (lead_id, won, features)
+    SELECT l.lead_id, l.status = 'won', coalesce(@extschema@.lead_nb_features(l.lead_id), '{}')
+    FROM @extschema@.leads l WHERE l.status IN ('won', 'lost');
+    GET DIAGNOSTICS observed = ROW_COUNT;
+    INSERT INTO @extschema@.lead_nb_counts (field, value, won, lost)
+    SELECT f.key, f.value, count(*) FILTER (WHERE o.won), count(*) FILTER (WHERE NOT o.won)
+    FROM @extschema@.lead_nb_observations o,
+         LATERAL (SELECT '*' AS key, NULL::text AS value
+                  UNION ALL SELECT key, value FROM jsonb_each_text(o.features)) f
+    GROUP BY f.key, f.value;
+    RETURN observed;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.rebuild_lead_nb_counts() IS
+    'Recounts the naive Bayes counts from every won and lost lead (after changing nb_fields); returns the number of closed leads.';
+REVOKE EXECUTE ON FUNCTION @extschema@.rebuild_lead_nb_counts() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.rebuild_lead_nb_counts() TO crm_admin, crm_manager;
+
+CREATE FUNCTION @extschema@.lead_win_probability(lead_id bigint) RETURNS double precision
+LANGUAGE sql STABLE AS $$
+WITH totals AS (
+    SELECT won::float8 AS won, lost::float8 AS lost FROM @extschema@.lead_nb_counts WHERE field = '*'
+), features AS (
+    SELECT f.key AS field, f.value
+    FROM pg_catalog.jsonb_each_text(@extschema@.lead_nb_features(lead_win_probability.lead_id)) f
+), likelihoods AS (
+    SELECT sum(pg_catalog.ln((coalesce(n.won, 0) + 1) / (t.won + v.distinct_values))) AS log_won,
+           sum(pg_catalog.ln((coalesce(n.lost, 0) + 1) / (t.lost + v.distinct_values))) AS log_lost
+    FROM features f
+    CROSS JOIN totals t
+    LEFT JOIN @extschema@.lead_nb_counts n ON n.field = f.field AND n.value IS NOT DISTINCT FROM f.value
+    CROSS JOIN LATERAL (
+        SELECT count(*) + CASE WHEN n.field IS NULL THEN 1 ELSE 0 END AS distinct_values
+        FROM @extschema@.lead_nb_counts k WHERE k.field = f.field AND (k.won + k.lost) > 0) v
+)
+SELECT CASE WHEN NOT EXISTS (SELECT FROM @extschema@.leads l WHERE l.lead_id = lead_win_probability.lead_id) THEN NULL
+            ELSE 1 / (1 + pg_catalog.exp(
+                (pg_catalog.ln((coalesce(t.lost, 0) + 1) / (coalesce(t.won + t.lost, 0) + 2)) + coalesce(x.log_lost, 0))
+              - (pg_catalog.ln((coalesce(t.won, 0) + 1) / (coalesce(t.won + t.lost, 0) + 2)) + coalesce(x.log_won, 0))))
+       END
+FROM (SELECT 1) one
+LEFT JOIN totals t ON true
+LEFT JOIN likelihoods x ON true
+$$;
+COMMENT ON FUNCTION @extschema@.lead_win_probability(bigint) IS
+    'Naive Bayes probability that the lead is won: S_won / (S_won + S_lost), S_c = P(c) · Π P(value | c) over the chosen fields, with Laplace smoothing (add one; a field''s value count includes one unseen value), computed in logs. 0.5 before any lead was closed; NULL for an unknown lead.';
+
+-- ---------------------------------------------------------------------------------------------
+-- Demo data hook (called by crm.generate_demo_data with triggers off)
+CREATE FUNCTION @extschema@.generate_demo_lead_scoring(seed integer) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    fit_group integer;
+    engagement_group integer;
+    negative_group integer;
+BEGIN
+    INSERT INTO @extschema@.lead_scoring_groups (name, cap, half_life)
+    VALUES ('Fit', 60, NULL) RETURNING group_id INTO fit_group;
+    INSERT INTO @extschema@.lead_scoring_groups (name, cap, half_life)
+    VALUES ('Engagement', 80, interval '30 days') RETURNING group_id INTO engagement_group;
+    INSERT INTO @extschema@.lead_scoring_groups (name, cap, half_life)
+    VALUES ('Disqualifiers', NULL, NULL) RETURNING group_id INTO negative_group;
+
+    INSERT INTO @extschema@.lead_scoring_rules
+        (group_id, name, kind, entity, field, operator, value, value_type, points)
+    VALUES
+        (fit_group, 'Software industry', 'fit', 'account', 'industry', 'in', '{Software,Technology,SaaS}', 'text', 20),
+        (fit_group, 'Company of 200+', 'fit', 'account', 'employee_count', '>=', '200', 'numeric', 15),
+        (fit_group, 'Budget of 10k+', 'fit', 'lead', 'budget', '>=', '10000', 'numeric', 10),
+        (fit_group, 'Decision maker', 'fit', 'lead', 'authority', '=', 'true', 'boolean', 10),
+        (fit_group, 'Referral or partner', 'fit', 'lead', 'source', 'in', '{referral,partner}', 'text', 10),
+        (negative_group, 'Free-mail address', 'fit', 'contact', 'email', 'matches', '@(gmail|yahoo|hotmail|outlook)\.', 'text', -5);
+    INSERT INTO @extschema@.lead_scoring_rules
+        (group_id, name, kind, activity_kind, channel, detail_key, detail_operator, detail_value, half_life, points)
+    VALUES
+        (engagement_group, 'Email open', 'engagement', 'email_open', NULL, NULL, NULL, NULL, NULL, 2),
+        (engagement_group, 'Email click', 'engagement', 'email_click', NULL, NULL, NULL, NULL, NULL, 4),
+        (engagement_group, 'Form submitted', 'engagement', 'form_submit', NULL, NULL, NULL, NULL, NULL, 10),
+        (engagement_group, 'Pricing page', 'engagement', 'page_view', NULL, 'url', 'like', '%/pricing%', NULL, 15),
+        (engagement_group, 'Meeting', 'engagement', 'meeting', NULL, NULL, NULL, NULL, interval '90 days', 12),
+        (engagement_group, 'Webinar', 'engagement', 'webinar_attended', NULL, NULL, NULL, NULL, NULL, 8);
+    PERFORM setseed(((seed % 1000) / 1000.0)::float8);
+    PERFORM @extschema@.rescore_leads();
+    PERFORM @extschema@.rebuild_lead_nb_counts();
+END
+$$;
+COMMENT ON FUNCTION @extschema@.generate_demo_lead_scoring(integer) IS
+    'Demo data hook: inserts example scoring groups and rules, rescores every lead and recounts the naive Bayes counts (the demo generator runs with triggers off).';
+REVOKE EXECUTE ON FUNCTION @extschema@.generate_demo_lead_scoring(integer) FROM PUBLIC;
+
+-- ---------------------------------------------------------------------------------------------
+-- Privileges and pg_dump
+GRANT SELECT ON @extschema@.lead_scoring_settings, @extschema@.lead_scoring_groups, @extschema@.lead_scoring_rules,
+    @extschema@.lead_status_history, @extschema@.lead_nb_counts, @extschema@.lead_nb_observations,
+    @extschema@.lead_assignment_pointers
+    TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
+GRANT INSERT, UPDATE, DELETE ON @extschema@.lead_scoring_settings, @extschema@.lead_scoring_groups,
+    @extschema@.lead_scoring_rules TO crm_admin, crm_manager;
+GRANT USAGE ON SEQUENCE @extschema@.lead_scoring_groups_group_id_seq, @extschema@.lead_scoring_rules_rule_id_seq
+    TO crm_admin, crm_manager;
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.lead_scoring_settings', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.lead_scoring_groups', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.lead_scoring_groups_group_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.lead_scoring_rules', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.lead_scoring_rules_rule_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.lead_status_history', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.lead_status_history_history_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.lead_nb_counts', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.lead_nb_observations', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.lead_assignment_pointers', '');
