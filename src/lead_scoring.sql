@@ -459,32 +459,39 @@ CREATE TRIGGER lead_scoring_groups_validate BEFORE INSERT OR UPDATE ON @extschem
 -- COMMITTED) then sees every activity committed by whoever held a lock before.
 CREATE FUNCTION @extschema@.lead_scoring_refresh(lead_ids bigint[]) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    -- set once the locks are held: the score then counts every activity committed by anyone who
+    -- held them before, even one whose transaction started after ours (now() would leave it out)
+    scoring_time timestamptz;
 BEGIN
     IF cardinality(lead_ids) = 0 THEN
         RETURN;
     END IF;
     PERFORM FROM @extschema@.leads WHERE lead_id = ANY (lead_ids) ORDER BY lead_id FOR NO KEY UPDATE;
+    scoring_time := clock_timestamp();
     UPDATE @extschema@.leads l
-       SET score = s.score, grade = @extschema@.lead_grade(s.score), scored_at = now()
-      FROM @extschema@.lead_scores(now(), lead_ids) s
+       SET score = s.score, grade = @extschema@.lead_grade(s.score), scored_at = scoring_time
+      FROM @extschema@.lead_scores(scoring_time, lead_ids) s
      WHERE l.lead_id = s.lead_id;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.lead_scoring_refresh(bigint[]) IS
-    'Rescores the given leads now, locking them in lead_id order. Used by the scoring triggers.';
+    'Rescores the given leads, locking them in lead_id order, as of the moment the locks are held. Used by the scoring triggers.';
 REVOKE EXECUTE ON FUNCTION @extschema@.lead_scoring_refresh(bigint[]) FROM PUBLIC;
 
 CREATE FUNCTION @extschema@.rescore_leads() RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     rescored bigint;
+    scoring_time timestamptz;
 BEGIN
     -- EXCLUSIVE: readers go on, writers of leads (and activity inserts, via the foreign key) wait,
     -- so no session holds a lead this set-based update needs while waiting for another one.
     LOCK TABLE @extschema@.leads IN EXCLUSIVE MODE;
+    scoring_time := clock_timestamp();
     UPDATE @extschema@.leads l
-       SET score = s.score, grade = @extschema@.lead_grade(s.score), scored_at = now()
-      FROM @extschema@.lead_scores(now(), ARRAY(SELECT lead_id FROM @extschema@.leads)) s
+       SET score = s.score, grade = @extschema@.lead_grade(s.score), scored_at = scoring_time
+      FROM @extschema@.lead_scores(scoring_time, ARRAY(SELECT lead_id FROM @extschema@.leads)) s
      WHERE l.lead_id = s.lead_id;
     GET DIAGNOSTICS rescored = ROW_COUNT;
     RETURN rescored;
