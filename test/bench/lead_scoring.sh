@@ -24,7 +24,7 @@ INSERT INTO crm.activities (contact_id, lead_id, channel, kind, occurred_at, det
 SELECT l, l, 'web', (ARRAY['email_open', 'form_submit', 'page_view', 'meeting']::crm.activity_kind[])[1 + i % 4],
        timestamptz '2026-06-01' + (i % 150) * interval '1 day',
        CASE WHEN i % 8 = 2 THEN '{"url": "/pricing"}'::jsonb ELSE '{}' END
-FROM generate_series(1, 2000000) i, LATERAL (SELECT 1 + (i * 7919) % 1000000 AS l) x;
+FROM generate_series(1, 2000000) i, LATERAL (SELECT 1 + (i::bigint * 7919) % 1000000 AS l) x;
 SELECT setval('crm.activities_activity_id_seq', 2000000);
 DELETE FROM crm.lead_scoring_rules;
 INSERT INTO crm.lead_scoring_groups (group_id, name, cap, half_life) VALUES (1, 'Fit', 60, NULL), (2, 'Engagement', 80, '30 days');
