@@ -457,22 +457,37 @@ CREATE TRIGGER lead_scoring_groups_validate BEFORE INSERT OR UPDATE ON @extschem
 -- Rescores the given leads as of now(). Locks them in lead_id order first, so sessions scoring
 -- overlapping sets of leads queue instead of deadlocking; the UPDATE's fresh snapshot (READ
 -- COMMITTED) then sees every activity committed by whoever held a lock before.
-CREATE FUNCTION @extschema@.lead_scoring_refresh(lead_ids bigint[]) RETURNS void
+-- Stores the scores of the given leads, which the caller has locked, as of now: the moment the
+-- locks are held, so the scores count every activity committed by anyone who held them before,
+-- even in a transaction that started after the caller's (now() would leave that one out).
+CREATE FUNCTION @extschema@.lead_scoring_store(lead_ids bigint[]) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    -- set once the locks are held: the score then counts every activity committed by anyone who
-    -- held them before, even one whose transaction started after ours (now() would leave it out)
-    scoring_time timestamptz;
+    scoring_time timestamptz := clock_timestamp();
+    stored bigint;
+BEGIN
+    UPDATE @extschema@.leads l
+       SET score = s.score, grade = @extschema@.lead_grade(s.score), scored_at = scoring_time
+      FROM @extschema@.lead_scores(scoring_time, lead_ids) s
+     WHERE l.lead_id = s.lead_id;
+    GET DIAGNOSTICS stored = ROW_COUNT;
+    RETURN stored;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.lead_scoring_store(bigint[]) IS
+    'Stores the scores of the given leads (locked by the caller) as of this moment; returns how many. Used by crm.lead_scoring_refresh and crm.rescore_leads.';
+REVOKE EXECUTE ON FUNCTION @extschema@.lead_scoring_store(bigint[]) FROM PUBLIC;
+
+-- Rescores the given leads, locking them in lead_id order first, so sessions scoring overlapping
+-- sets of leads queue instead of deadlocking.
+CREATE FUNCTION @extschema@.lead_scoring_refresh(lead_ids bigint[]) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF cardinality(lead_ids) = 0 THEN
         RETURN;
     END IF;
     PERFORM FROM @extschema@.leads WHERE lead_id = ANY (lead_ids) ORDER BY lead_id FOR NO KEY UPDATE;
-    scoring_time := clock_timestamp();
-    UPDATE @extschema@.leads l
-       SET score = s.score, grade = @extschema@.lead_grade(s.score), scored_at = scoring_time
-      FROM @extschema@.lead_scores(scoring_time, lead_ids) s
-     WHERE l.lead_id = s.lead_id;
+    PERFORM @extschema@.lead_scoring_store(lead_ids);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.lead_scoring_refresh(bigint[]) IS
@@ -481,20 +496,11 @@ REVOKE EXECUTE ON FUNCTION @extschema@.lead_scoring_refresh(bigint[]) FROM PUBLI
 
 CREATE FUNCTION @extschema@.rescore_leads() RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    rescored bigint;
-    scoring_time timestamptz;
 BEGIN
     -- EXCLUSIVE: readers go on, writers of leads (and activity inserts, via the foreign key) wait,
     -- so no session holds a lead this set-based update needs while waiting for another one.
     LOCK TABLE @extschema@.leads IN EXCLUSIVE MODE;
-    scoring_time := clock_timestamp();
-    UPDATE @extschema@.leads l
-       SET score = s.score, grade = @extschema@.lead_grade(s.score), scored_at = scoring_time
-      FROM @extschema@.lead_scores(scoring_time, ARRAY(SELECT lead_id FROM @extschema@.leads)) s
-     WHERE l.lead_id = s.lead_id;
-    GET DIAGNOSTICS rescored = ROW_COUNT;
-    RETURN rescored;
+    RETURN @extschema@.lead_scoring_store(ARRAY(SELECT lead_id FROM @extschema@.leads));
 END
 $$;
 COMMENT ON FUNCTION @extschema@.rescore_leads() IS

@@ -82,16 +82,7 @@ CREATE TABLE crm_test_cdnow_big AS SELECT c.* FROM crm_test_cdnow c, generate_se
 ANALYZE crm_test_cdnow_big;
 SET LOCAL max_parallel_workers_per_gather = 0;
 CREATE TEMP TABLE serial_fit AS SELECT (crm.bgnbd_fit(x, t_x, big_t)).* FROM crm_test_cdnow_big;
-SET LOCAL max_parallel_workers_per_gather = 2;
-SET LOCAL parallel_setup_cost = 0;
-SET LOCAL parallel_tuple_cost = 0;
-SET LOCAL min_parallel_table_scan_size = 0;
-CREATE FUNCTION pg_temp.plan_of(query text) RETURNS SETOF text LANGUAGE plpgsql AS $f$
-DECLARE line text;
-BEGIN
-    FOR line IN EXECUTE 'EXPLAIN ' || query LOOP RETURN NEXT line; END LOOP;
-END
-$f$;
+\i test/lib/parallel.sql
 SELECT ok(EXISTS (SELECT FROM pg_temp.plan_of('SELECT crm.bgnbd_fit(x, t_x, big_t) FROM crm_test_cdnow_big') l
                   WHERE l LIKE '%Partial Aggregate%'), 'the plan is parallel (Partial Aggregate)');
 CREATE TEMP TABLE parallel_fit AS SELECT (crm.bgnbd_fit(x, t_x, big_t)).* FROM crm_test_cdnow_big;

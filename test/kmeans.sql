@@ -29,16 +29,7 @@ SELECT ok((SELECT crm.kmeans(f, 4, 1) FROM kmeans_blobs) = (SELECT centroids FRO
           'on well-separated blobs any seed finds the same clusters');
 
 -- A forced parallel plan gives the serial answer.
-SET LOCAL parallel_setup_cost = 0;
-SET LOCAL parallel_tuple_cost = 0;
-SET LOCAL min_parallel_table_scan_size = 0;
-SET LOCAL max_parallel_workers_per_gather = 2;
-CREATE FUNCTION pg_temp.plan_of(query text) RETURNS SETOF text LANGUAGE plpgsql AS $f$
-DECLARE line text;
-BEGIN
-    FOR line IN EXECUTE 'EXPLAIN ' || query LOOP RETURN NEXT line; END LOOP;
-END
-$f$;
+\i test/lib/parallel.sql
 SELECT ok(EXISTS (SELECT FROM pg_temp.plan_of('SELECT crm.kmeans(f, 3, 5) FROM kmeans_blobs') l WHERE l LIKE '%Partial Aggregate%'),
           'the plan is parallel (Partial Aggregate)');
 CREATE TEMP TABLE parallel_result AS SELECT crm.kmeans(f, 3, 5) AS c FROM kmeans_blobs;

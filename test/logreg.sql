@@ -50,18 +50,9 @@ SELECT throws_ok($$SELECT crm.logreg_fit(f, label, -1) FROM logreg_rows$$, '2202
 SELECT throws_ok($$SELECT crm.logreg_predict('{1, 2, 3}', '{1}')$$, '22023', NULL, 'predict: dimension mismatch');
 
 -- A forced parallel plan gives the serial answers.
-SET LOCAL parallel_setup_cost = 0;
-SET LOCAL parallel_tuple_cost = 0;
-SET LOCAL min_parallel_table_scan_size = 0;
-SET LOCAL max_parallel_workers_per_gather = 2;
+\i test/lib/parallel.sql
 CREATE TABLE logreg_big AS SELECT r.* FROM logreg_rows r, generate_series(1, 50);
 ANALYZE logreg_big;
-CREATE FUNCTION pg_temp.plan_of(query text) RETURNS SETOF text LANGUAGE plpgsql AS $f$
-DECLARE line text;
-BEGIN
-    FOR line IN EXECUTE 'EXPLAIN ' || query LOOP RETURN NEXT line; END LOOP;
-END
-$f$;
 SELECT ok(EXISTS (SELECT FROM pg_temp.plan_of('SELECT crm.logreg_fit(f, label), crm.auc(f[1] + i, label) FROM logreg_big') l
                   WHERE l LIKE '%Partial Aggregate%'), 'the plan is parallel (Partial Aggregate)');
 CREATE TEMP TABLE parallel_answers AS SELECT crm.logreg_fit(f, label) AS c, crm.auc(f[1] - f[2], label) AS a FROM logreg_big;

@@ -96,15 +96,7 @@ FROM nps_parallel_answers;
 CREATE TEMP TABLE serial_union AS
 SELECT crm.nps_union(summary)::text AS summary FROM nps_parallel_daily;
 
-SET LOCAL parallel_setup_cost = 0;
-SET LOCAL parallel_tuple_cost = 0;
-SET LOCAL min_parallel_table_scan_size = 0;
-SET LOCAL max_parallel_workers_per_gather = 2;
-CREATE FUNCTION pg_temp.plan_of(query text) RETURNS SETOF text LANGUAGE plpgsql AS $$
-BEGIN
-    RETURN QUERY EXECUTE 'EXPLAIN (COSTS OFF) ' || query;
-END
-$$;
+\i test/lib/parallel.sql
 SELECT ok(EXISTS (SELECT FROM pg_temp.plan_of(
               'SELECT crm.nps(nps_score), crm.nps_agg(nps_score), crm.csat(csat_score), crm.ces(ces_score) FROM nps_parallel_answers') p
           WHERE p LIKE '%Partial Aggregate%'), 'nps, nps_agg, csat and ces run as partial aggregates');

@@ -40,16 +40,7 @@ FROM generate_series(1, 100000) i;
 ANALYZE crm_test_lifetimes;
 SET LOCAL max_parallel_workers_per_gather = 0;
 CREATE TEMP TABLE serial_curve AS SELECT crm.km_fit(days, churned) AS c FROM crm_test_lifetimes;
-SET LOCAL max_parallel_workers_per_gather = 2;
-SET LOCAL parallel_setup_cost = 0;
-SET LOCAL parallel_tuple_cost = 0;
-SET LOCAL min_parallel_table_scan_size = 0;
-CREATE FUNCTION pg_temp.plan_of(query text) RETURNS SETOF text LANGUAGE plpgsql AS $f$
-DECLARE line text;
-BEGIN
-    FOR line IN EXECUTE 'EXPLAIN ' || query LOOP RETURN NEXT line; END LOOP;
-END
-$f$;
+\i test/lib/parallel.sql
 SELECT ok(EXISTS (SELECT FROM pg_temp.plan_of('SELECT crm.km_fit(days, churned) FROM crm_test_lifetimes') l WHERE l LIKE '%Partial Aggregate%'),
           'the plan is parallel (Partial Aggregate)');
 SELECT ok((SELECT crm.km_fit(days, churned) FROM crm_test_lifetimes) OPERATOR(crm.=) (SELECT c FROM serial_curve),
