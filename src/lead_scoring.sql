@@ -457,13 +457,13 @@ CREATE TRIGGER lead_scoring_groups_validate BEFORE INSERT OR UPDATE ON @extschem
 -- Rescores the given leads as of now(). Locks them in lead_id order first, so sessions scoring
 -- overlapping sets of leads queue instead of deadlocking; the UPDATE's fresh snapshot (READ
 -- COMMITTED) then sees every activity committed by whoever held a lock before.
--- Stores the scores of the given leads, which the caller has locked, as of now: the moment the
--- locks are held, so the scores count every activity committed by anyone who held them before,
--- even in a transaction that started after the caller's (now() would leave that one out).
-CREATE FUNCTION @extschema@.lead_scoring_store(lead_ids bigint[]) RETURNS bigint
+-- Stores the scores of the given leads, which the caller has locked, as of scoring_time. The
+-- triggers and crm.rescore_leads pass clock_timestamp() taken once the locks are held, so the
+-- scores count every activity committed by anyone who held them before, even in a transaction
+-- that started after the caller's (now() would leave that one out).
+CREATE FUNCTION @extschema@.lead_scoring_store(lead_ids bigint[], scoring_time timestamptz) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    scoring_time timestamptz := clock_timestamp();
     stored bigint;
 BEGIN
     UPDATE @extschema@.leads l
@@ -474,9 +474,9 @@ BEGIN
     RETURN stored;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.lead_scoring_store(bigint[]) IS
-    'Stores the scores of the given leads (locked by the caller) as of this moment; returns how many. Used by crm.lead_scoring_refresh and crm.rescore_leads.';
-REVOKE EXECUTE ON FUNCTION @extschema@.lead_scoring_store(bigint[]) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.lead_scoring_store(bigint[], timestamptz) IS
+    'Stores the scores of the given leads (locked by the caller) as of scoring_time; returns how many. Used by crm.lead_scoring_refresh, crm.rescore_leads and the demo hook.';
+REVOKE EXECUTE ON FUNCTION @extschema@.lead_scoring_store(bigint[], timestamptz) FROM PUBLIC;
 
 -- Rescores the given leads, locking them in lead_id order first, so sessions scoring overlapping
 -- sets of leads queue instead of deadlocking.
@@ -487,7 +487,7 @@ BEGIN
         RETURN;
     END IF;
     PERFORM FROM @extschema@.leads WHERE lead_id = ANY (lead_ids) ORDER BY lead_id FOR NO KEY UPDATE;
-    PERFORM @extschema@.lead_scoring_store(lead_ids);
+    PERFORM @extschema@.lead_scoring_store(lead_ids, clock_timestamp());
 END
 $$;
 COMMENT ON FUNCTION @extschema@.lead_scoring_refresh(bigint[]) IS
@@ -500,7 +500,7 @@ BEGIN
     -- EXCLUSIVE: readers go on, writers of leads (and activity inserts, via the foreign key) wait,
     -- so no session holds a lead this set-based update needs while waiting for another one.
     LOCK TABLE @extschema@.leads IN EXCLUSIVE MODE;
-    RETURN @extschema@.lead_scoring_store(ARRAY(SELECT lead_id FROM @extschema@.leads));
+    RETURN @extschema@.lead_scoring_store(ARRAY(SELECT lead_id FROM @extschema@.leads), clock_timestamp());
 END
 $$;
 COMMENT ON FUNCTION @extschema@.rescore_leads() IS
@@ -925,8 +925,8 @@ BEGIN
         (engagement_group, 'Pricing page', 'engagement', 'page_view', NULL, 'url', 'like', '%/pricing%', NULL, 15),
         (engagement_group, 'Meeting', 'engagement', 'meeting', NULL, NULL, NULL, NULL, interval '90 days', 12),
         (engagement_group, 'Webinar', 'engagement', 'webinar_attended', NULL, NULL, NULL, NULL, NULL, 8);
-    PERFORM setseed(((seed % 1000) / 1000.0)::float8);
-    PERFORM @extschema@.rescore_leads();
+    -- as of the transaction's start, not the clock: the same seed must give the same rows
+    PERFORM @extschema@.lead_scoring_store(ARRAY(SELECT lead_id FROM @extschema@.leads), now());
     PERFORM @extschema@.rebuild_lead_nb_counts();
 END
 $$;
