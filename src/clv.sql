@@ -280,3 +280,13 @@ CREATE AGGREGATE @extschema@.clv_summary(occurred_at timestamptz, amount double 
 );
 COMMENT ON AGGREGATE @extschema@.clv_summary(timestamptz, double precision, timestamptz, double precision) IS
     'One customer''s (x, t_x, big_t, m) from their transactions in any table (GROUP BY the customer): transactions on one day (session time zone) are one purchase; those after observation_end are ignored; NULL times or amounts are skipped; no transaction by the end gives NULL.';
+
+-- Every buyer's summary now, in weeks, by the C aggregate: the view form of crm.customer_summaries.
+CREATE VIEW @extschema@.customer_clv_summaries WITH (security_invoker = true) AS
+SELECT o.contact_id, (@extschema@.clv_summary(o.ordered_at, o.total::double precision, now(), 7::double precision)).*
+FROM @extschema@.orders o
+WHERE o.status IN ('paid', 'shipped') AND o.ordered_at <= now()
+GROUP BY o.contact_id;
+COMMENT ON VIEW @extschema@.customer_clv_summaries IS
+    'Every buyer''s CLV summary as of now, in weeks: x repeat purchase days, t_x and big_t since the first purchase, m the mean value of the repeat purchase days (NULL without any); purchases are orders paid or shipped. crm.customer_summaries(as_of, time_unit_days) gives the same for another date or unit.';
+GRANT SELECT ON @extschema@.customer_clv_summaries TO crm_admin, crm_manager, crm_analyst;

@@ -1,6 +1,6 @@
 -- pgTAP: CLV models fitted on crm.orders, stored, and every buyer's value in crm.customer_clv.
 BEGIN;
-SELECT plan(15);
+SELECT plan(16);
 
 SELECT is_empty('SELECT * FROM crm.customer_clv', 'no model, no rows');
 SELECT throws_ok('SELECT crm.fit_clv_models()', '22023', NULL, 'no purchases: nothing to fit');
@@ -27,6 +27,9 @@ SELECT is_empty($$SELECT contact_id, x, t_x, big_t, round(m::numeric, 6) FROM by
                   EXCEPT SELECT contact_id, x, t_x, big_t, round(m::numeric, 6) FROM crm.customer_summaries('2026-06-30', 7)$$,
                 'crm.clv_summary equals crm.customer_summaries for every buyer');
 SELECT is((SELECT count(*) FROM by_aggregate), (SELECT count(*) FROM crm.customer_summaries('2026-06-30', 7)), 'for every buyer');
+SELECT is_empty($$SELECT contact_id, x, t_x, big_t, round(m::numeric, 6) FROM crm.customer_clv_summaries
+                  EXCEPT SELECT contact_id, x, t_x, big_t, round(m::numeric, 6) FROM crm.customer_summaries(now(), 7)$$,
+                'the view crm.customer_clv_summaries is crm.customer_summaries as of now');
 SELECT throws_ok($$SELECT crm.clv_summary(ordered_at, 1, ordered_at, 7) FROM crm.orders$$, '22023', NULL,
                  'the observation end must not vary within a customer');
 SELECT throws_ok($$SELECT crm.clv_summary(now(), 1, now(), 0)$$, '22023', NULL, 'time unit must be positive');
