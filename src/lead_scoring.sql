@@ -418,9 +418,6 @@ BEGIN
             END;
         END IF;
     END IF;
-    IF TG_OP = 'UPDATE' AND NEW.updated_at IS NOT DISTINCT FROM OLD.updated_at THEN
-        NEW.updated_at := pg_catalog.now();
-    END IF;
     RETURN NEW;
 END
 $$;
@@ -440,9 +437,6 @@ BEGIN
         RAISE EXCEPTION 'lead scoring group % (%): half_life must be positive', NEW.group_id, pg_catalog.quote_literal(NEW.name)
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF TG_OP = 'UPDATE' AND NEW.updated_at IS NOT DISTINCT FROM OLD.updated_at THEN
-        NEW.updated_at := pg_catalog.now();
-    END IF;
     RETURN NEW;
 END
 $$;
@@ -450,6 +444,10 @@ COMMENT ON FUNCTION @extschema@.lead_scoring_groups_validate() IS
     'Trigger: a group''s cap must be finite and its half_life positive (22023, naming the group).';
 CREATE TRIGGER lead_scoring_groups_validate BEFORE INSERT OR UPDATE ON @extschema@.lead_scoring_groups
     FOR EACH ROW EXECUTE FUNCTION @extschema@.lead_scoring_groups_validate();
+CREATE TRIGGER lead_scoring_groups_touch_updated_at BEFORE UPDATE ON @extschema@.lead_scoring_groups
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.touch_updated_at();
+CREATE TRIGGER lead_scoring_rules_touch_updated_at BEFORE UPDATE ON @extschema@.lead_scoring_rules
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.touch_updated_at();
 
 -- ---------------------------------------------------------------------------------------------
 -- Keeping scores current
