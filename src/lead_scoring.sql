@@ -459,8 +459,10 @@ CREATE TRIGGER lead_scoring_rules_touch_updated_at BEFORE UPDATE ON @extschema@.
 -- triggers and crm.rescore_leads pass clock_timestamp() taken once the locks are held, so the
 -- scores count every activity committed by anyone who held them before, even in a transaction
 -- that started after the caller's (now() would leave that one out).
+-- The plan is kept (a generic plan): planning this query anew for every activity insert would
+-- cost more than running it for one lead.
 CREATE FUNCTION @extschema@.lead_scoring_store(lead_ids bigint[], scoring_time timestamptz) RETURNS bigint
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     stored bigint;
 BEGIN
