@@ -265,17 +265,26 @@ FROM @extschema@.leads l
 LEFT JOIN (
     SELECT p.lead_id, LEAST(sum(p.points), grp.cap) AS points
     FROM (
-        SELECT fl.lead_id, r.group_id, r.points
-        FROM @extschema@.leads fl
-        JOIN @extschema@.contacts c ON c.contact_id = fl.contact_id
-        LEFT JOIN @extschema@.accounts a ON a.account_id = c.account_id
-        JOIN @extschema@.lead_scoring_rules r ON r.kind = 'fit' AND r.active
-        WHERE fl.lead_id = ANY (lead_ids)
-          AND @extschema@.lead_scoring_test(
-                  CASE r.entity WHEN 'lead' THEN pg_catalog.to_jsonb(fl)
-                                WHEN 'contact' THEN pg_catalog.to_jsonb(c)
-                                ELSE pg_catalog.to_jsonb(a) END ->> r.field,
-                  r.operator, r.value, r.value_type)
+        -- each lead's rows are read and turned into jsonb once, then every fit rule is tested on
+        -- them: left to itself the planner joins the other way round and rescans the leads, and
+        -- converts them again, once per rule (OFFSET 0 keeps both subqueries as written)
+        SELECT subject.lead_id, r.group_id, r.points
+        FROM (SELECT fl.lead_id, pg_catalog.to_jsonb(fl) AS lead_row, pg_catalog.to_jsonb(c) AS contact_row,
+                     pg_catalog.to_jsonb(a) AS account_row
+              FROM @extschema@.leads fl
+              JOIN @extschema@.contacts c ON c.contact_id = fl.contact_id
+              LEFT JOIN @extschema@.accounts a ON a.account_id = c.account_id
+              WHERE fl.lead_id = ANY (lead_ids) OFFSET 0) subject
+        CROSS JOIN LATERAL (
+            SELECT r.group_id, r.points
+            FROM @extschema@.lead_scoring_rules r
+            WHERE r.kind = 'fit' AND r.active
+              AND @extschema@.lead_scoring_test(
+                      CASE r.entity WHEN 'lead' THEN subject.lead_row
+                                    WHEN 'contact' THEN subject.contact_row
+                                    ELSE subject.account_row END ->> r.field,
+                      r.operator, r.value, r.value_type)
+            OFFSET 0) r
         UNION ALL
         SELECT e.lead_id, r.group_id,
                r.points * @extschema@.lead_scoring_decay(as_of - e.occurred_at, coalesce(r.half_life, rg.half_life))
