@@ -327,10 +327,19 @@ $$;
 COMMENT ON FUNCTION @extschema@.lead_score(bigint, timestamptz) IS
     'The lead''s score at as_of, recomputed in full from the rules (the stored crm.leads.score equals lead_score(lead_id, scored_at)); NULL for a lead the caller cannot see or that does not exist.';
 
+-- The grade for given thresholds: a plain expression, which the planner inlines into the
+-- rescoring UPDATE instead of calling a function per lead.
+CREATE FUNCTION @extschema@.lead_grade(score numeric, hot_threshold numeric, warm_threshold numeric) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT CASE WHEN score >= hot_threshold THEN 'hot' WHEN score >= warm_threshold THEN 'warm'
+            WHEN score IS NOT NULL THEN 'cold' END
+$$;
+COMMENT ON FUNCTION @extschema@.lead_grade(numeric, numeric, numeric) IS
+    'hot from hot_threshold, warm from warm_threshold, else cold; NULL for a NULL score.';
+
 CREATE FUNCTION @extschema@.lead_grade(score numeric) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-SELECT CASE WHEN score >= s.hot_threshold THEN 'hot' WHEN score >= s.warm_threshold THEN 'warm' ELSE 'cold' END
-FROM @extschema@.lead_scoring_settings s
+SELECT @extschema@.lead_grade(score, s.hot_threshold, s.warm_threshold) FROM @extschema@.lead_scoring_settings s
 $$;
 COMMENT ON FUNCTION @extschema@.lead_grade(numeric) IS
     'hot, warm or cold by the thresholds in lead_scoring_settings; NULL for a NULL score.';
@@ -476,8 +485,9 @@ DECLARE
     stored bigint;
 BEGIN
     UPDATE @extschema@.leads l
-       SET score = s.score, grade = @extschema@.lead_grade(s.score), scored_at = scoring_time
-      FROM @extschema@.lead_scores(scoring_time, lead_ids) s
+       SET score = s.score, grade = @extschema@.lead_grade(s.score, t.hot_threshold, t.warm_threshold),
+           scored_at = scoring_time
+      FROM @extschema@.lead_scores(scoring_time, lead_ids) s, @extschema@.lead_scoring_settings t
      WHERE l.lead_id = s.lead_id;
     GET DIAGNOSTICS stored = ROW_COUNT;
     RETURN stored;

@@ -2,7 +2,7 @@
 -- the triggers keeping the stored score equal to a recomputation, rules checked when written,
 -- BANT qualification and its history, round-robin assignment, naive Bayes, and who may do what.
 BEGIN;
-SELECT plan(28);
+SELECT plan(29);
 
 -- Start from no rules, so only this test's count.
 SET CONSTRAINTS ALL IMMEDIATE;
@@ -41,6 +41,8 @@ SELECT ok(abs(crm.lead_score(4001, '2025-12-25 00:00+00') - (30 + 2 * 0.5 ^ 0.3 
           'before the form: only what had happened counts, decayed to that moment (30 + 2 x 0.5^0.3 + 15 x 0.5^1.3)');
 SELECT is(crm.lead_score(4002, '2026-01-01 00:00+00'), -5.0, 'negative points: free mail, no account: -5');
 SELECT is(crm.lead_score(-1), NULL, 'an unknown lead has no score');
+SELECT ok(crm.lead_grade(NULL) IS NULL AND crm.lead_grade(40) = 'hot' AND crm.lead_grade(39.99) = 'warm' AND crm.lead_grade(-5) = 'cold',
+          'grades: NULL for NULL, hot from 40, warm from 20, cold below');
 
 -- The stored score is the recomputation at scored_at, after every kind of change.
 SELECT ok(bool_and(score = crm.lead_score(lead_id, scored_at)), 'stored = recomputed, after the activity inserts')
