@@ -2,7 +2,7 @@
 -- r = 0.243, alpha = 4.414, a = 0.793, b = 2.426, LL = -9582.4; for x = 2, t_x = 30.43,
 -- T = 38.86, E[Y(39)] = 1.226. From the published summary and from the raw transactions.
 BEGIN;
-SELECT plan(37);
+SELECT plan(41);
 
 CREATE TABLE crm_test_cdnow (id integer, x integer, t_x double precision, big_t double precision);
 \copy crm_test_cdnow FROM 'test/data/cdnow_customers_summary.csv' WITH (FORMAT csv, HEADER)
@@ -90,6 +90,29 @@ SELECT ok(abs(p.r - s.r) < 1e-9 AND abs(p.alpha - s.alpha) < 1e-9 AND abs(p.a - 
           AND p.n = 94280, 'parallel and serial fits agree') FROM parallel_fit p, serial_fit s;
 SELECT ok(abs(s.r - f.r) < 1e-6 AND abs(s.b - f.b) < 1e-6, 'forty copies of the data give the same parameters')
 FROM serial_fit s, fit f;
+-- Gamma-Gamma and the per-customer summaries in parallel too. Half the copies' spends are moved
+-- by 1e-7, so the partial states hold both repeated and distinct summaries to merge.
+CREATE TABLE crm_test_spend_big AS SELECT s.x::int AS x, s.m::float8 + (k % 2) * 1e-7 AS m FROM spend s, generate_series(1, 40) k;
+ANALYZE crm_test_spend_big;
+SELECT ok(EXISTS (SELECT FROM pg_temp.plan_of('SELECT crm.gammagamma_fit(x, m) FROM crm_test_spend_big') l
+                  WHERE l LIKE '%Partial Aggregate%'), 'the Gamma-Gamma plan is parallel (Partial Aggregate)');
+CREATE TEMP TABLE gg_parallel AS SELECT (crm.gammagamma_fit(x, m)).* FROM crm_test_spend_big;
+-- 50 groups of many purchases each: only then is a partial aggregate worth it to the planner
+CREATE TABLE crm_test_purchases_big AS SELECT (id * 10 + k) % 50 AS customer, day FROM purchases, generate_series(1, 4) k;
+ANALYZE crm_test_purchases_big;
+SELECT ok(EXISTS (SELECT FROM pg_temp.plan_of($$SELECT customer, crm.clv_summary(day::timestamptz, 1, '1997-09-30', 7)
+                                                FROM crm_test_purchases_big GROUP BY customer$$) l
+                  WHERE l LIKE '%Partial%Aggregate%'), 'the summaries'' plan is parallel (a partial aggregate)');
+CREATE TEMP TABLE summaries_parallel AS
+SELECT customer, (crm.clv_summary(day::timestamptz, 1, '1997-09-30', 7)).* FROM crm_test_purchases_big GROUP BY customer;
+SET LOCAL max_parallel_workers_per_gather = 0;
+SELECT ok(abs(p.p - s.p) < 1e-9 AND abs(p.q - s.q) < 1e-9 AND abs(p.gamma - s.gamma) < 1e-9 AND p.n = s.n AND p.n = 37840,
+          'parallel and serial Gamma-Gamma fits agree')
+FROM gg_parallel p, (SELECT (crm.gammagamma_fit(x, m)).* FROM crm_test_spend_big) s;
+SELECT is_empty($$SELECT * FROM summaries_parallel EXCEPT
+                  SELECT customer, (crm.clv_summary(day::timestamptz, 1, '1997-09-30', 7)).* FROM crm_test_purchases_big GROUP BY customer$$,
+                'parallel and serial summaries agree for every customer');
+SET LOCAL max_parallel_workers_per_gather = 2;
 
 -- Over 200,000 distinct summaries the fit starts from a stratified sample's fit. A hundred copies
 -- of the data with every T moved by a different amount, at most 2.4e-4 weeks, are all distinct
