@@ -185,8 +185,8 @@ $$;
 COMMENT ON FUNCTION @extschema@.lead_scoring_unsupported_type(text, text, oid) IS
     'Raises 22023 for a field whose type fit rules cannot compare.';
 
--- -1, 0 or 1 as field_value compares to value, both read as value_type. PL/pgSQL, not SQL: these
--- run once per rule and lead, and a SQL function that cannot be inlined costs far more per call.
+-- -1, 0 or 1 as field_value compares to value, both read as value_type: the rule checks use it to
+-- read a rule's value as its field's type.
 CREATE FUNCTION @extschema@.lead_scoring_compare(field_value text, value text, value_type text) RETURNS integer
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 BEGIN
@@ -202,42 +202,11 @@ $$;
 COMMENT ON FUNCTION @extschema@.lead_scoring_compare(text, text, text) IS
     'Compares two values read as value_type: -1, 0, 1 (NULL when either is NULL).';
 
--- Whether field_value operator value holds; never NULL (a NULL field matches only "is null").
+-- Whether field_value operator value holds; never NULL (a NULL field matches only "is null"). In C
+-- (src/lead_scoring.c): it runs once per rule and lead. STABLE: timestamptz values are read in the
+-- session's time zone.
 CREATE FUNCTION @extschema@.lead_scoring_test(field_value text, operator text, value text, value_type text) RETURNS boolean
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
-DECLARE
-    element text;
-BEGIN
-    IF operator = 'is null' THEN
-        RETURN field_value IS NULL;
-    ELSIF operator = 'is not null' THEN
-        RETURN field_value IS NOT NULL;
-    ELSIF field_value IS NULL THEN
-        RETURN false;
-    ELSIF operator = 'in' THEN
-        FOREACH element IN ARRAY value::text[] LOOP
-            IF @extschema@.lead_scoring_compare(field_value, element, value_type) = 0 THEN
-                RETURN true;
-            END IF;
-        END LOOP;
-        RETURN false;
-    ELSIF operator = 'ends_with' THEN
-        RETURN pg_catalog.right(pg_catalog.lower(field_value), pg_catalog.length(value)) = pg_catalog.lower(value);
-    ELSIF operator = 'matches' THEN
-        RETURN field_value ~* value;
-    ELSIF operator = 'like' THEN
-        RETURN field_value LIKE value;
-    END IF;
-    RETURN coalesce(CASE operator
-        WHEN '=' THEN @extschema@.lead_scoring_compare(field_value, value, value_type) = 0
-        WHEN '<>' THEN @extschema@.lead_scoring_compare(field_value, value, value_type) <> 0
-        WHEN '<' THEN @extschema@.lead_scoring_compare(field_value, value, value_type) < 0
-        WHEN '<=' THEN @extschema@.lead_scoring_compare(field_value, value, value_type) <= 0
-        WHEN '>' THEN @extschema@.lead_scoring_compare(field_value, value, value_type) > 0
-        WHEN '>=' THEN @extschema@.lead_scoring_compare(field_value, value, value_type) >= 0
-    END, false);
-END
-$$;
+    AS 'MODULE_PATHNAME', 'crm_lead_scoring_test' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.lead_scoring_test(text, text, text, text) IS
     'Whether field_value operator value holds (operators: = <> < <= > >= in, is null, is not null, ends_with and like for text, matches: case-insensitive regular expression); false when the field is NULL unless the operator is "is null".';
 

@@ -2,7 +2,7 @@
 -- the triggers keeping the stored score equal to a recomputation, rules checked when written,
 -- BANT qualification and its history, round-robin assignment, naive Bayes, and who may do what.
 BEGIN;
-SELECT plan(29);
+SELECT plan(30);
 
 -- Start from no rules, so only this test's count.
 SET CONSTRAINTS ALL IMMEDIATE;
@@ -66,6 +66,20 @@ UPDATE crm.lead_scoring_settings SET total_cap = 30;
 SET CONSTRAINTS ALL IMMEDIATE;
 SELECT results_eq($$SELECT score, grade FROM crm.leads WHERE lead_id IN (4001, 4002) ORDER BY lead_id$$,
                   $$VALUES (30::numeric, 'warm'), (0, 'cold')$$, 'the total cap, and grades by the thresholds (warm >= 20)');
+
+-- The rule test, operator by operator, each case with the answer SQL's own casts and operators give.
+SELECT is((SELECT count(*)::int FROM (VALUES
+    ('500', '>=', '200', 'numeric', true), ('500', '<', '200', 'numeric', false), ('5e2', '=', '500.00', 'numeric', true),
+    ('500', 'in', '{100,500.0}', 'numeric', true), ('2026-01-01', '<', '2026-02-01', 'date', true),
+    ('2026-01-01T00:00:00+00:00', '>=', '2025-12-31 23:00+00', 'timestamptz', true), ('true', '=', 't', 'boolean', true),
+    ('false', '<>', 'yes', 'boolean', true), ('Software', 'in', '{Software,SaaS}', 'text', true),
+    ('Retail', 'in', '{Software,SaaS}', 'text', false), ('abc', '<', 'abd', 'text', true),
+    ('a@GMAIL.com', 'ends_with', '@gmail.COM', 'text', true), ('a@gmail.com', 'matches', '@GMAIL\.', 'text', true),
+    ('/pricing/team', 'like', '%/pricing%', 'text', true), ('/Pricing', 'like', '%/pricing%', 'text', false),
+    (NULL, 'is null', NULL, 'text', true), (NULL, '=', 'x', 'text', false), ('x', 'is not null', NULL, 'text', true))
+    v(field_value, operator, value, value_type, expected)
+    WHERE crm.lead_scoring_test(field_value, operator, value, value_type) = expected), 18,
+    'the rule test: every operator and type, 18 cases');
 
 -- Rules and settings are checked when written, naming the rule (22023; 22P02 for a value).
 SELECT throws_ok($$INSERT INTO crm.lead_scoring_rules (rule_id, group_id, name, kind, entity, field, operator, value, points)
