@@ -925,9 +925,28 @@ REVOKE EXECUTE ON FUNCTION @extschema@.generate_demo_lead_scoring(integer) FROM 
 -- ---------------------------------------------------------------------------------------------
 -- Privileges and pg_dump
 GRANT SELECT ON @extschema@.lead_scoring_settings, @extschema@.lead_scoring_groups, @extschema@.lead_scoring_rules,
-    @extschema@.lead_status_history, @extschema@.lead_nb_counts, @extschema@.lead_nb_observations,
-    @extschema@.lead_assignment_pointers
+    @extschema@.lead_nb_counts, @extschema@.lead_assignment_pointers
     TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
+-- What is recorded per lead is read by whoever may see the lead (its policies decide); support,
+-- who sees no leads, not at all. Only the triggers write (with the extension's rights).
+GRANT SELECT ON @extschema@.lead_status_history, @extschema@.lead_nb_observations
+    TO crm_admin, crm_manager, crm_sales, crm_analyst;
+DO $policies$
+DECLARE
+    table_name text;
+BEGIN
+    FOREACH table_name IN ARRAY ARRAY['lead_status_history', 'lead_nb_observations']
+    LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE @extschema@.%I ENABLE ROW LEVEL SECURITY', table_name);
+        EXECUTE pg_catalog.format(
+            'CREATE POLICY admin_all ON @extschema@.%I TO crm_admin USING (true) WITH CHECK (true)', table_name);
+        EXECUTE pg_catalog.format(
+            'CREATE POLICY read_visible_leads ON @extschema@.%1$I FOR SELECT TO crm_analyst, crm_manager, crm_sales
+                 USING (EXISTS (SELECT FROM @extschema@.leads l WHERE l.lead_id = %1$I.lead_id))',
+            table_name);
+    END LOOP;
+END
+$policies$;
 GRANT INSERT, UPDATE, DELETE ON @extschema@.lead_scoring_settings, @extschema@.lead_scoring_groups,
     @extschema@.lead_scoring_rules TO crm_admin, crm_manager;
 GRANT USAGE ON SEQUENCE @extschema@.lead_scoring_groups_group_id_seq, @extschema@.lead_scoring_rules_rule_id_seq

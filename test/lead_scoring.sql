@@ -2,7 +2,7 @@
 -- the triggers keeping the stored score equal to a recomputation, rules checked when written,
 -- BANT qualification and its history, round-robin assignment, naive Bayes, and who may do what.
 BEGIN;
-SELECT plan(30);
+SELECT plan(31);
 
 -- Start from no rules, so only this test's count.
 SET CONSTRAINTS ALL IMMEDIATE;
@@ -148,6 +148,8 @@ SET ROLE ls_rep_1;
 INSERT INTO crm.activities (contact_id, lead_id, owner_id, channel, kind, occurred_at) VALUES (4001, 4001, 4001, 'email', 'email_open', now());
 SELECT ok(score = crm.lead_score(4001, scored_at) AND scored_at >= now(), 'a rep''s activity rescores the lead') FROM crm.leads WHERE lead_id = 4001;
 SELECT throws_ok($$UPDATE crm.lead_scoring_rules SET points = 100$$, '42501', NULL, 'a rep cannot change the rules');
+SELECT is((SELECT array_agg(DISTINCT h.lead_id) FROM crm.lead_status_history h), (SELECT array_agg(lead_id) FROM crm.leads),
+          'a rep sees the status history of the leads they see, and only those');
 RESET ROLE;
 
 SELECT * FROM finish();
