@@ -439,15 +439,10 @@ CREATE TRIGGER lead_scoring_rules_touch_updated_at BEFORE UPDATE ON @extschema@.
 -- ---------------------------------------------------------------------------------------------
 -- Keeping scores current
 
--- Rescores the given leads as of now(). Locks them in lead_id order first, so sessions scoring
--- overlapping sets of leads queue instead of deadlocking; the UPDATE's fresh snapshot (READ
--- COMMITTED) then sees every activity committed by whoever held a lock before.
--- Stores the scores of the given leads, which the caller has locked, as of scoring_time. The
--- triggers and crm.rescore_leads pass clock_timestamp() taken once the locks are held, so the
--- scores count every activity committed by anyone who held them before, even in a transaction
--- that started after the caller's (now() would leave that one out).
--- The plan is kept (a generic plan): planning this query anew for every activity insert would
--- cost more than running it for one lead.
+-- Stores the scores of the given leads, which the caller has locked, as of scoring_time, in one
+-- set-based UPDATE over crm.lead_scores. crm.rescore_leads passes clock_timestamp() taken once the
+-- lock is held, so the scores count every activity committed before (now() would leave out one
+-- committed by a transaction that started after the caller's). The plan is kept (a generic plan).
 CREATE FUNCTION @extschema@.lead_scoring_store(lead_ids bigint[], scoring_time timestamptz) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
@@ -463,21 +458,17 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.lead_scoring_store(bigint[], timestamptz) IS
-    'Stores the scores of the given leads (locked by the caller) as of scoring_time; returns how many. Used by crm.lead_scoring_refresh, crm.rescore_leads and the demo hook.';
+    'Stores the scores of the given leads (locked by the caller) as of scoring_time; returns how many. Used by crm.rescore_leads and the demo hook.';
 REVOKE EXECUTE ON FUNCTION @extschema@.lead_scoring_store(bigint[], timestamptz) FROM PUBLIC;
 
 -- Rescores the given leads, locking them in lead_id order first, so sessions scoring overlapping
--- sets of leads queue instead of deadlocking.
+-- sets of leads queue instead of deadlocking, then scoring them as of the moment the locks are held
+-- with a snapshot taken then. In C (src/lead_scoring.c): it reads the rules, the leads, contacts,
+-- accounts and activities through their indexes and does crm.lead_scores' arithmetic with the same
+-- functions, so what it stores equals crm.lead_score exactly, at a fraction of the SQL's cost; the
+-- UPDATE runs as the owner of crm.leads (a score counts activities the session may not see).
 CREATE FUNCTION @extschema@.lead_scoring_refresh(lead_ids bigint[]) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    IF cardinality(lead_ids) = 0 THEN
-        RETURN;
-    END IF;
-    PERFORM FROM @extschema@.leads WHERE lead_id = ANY (lead_ids) ORDER BY lead_id FOR NO KEY UPDATE;
-    PERFORM @extschema@.lead_scoring_store(lead_ids, clock_timestamp());
-END
-$$;
+    AS 'MODULE_PATHNAME', 'crm_lead_scoring_refresh' LANGUAGE C STRICT VOLATILE;
 COMMENT ON FUNCTION @extschema@.lead_scoring_refresh(bigint[]) IS
     'Rescores the given leads, locking them in lead_id order, as of the moment the locks are held. Used by the scoring triggers.';
 REVOKE EXECUTE ON FUNCTION @extschema@.lead_scoring_refresh(bigint[]) FROM PUBLIC;
@@ -496,14 +487,9 @@ COMMENT ON FUNCTION @extschema@.rescore_leads() IS
 REVOKE EXECUTE ON FUNCTION @extschema@.rescore_leads() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.rescore_leads() TO crm_admin, crm_manager;
 
+-- The trigger on every activity insert: C, the same code as crm.lead_scoring_refresh.
 CREATE FUNCTION @extschema@.lead_scoring_activities_inserted() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    PERFORM @extschema@.lead_scoring_refresh(ARRAY(
-        SELECT DISTINCT lead_id FROM inserted_activities WHERE lead_id IS NOT NULL));
-    RETURN NULL;
-END
-$$;
+    AS 'MODULE_PATHNAME', 'crm_lead_scoring_activities_inserted' LANGUAGE C;
 COMMENT ON FUNCTION @extschema@.lead_scoring_activities_inserted() IS
     'Trigger: rescores the leads of the inserted activities.';
 CREATE TRIGGER lead_scoring_activities_inserted AFTER INSERT ON @extschema@.activities
@@ -550,24 +536,14 @@ CREATE TRIGGER lead_scoring_leads_inserted AFTER INSERT ON @extschema@.leads
     REFERENCING NEW TABLE AS inserted_leads
     FOR EACH STATEMENT WHEN (NOT @extschema@.restoring_dump()) EXECUTE FUNCTION @extschema@.lead_scoring_leads_inserted();
 
+-- C, with the comparison inside: a WHEN clause listing the lead's columns would be parsed again
+-- for every UPDATE of crm.leads, the scoring's own included.
 CREATE FUNCTION @extschema@.lead_scoring_lead_updated() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    PERFORM @extschema@.lead_scoring_refresh(ARRAY[NEW.lead_id]);
-    RETURN NULL;
-END
-$$;
+    AS 'MODULE_PATHNAME', 'crm_lead_scoring_lead_updated' LANGUAGE C;
 COMMENT ON FUNCTION @extschema@.lead_scoring_lead_updated() IS
-    'Trigger: rescores a lead whose own fields changed (not when only its score, grade or scored_at did).';
--- The WHEN clause leaves out score, grade, scored_at and updated_at: the rescoring UPDATE itself
--- does not fire this trigger again.
+    'Trigger: rescores a lead when any of its columns changed but score, grade, scored_at and updated_at (the rescoring UPDATE itself does not fire it again).';
 CREATE TRIGGER lead_scoring_lead_updated AFTER UPDATE ON @extschema@.leads
-    FOR EACH ROW WHEN (NOT @extschema@.restoring_dump() AND (OLD.contact_id, OLD.source, OLD.status, OLD.owner_id, OLD.budget, OLD.authority,
-                        OLD.need, OLD.timeline, OLD.qualified_at, OLD.closed_at, OLD.created_at)
-                       IS DISTINCT FROM
-                       (NEW.contact_id, NEW.source, NEW.status, NEW.owner_id, NEW.budget, NEW.authority,
-                        NEW.need, NEW.timeline, NEW.qualified_at, NEW.closed_at, NEW.created_at))
-    EXECUTE FUNCTION @extschema@.lead_scoring_lead_updated();
+    FOR EACH ROW WHEN (NOT @extschema@.restoring_dump()) EXECUTE FUNCTION @extschema@.lead_scoring_lead_updated();
 
 CREATE FUNCTION @extschema@.lead_scoring_contacts_updated() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -625,6 +601,14 @@ $$;
 COMMENT ON FUNCTION @extschema@.lead_scoring_rules_changed() IS
     'Trigger: after a change to rules, groups or settings, rescores every lead once at commit.';
 
+-- Backends keep the rules, groups and settings they read (src/lead_scoring.c); a change tells them
+-- to read them again. A row trigger, and named so that it fires before the _rescore trigger of the
+-- same row when constraints are immediate (row triggers fire by name, before statement triggers).
+CREATE FUNCTION @extschema@.lead_scoring_model_changed() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'crm_lead_scoring_model_changed' LANGUAGE C;
+COMMENT ON FUNCTION @extschema@.lead_scoring_model_changed() IS
+    'Trigger: after a change to rules, groups or settings, sessions read them again before scoring.';
+
 DO $rescore_triggers$
 DECLARE
     table_name text;
@@ -640,6 +624,10 @@ BEGIN
             'DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NOT @extschema@.restoring_dump()) '
             'EXECUTE FUNCTION @extschema@.lead_scoring_rules_changed()',
             table_name || '_rescore', table_name);
+        EXECUTE pg_catalog.format(
+            'CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON @extschema@.%I '
+            'FOR EACH ROW EXECUTE FUNCTION @extschema@.lead_scoring_model_changed()',
+            table_name || '_model_changed', table_name);
     END LOOP;
 END
 $rescore_triggers$;
@@ -817,8 +805,7 @@ CREATE TRIGGER lead_nb_inserted AFTER INSERT ON @extschema@.leads
     FOR EACH ROW WHEN (NEW.status IN ('won', 'lost') AND NOT @extschema@.restoring_dump())
     EXECUTE FUNCTION @extschema@.lead_nb_closed();
 CREATE TRIGGER lead_nb_status_changed AFTER UPDATE ON @extschema@.leads
-    FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status AND (OLD.status IN ('won', 'lost') OR NEW.status IN ('won', 'lost'))
-                       AND NOT @extschema@.restoring_dump())
+    FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status AND NOT @extschema@.restoring_dump())
     EXECUTE FUNCTION @extschema@.lead_nb_closed();
 CREATE TRIGGER lead_nb_deleted BEFORE DELETE ON @extschema@.leads
     FOR EACH ROW WHEN (OLD.status IN ('won', 'lost') AND NOT @extschema@.restoring_dump())

@@ -2,7 +2,8 @@
 # Hot-lead notifications, then lead scores under concurrency: 8 pgbench clients insert activities for the same few leads for
 # 30 seconds (each insert rescores its lead in the inserting transaction); then every stored score
 # must equal its recomputation, no client may have failed (a deadlock aborts the client), and
-# every insert must have been kept. Emits TAP.
+# every insert must have been kept; last, a session scores with the rules another session changed
+# since its previous insert (sessions keep the rules they read until told otherwise). Emits TAP.
 set -euo pipefail
 
 db=crm_lead_concurrency_$$
@@ -11,7 +12,7 @@ log=$(mktemp "${TMPDIR:-/tmp}/crm-pgbench-log.XXXXXX")
 trap 'rm -f "$script" "$log"; dropdb --if-exists "$db"' EXIT
 sql() { psql -qtAX -v ON_ERROR_STOP=1 -d "$db" -c "$1"; }
 
-echo "1..5"
+echo "1..6"
 createdb "$db"
 psql -qX -v ON_ERROR_STOP=1 -d "$db" >/dev/null <<'SQL'
 CREATE EXTENSION crm;
@@ -77,4 +78,20 @@ if [ "$stale" = 0 ]; then
 	echo "ok 5 - no lead was scored before its last activity was written"
 else
 	echo "not ok 5 - $stale leads were last scored before their last activity"
+fi
+
+# A session keeps the rules it read (src/lead_scoring.c). Another session's rule change, once
+# committed, is what its next insert scores with.
+coproc SESSION { psql -qtAX -v ON_ERROR_STOP=1 -d "$db" 2>&1; }
+ask() { echo "$1" >&"${SESSION[1]}"; read -r -t 30 reply <&"${SESSION[0]}"; echo "$reply"; }
+ask "INSERT INTO crm.activities (contact_id, lead_id, channel, kind) VALUES (1, 1, 'email', 'email_open'); SELECT 'inserted';" >/dev/null
+sql "UPDATE crm.lead_scoring_rules SET points = 7 WHERE name = 'Open'"
+reply=$(ask "INSERT INTO crm.activities (contact_id, lead_id, channel, kind) VALUES (2, 2, 'email', 'email_open');
+             SELECT score = crm.lead_score(lead_id, scored_at) FROM crm.leads WHERE lead_id = 2;")
+echo '\q' >&"${SESSION[1]}"
+wait "$SESSION_PID" 2>/dev/null || true
+if [ "$reply" = t ]; then
+	echo "ok 6 - a session scores with the rules another session committed since its last insert"
+else
+	echo "not ok 6 - a session scored with stale rules: $reply"
 fi
