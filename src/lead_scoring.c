@@ -380,6 +380,16 @@ model_invalidated(Datum argument, Oid relation_id)
 		}
 }
 
+/* array (palloc'd, room for *capacity elements) with room for count + 1: doubled when full. */
+static void *
+with_room_for_one_more(void *array, int count, int *capacity, Size element_size)
+{
+	if (count < *capacity)
+		return array;
+	*capacity *= 2;
+	return repalloc(array, element_size * *capacity);
+}
+
 /* The rules, groups and settings in force, read with snapshot. */
 static ScoringModel *
 load_scoring_model(ScoringTables *tables, Snapshot snapshot)
@@ -421,11 +431,7 @@ load_scoring_model(ScoringTables *tables, Snapshot snapshot)
 		ScoringGroup *group;
 		bool		isnull;
 
-		if (model->group_count == capacity)
-		{
-			capacity *= 2;
-			model->groups = repalloc(model->groups, sizeof(ScoringGroup) * capacity);
-		}
+		model->groups = with_room_for_one_more(model->groups, model->group_count, &capacity, sizeof(ScoringGroup));
 		group = &model->groups[model->group_count++];
 		group->group_id = DatumGetInt32(column_value(slot, groups, "group_id", &isnull));
 		group->cap = column_numeric(slot, groups, "cap");
@@ -454,11 +460,7 @@ load_scoring_model(ScoringTables *tables, Snapshot snapshot)
 		kind = column_cstring(slot, rules, "kind");
 		if (kind == NULL || (strcmp(kind, "fit") != 0 && strcmp(kind, "engagement") != 0))
 			continue;
-		if (model->rule_count == capacity)
-		{
-			capacity *= 2;
-			model->rules = repalloc(model->rules, sizeof(ScoringRule) * capacity);
-		}
+		model->rules = with_room_for_one_more(model->rules, model->rule_count, &capacity, sizeof(ScoringRule));
 		rule = &model->rules[model->rule_count];
 		memset(rule, 0, sizeof(ScoringRule));
 		rule_id = DatumGetInt32(column_value(slot, rules, "rule_id", &isnull));
@@ -1005,11 +1007,7 @@ crm_lead_scoring_activities_inserted(PG_FUNCTION_ARGS)
 
 		if (isnull)
 			continue;
-		if (count == capacity)
-		{
-			capacity *= 2;
-			lead_ids = repalloc(lead_ids, sizeof(int64) * capacity);
-		}
+		lead_ids = with_room_for_one_more(lead_ids, count, &capacity, sizeof(int64));
 		lead_ids[count++] = DatumGetInt64(lead_id);
 	}
 	ExecDropSingleTupleTableSlot(slot);
