@@ -2,9 +2,10 @@
 -- (crm.lead_scores, through crm.lead_score) exactly, on random leads exercising every field type and
 -- operator, caps (negative ones too), decay by rule and by group (in days and in months), details
 -- conditions, activities dated in the future, contacts without an account; under another time zone
--- and date style; and after rules change within the transaction (the model the C code keeps).
+-- and date style; after rules change within the transaction (the model the C code keeps); and for
+-- a bulk insert, which takes the set-based path.
 BEGIN;
-SELECT plan(9);
+SELECT plan(10);
 
 SET CONSTRAINTS ALL IMMEDIATE;
 DELETE FROM crm.lead_scoring_rules;
@@ -120,6 +121,14 @@ SELECT is((SELECT count(*) FROM account_leads a JOIN crm.leads l USING (lead_id)
 SET CONSTRAINTS ALL IMMEDIATE;
 SELECT is((SELECT count(*) FROM crm.leads WHERE lead_id > 4800 AND score IS DISTINCT FROM crm.lead_score(lead_id, scored_at)),
           0::bigint, 'after the rescoring at commit: equal');
+
+-- A statement touching 500 leads or more (a bulk load) stores them with one set-based UPDATE.
+INSERT INTO crm.contacts (contact_id, first_name) SELECT 5200 + i, 'bulk' || i FROM generate_series(1, 600) i;
+INSERT INTO crm.leads (lead_id, contact_id, source) SELECT 5200 + i, 5200 + i, 'web' FROM generate_series(1, 600) i;
+INSERT INTO crm.activities (contact_id, lead_id, channel, kind, occurred_at)
+SELECT 5200 + i, 5200 + i, 'web', 'form_submit', now() - i * interval '1 hour' FROM generate_series(1, 600) i;
+SELECT is((SELECT count(*) FILTER (WHERE score = crm.lead_score(lead_id, scored_at) AND score > 0) FROM crm.leads WHERE lead_id > 5200),
+          600::bigint, 'a bulk insert for 600 leads: all scored, equal');
 
 SELECT * FROM finish();
 ROLLBACK;
