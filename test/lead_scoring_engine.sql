@@ -5,7 +5,7 @@
 -- and date style; after rules change within the transaction (the model the C code keeps); and for
 -- a bulk insert, which takes the set-based path.
 BEGIN;
-SELECT plan(10);
+SELECT plan(11);
 
 SET CONSTRAINTS ALL IMMEDIATE;
 DELETE FROM crm.lead_scoring_rules;
@@ -129,6 +129,9 @@ INSERT INTO crm.activities (contact_id, lead_id, channel, kind, occurred_at)
 SELECT 5200 + i, 5200 + i, 'web', 'form_submit', now() - i * interval '1 hour' FROM generate_series(1, 600) i;
 SELECT is((SELECT count(*) FILTER (WHERE score = crm.lead_score(lead_id, scored_at) AND score > 0) FROM crm.leads WHERE lead_id > 5200),
           600::bigint, 'a bulk insert for 600 leads: all scored, equal');
+
+SELECT lives_ok($$SELECT crm.lead_scoring_refresh(ARRAY[NULL, -5, 4801, 4801]::bigint[]), crm.lead_scoring_refresh('{}')$$,
+                'rescoring skips NULL and unknown ids, scores a repeated one once, and takes an empty list');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -1,7 +1,7 @@
 -- pgTAP: bad input gives PostgreSQL's errors naming the constraint, and a failed statement
 -- changes nothing. Also the schema's own triggers: updated_at, order totals, seeded stages.
 BEGIN;
-SELECT plan(24);
+SELECT plan(27);
 
 INSERT INTO crm.users (user_id, login_role, full_name, email, role) VALUES (1, 'con_ana', 'Ana', 'ana@con.example', 'sales');
 INSERT INTO crm.accounts (account_id, name) VALUES (1, 'Acme');
@@ -62,6 +62,17 @@ INSERT INTO crm.order_lines (order_line_id, order_id, product_id, quantity, unit
 UPDATE crm.order_lines SET quantity = 4 WHERE order_line_id = 1;
 SELECT is((SELECT total FROM crm.orders WHERE order_id = 1), 180.00, 'order total follows a changed line: 4 x 50 x 0.9');
 SELECT is(crm.restoring_dump(), false, 'an ordinary session is not restoring a dump');
+SET LOCAL row_security = off;
+SELECT is(crm.restoring_dump(), false, 'row security off alone is not a restore');
+SELECT pg_catalog.set_config('search_path', '', true);  -- as pg_dump's scripts do
+CREATE TEMPORARY TABLE restore_check AS SELECT crm.restoring_dump() AS restoring;
+RESET row_security;
+RESET search_path;
+SELECT is((SELECT restoring FROM restore_check), true, 'row security off with an empty search_path, as pg_dump''s scripts set them, is');
+CREATE TEMPORARY TABLE no_timestamps (id integer);
+INSERT INTO no_timestamps VALUES (1);
+CREATE TRIGGER touch BEFORE UPDATE ON no_timestamps FOR EACH ROW EXECUTE FUNCTION crm.touch_updated_at();
+SELECT throws_ok($$UPDATE no_timestamps SET id = 2$$, '42703', NULL, 'touch_updated_at on a table without updated_at: 42703');
 SELECT throws_ok($$UPDATE crm.pipeline_stages SET is_seeded = false WHERE stage_id = 1$$, '23514', 'is_seeded cannot be changed',
     'a seeded stage stays seeded');
 
