@@ -162,7 +162,8 @@ crm_lead_scoring_test(PG_FUNCTION_ARGS)
  * and account and the lead's activities straight from their tables and indexes and does the same
  * arithmetic with the same functions (numeric sums, the decay rounded to 15 decimals, the caps,
  * rounding to 6), so the stored score equals the recomputation exactly, at a small fraction of the
- * cost of running the SQL for every activity insert. test/lead_scoring.sql checks the two agree.
+ * cost of running the SQL for every activity insert. test/lead_scoring_engine.sql checks the two
+ * agree.
  */
 
 typedef enum RuleEntity
@@ -228,7 +229,32 @@ typedef struct ScoringTables
 	Relation	accounts_key;
 	Relation	activities;
 	Relation	activities_by_lead;
+	/* the columns read for every lead */
+	AttrNumber	lead_contact_column;
+	AttrNumber	contact_account_column;
+	AttrNumber	activity_kind_column;
+	AttrNumber	activity_channel_column;
+	AttrNumber	activity_occurred_column;
+	AttrNumber	activity_details_column;
 } ScoringTables;
+
+/* The attribute number of a column of one of the extension's own tables. */
+static AttrNumber
+column_number(Relation relation, const char *name, bool missing_ok)
+{
+	TupleDesc	descriptor = RelationGetDescr(relation);
+
+	for (int i = 0; i < descriptor->natts; i++)
+	{
+		Form_pg_attribute attribute = TupleDescAttr(descriptor, i);
+
+		if (!attribute->attisdropped && strcmp(NameStr(attribute->attname), name) == 0)
+			return attribute->attnum;
+	}
+	if (!missing_ok)
+		elog(ERROR, "column \"%s\" of \"%s\" not found", name, RelationGetRelationName(relation));
+	return InvalidAttrNumber;
+}
 
 static Relation
 open_extension_relation(Oid schema, const char *name, LOCKMODE lock, bool is_index)
@@ -254,6 +280,12 @@ open_scoring_tables(ScoringTables *tables, Oid schema)
 	tables->accounts_key = open_extension_relation(schema, "accounts_pkey", AccessShareLock, true);
 	tables->activities = open_extension_relation(schema, "activities", AccessShareLock, false);
 	tables->activities_by_lead = open_extension_relation(schema, "activities_lead_id_idx", AccessShareLock, true);
+	tables->lead_contact_column = column_number(tables->leads, "contact_id", false);
+	tables->contact_account_column = column_number(tables->contacts, "account_id", false);
+	tables->activity_kind_column = column_number(tables->activities, "kind", false);
+	tables->activity_channel_column = column_number(tables->activities, "channel", false);
+	tables->activity_occurred_column = column_number(tables->activities, "occurred_at", false);
+	tables->activity_details_column = column_number(tables->activities, "details", false);
 }
 
 static void
@@ -267,24 +299,6 @@ close_scoring_tables(ScoringTables *tables)
 	table_close(tables->contacts, NoLock);
 	index_close(tables->leads_key, NoLock);
 	table_close(tables->leads, NoLock);
-}
-
-/* The attribute number of a column of one of the extension's own tables. */
-static AttrNumber
-column_number(Relation relation, const char *name, bool missing_ok)
-{
-	TupleDesc	descriptor = RelationGetDescr(relation);
-
-	for (int i = 0; i < descriptor->natts; i++)
-	{
-		Form_pg_attribute attribute = TupleDescAttr(descriptor, i);
-
-		if (!attribute->attisdropped && strcmp(NameStr(attribute->attname), name) == 0)
-			return attribute->attnum;
-	}
-	if (!missing_ok)
-		elog(ERROR, "column \"%s\" of \"%s\" not found", name, RelationGetRelationName(relation));
-	return InvalidAttrNumber;
 }
 
 /* Column values of a row by name, NULL pointers for SQL NULLs. */
@@ -713,8 +727,8 @@ numeric_least(Numeric a, Numeric b)
  * account and activities with snapshot.
  */
 static Numeric
-score_lead(ScoringModel *model, ScoringTables *tables, TupleTableSlot *lead_slot, TimestampTz as_of,
-		   Snapshot snapshot, TupleTableSlot *contact_slot, TupleTableSlot *account_slot,
+score_lead(ScoringModel *model, ScoringTables *tables, int64 lead_id, TupleTableSlot *lead_slot,
+		   TimestampTz as_of, Snapshot snapshot, TupleTableSlot *contact_slot, TupleTableSlot *account_slot,
 		   TupleTableSlot *activity_slot)
 {
 	Numeric    *sums = palloc0(sizeof(Numeric) * Max(model->group_count, 1));
@@ -722,15 +736,14 @@ score_lead(ScoringModel *model, ScoringTables *tables, TupleTableSlot *lead_slot
 	Numeric		total = NULL;
 	bool		isnull;
 	Datum		value;
-	int64		lead_id = DatumGetInt64(column_value(lead_slot, tables->leads, "lead_id", &isnull));
 
 	/* fit: the lead's row joined to its contact (inner) and the contact's account (outer) */
-	value = column_value(lead_slot, tables->leads, "contact_id", &isnull);
+	value = slot_getattr(lead_slot, tables->lead_contact_column, &isnull);
 	if (!isnull && fetch_by_key(tables->contacts, tables->contacts_key, DatumGetInt64(value), snapshot, contact_slot))
 	{
 		bool		has_account = false;
 
-		value = column_value(contact_slot, tables->contacts, "account_id", &isnull);
+		value = slot_getattr(contact_slot, tables->contact_account_column, &isnull);
 		if (!isnull)
 			has_account = fetch_by_key(tables->accounts, tables->accounts_key, DatumGetInt64(value), snapshot,
 									   account_slot);
@@ -758,10 +771,6 @@ score_lead(ScoringModel *model, ScoringTables *tables, TupleTableSlot *lead_slot
 	/* engagement: the lead's activities that occurred by as_of */
 	if (model->has_engagement_rules)
 	{
-		AttrNumber	kind_column = column_number(tables->activities, "kind", false);
-		AttrNumber	channel_column = column_number(tables->activities, "channel", false);
-		AttrNumber	occurred_column = column_number(tables->activities, "occurred_at", false);
-		AttrNumber	details_column = column_number(tables->activities, "details", false);
 		ScanKeyData scan_key;
 		IndexScanDesc scan;
 
@@ -777,16 +786,16 @@ score_lead(ScoringModel *model, ScoringTables *tables, TupleTableSlot *lead_slot
 			Datum		details;
 			bool		details_null;
 
-			value = slot_getattr(activity_slot, occurred_column, &isnull);
+			value = slot_getattr(activity_slot, tables->activity_occurred_column, &isnull);
 			if (isnull || DatumGetTimestampTz(value) > as_of)
 				continue;
 			occurred_at = DatumGetTimestampTz(value);
-			value = slot_getattr(activity_slot, kind_column, &isnull);
+			value = slot_getattr(activity_slot, tables->activity_kind_column, &isnull);
 			if (isnull)
 				continue;
 			kind = DatumGetObjectId(value);
-			channel = DatumGetObjectId(slot_getattr(activity_slot, channel_column, &channel_null));
-			details = slot_getattr(activity_slot, details_column, &details_null);
+			channel = DatumGetObjectId(slot_getattr(activity_slot, tables->activity_channel_column, &channel_null));
+			details = slot_getattr(activity_slot, tables->activity_details_column, &details_null);
 			for (int r = 0; r < model->rule_count; r++)
 			{
 				ScoringRule *rule = &model->rules[r];
@@ -971,7 +980,7 @@ refresh_leads(Oid schema, int64 *lead_ids, int count)
 
 			if (fetch_by_key(tables.leads, tables.leads_key, lead_ids[i], snapshot, lead_slot))
 			{
-				score = score_lead(model, &tables, lead_slot, scoring_time, snapshot,
+				score = score_lead(model, &tables, lead_ids[i], lead_slot, scoring_time, snapshot,
 								   contact_slot, account_slot, activity_slot);
 				store_score(&tables, lead_ids[i], score, grade_of(model, score), scoring_time);
 			}
