@@ -192,7 +192,8 @@ typedef struct ScoringRule
 	text	   *detail_key;		/* NULL: no condition on the activity's details */
 	char	   *detail_operator;
 	text	   *detail_value;
-	Interval   *half_life;		/* the rule's, else its group's; NULL: no decay */
+	bool		decays;			/* a half-life, the rule's or else its group's, is set */
+	double		half_life_seconds;	/* date_part('epoch', half_life), read once */
 } ScoringRule;
 
 typedef struct ScoringGroup
@@ -344,6 +345,13 @@ column_interval(TupleTableSlot *slot, Relation relation, const char *name)
 	return isnull ? NULL : DatumGetIntervalP(datumCopy(value, false, sizeof(Interval)));
 }
 
+/* date_part('epoch', interval), as crm.lead_scoring_decay computes it. */
+static double
+epoch_seconds(Datum interval)
+{
+	return DatumGetFloat8(DirectFunctionCall2(interval_part, CStringGetTextDatum("epoch"), interval));
+}
+
 /*
  * Fills rule->attribute and the field's type for a fit rule: the column of the entity's table, as
  * crm.lead_scores reads it through to_jsonb(row) ->> field. A column whose type to_jsonb renders as
@@ -467,6 +475,7 @@ load_scoring_model(ScoringTables *tables, Snapshot snapshot)
 		int32		rule_id;
 		char	   *kind;
 		char	   *rule_name;
+		Interval   *half_life;
 
 		value = column_value(slot, rules, "active", &isnull);
 		if (isnull || !DatumGetBool(value))
@@ -517,9 +526,12 @@ load_scoring_model(ScoringTables *tables, Snapshot snapshot)
 			rule->detail_key = column_text(slot, rules, "detail_key");
 			rule->detail_operator = column_cstring(slot, rules, "detail_operator");
 			rule->detail_value = column_text(slot, rules, "detail_value");
-			rule->half_life = column_interval(slot, rules, "half_life");
-			if (rule->half_life == NULL)
-				rule->half_life = model->groups[rule->group].half_life;
+			half_life = column_interval(slot, rules, "half_life");
+			if (half_life == NULL)
+				half_life = model->groups[rule->group].half_life;
+			rule->decays = half_life != NULL;
+			if (rule->decays)
+				rule->half_life_seconds = epoch_seconds(IntervalPGetDatum(half_life));
 			model->has_engagement_rules = true;
 		}
 		model->rule_count++;
@@ -683,18 +695,17 @@ details_field(Datum details, text *key)
 
 /* crm.lead_scoring_decay: 0.5^(age/half_life) rounded to 15 decimals, 0 beyond 1000 half-lives. */
 static Numeric
-decay_weight(TimestampTz as_of, TimestampTz occurred_at, Interval *half_life)
+decay_weight(TimestampTz as_of, TimestampTz occurred_at, const ScoringRule *rule)
 {
-	Datum		age;
 	double		ratio;
-	Datum		epoch = CStringGetTextDatum("epoch");
 
-	if (half_life == NULL)
+	if (!rule->decays)
 		return int64_to_numeric(1);
-	age = DirectFunctionCall2(timestamp_mi, TimestampTzGetDatum(as_of), TimestampTzGetDatum(occurred_at));
 	ratio = DatumGetFloat8(DirectFunctionCall2(float8div,
-											   DirectFunctionCall2(interval_part, epoch, age),
-											   DirectFunctionCall2(interval_part, epoch, IntervalPGetDatum(half_life))));
+											   Float8GetDatum(epoch_seconds(DirectFunctionCall2(timestamp_mi,
+																								TimestampTzGetDatum(as_of),
+																								TimestampTzGetDatum(occurred_at)))),
+											   Float8GetDatum(rule->half_life_seconds)));
 	if (ratio > 1000)
 		return int64_to_numeric(0);
 	return DatumGetNumeric(DirectFunctionCall2(numeric_round,
@@ -808,7 +819,7 @@ score_lead(ScoringModel *model, ScoringTables *tables, int64 lead_id, TupleTable
 								rule->detail_operator, rule->detail_value, "text"))
 					continue;
 				add_points(sums, seen, rule->group,
-						   numeric_mul_opt_error(rule->points, decay_weight(as_of, occurred_at, rule->half_life), NULL));
+						   numeric_mul_opt_error(rule->points, decay_weight(as_of, occurred_at, rule), NULL));
 			}
 		}
 		index_endscan(scan);
