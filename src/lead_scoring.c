@@ -37,6 +37,8 @@
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
+#include "trigger_guard.h"
+
 /* -1, 0 or 1 as field_value compares to value, both read as value_type. */
 static int
 rule_compare(text *field_value, text *value, const char *value_type)
@@ -573,8 +575,9 @@ crm_lead_scoring_model_changed(PG_FUNCTION_ARGS)
 	TriggerData *trigger_data = (TriggerData *) fcinfo->context;
 	Oid			rules;
 
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		elog(ERROR, "crm_lead_scoring_model_changed: must be fired as a trigger");
+	static const char *const own_tables[] = {"lead_scoring_rules", "lead_scoring_groups", "lead_scoring_settings"};
+
+	crm_require_trigger_table(fcinfo, "lead_scoring_model_changed", 3, own_tables);
 	rules = get_relname_relid("lead_scoring_rules", RelationGetNamespace(trigger_data->tg_relation));
 	if (OidIsValid(rules))
 		CacheInvalidateRelcacheByRelid(rules);
@@ -701,6 +704,13 @@ decay_weight(TimestampTz as_of, TimestampTz occurred_at, const ScoringRule *rule
 
 	if (!rule->decays)
 		return int64_to_numeric(1);
+	/*
+	 * activities_occurred_at_finite keeps infinities out of crm.activities; were one there, it
+	 * would be infinitely old (the caller skips anything later than as_of): its limit, no weight,
+	 * rather than timestamp_mi's 22008.
+	 */
+	if (TIMESTAMP_NOT_FINITE(occurred_at))
+		return int64_to_numeric(0);
 	ratio = DatumGetFloat8(DirectFunctionCall2(float8div,
 											   Float8GetDatum(epoch_seconds(DirectFunctionCall2(timestamp_mi,
 																								TimestampTzGetDatum(as_of),
@@ -1044,8 +1054,10 @@ crm_lead_scoring_activities_inserted(PG_FUNCTION_ARGS)
 	int			capacity = 16;
 	int			count = 0;
 	int			read_pointer;
+	static const char *const own_tables[] = {"activities"};
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trigger_data->tg_event) ||
+	crm_require_trigger_table(fcinfo, "lead_scoring_activities_inserted", 1, own_tables);
+	if ( !TRIGGER_FIRED_AFTER(trigger_data->tg_event) ||
 		!TRIGGER_FIRED_BY_INSERT(trigger_data->tg_event) || trigger_data->tg_newtable == NULL)
 		elog(ERROR, "crm_lead_scoring_activities_inserted: must be fired AFTER INSERT with a NEW TABLE");
 
@@ -1087,8 +1099,10 @@ crm_lead_scoring_lead_updated(PG_FUNCTION_ARGS)
 	TriggerData *trigger_data = (TriggerData *) fcinfo->context;
 	TupleDesc	descriptor;
 	bool		changed = false;
+	static const char *const own_tables[] = {"leads"};
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trigger_data->tg_event) ||
+	crm_require_trigger_table(fcinfo, "lead_scoring_lead_updated", 1, own_tables);
+	if ( !TRIGGER_FIRED_AFTER(trigger_data->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(trigger_data->tg_event) || !TRIGGER_FIRED_BY_UPDATE(trigger_data->tg_event))
 		elog(ERROR, "crm_lead_scoring_lead_updated: must be fired AFTER UPDATE FOR EACH ROW");
 
@@ -1119,4 +1133,63 @@ crm_lead_scoring_lead_updated(PG_FUNCTION_ARGS)
 		refresh_leads(RelationGetNamespace(trigger_data->tg_relation), &lead_id, 1);
 	}
 	return PointerGetDatum(NULL);
+}
+
+PG_FUNCTION_INFO_V1(crm_lead_score_of_visible);
+/*
+ * crm.lead_score_of_visible(lead_id, as_of): the lead's score at as_of, recomputed by crm.lead_scores,
+ * or NULL unless the caller can see the lead. Not SECURITY DEFINER, so that the visibility check runs
+ * with the caller's rights and row-level security; only then is the score computed as the owner of
+ * crm.leads (it counts every activity of the lead, also those the caller cannot see), with
+ * search_path pinned to pg_catalog, pg_temp.
+ */
+Datum
+crm_lead_score_of_visible(PG_FUNCTION_ARGS)
+{
+	Oid			schema = get_func_namespace(fcinfo->flinfo->fn_oid);
+	const char *schema_name = quote_identifier(get_namespace_name(schema));
+	Oid			types[2] = {INT8OID, TIMESTAMPTZOID};
+	Datum		values[2];
+	Datum		score = (Datum) 0;
+	bool		isnull = true;
+	int			result;
+	char		nulls[2] = {' ', ' '};
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	values[0] = PG_GETARG_DATUM(0);
+	/* as crm.lead_scores takes it: a NULL as_of counts no activity */
+	values[1] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
+	nulls[1] = PG_ARGISNULL(1) ? 'n' : ' ';
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	result = SPI_execute_with_args(psprintf("SELECT FROM %s.leads l WHERE l.lead_id OPERATOR(pg_catalog.=) $1",
+											schema_name),
+								   1, types, values, NULL, true, 1);
+	if (result != SPI_OK_SELECT)
+		elog(ERROR, "checking the visibility of a lead failed: %s", SPI_result_code_string(result));
+	if (SPI_processed > 0)
+	{
+		Relation	leads = open_extension_relation(schema, "leads", AccessShareLock, false);
+		Oid			owner = leads->rd_rel->relowner;
+		CrmSavedUser saved;
+
+		table_close(leads, NoLock);
+		crm_become_owner(owner, &saved);
+		result = SPI_execute_with_args(psprintf("SELECT s.score FROM %s.lead_scores($2, ARRAY[$1]) s", schema_name),
+									   2, types, values, nulls, true, 1);
+		crm_restore_user(&saved);
+		if (result != SPI_OK_SELECT)
+			elog(ERROR, "scoring a lead failed: %s", SPI_result_code_string(result));
+		if (SPI_processed > 0)
+		{
+			score = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+			if (!isnull)
+				score = SPI_datumTransfer(score, false, -1);
+		}
+	}
+	SPI_finish();
+	if (isnull)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(score);
 }

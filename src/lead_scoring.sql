@@ -64,7 +64,8 @@ CREATE TABLE @extschema@.lead_status_history (
     lead_id          bigint NOT NULL CONSTRAINT lead_status_history_lead_fkey REFERENCES @extschema@.leads ON DELETE CASCADE,
     from_status      text,
     to_status        text NOT NULL,
-    changed_at       timestamptz NOT NULL DEFAULT now(),
+    -- the moment of the change, not the transaction's start: concurrent changes chain in order
+    changed_at       timestamptz NOT NULL DEFAULT clock_timestamp(),
     changed_by       bigint CONSTRAINT lead_status_history_user_fkey REFERENCES @extschema@.users,
     changed_by_role  name NOT NULL DEFAULT session_user
 );
@@ -102,6 +103,10 @@ COMMENT ON TABLE @extschema@.lead_assignment_pointers IS
 CREATE FUNCTION @extschema@.lead_scoring_settings_guard() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+    IF TG_RELID <> '@extschema@.lead_scoring_settings'::pg_catalog.regclass THEN
+        RAISE EXCEPTION 'trigger function lead_scoring_settings_guard() fires only on @extschema@.lead_scoring_settings, not on %.%', TG_TABLE_SCHEMA, TG_TABLE_NAME
+            USING ERRCODE = 'insufficient_privilege', HINT = 'Only the triggers the extension creates may use it.';
+    END IF;
     IF NEW.hot_threshold <= NEW.warm_threshold THEN
         RAISE EXCEPTION 'hot_threshold (%) must be greater than warm_threshold (%)',
             NEW.hot_threshold, NEW.warm_threshold USING ERRCODE = 'invalid_parameter_value';
@@ -135,6 +140,7 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.lead_scoring_settings_guard() IS
     'Trigger: validates the settings (22023 for thresholds out of order or unknown fields); an INSERT updates the one row instead (a restore replaces the installed defaults).';
+REVOKE EXECUTE ON FUNCTION @extschema@.lead_scoring_settings_guard() FROM PUBLIC;
 CREATE TRIGGER lead_scoring_settings_guard BEFORE INSERT OR UPDATE ON @extschema@.lead_scoring_settings
     FOR EACH ROW EXECUTE FUNCTION @extschema@.lead_scoring_settings_guard();
 INSERT INTO @extschema@.lead_scoring_settings DEFAULT VALUES;
@@ -277,17 +283,17 @@ COMMENT ON FUNCTION @extschema@.lead_scores(timestamptz, bigint[]) IS
     'The scores of the leads in lead_ids at as_of, recomputed from the rules: total cap of the sum over groups of the group cap of (fit points + engagement points · 0.5^(age/half-life)), for activities linked to the lead (lead_id) that occurred by as_of. Rounded to 6 decimals.';
 
 -- A lead's score counts every activity of the lead, also those row-level security hides from the
--- caller (a rep sees only their own activities), so it is computed with the extension's rights;
--- crm.lead_score checks first, with the caller's, that the lead itself is visible.
+-- caller (a rep sees only their own activities), so it is computed with the extension's rights,
+-- but only for a lead the caller can see. In C (src/lead_scoring.c), not SECURITY DEFINER: it
+-- looks the lead up with the caller's rights and row-level security first, and only then computes
+-- crm.lead_scores as the owner of crm.leads (search_path pinned to pg_catalog, pg_temp).
 CREATE FUNCTION @extschema@.lead_score_of_visible(lead_id bigint, as_of timestamptz) RETURNS numeric
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-SELECT s.score FROM @extschema@.lead_scores(as_of, ARRAY[lead_id]) s
-$$;
+    AS 'MODULE_PATHNAME', 'crm_lead_score_of_visible' LANGUAGE C STABLE;
 COMMENT ON FUNCTION @extschema@.lead_score_of_visible(bigint, timestamptz) IS
-    'crm.lead_score without its visibility check, for crm.lead_score to call. Staff may call it directly: it reveals a number for any lead id, nothing else.';
+    'The lead''s score at as_of, counting all its activities; NULL for a lead the caller cannot see (row-level security decides) or that does not exist. For the roles that see leads.';
 REVOKE EXECUTE ON FUNCTION @extschema@.lead_score_of_visible(bigint, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.lead_score_of_visible(bigint, timestamptz)
-    TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
+    TO crm_admin, crm_manager, crm_sales, crm_analyst;
 
 CREATE FUNCTION @extschema@.lead_score(lead_id bigint, as_of timestamptz DEFAULT now()) RETURNS numeric
 LANGUAGE sql STABLE AS $$
@@ -321,6 +327,10 @@ DECLARE
     label text := pg_catalog.format('lead scoring rule %s (%s)', NEW.rule_id, pg_catalog.quote_literal(NEW.name));
     element text;
 BEGIN
+    IF TG_RELID <> '@extschema@.lead_scoring_rules'::pg_catalog.regclass THEN
+        RAISE EXCEPTION 'trigger function lead_scoring_rules_validate() fires only on @extschema@.lead_scoring_rules, not on %.%', TG_TABLE_SCHEMA, TG_TABLE_NAME
+            USING ERRCODE = 'insufficient_privilege', HINT = 'Only the triggers the extension creates may use it.';
+    END IF;
     IF NEW.points IN ('NaN', 'Infinity', '-Infinity') THEN
         RAISE EXCEPTION '%: points must be a finite number', label USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -410,12 +420,17 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.lead_scoring_rules_validate() IS
     'Trigger: validates a scoring rule, naming it in the error: unknown entity, field or operator, missing or extra parts, non-finite points (22023); a value that does not read as the field''s type (22P02). Derives value_type.';
+REVOKE EXECUTE ON FUNCTION @extschema@.lead_scoring_rules_validate() FROM PUBLIC;
 CREATE TRIGGER lead_scoring_rules_validate BEFORE INSERT OR UPDATE ON @extschema@.lead_scoring_rules
     FOR EACH ROW EXECUTE FUNCTION @extschema@.lead_scoring_rules_validate();
 
 CREATE FUNCTION @extschema@.lead_scoring_groups_validate() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+    IF TG_RELID <> '@extschema@.lead_scoring_groups'::pg_catalog.regclass THEN
+        RAISE EXCEPTION 'trigger function lead_scoring_groups_validate() fires only on @extschema@.lead_scoring_groups, not on %.%', TG_TABLE_SCHEMA, TG_TABLE_NAME
+            USING ERRCODE = 'insufficient_privilege', HINT = 'Only the triggers the extension creates may use it.';
+    END IF;
     IF coalesce(NEW.cap, 0) IN ('NaN', 'Infinity', '-Infinity') THEN
         RAISE EXCEPTION 'lead scoring group % (%): cap must be a finite number', NEW.group_id, pg_catalog.quote_literal(NEW.name)
             USING ERRCODE = 'invalid_parameter_value';
@@ -429,6 +444,7 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.lead_scoring_groups_validate() IS
     'Trigger: a group''s cap must be finite and its half_life positive (22023, naming the group).';
+REVOKE EXECUTE ON FUNCTION @extschema@.lead_scoring_groups_validate() FROM PUBLIC;
 CREATE TRIGGER lead_scoring_groups_validate BEFORE INSERT OR UPDATE ON @extschema@.lead_scoring_groups
     FOR EACH ROW EXECUTE FUNCTION @extschema@.lead_scoring_groups_validate();
 CREATE TRIGGER lead_scoring_groups_touch_updated_at BEFORE UPDATE ON @extschema@.lead_scoring_groups
@@ -438,6 +454,11 @@ CREATE TRIGGER lead_scoring_rules_touch_updated_at BEFORE UPDATE ON @extschema@.
 
 -- ---------------------------------------------------------------------------------------------
 -- Keeping scores current
+--
+-- Every trigger function here has EXECUTE revoked from PUBLIC: CREATE TRIGGER checks that
+-- privilege, firing does not, so the extension's triggers fire for everyone while nobody else can
+-- attach the functions (several write with the extension's rights) to a table of their own. Each
+-- also refuses to run on any table but its own (TG_RELID, a constant comparison per row).
 
 -- Stores the scores of the given leads, which the caller has locked, as of scoring_time, in one
 -- set-based UPDATE over crm.lead_scores. crm.rescore_leads passes clock_timestamp() taken once the
@@ -492,6 +513,7 @@ CREATE FUNCTION @extschema@.lead_scoring_activities_inserted() RETURNS trigger
     AS 'MODULE_PATHNAME', 'crm_lead_scoring_activities_inserted' LANGUAGE C;
 COMMENT ON FUNCTION @extschema@.lead_scoring_activities_inserted() IS
     'Trigger: rescores the leads of the inserted activities.';
+REVOKE EXECUTE ON FUNCTION @extschema@.lead_scoring_activities_inserted() FROM PUBLIC;
 CREATE TRIGGER lead_scoring_activities_inserted AFTER INSERT ON @extschema@.activities
     REFERENCING NEW TABLE AS inserted_activities
     FOR EACH STATEMENT WHEN (NOT @extschema@.restoring_dump()) EXECUTE FUNCTION @extschema@.lead_scoring_activities_inserted();
@@ -499,6 +521,10 @@ CREATE TRIGGER lead_scoring_activities_inserted AFTER INSERT ON @extschema@.acti
 CREATE FUNCTION @extschema@.lead_scoring_activities_changed() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    IF TG_RELID <> '@extschema@.activities'::pg_catalog.regclass THEN
+        RAISE EXCEPTION 'trigger function lead_scoring_activities_changed() fires only on @extschema@.activities, not on %.%', TG_TABLE_SCHEMA, TG_TABLE_NAME
+            USING ERRCODE = 'insufficient_privilege', HINT = 'Only the triggers the extension creates may use it.';
+    END IF;
     IF TG_OP = 'UPDATE' THEN
         PERFORM @extschema@.lead_scoring_refresh(ARRAY(
             SELECT o.lead_id FROM old_activities o JOIN new_activities n USING (activity_id)
@@ -517,6 +543,7 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.lead_scoring_activities_changed() IS
     'Trigger: rescores the leads of updated (lead, kind, channel, time or details changed) or deleted activities.';
+REVOKE EXECUTE ON FUNCTION @extschema@.lead_scoring_activities_changed() FROM PUBLIC;
 CREATE TRIGGER lead_scoring_activities_updated AFTER UPDATE ON @extschema@.activities
     REFERENCING OLD TABLE AS old_activities NEW TABLE AS new_activities
     FOR EACH STATEMENT WHEN (NOT @extschema@.restoring_dump()) EXECUTE FUNCTION @extschema@.lead_scoring_activities_changed();
@@ -527,11 +554,16 @@ CREATE TRIGGER lead_scoring_activities_deleted AFTER DELETE ON @extschema@.activ
 CREATE FUNCTION @extschema@.lead_scoring_leads_inserted() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    IF TG_RELID <> '@extschema@.leads'::pg_catalog.regclass THEN
+        RAISE EXCEPTION 'trigger function lead_scoring_leads_inserted() fires only on @extschema@.leads, not on %.%', TG_TABLE_SCHEMA, TG_TABLE_NAME
+            USING ERRCODE = 'insufficient_privilege', HINT = 'Only the triggers the extension creates may use it.';
+    END IF;
     PERFORM @extschema@.lead_scoring_refresh(ARRAY(SELECT lead_id FROM inserted_leads));
     RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.lead_scoring_leads_inserted() IS 'Trigger: scores new leads.';
+REVOKE EXECUTE ON FUNCTION @extschema@.lead_scoring_leads_inserted() FROM PUBLIC;
 CREATE TRIGGER lead_scoring_leads_inserted AFTER INSERT ON @extschema@.leads
     REFERENCING NEW TABLE AS inserted_leads
     FOR EACH STATEMENT WHEN (NOT @extschema@.restoring_dump()) EXECUTE FUNCTION @extschema@.lead_scoring_leads_inserted();
@@ -542,12 +574,17 @@ CREATE FUNCTION @extschema@.lead_scoring_lead_updated() RETURNS trigger
     AS 'MODULE_PATHNAME', 'crm_lead_scoring_lead_updated' LANGUAGE C;
 COMMENT ON FUNCTION @extschema@.lead_scoring_lead_updated() IS
     'Trigger: rescores a lead when any of its columns changed but score, grade, scored_at and updated_at (the rescoring UPDATE itself does not fire it again).';
+REVOKE EXECUTE ON FUNCTION @extschema@.lead_scoring_lead_updated() FROM PUBLIC;
 CREATE TRIGGER lead_scoring_lead_updated AFTER UPDATE ON @extschema@.leads
     FOR EACH ROW WHEN (NOT @extschema@.restoring_dump()) EXECUTE FUNCTION @extschema@.lead_scoring_lead_updated();
 
 CREATE FUNCTION @extschema@.lead_scoring_contacts_updated() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    IF TG_RELID <> '@extschema@.contacts'::pg_catalog.regclass THEN
+        RAISE EXCEPTION 'trigger function lead_scoring_contacts_updated() fires only on @extschema@.contacts, not on %.%', TG_TABLE_SCHEMA, TG_TABLE_NAME
+            USING ERRCODE = 'insufficient_privilege', HINT = 'Only the triggers the extension creates may use it.';
+    END IF;
     IF EXISTS (SELECT FROM @extschema@.lead_scoring_rules WHERE kind = 'fit' AND entity IN ('contact', 'account')) THEN
         PERFORM @extschema@.lead_scoring_refresh(ARRAY(
             SELECT l.lead_id
@@ -560,6 +597,7 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.lead_scoring_contacts_updated() IS
     'Trigger: rescores the leads of changed contacts, when some fit rule looks at contacts or accounts.';
+REVOKE EXECUTE ON FUNCTION @extschema@.lead_scoring_contacts_updated() FROM PUBLIC;
 CREATE TRIGGER lead_scoring_contacts_updated AFTER UPDATE ON @extschema@.contacts
     REFERENCING OLD TABLE AS old_contacts NEW TABLE AS new_contacts
     FOR EACH STATEMENT WHEN (NOT @extschema@.restoring_dump()) EXECUTE FUNCTION @extschema@.lead_scoring_contacts_updated();
@@ -567,6 +605,10 @@ CREATE TRIGGER lead_scoring_contacts_updated AFTER UPDATE ON @extschema@.contact
 CREATE FUNCTION @extschema@.lead_scoring_accounts_updated() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    IF TG_RELID <> '@extschema@.accounts'::pg_catalog.regclass THEN
+        RAISE EXCEPTION 'trigger function lead_scoring_accounts_updated() fires only on @extschema@.accounts, not on %.%', TG_TABLE_SCHEMA, TG_TABLE_NAME
+            USING ERRCODE = 'insufficient_privilege', HINT = 'Only the triggers the extension creates may use it.';
+    END IF;
     IF EXISTS (SELECT FROM @extschema@.lead_scoring_rules WHERE kind = 'fit' AND entity = 'account') THEN
         PERFORM @extschema@.lead_scoring_refresh(ARRAY(
             SELECT l.lead_id
@@ -580,6 +622,7 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.lead_scoring_accounts_updated() IS
     'Trigger: rescores the leads of changed accounts'' contacts, when some fit rule looks at accounts.';
+REVOKE EXECUTE ON FUNCTION @extschema@.lead_scoring_accounts_updated() FROM PUBLIC;
 CREATE TRIGGER lead_scoring_accounts_updated AFTER UPDATE ON @extschema@.accounts
     REFERENCING OLD TABLE AS old_accounts NEW TABLE AS new_accounts
     FOR EACH STATEMENT WHEN (NOT @extschema@.restoring_dump()) EXECUTE FUNCTION @extschema@.lead_scoring_accounts_updated();
@@ -589,6 +632,10 @@ CREATE TRIGGER lead_scoring_accounts_updated AFTER UPDATE ON @extschema@.account
 CREATE FUNCTION @extschema@.lead_scoring_rules_changed() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    IF TG_RELID NOT IN ('@extschema@.lead_scoring_rules'::pg_catalog.regclass, '@extschema@.lead_scoring_groups'::pg_catalog.regclass, '@extschema@.lead_scoring_settings'::pg_catalog.regclass) THEN
+        RAISE EXCEPTION 'trigger function lead_scoring_rules_changed() fires only on @extschema@.lead_scoring_rules, @extschema@.lead_scoring_groups, @extschema@.lead_scoring_settings, not on %.%', TG_TABLE_SCHEMA, TG_TABLE_NAME
+            USING ERRCODE = 'insufficient_privilege', HINT = 'Only the triggers the extension creates may use it.';
+    END IF;
     IF TG_LEVEL = 'STATEMENT' THEN
         PERFORM set_config('crm.lead_rules_rescored', 'no', true);
     ELSIF coalesce(current_setting('crm.lead_rules_rescored', true), 'no') <> 'yes' THEN
@@ -600,6 +647,7 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.lead_scoring_rules_changed() IS
     'Trigger: after a change to rules, groups or settings, rescores every lead once at commit.';
+REVOKE EXECUTE ON FUNCTION @extschema@.lead_scoring_rules_changed() FROM PUBLIC;
 
 -- Backends keep the rules, groups and settings they read (src/lead_scoring.c); a change tells them
 -- to read them again. A row trigger, and named so that it fires before the _rescore trigger of the
@@ -608,6 +656,7 @@ CREATE FUNCTION @extschema@.lead_scoring_model_changed() RETURNS trigger
     AS 'MODULE_PATHNAME', 'crm_lead_scoring_model_changed' LANGUAGE C;
 COMMENT ON FUNCTION @extschema@.lead_scoring_model_changed() IS
     'Trigger: after a change to rules, groups or settings, sessions read them again before scoring.';
+REVOKE EXECUTE ON FUNCTION @extschema@.lead_scoring_model_changed() FROM PUBLIC;
 
 DO $rescore_triggers$
 DECLARE
@@ -664,6 +713,10 @@ DECLARE
     owner bigint := NEW.owner_id;
     team_name text := (SELECT assignment_team FROM @extschema@.lead_scoring_settings);
 BEGIN
+    IF TG_RELID <> '@extschema@.leads'::pg_catalog.regclass THEN
+        RAISE EXCEPTION 'trigger function lead_scoring_became_hot() fires only on @extschema@.leads, not on %.%', TG_TABLE_SCHEMA, TG_TABLE_NAME
+            USING ERRCODE = 'insufficient_privilege', HINT = 'Only the triggers the extension creates may use it.';
+    END IF;
     IF owner IS NULL AND team_name IS NOT NULL THEN
         owner := @extschema@.lead_scoring_next_assignee(team_name);
         IF owner IS NOT NULL THEN
@@ -677,6 +730,7 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.lead_scoring_became_hot() IS
     'Trigger: when a lead becomes hot, assigns it round-robin if unowned and a team is set, and sends NOTIFY crm_events {"event": "lead_hot", "lead_id", "score", "owner_id"}.';
+REVOKE EXECUTE ON FUNCTION @extschema@.lead_scoring_became_hot() FROM PUBLIC;
 CREATE TRIGGER lead_scoring_became_hot AFTER UPDATE ON @extschema@.leads
     FOR EACH ROW WHEN (NEW.grade = 'hot' AND OLD.grade IS DISTINCT FROM 'hot' AND NOT @extschema@.restoring_dump())
     EXECUTE FUNCTION @extschema@.lead_scoring_became_hot();
@@ -697,6 +751,10 @@ COMMENT ON FUNCTION @extschema@.lead_meets_bant(numeric, boolean, text, date) IS
 CREATE FUNCTION @extschema@.lead_bant_qualify() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+    IF TG_RELID <> '@extschema@.leads'::pg_catalog.regclass THEN
+        RAISE EXCEPTION 'trigger function lead_bant_qualify() fires only on @extschema@.leads, not on %.%', TG_TABLE_SCHEMA, TG_TABLE_NAME
+            USING ERRCODE = 'insufficient_privilege', HINT = 'Only the triggers the extension creates may use it.';
+    END IF;
     IF NEW.status IN ('new', 'contacted')
        AND @extschema@.lead_meets_bant(NEW.budget, NEW.authority, NEW.need, NEW.timeline) THEN
         NEW.status := 'qualified';
@@ -709,20 +767,26 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.lead_bant_qualify() IS
     'Trigger: a new or contacted lead meeting the BANT rule becomes qualified; qualified_at is set when a lead becomes qualified.';
+REVOKE EXECUTE ON FUNCTION @extschema@.lead_bant_qualify() FROM PUBLIC;
 CREATE TRIGGER lead_bant_qualify BEFORE INSERT OR UPDATE OF budget, authority, need, timeline, status
     ON @extschema@.leads FOR EACH ROW WHEN (NOT @extschema@.restoring_dump()) EXECUTE FUNCTION @extschema@.lead_bant_qualify();
 
 CREATE FUNCTION @extschema@.lead_status_record() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    INSERT INTO @extschema@.lead_status_history (lead_id, from_status, to_status, changed_by)
-    VALUES (NEW.lead_id, CASE WHEN TG_OP = 'UPDATE' THEN OLD.status END, NEW.status,
+    IF TG_RELID <> '@extschema@.leads'::pg_catalog.regclass THEN
+        RAISE EXCEPTION 'trigger function lead_status_record() fires only on @extschema@.leads, not on %.%', TG_TABLE_SCHEMA, TG_TABLE_NAME
+            USING ERRCODE = 'insufficient_privilege', HINT = 'Only the triggers the extension creates may use it.';
+    END IF;
+    INSERT INTO @extschema@.lead_status_history (lead_id, from_status, to_status, changed_at, changed_by)
+    VALUES (NEW.lead_id, CASE WHEN TG_OP = 'UPDATE' THEN OLD.status END, NEW.status, pg_catalog.clock_timestamp(),
             (SELECT user_id FROM @extschema@.users WHERE login_role = session_user));
     RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.lead_status_record() IS
     'Trigger: records a lead''s status at creation and every change of it in lead_status_history.';
+REVOKE EXECUTE ON FUNCTION @extschema@.lead_status_record() FROM PUBLIC;
 CREATE TRIGGER lead_status_recorded AFTER INSERT ON @extschema@.leads
     FOR EACH ROW WHEN (NOT @extschema@.restoring_dump()) EXECUTE FUNCTION @extschema@.lead_status_record();
 CREATE TRIGGER lead_status_changed AFTER UPDATE ON @extschema@.leads
@@ -781,6 +845,10 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     observed @extschema@.lead_nb_observations;
 BEGIN
+    IF TG_RELID <> '@extschema@.leads'::pg_catalog.regclass THEN
+        RAISE EXCEPTION 'trigger function lead_nb_closed() fires only on @extschema@.leads, not on %.%', TG_TABLE_SCHEMA, TG_TABLE_NAME
+            USING ERRCODE = 'insufficient_privilege', HINT = 'Only the triggers the extension creates may use it.';
+    END IF;
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
         DELETE FROM @extschema@.lead_nb_observations WHERE lead_id = OLD.lead_id RETURNING * INTO observed;
         IF FOUND THEN
@@ -801,6 +869,7 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.lead_nb_closed() IS
     'Trigger: counts a lead that is won or lost into lead_nb_counts, and takes it back when it is reopened, switched or deleted.';
+REVOKE EXECUTE ON FUNCTION @extschema@.lead_nb_closed() FROM PUBLIC;
 CREATE TRIGGER lead_nb_inserted AFTER INSERT ON @extschema@.leads
     FOR EACH ROW WHEN (NEW.status IN ('won', 'lost') AND NOT @extschema@.restoring_dump())
     EXECUTE FUNCTION @extschema@.lead_nb_closed();

@@ -258,7 +258,8 @@ CREATE TABLE @extschema@.opportunity_stage_history (
                     REFERENCES @extschema@.opportunities ON DELETE CASCADE,
     from_stage_id   integer CONSTRAINT opportunity_stage_history_from_stage_fkey REFERENCES @extschema@.pipeline_stages,
     to_stage_id     integer NOT NULL CONSTRAINT opportunity_stage_history_to_stage_fkey REFERENCES @extschema@.pipeline_stages,
-    changed_at      timestamptz NOT NULL DEFAULT now(),
+    -- the moment of the change, not the transaction's start: concurrent changes chain in order
+    changed_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
     changed_by      bigint CONSTRAINT opportunity_stage_history_changed_by_fkey REFERENCES @extschema@.users,
     changed_by_role name NOT NULL DEFAULT current_user
 );
@@ -276,17 +277,15 @@ $$;
 COMMENT ON FUNCTION @extschema@.current_user_id() IS
     'The crm.users row of the database role now in use (current_user), or NULL if it is not staff.';
 
+-- Only this trigger writes the stage history (no staff role but crm_admin has INSERT on it): in C
+-- (src/stage_history.c), it inserts with the rights of the history's owner, naming the user in
+-- force for the UPDATE (current_user, which a SECURITY DEFINER function could not see) and its
+-- crm.users row, at clock_timestamp(). It fires only on crm.opportunities; nobody else may attach it.
 CREATE FUNCTION @extschema@.record_stage_change() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'INSERT' OR NEW.stage_id IS DISTINCT FROM OLD.stage_id THEN
-        INSERT INTO @extschema@.opportunity_stage_history (opportunity_id, from_stage_id, to_stage_id, changed_by)
-        VALUES (NEW.opportunity_id, CASE WHEN TG_OP = 'UPDATE' THEN OLD.stage_id END, NEW.stage_id,
-                @extschema@.current_user_id());
-    END IF;
-    RETURN NULL;
-END
-$$;
+    AS 'MODULE_PATHNAME', 'crm_record_stage_change' LANGUAGE C;
+COMMENT ON FUNCTION @extschema@.record_stage_change() IS
+    'Trigger: records an opportunity''s stage at creation and every change of it in opportunity_stage_history (who: current_user and its crm.users row; when: clock_timestamp()).';
+REVOKE EXECUTE ON FUNCTION @extschema@.record_stage_change() FROM PUBLIC;
 CREATE TRIGGER opportunities_record_stage_change
     AFTER INSERT OR UPDATE OF stage_id ON @extschema@.opportunities
     FOR EACH ROW WHEN (NOT @extschema@.restoring_dump()) EXECUTE FUNCTION @extschema@.record_stage_change();
@@ -300,7 +299,9 @@ CREATE TABLE @extschema@.activities (
     contact_id   bigint NOT NULL CONSTRAINT activities_contact_fkey REFERENCES @extschema@.contacts,
     lead_id      bigint CONSTRAINT activities_lead_fkey REFERENCES @extschema@.leads,
     owner_id     bigint CONSTRAINT activities_owner_fkey REFERENCES @extschema@.users,
-    occurred_at  timestamptz NOT NULL DEFAULT now(),
+    -- a point in time: lead scoring ages every activity, and an infinite age has no decay
+    occurred_at  timestamptz NOT NULL DEFAULT now()
+                 CONSTRAINT activities_occurred_at_finite CHECK (occurred_at > '-infinity' AND occurred_at < 'infinity'),
     channel      @extschema@.channel NOT NULL,
     kind         @extschema@.activity_kind NOT NULL,
     created_at   timestamptz NOT NULL DEFAULT now(),

@@ -62,12 +62,12 @@ $$;
 COMMENT ON FUNCTION @extschema@.managed_user_ids() IS
     'Staff ids whose records the current user sees as a manager: themselves, their direct reports and their team.';
 
--- Owned records: contacts, leads, opportunities, activities.
+-- Owned records: contacts, leads, opportunities (activities below).
 DO $policies$
 DECLARE
     table_name text;
 BEGIN
-    FOREACH table_name IN ARRAY ARRAY['contacts', 'leads', 'opportunities', 'activities']
+    FOREACH table_name IN ARRAY ARRAY['contacts', 'leads', 'opportunities']
     LOOP
         EXECUTE pg_catalog.format('ALTER TABLE @extschema@.%I ENABLE ROW LEVEL SECURITY', table_name);
         EXECUTE pg_catalog.format(
@@ -91,6 +91,25 @@ BEGIN
     END LOOP;
 END
 $policies$;
+
+-- Activities: owned as the records above, and what an activity refers to must be the writer's
+-- too. Logging one rescores its lead (and may make it hot, notify, assign it), so a rep may log
+-- activities only on contacts and leads they own, a manager only on their team's or unowned ones.
+-- The EXISTS subqueries read contacts and leads under the writer's own row-level security: a row
+-- they find is exactly a row the writer may see, and nothing about any other row is revealed.
+ALTER TABLE @extschema@.activities ENABLE ROW LEVEL SECURITY;
+CREATE POLICY admin_all ON @extschema@.activities TO crm_admin USING (true) WITH CHECK (true);
+CREATE POLICY analyst_read ON @extschema@.activities FOR SELECT TO crm_analyst USING (true);
+CREATE POLICY sales_own ON @extschema@.activities TO crm_sales
+    USING (owner_id = (SELECT @extschema@.current_user_id()))
+    WITH CHECK (owner_id = (SELECT @extschema@.current_user_id())
+                AND EXISTS (SELECT FROM @extschema@.contacts c WHERE c.contact_id = activities.contact_id)
+                AND (lead_id IS NULL OR EXISTS (SELECT FROM @extschema@.leads l WHERE l.lead_id = activities.lead_id)));
+CREATE POLICY manager_team ON @extschema@.activities TO crm_manager
+    USING (owner_id IS NULL OR owner_id = ANY ((SELECT @extschema@.managed_user_ids())::bigint[]))
+    WITH CHECK ((owner_id IS NULL OR owner_id = ANY ((SELECT @extschema@.managed_user_ids())::bigint[]))
+                AND EXISTS (SELECT FROM @extschema@.contacts c WHERE c.contact_id = activities.contact_id)
+                AND (lead_id IS NULL OR EXISTS (SELECT FROM @extschema@.leads l WHERE l.lead_id = activities.lead_id)));
 
 -- Support sees the contacts that have tickets (through the tickets, which it sees whole).
 CREATE POLICY support_ticket_contacts ON @extschema@.contacts FOR SELECT TO crm_support
@@ -127,18 +146,13 @@ CREATE POLICY insert_if_granted ON @extschema@.survey_responses FOR INSERT TO PU
 REVOKE EXECUTE ON FUNCTION @extschema@.contact_owner_id(bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.contact_owner_id(bigint) TO crm_sales, crm_admin;
 
--- Stage history is written by the opportunities trigger with the rights of whoever moved the
--- deal, and must name them truthfully: rows may be inserted only from inside a trigger and only
--- in the mover's name, so nobody writes history by hand. Readers see the history of the deals
+-- Stage history is written only by the opportunities trigger (crm.record_stage_change, with the
+-- rights of the table's owner, naming whoever moved the deal): no staff role but crm_admin may
+-- insert into it, so nobody writes history by hand or from a trigger of their own, and a rep
+-- records history only by moving a deal they may update. Readers see the history of the deals
 -- they can see.
-GRANT INSERT ON @extschema@.opportunity_stage_history TO crm_sales, crm_manager;
 ALTER TABLE @extschema@.opportunity_stage_history ENABLE ROW LEVEL SECURITY;
 CREATE POLICY admin_all ON @extschema@.opportunity_stage_history TO crm_admin USING (true) WITH CHECK (true);
 CREATE POLICY read_visible_deals ON @extschema@.opportunity_stage_history FOR SELECT
     TO crm_analyst, crm_manager, crm_sales
     USING (EXISTS (SELECT FROM @extschema@.opportunities o WHERE o.opportunity_id = opportunity_stage_history.opportunity_id));
-CREATE POLICY written_by_trigger ON @extschema@.opportunity_stage_history FOR INSERT
-    TO crm_manager, crm_sales
-    WITH CHECK (pg_catalog.pg_trigger_depth() > 0
-                AND changed_by IS NOT DISTINCT FROM @extschema@.current_user_id()
-                AND changed_by_role = current_user);

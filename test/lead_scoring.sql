@@ -143,6 +143,9 @@ SELECT is((SELECT won || '/' || lost FROM crm.lead_nb_counts WHERE field = 'sour
 
 -- A sales rep's activity insert rescores their lead (the trigger runs with the extension's rights);
 -- reps cannot touch the rules.
+-- (A rep logs activities only on contacts and leads of their own: rep 1 gets lead 4001 and its contact.)
+UPDATE crm.contacts SET owner_id = 4001 WHERE contact_id = 4001;
+UPDATE crm.leads SET owner_id = 4001 WHERE lead_id = 4001;
 CREATE ROLE ls_rep_1; GRANT crm_sales TO ls_rep_1;
 SET ROLE ls_rep_1;
 INSERT INTO crm.activities (contact_id, lead_id, owner_id, channel, kind, occurred_at) VALUES (4001, 4001, 4001, 'email', 'email_open', now());
