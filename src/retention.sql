@@ -61,6 +61,13 @@ GRANT ALL ON @extschema@.subscriptions TO crm_admin;
 GRANT SELECT ON @extschema@.subscriptions TO crm_analyst, crm_manager, crm_sales, crm_support;
 GRANT INSERT, UPDATE, DELETE ON @extschema@.subscriptions TO crm_manager;
 GRANT USAGE ON SEQUENCE @extschema@.subscriptions_subscription_id_seq TO crm_admin, crm_manager;
+-- A customer's subscriptions are seen (and, by managers, written) by whoever sees the customer.
+ALTER TABLE @extschema@.subscriptions ENABLE ROW LEVEL SECURITY;
+CREATE POLICY admin_all ON @extschema@.subscriptions TO crm_admin USING (true) WITH CHECK (true);
+CREATE POLICY analyst_read ON @extschema@.subscriptions FOR SELECT TO crm_analyst USING (true);
+CREATE POLICY of_visible_contacts ON @extschema@.subscriptions TO crm_manager, crm_sales, crm_support
+    USING (EXISTS (SELECT FROM @extschema@.contacts c WHERE c.contact_id = subscriptions.contact_id))
+    WITH CHECK (EXISTS (SELECT FROM @extschema@.contacts c WHERE c.contact_id = subscriptions.contact_id));
 
 -- The customers active at an instant, with their monthly recurring revenue then (0 for 'orders').
 --   basis 'orders':        a purchase within active_window before the instant (inclusive)

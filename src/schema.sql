@@ -27,12 +27,14 @@ COMMENT ON FUNCTION @extschema@.touch_updated_at() IS
 -- trigger opened) already in them, and this extension's triggers exist before its tables' rows
 -- are loaded. Every trigger that derives state therefore skips its work in a session that looks
 -- like a dump being restored: pg_dump's scripts, plain or through pg_restore, always begin with
--- SET row_security = off and an empty search_path, which ordinary sessions never combine.
+-- SET row_security = off and an empty search_path, which ordinary sessions never combine; and
+-- only a role that could restore the tables (a superuser, a member of the extension's owner)
+-- counts, so no staff member switches the triggers off by imitating those settings.
 -- In C (src/schema.c): an SQL function in a WHEN clause is parsed again for every statement.
 CREATE FUNCTION @extschema@.restoring_dump() RETURNS boolean
     AS 'MODULE_PATHNAME', 'crm_restoring_dump' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.restoring_dump() IS
-    'True in a session restoring a pg_dump script (row_security off and an empty search_path): triggers that derive state skip their work there, since the dumped rows already hold it.';
+    'True in a session restoring a pg_dump script (row_security off and an empty search_path, set by a superuser or a member of the extension''s owner): triggers that derive state skip their work there, since the dumped rows already hold it.';
 
 CREATE TYPE @extschema@.channel AS ENUM ('email', 'phone', 'meeting', 'chat', 'social', 'web', 'sms');
 COMMENT ON TYPE @extschema@.channel IS 'A channel of interaction with a contact.';
