@@ -550,3 +550,11 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.campaigns_campaign_id_se
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.campaign_members', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.tasks', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.tasks_task_id_seq', '');
+
+-- Privileges: the functions reading the CRM's tables are for its staff roles (row-level
+-- security still decides which rows they see); trigger functions are for nobody to call.
+REVOKE EXECUTE ON FUNCTION @extschema@.current_user_id() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.current_user_id() TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
+REVOKE EXECUTE ON FUNCTION @extschema@.touch_updated_at() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.pipeline_stages_guard_seeded() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.maintain_order_total() FROM PUBLIC;

@@ -66,6 +66,8 @@ LANGUAGE sql STABLE AS $$
 $$;
 COMMENT ON FUNCTION @extschema@.managed_user_ids() IS
     'Staff ids whose records the current user sees as a manager: themselves, their direct reports and their team.';
+REVOKE EXECUTE ON FUNCTION @extschema@.managed_user_ids() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.managed_user_ids() TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
 
 -- Owned records: contacts, leads, opportunities, activities.
 DO $policies$
