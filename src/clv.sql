@@ -290,3 +290,8 @@ GROUP BY o.contact_id;
 COMMENT ON VIEW @extschema@.customer_clv_summaries IS
     'Every buyer''s CLV summary as of now, in weeks: x repeat purchase days, t_x and big_t since the first purchase, m the mean value of the repeat purchase days (NULL without any); purchases are orders paid or shipped. crm.customer_summaries(as_of, time_unit_days) gives the same for another date or unit.';
 GRANT SELECT ON @extschema@.customer_clv_summaries TO crm_admin, crm_manager, crm_analyst;
+
+-- Privileges: the functions reading the CRM's tables are for its staff roles (row-level
+-- security still decides which rows they see); trigger functions are for nobody to call.
+REVOKE EXECUTE ON FUNCTION @extschema@.customer_summaries(timestamptz, double precision) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.customer_summaries(timestamptz, double precision) TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;

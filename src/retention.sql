@@ -61,6 +61,13 @@ GRANT ALL ON @extschema@.subscriptions TO crm_admin;
 GRANT SELECT ON @extschema@.subscriptions TO crm_analyst, crm_manager, crm_sales, crm_support;
 GRANT INSERT, UPDATE, DELETE ON @extschema@.subscriptions TO crm_manager;
 GRANT USAGE ON SEQUENCE @extschema@.subscriptions_subscription_id_seq TO crm_admin, crm_manager;
+-- A customer's subscriptions are seen (and, by managers, written) by whoever sees the customer.
+ALTER TABLE @extschema@.subscriptions ENABLE ROW LEVEL SECURITY;
+CREATE POLICY admin_all ON @extschema@.subscriptions TO crm_admin USING (true) WITH CHECK (true);
+CREATE POLICY analyst_read ON @extschema@.subscriptions FOR SELECT TO crm_analyst USING (true);
+CREATE POLICY of_visible_contacts ON @extschema@.subscriptions TO crm_manager, crm_sales, crm_support
+    USING (EXISTS (SELECT FROM @extschema@.contacts c WHERE c.contact_id = subscriptions.contact_id))
+    WITH CHECK (EXISTS (SELECT FROM @extschema@.contacts c WHERE c.contact_id = subscriptions.contact_id));
 
 -- The customers active at an instant, with their monthly recurring revenue then (0 for 'orders').
 --   basis 'orders':        a purchase within active_window before the instant (inclusive)
@@ -338,3 +345,20 @@ $$;
 COMMENT ON FUNCTION @extschema@.generate_demo_subscriptions(integer) IS
     'Demo hook called by crm.generate_demo_data: subscriptions for about a quarter of the buyers, with upgrades and cancellations.';
 REVOKE EXECUTE ON FUNCTION @extschema@.generate_demo_subscriptions(integer) FROM PUBLIC;
+
+-- Privileges: the functions reading the CRM's tables are for its staff roles (row-level
+-- security still decides which rows they see); trigger functions are for nobody to call.
+REVOKE EXECUTE ON FUNCTION @extschema@.active_customers(timestamptz, text, interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.active_customers(timestamptz, text, interval) TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
+REVOKE EXECUTE ON FUNCTION @extschema@.retention(timestamptz, timestamptz, text, interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.retention(timestamptz, timestamptz, text, interval) TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
+REVOKE EXECUTE ON FUNCTION @extschema@.subscription_metrics(date, date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.subscription_metrics(date, date) TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
+REVOKE EXECUTE ON FUNCTION @extschema@.cohort_retention(text, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.cohort_retention(text, timestamptz) TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
+REVOKE EXECUTE ON FUNCTION @extschema@.repeat_purchase_rate(timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.repeat_purchase_rate(timestamptz) TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
+REVOKE EXECUTE ON FUNCTION @extschema@.purchase_gaps(timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.purchase_gaps(timestamptz) TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
+REVOKE EXECUTE ON FUNCTION @extschema@.at_risk_customers(timestamptz, double precision, double precision, interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.at_risk_customers(timestamptz, double precision, double precision, interval) TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;

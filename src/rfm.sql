@@ -381,6 +381,21 @@ GRANT INSERT, UPDATE, DELETE ON @extschema@.rfm_segment_map TO crm_admin, crm_ma
 GRANT USAGE ON SEQUENCE @extschema@.rfm_segment_map_segment_map_id_seq TO crm_admin, crm_manager;
 GRANT ALL ON @extschema@.rfm_history TO crm_admin;
 
+-- Configuration shared by everyone: admins and managers write it, every staff role reads it.
+ALTER TABLE @extschema@.rfm_segment_map ENABLE ROW LEVEL SECURITY;
+CREATE POLICY admin_all ON @extschema@.rfm_segment_map TO crm_admin USING (true) WITH CHECK (true);
+CREATE POLICY manager_all ON @extschema@.rfm_segment_map TO crm_manager USING (true) WITH CHECK (true);
+CREATE POLICY staff_read ON @extschema@.rfm_segment_map FOR SELECT TO crm_sales, crm_support, crm_analyst USING (true);
+
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.rfm_segment_map', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.rfm_segment_map_segment_map_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.rfm_history', '');
+
+-- Privileges: the functions reading the CRM's tables are for its staff roles (row-level
+-- security still decides which rows they see); trigger functions are for nobody to call.
+REVOKE EXECUTE ON FUNCTION @extschema@.rfm_scores(timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.rfm_scores(timestamptz) TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
+REVOKE EXECUTE ON FUNCTION @extschema@.rfm_segment(@extschema@.rfm) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.rfm_segment(@extschema@.rfm) TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
+REVOKE EXECUTE ON FUNCTION @extschema@.rfm_segment_map_guard_seeded() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.rfm_segment_map_check_overlap() FROM PUBLIC;

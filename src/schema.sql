@@ -27,12 +27,14 @@ COMMENT ON FUNCTION @extschema@.touch_updated_at() IS
 -- trigger opened) already in them, and this extension's triggers exist before its tables' rows
 -- are loaded. Every trigger that derives state therefore skips its work in a session that looks
 -- like a dump being restored: pg_dump's scripts, plain or through pg_restore, always begin with
--- SET row_security = off and an empty search_path, which ordinary sessions never combine.
+-- SET row_security = off and an empty search_path, which ordinary sessions never combine; and
+-- only a role that could restore the tables (a superuser, a member of the extension's owner)
+-- counts, so no staff member switches the triggers off by imitating those settings.
 -- In C (src/schema.c): an SQL function in a WHEN clause is parsed again for every statement.
 CREATE FUNCTION @extschema@.restoring_dump() RETURNS boolean
     AS 'MODULE_PATHNAME', 'crm_restoring_dump' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.restoring_dump() IS
-    'True in a session restoring a pg_dump script (row_security off and an empty search_path): triggers that derive state skip their work there, since the dumped rows already hold it.';
+    'True in a session restoring a pg_dump script (row_security off and an empty search_path, set by a superuser or a member of the extension''s owner): triggers that derive state skip their work there, since the dumped rows already hold it.';
 
 CREATE TYPE @extschema@.channel AS ENUM ('email', 'phone', 'meeting', 'chat', 'social', 'web', 'sms');
 COMMENT ON TYPE @extschema@.channel IS 'A channel of interaction with a contact.';
@@ -549,3 +551,11 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.campaigns_campaign_id_se
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.campaign_members', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.tasks', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.tasks_task_id_seq', '');
+
+-- Privileges: the functions reading the CRM's tables are for its staff roles (row-level
+-- security still decides which rows they see); trigger functions are for nobody to call.
+REVOKE EXECUTE ON FUNCTION @extschema@.current_user_id() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.current_user_id() TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
+REVOKE EXECUTE ON FUNCTION @extschema@.touch_updated_at() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.pipeline_stages_guard_seeded() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.maintain_order_total() FROM PUBLIC;

@@ -1,12 +1,17 @@
 -- src/security.sql: least-privilege grants and row-level security on the CRM schema.
 --
--- Who sees what (the README's "Roles and row-level security" section says why):
+-- Who sees what (docs/security.md states the model and prints the role-by-role matrix):
 --   crm_admin    everything, read and write
 --   crm_manager  reads and writes the records owned by their team (their own, their reports',
---                their team's) and the unowned ones, to assign them; edits the pipeline stages
---   crm_sales    reads and writes only the contacts, leads, opportunities and activities they own
---   crm_support  the whole ticket queue, and the contacts that have tickets
+--                their team's) and the unowned ones, to assign them
+--   crm_sales    reads and writes only the contacts, accounts, leads, opportunities and
+--                activities they own; reads the orders, subscriptions, tickets and survey answers
+--                of the contacts they own and the accounts of those contacts
+--   crm_support  the whole ticket queue, and the contacts (and their accounts and orders) that
+--                have tickets
 --   crm_analyst  reads everything, changes nothing
+-- Tasks follow the record they point at (every record they name must be visible) or their
+-- assignee. Shared reference tables (staff, pipeline stages, products) are written by admins only.
 -- A staff member is a login role that is a member of one of these roles and is named in
 -- crm.users.login_role; crm.current_user_id() maps one to the other.
 
@@ -19,9 +24,9 @@ GRANT SELECT ON ALL TABLES IN SCHEMA @extschema@ TO crm_analyst, crm_manager;
 
 GRANT INSERT, UPDATE, DELETE ON
     @extschema@.accounts, @extschema@.contacts, @extschema@.leads, @extschema@.opportunities,
-    @extschema@.activities, @extschema@.products, @extschema@.orders, @extschema@.order_lines,
+    @extschema@.activities, @extschema@.orders, @extschema@.order_lines,
     @extschema@.tickets, @extschema@.survey_responses, @extschema@.campaigns,
-    @extschema@.campaign_members, @extschema@.tasks, @extschema@.pipeline_stages
+    @extschema@.campaign_members, @extschema@.tasks
 TO crm_manager;
 
 GRANT SELECT ON
@@ -61,6 +66,8 @@ LANGUAGE sql STABLE AS $$
 $$;
 COMMENT ON FUNCTION @extschema@.managed_user_ids() IS
     'Staff ids whose records the current user sees as a manager: themselves, their direct reports and their team.';
+REVOKE EXECUTE ON FUNCTION @extschema@.managed_user_ids() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.managed_user_ids() TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
 
 -- Owned records: contacts, leads, opportunities (activities below).
 DO $policies$
@@ -115,22 +122,23 @@ CREATE POLICY manager_team ON @extschema@.activities TO crm_manager
 CREATE POLICY support_ticket_contacts ON @extschema@.contacts FOR SELECT TO crm_support
     USING (EXISTS (SELECT FROM @extschema@.tickets t WHERE t.contact_id = contacts.contact_id));
 
--- Tickets: the whole queue for support; for sales, the tickets of the contacts they own. The
--- owner is looked up past row-level security: through contacts' own policies, which look at
--- tickets for support, a role in both sales and support would recurse endlessly.
-CREATE FUNCTION @extschema@.contact_owner_id(contact_id bigint) RETURNS bigint
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT c.owner_id FROM @extschema@.contacts c WHERE c.contact_id = contact_owner_id.contact_id
-$$;
-COMMENT ON FUNCTION @extschema@.contact_owner_id(bigint) IS
-    'The staff id owning a contact, read past row-level security (for policies of other tables).';
+-- Tickets: the whole queue for support; for sales, the tickets of the contacts they own. Whether
+-- the current user owns a contact is looked up past row-level security: through contacts' own
+-- policies, which look at tickets for support, a role in both sales and support would recurse
+-- endlessly. It answers only yes or no, and only for the caller: it tells nobody who owns a
+-- contact they cannot see.
+-- In C (src/schema.c): a SECURITY DEFINER function would see its owner as current_user.
+CREATE FUNCTION @extschema@.owns_contact(contact_id bigint) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'crm_owns_contact' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.owns_contact(bigint) IS
+    'True when the current user owns the contact (read past row-level security, for policies of other tables); false otherwise, also for a contact that does not exist.';
 ALTER TABLE @extschema@.tickets ENABLE ROW LEVEL SECURITY;
 CREATE POLICY admin_all ON @extschema@.tickets TO crm_admin USING (true) WITH CHECK (true);
 CREATE POLICY analyst_read ON @extschema@.tickets FOR SELECT TO crm_analyst USING (true);
 CREATE POLICY manager_all ON @extschema@.tickets TO crm_manager USING (true) WITH CHECK (true);
 CREATE POLICY support_queue ON @extschema@.tickets TO crm_support USING (true) WITH CHECK (true);
 CREATE POLICY sales_own_contacts ON @extschema@.tickets FOR SELECT TO crm_sales
-    USING (@extschema@.contact_owner_id(contact_id) = (SELECT @extschema@.current_user_id()));
+    USING (@extschema@.owns_contact(contact_id));
 -- Survey answers: support and managers handle them all; a rep reads the answers of the contacts
 -- they own (so their customer 360 shows the latest NPS), and writes none. Any role granted INSERT
 -- (a web form's, say) may add answers: the grant, not a policy, decides that.
@@ -141,10 +149,106 @@ CREATE POLICY analyst_read ON @extschema@.survey_responses FOR SELECT TO crm_ana
 CREATE POLICY manager_all ON @extschema@.survey_responses TO crm_manager USING (true) WITH CHECK (true);
 CREATE POLICY support_all ON @extschema@.survey_responses TO crm_support USING (true) WITH CHECK (true);
 CREATE POLICY sales_own_contacts ON @extschema@.survey_responses FOR SELECT TO crm_sales
-    USING (@extschema@.contact_owner_id(contact_id) = (SELECT @extschema@.current_user_id()));
+    USING (@extschema@.owns_contact(contact_id));
 CREATE POLICY insert_if_granted ON @extschema@.survey_responses FOR INSERT TO PUBLIC WITH CHECK (true);
-REVOKE EXECUTE ON FUNCTION @extschema@.contact_owner_id(bigint) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.contact_owner_id(bigint) TO crm_sales, crm_admin;
+REVOKE EXECUTE ON FUNCTION @extschema@.owns_contact(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.owns_contact(bigint) TO crm_sales, crm_admin;
+
+-- Accounts: owned like contacts (a rep writes their own, a manager their team's and the unowned
+-- ones); besides, whoever sees a contact reads the account it belongs to.
+ALTER TABLE @extschema@.accounts ENABLE ROW LEVEL SECURITY;
+CREATE POLICY admin_all ON @extschema@.accounts TO crm_admin USING (true) WITH CHECK (true);
+CREATE POLICY analyst_read ON @extschema@.accounts FOR SELECT TO crm_analyst USING (true);
+CREATE POLICY sales_own ON @extschema@.accounts TO crm_sales
+    USING (owner_id = (SELECT @extschema@.current_user_id()))
+    WITH CHECK (owner_id = (SELECT @extschema@.current_user_id()));
+CREATE POLICY manager_team ON @extschema@.accounts TO crm_manager
+    USING (owner_id IS NULL OR owner_id = ANY ((SELECT @extschema@.managed_user_ids())::bigint[]))
+    WITH CHECK (owner_id IS NULL OR owner_id = ANY ((SELECT @extschema@.managed_user_ids())::bigint[]));
+CREATE POLICY read_of_visible_contacts ON @extschema@.accounts FOR SELECT TO crm_manager, crm_sales, crm_support
+    USING (EXISTS (SELECT FROM @extschema@.contacts c WHERE c.account_id = accounts.account_id));
+
+-- Orders and their lines: a customer's purchases are seen (and, by managers, written) by whoever
+-- sees the customer; the grants keep sales and support to reading.
+ALTER TABLE @extschema@.orders ENABLE ROW LEVEL SECURITY;
+CREATE POLICY admin_all ON @extschema@.orders TO crm_admin USING (true) WITH CHECK (true);
+CREATE POLICY analyst_read ON @extschema@.orders FOR SELECT TO crm_analyst USING (true);
+CREATE POLICY of_visible_contacts ON @extschema@.orders TO crm_manager, crm_sales, crm_support
+    USING (EXISTS (SELECT FROM @extschema@.contacts c WHERE c.contact_id = orders.contact_id))
+    WITH CHECK (EXISTS (SELECT FROM @extschema@.contacts c WHERE c.contact_id = orders.contact_id));
+ALTER TABLE @extschema@.order_lines ENABLE ROW LEVEL SECURITY;
+CREATE POLICY admin_all ON @extschema@.order_lines TO crm_admin USING (true) WITH CHECK (true);
+CREATE POLICY analyst_read ON @extschema@.order_lines FOR SELECT TO crm_analyst USING (true);
+CREATE POLICY of_visible_orders ON @extschema@.order_lines TO crm_manager, crm_sales, crm_support
+    USING (EXISTS (SELECT FROM @extschema@.orders o WHERE o.order_id = order_lines.order_id))
+    WITH CHECK (EXISTS (SELECT FROM @extschema@.orders o WHERE o.order_id = order_lines.order_id));
+
+-- Campaigns: every staff member with the grant reads them; managers run their team's and the
+-- unowned ones. Campaign members are contacts: seen and written by whoever sees the contact.
+ALTER TABLE @extschema@.campaigns ENABLE ROW LEVEL SECURITY;
+CREATE POLICY admin_all ON @extschema@.campaigns TO crm_admin USING (true) WITH CHECK (true);
+CREATE POLICY staff_read ON @extschema@.campaigns FOR SELECT TO crm_analyst, crm_manager, crm_sales USING (true);
+CREATE POLICY manager_team ON @extschema@.campaigns TO crm_manager
+    USING (owner_id IS NULL OR owner_id = ANY ((SELECT @extschema@.managed_user_ids())::bigint[]))
+    WITH CHECK (owner_id IS NULL OR owner_id = ANY ((SELECT @extschema@.managed_user_ids())::bigint[]));
+ALTER TABLE @extschema@.campaign_members ENABLE ROW LEVEL SECURITY;
+CREATE POLICY admin_all ON @extschema@.campaign_members TO crm_admin USING (true) WITH CHECK (true);
+CREATE POLICY analyst_read ON @extschema@.campaign_members FOR SELECT TO crm_analyst USING (true);
+CREATE POLICY of_visible_contacts ON @extschema@.campaign_members TO crm_manager, crm_sales
+    USING (EXISTS (SELECT FROM @extschema@.contacts c WHERE c.contact_id = campaign_members.contact_id))
+    WITH CHECK (EXISTS (SELECT FROM @extschema@.contacts c WHERE c.contact_id = campaign_members.contact_id));
+
+-- Tasks follow the records they point at: a task is seen and written by whoever sees every record
+-- it names (its text may quote them: a detractor task quotes the customer's comment), and by its
+-- assignee (a manager: by their team's assignees). Handing a task over keeps it visible only if the
+-- records are: nobody hands a task on a record they cannot see to someone else.
+-- PL/pgSQL, not SQL: each record is looked up only when the task names one, and a record of a
+-- table the role may not read at all (support and leads) is simply not visible, instead of
+-- failing the whole query on the grant.
+CREATE FUNCTION @extschema@.task_records_visible(task @extschema@.tasks) RETURNS boolean
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF task.contact_id IS NOT NULL AND NOT (has_table_privilege('@extschema@.contacts', 'SELECT')
+            AND EXISTS (SELECT FROM @extschema@.contacts r WHERE r.contact_id = task.contact_id)) THEN
+        RETURN false;
+    END IF;
+    IF task.account_id IS NOT NULL AND NOT (has_table_privilege('@extschema@.accounts', 'SELECT')
+            AND EXISTS (SELECT FROM @extschema@.accounts r WHERE r.account_id = task.account_id)) THEN
+        RETURN false;
+    END IF;
+    IF task.lead_id IS NOT NULL AND NOT (has_table_privilege('@extschema@.leads', 'SELECT')
+            AND EXISTS (SELECT FROM @extschema@.leads r WHERE r.lead_id = task.lead_id)) THEN
+        RETURN false;
+    END IF;
+    IF task.opportunity_id IS NOT NULL AND NOT (has_table_privilege('@extschema@.opportunities', 'SELECT')
+            AND EXISTS (SELECT FROM @extschema@.opportunities r WHERE r.opportunity_id = task.opportunity_id)) THEN
+        RETURN false;
+    END IF;
+    IF task.ticket_id IS NOT NULL AND NOT (has_table_privilege('@extschema@.tickets', 'SELECT')
+            AND EXISTS (SELECT FROM @extschema@.tickets r WHERE r.ticket_id = task.ticket_id)) THEN
+        RETURN false;
+    END IF;
+    IF task.response_id IS NOT NULL AND NOT (has_table_privilege('@extschema@.survey_responses', 'SELECT')
+            AND EXISTS (SELECT FROM @extschema@.survey_responses r WHERE r.response_id = task.response_id)) THEN
+        RETURN false;
+    END IF;
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.task_records_visible(@extschema@.tasks) IS
+    'True when the current user sees every record the task names (under their row-level security); for the tasks policies.';
+REVOKE EXECUTE ON FUNCTION @extschema@.task_records_visible(@extschema@.tasks) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.task_records_visible(@extschema@.tasks)
+    TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
+ALTER TABLE @extschema@.tasks ENABLE ROW LEVEL SECURITY;
+CREATE POLICY admin_all ON @extschema@.tasks TO crm_admin USING (true) WITH CHECK (true);
+CREATE POLICY analyst_read ON @extschema@.tasks FOR SELECT TO crm_analyst USING (true);
+CREATE POLICY assignee_or_records ON @extschema@.tasks TO crm_sales, crm_support
+    USING (assignee_id = (SELECT @extschema@.current_user_id()) OR @extschema@.task_records_visible(tasks))
+    WITH CHECK (assignee_id = (SELECT @extschema@.current_user_id()) OR @extschema@.task_records_visible(tasks));
+CREATE POLICY manager_team ON @extschema@.tasks TO crm_manager
+    USING (assignee_id = ANY ((SELECT @extschema@.managed_user_ids())::bigint[]) OR @extschema@.task_records_visible(tasks))
+    WITH CHECK (assignee_id = ANY ((SELECT @extschema@.managed_user_ids())::bigint[]) OR @extschema@.task_records_visible(tasks));
 
 -- Stage history is written only by the opportunities trigger (crm.record_stage_change, with the
 -- rights of the table's owner, naming whoever moved the deal): no staff role but crm_admin may

@@ -336,6 +336,16 @@ GRANT USAGE ON SEQUENCE @extschema@.segments_segment_id_seq, @extschema@.segment
     TO crm_admin, crm_manager;
 GRANT ALL ON @extschema@.segment_members, @extschema@.segment_membership_history TO crm_admin;
 
+-- Configuration shared by everyone: admins and managers write it, every staff role reads it.
+ALTER TABLE @extschema@.segments ENABLE ROW LEVEL SECURITY;
+CREATE POLICY admin_all ON @extschema@.segments TO crm_admin USING (true) WITH CHECK (true);
+CREATE POLICY manager_all ON @extschema@.segments TO crm_manager USING (true) WITH CHECK (true);
+CREATE POLICY staff_read ON @extschema@.segments FOR SELECT TO crm_sales, crm_support, crm_analyst USING (true);
+ALTER TABLE @extschema@.segment_rules ENABLE ROW LEVEL SECURITY;
+CREATE POLICY admin_all ON @extschema@.segment_rules TO crm_admin USING (true) WITH CHECK (true);
+CREATE POLICY manager_all ON @extschema@.segment_rules TO crm_manager USING (true) WITH CHECK (true);
+CREATE POLICY staff_read ON @extschema@.segment_rules FOR SELECT TO crm_sales, crm_support, crm_analyst USING (true);
+
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.segments', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.segments_segment_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.segment_rules', '');

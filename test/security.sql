@@ -76,7 +76,8 @@ SELECT lives_ok($$UPDATE crm.leads SET owner_id = 903 WHERE lead_id = 901$$, 'Mi
 SELECT lives_ok($$UPDATE crm.leads SET owner_id = 902 WHERE lead_id = 904$$, 'Mia assigns an unowned lead to her rep');
 SELECT throws_ok($$UPDATE crm.leads SET owner_id = 904 WHERE lead_id = 902$$, '42501', NULL,
                  'Mia cannot hand a lead to the east team');
-SELECT lives_ok($$UPDATE crm.pipeline_stages SET probability = 65 WHERE name = 'quote'$$, 'managers edit the pipeline stages');
+SELECT throws_ok($$UPDATE crm.pipeline_stages SET probability = 65 WHERE name = 'quote'$$, '42501', NULL,
+                 'pipeline stages are reference data: managers read them, only admins write them');
 SELECT throws_ok($$INSERT INTO crm.users (login_role, full_name, email, role) VALUES ('x', 'X', 'x@sec.example', 'sales')$$,
                  '42501', NULL, 'managers do not create staff users');
 RESET ROLE;

@@ -1,0 +1,150 @@
+-- pgTAP: the security rules, checked against the catalog, so that whatever a later capability
+-- adds to schema crm is held to them too. Each list below is the one reviewed list of its kind
+-- (docs/security.md prints them): adding a function or table to crm that breaks a rule fails this
+-- suite, naming it, until it is fixed or added here with its reason.
+BEGIN;
+SELECT plan(11);
+
+-- 1. SECURITY DEFINER functions: each one named here with why it needs its owner's rights.
+CREATE TEMP TABLE definer_reviewed (name text PRIMARY KEY, reason text NOT NULL) ON COMMIT DROP;
+INSERT INTO definer_reviewed VALUES
+    ('add_segment_to_campaign', 'adds a segment''s consenting members to a campaign: members the manager may not see individually are still counted in, without being shown'),
+    ('fit_clv_models', 'fits the shared CLV models over every customer and stores them in crm.clv_models, which no staff role may write'),
+    ('lead_nb_closed', 'trigger: counts a closed lead into the naive-Bayes tables, which no staff role may write'),
+    ('lead_score_of_visible', 'scores a lead the caller can see from every activity on it, including those of other owners'),
+    ('lead_scoring_accounts_updated', 'trigger: rescores the leads of a changed account, whoever owns them'),
+    ('lead_scoring_activities_changed', 'trigger: rescores the leads of changed activities, whoever owns them'),
+    ('lead_scoring_became_hot', 'trigger: notifies and assigns a lead that became hot (tasks and round-robin pointers no staff role writes)'),
+    ('lead_scoring_contacts_updated', 'trigger: rescores the leads of a changed contact, whoever owns them'),
+    ('lead_scoring_leads_inserted', 'trigger: scores new leads from activities their inserter may not see'),
+    ('lead_scoring_next_assignee', 'advances the round-robin pointer of a team, which no staff role writes'),
+    ('lead_scoring_rules_changed', 'trigger: rescores every lead when the rules change'),
+    ('lead_scoring_store', 'stores scores on leads of every owner (the scoring triggers'' set-based path)'),
+    ('lead_status_record', 'trigger: writes the lead status history, which no staff role writes'),
+    ('rebuild_lead_nb_counts', 'rebuilds the naive-Bayes counts from every closed lead'),
+    ('refresh_rfm', 'recomputes every customer''s RFM history, which no staff role writes'),
+    ('refresh_segment', 'recomputes a segment''s members over every contact (membership tables no staff role writes)'),
+    ('refresh_segments', 'recomputes every segment''s members (as refresh_segment)'),
+    ('rescore_leads', 'rescores every lead, whoever owns it'),
+    ('survey_responses_open_detractor_task', 'trigger: opens a follow-up task for a detractor answer given by a role that may not write tasks');
+
+SELECT set_eq(
+    $$SELECT DISTINCT proname::text FROM pg_proc WHERE pronamespace = 'crm'::regnamespace AND prosecdef$$,
+    $$SELECT name FROM definer_reviewed$$,
+    'the SECURITY DEFINER functions in crm are exactly the reviewed list (a new one needs its reason there)');
+
+SELECT is_empty(
+    $$SELECT p.oid::regprocedure::text FROM pg_proc p
+      WHERE p.pronamespace = 'crm'::regnamespace AND p.prosecdef
+        AND NOT coalesce(p.proconfig @> ARRAY['search_path=pg_catalog, pg_temp'], false)$$,
+    'every SECURITY DEFINER function pins search_path = pg_catalog, pg_temp');
+
+SELECT is_empty(
+    $$SELECT p.oid::regprocedure::text FROM pg_proc p
+      WHERE p.pronamespace = 'crm'::regnamespace AND p.prosecdef
+        AND has_function_privilege('public', p.oid, 'EXECUTE')$$,
+    'no SECURITY DEFINER function is executable by PUBLIC');
+
+-- 2. Functions executable by PUBLIC: only those meant for everyone, computing from their
+-- arguments alone (no table read, no side effect): the analytics aggregates and their types,
+-- operators and pure formulas. Functions taking or returning internal are left out: SQL cannot
+-- call them (aggregate support functions; aggregates check their owner's right to them).
+CREATE TEMP TABLE public_reviewed (name text PRIMARY KEY) ON COMMIT DROP;
+INSERT INTO public_reviewed VALUES
+    -- NPS, CSAT, CES
+    ('nps'), ('nps_agg'), ('nps_union'), ('csat'), ('ces'), ('promoters'), ('passives'), ('detractors'),
+    ('responses'), ('nps_moe'), ('nps_ci'), ('nps_summary_in'), ('nps_summary_out'), ('nps_summary_send'),
+    ('nps_summary_eq'), ('nps_summary_ne'), ('nps_summary_hash'), ('nps_summary_add'),
+    -- CLV
+    ('bgnbd_fit'), ('gammagamma_fit'), ('clv_summary'), ('bgnbd_p_alive'), ('bgnbd_expected_purchases'),
+    ('bgnbd_p_purchases'), ('gammagamma_expected_spend'), ('clv'), ('clv_simple'),
+    -- retention and survival
+    ('retention_rate'), ('km_fit'), ('km_median'), ('km_survival_at'), ('km_table'),
+    ('survival_curve_in'), ('survival_curve_out'), ('survival_curve_send'), ('survival_curve_eq'),
+    -- RFM
+    ('rfm'), ('recency_score'), ('frequency_score'), ('monetary_score'), ('rfm_in'), ('rfm_out'), ('rfm_send'),
+    ('rfm_eq'), ('rfm_ne'), ('rfm_lt'), ('rfm_le'), ('rfm_gt'), ('rfm_ge'), ('rfm_cmp'), ('rfm_hash'), ('rfm_hash_extended'),
+    -- k-means, logistic regression, AUC
+    ('kmeans'), ('kmeans_assign'), ('logreg_fit'), ('logreg_predict'), ('auc'),
+    -- lead scoring formulas
+    ('lead_grade'), ('lead_meets_bant'), ('lead_scoring_decay'), ('lead_scoring_test'),
+    -- triggers' WHEN clause: evaluated with the rights of whoever writes the table
+    ('restoring_dump'),
+    -- the demo generator's deterministic random numbers
+    ('demo_key'), ('demo_uniform'), ('demo_normal'), ('demo_gamma');
+
+SELECT is_empty(
+    $$SELECT p.oid::regprocedure::text FROM pg_proc p
+      WHERE p.pronamespace = 'crm'::regnamespace
+        AND has_function_privilege('public', p.oid, 'EXECUTE')
+        AND p.prorettype <> 'internal'::regtype AND NOT 'internal'::regtype = ANY (p.proargtypes)
+        AND p.proname NOT IN (SELECT name FROM public_reviewed)
+      ORDER BY 1$$,
+    'every function executable by PUBLIC is on the reviewed list of functions meant for everyone');
+
+SELECT is_empty(
+    $$SELECT p.oid::regprocedure::text FROM pg_proc p
+      WHERE p.pronamespace = 'crm'::regnamespace AND p.prorettype IN ('trigger'::regtype, 'event_trigger'::regtype)
+        AND has_function_privilege('public', p.oid, 'EXECUTE')$$,
+    'no trigger function is executable by PUBLIC (nobody attaches them to a table of their own)');
+
+SELECT is_empty(
+    $$SELECT name FROM public_reviewed r
+      WHERE EXISTS (SELECT FROM pg_proc p WHERE p.pronamespace = 'crm'::regnamespace AND p.proname = r.name
+                    AND (p.prosecdef OR p.prorettype = 'trigger'::regtype))$$,
+    'nothing on the list for everyone is SECURITY DEFINER or a trigger');
+
+-- 3. Tables: row-level security everywhere, except the shared reference tables that only admins
+-- write (and the extension's own functions, with its owner's rights).
+CREATE TEMP TABLE reference_reviewed (name text PRIMARY KEY, reason text NOT NULL) ON COMMIT DROP;
+INSERT INTO reference_reviewed VALUES
+    ('users', 'the staff directory: every staff role reads it to resolve owners and teams'),
+    ('pipeline_stages', 'the sales stages and their probabilities'),
+    ('products', 'the product catalogue'),
+    ('clv_models', 'fitted CLV model parameters (no customer row), written by crm.fit_clv_models'),
+    ('lead_nb_counts', 'naive-Bayes feature counts summed over closed leads (no lead row), written by the extension''s triggers'),
+    ('lead_assignment_pointers', 'the round-robin position per team, written by crm.lead_scoring_next_assignee');
+
+SELECT is_empty(
+    $$SELECT c.relname::text FROM pg_class c
+      WHERE c.relnamespace = 'crm'::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relrowsecurity
+        AND c.relname NOT IN (SELECT name FROM reference_reviewed)
+      ORDER BY 1$$,
+    'every table in crm has row-level security, or is on the reviewed list of reference tables');
+
+SELECT is_empty(
+    $$SELECT c.relname || ': ' || a.grantee::regrole || ' may ' || a.privilege_type
+      FROM pg_class c, aclexplode(c.relacl) a
+      WHERE c.relnamespace = 'crm'::regnamespace AND c.relname IN (SELECT name FROM reference_reviewed)
+        AND a.privilege_type IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE')
+        AND a.grantee <> c.relowner AND a.grantee <> 'crm_admin'::regrole
+      ORDER BY 1$$,
+    'only admins (and the extension''s owner) write the reference tables');
+
+SELECT is_empty(
+    $$SELECT c.relname || ': ' || a.grantee::regrole || ' has ' || a.privilege_type || ' but no policy applies to it'
+      FROM pg_class c, aclexplode(c.relacl) a
+      WHERE c.relnamespace = 'crm'::regnamespace AND c.relkind IN ('r', 'p') AND c.relrowsecurity
+        AND a.grantee <> c.relowner
+        AND NOT EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = c.oid
+                        AND (a.grantee = ANY (p.polroles) OR 0::oid = ANY (p.polroles)))
+      ORDER BY 1$$,
+    'every role granted a table under row-level security has a policy there (no grant silently dead)');
+
+-- 4. Views run with the rights of whoever queries them, so row-level security applies through them.
+SELECT is_empty(
+    $$SELECT c.relname::text FROM pg_class c
+      WHERE c.relnamespace = 'crm'::regnamespace AND c.relkind IN ('v', 'm')
+        AND NOT coalesce(c.reloptions @> ARRAY['security_invoker=true'], false)$$,
+    'every view in crm is security_invoker (a view owned by the extension would bypass row-level security)');
+
+-- 5. No function or operator of crm is resolved from a temporary schema: nothing in crm's
+-- functions' settings puts pg_temp anywhere but last.
+SELECT is_empty(
+    $$SELECT p.oid::regprocedure::text FROM pg_proc p, unnest(p.proconfig) setting
+      WHERE p.pronamespace = 'crm'::regnamespace AND setting LIKE 'search_path=%'
+        AND setting <> 'search_path=pg_catalog, pg_temp'$$,
+    'every function that sets search_path sets pg_catalog, pg_temp');
+
+SELECT * FROM finish();
+ROLLBACK;
