@@ -11,7 +11,6 @@ INSERT INTO definer_reviewed VALUES
     ('add_segment_to_campaign', 'adds a segment''s consenting members to a campaign: members the manager may not see individually are still counted in, without being shown'),
     ('fit_clv_models', 'fits the shared CLV models over every customer and stores them in crm.clv_models, which no staff role may write'),
     ('lead_nb_closed', 'trigger: counts a closed lead into the naive-Bayes tables, which no staff role may write'),
-    ('lead_score_of_visible', 'scores a lead the caller can see from every activity on it, including those of other owners'),
     ('lead_scoring_accounts_updated', 'trigger: rescores the leads of a changed account, whoever owns them'),
     ('lead_scoring_activities_changed', 'trigger: rescores the leads of changed activities, whoever owns them'),
     ('lead_scoring_became_hot', 'trigger: notifies and assigns a lead that became hot (tasks and round-robin pointers no staff role writes)'),

@@ -186,3 +186,20 @@ REVOKE EXECUTE ON FUNCTION @extschema@.rfm_segment(@extschema@.rfm) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.rfm_segment(@extschema@.rfm) TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
 REVOKE EXECUTE ON FUNCTION @extschema@.rfm_segment_map_guard_seeded() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@.rfm_segment_map_check_overlap() FROM PUBLIC;
+
+-- Privileges: the functions reading the CRM's tables are for its staff roles (row-level
+-- security still decides which leads they see).
+REVOKE EXECUTE ON FUNCTION @extschema@.lead_scoring_field_type(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.lead_scoring_field_type(text, text) TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
+REVOKE EXECUTE ON FUNCTION @extschema@.lead_scoring_unsupported_type(text, text, oid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.lead_scoring_unsupported_type(text, text, oid) TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
+REVOKE EXECUTE ON FUNCTION @extschema@.lead_scoring_compare(text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.lead_scoring_compare(text, text, text) TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
+REVOKE EXECUTE ON FUNCTION @extschema@.lead_scores(timestamptz, bigint[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.lead_scores(timestamptz, bigint[]) TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
+REVOKE EXECUTE ON FUNCTION @extschema@.lead_score(bigint, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.lead_score(bigint, timestamptz) TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
+REVOKE EXECUTE ON FUNCTION @extschema@.lead_nb_features(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.lead_nb_features(bigint) TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
+REVOKE EXECUTE ON FUNCTION @extschema@.lead_win_probability(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.lead_win_probability(bigint) TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
