@@ -65,10 +65,13 @@ CREATE TRIGGER segments_touch_updated_at BEFORE UPDATE ON @extschema@.segments
 CREATE TRIGGER segment_rules_touch_updated_at BEFORE UPDATE ON @extschema@.segment_rules
     FOR EACH ROW EXECUTE FUNCTION @extschema@.touch_updated_at();
 
--- The SQL condition of one rule. Nothing from the rule reaches the SQL text unquoted: the column
--- is checked against crm.customer_360 and quoted with %I, the value is cast to the column's type
--- once here (so a wrong value fails now, naming the rule) and quoted with %L, the operator is one
--- of a fixed list, qualified with the schema of the operator the column's type defines.
+-- The SQL condition of one rule. Nothing from the rule reaches the SQL text unquoted, and nothing
+-- in it is looked up by name when it runs: the column is checked against crm.customer_360 and
+-- quoted with %I; the value is cast to the column's type once here (so a wrong value fails now,
+-- naming the rule) and quoted with %L, the type named with its schema; the operator is one of a
+-- fixed list, written OPERATOR(schema.op) with the schema of the operator found for the column's
+-- type in pg_catalog or among crm's own operators (members of the extension), never in another
+-- schema: an operator someone planted in a temporary or any other schema is never chosen.
 CREATE FUNCTION @extschema@.segment_rule_condition(
     rule_id bigint, segment_id bigint, column_name text, operator text, value text)
 RETURNS text
@@ -77,6 +80,7 @@ DECLARE
     segment_name text;
     column_type_id oid;
     column_type text;
+    value_type text;
     operator_schema name;
     comparison text;
     rule_label text;
@@ -86,7 +90,8 @@ BEGIN
 
     SELECT a.atttypid, format_type(a.atttypid, a.atttypmod) INTO column_type_id, column_type
     FROM pg_attribute a
-    WHERE a.attrelid = '@extschema@.customer_360'::regclass AND a.attname = column_name
+    WHERE a.attrelid = '@extschema@.customer_360'::regclass
+      AND a.attname = column_name
       AND a.attnum > 0 AND NOT a.attisdropped;
     IF NOT FOUND THEN
         RAISE EXCEPTION '%: unknown column "%"', rule_label, column_name
@@ -101,7 +106,7 @@ BEGIN
         END IF;
         RETURN format('(%I %s)', column_name, upper(operator));
     END IF;
-    IF operator NOT IN ('=', '<>', '<', '<=', '>', '>=', 'in', 'not in', 'like', 'not like') THEN
+    IF operator IS NULL OR operator NOT IN ('=', '<>', '<', '<=', '>', '>=', 'in', 'not in', 'like', 'not like') THEN
         RAISE EXCEPTION '%: unknown operator "%"', rule_label, operator
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'The operators are = <> < <= > >= in, not in, is null, is not null, like, not like.';
@@ -116,25 +121,50 @@ BEGIN
             RAISE EXCEPTION '%: operator "%" applies to text columns; "%" is %', rule_label, operator, column_name, column_type
                 USING ERRCODE = 'invalid_parameter_value';
         END IF;
-        RETURN format('(%I %s %L)', column_name, upper(operator), value);
+        RETURN format('(%I OPERATOR(pg_catalog.%s) %L::pg_catalog.text)', column_name,
+                      CASE operator WHEN 'like' THEN '~~' ELSE '!~~' END, value);
     END IF;
 
+    -- The operator: pg_catalog's, else crm's own; its arguments exactly the column's type, so no
+    -- implicit cast is involved either.
     comparison := CASE WHEN operator IN ('in', 'not in') THEN '=' ELSE operator END;
     SELECT n.nspname INTO operator_schema
-    FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace
-    WHERE o.oprname = comparison AND o.oprleft = column_type_id AND o.oprright = column_type_id
-    ORDER BY n.nspname = 'pg_catalog' DESC
+    FROM pg_operator o
+    JOIN pg_namespace n ON n.oid = o.oprnamespace
+    JOIN pg_proc p ON p.oid = o.oprcode
+    WHERE o.oprname = comparison
+      AND o.oprleft = column_type_id AND o.oprright = column_type_id
+      AND o.oprresult = 'bool'::regtype
+      AND (o.oprnamespace = 'pg_catalog'::regnamespace
+           OR (o.oprnamespace = '@extschema@'::regnamespace
+               AND p.pronamespace = ANY (ARRAY['pg_catalog'::regnamespace, '@extschema@'::regnamespace]::oid[])
+               AND EXISTS (SELECT FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
+                           WHERE d.classid = 'pg_operator'::regclass
+                             AND d.objid = o.oid
+                             AND d.refclassid = 'pg_extension'::regclass
+                             AND d.deptype = 'e' AND e.extname = 'crm')))
+    ORDER BY o.oprnamespace = 'pg_catalog'::regnamespace DESC
     LIMIT 1;
     IF NOT FOUND THEN
         RAISE EXCEPTION '%: operator "%" is not defined for column "%" of type %', rule_label, operator, column_name, column_type
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
 
+    -- The value's type by its schema-qualified name ("schema.type[]" for in and not in).
+    SELECT format('%I.%I', n.nspname, t.typname) || CASE WHEN operator IN ('in', 'not in') THEN '[]' ELSE '' END
+    INTO value_type
+    FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+    WHERE t.oid = column_type_id AND n.nspname IN ('pg_catalog', '@extschema@')
+      AND (t.typarray <> 0 OR operator NOT IN ('in', 'not in'));
+    IF NOT FOUND THEN
+        RAISE EXCEPTION '%: operator "%" is not supported for column "%" of type %', rule_label, operator, column_name, column_type
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     IF operator IN ('in', 'not in') THEN
         column_type := column_type || '[]';
     END IF;
     BEGIN
-        EXECUTE format('SELECT %L::%s', value, column_type);
+        EXECUTE format('SELECT %L::%s', value, value_type);
     EXCEPTION WHEN data_exception THEN
         RAISE EXCEPTION '%: value % is not a valid % for column "%"', rule_label, quote_literal(value), column_type, column_name
             USING ERRCODE = 'invalid_text_representation',
@@ -145,15 +175,15 @@ BEGIN
     END;
 
     IF operator = 'in' THEN
-        RETURN format('(%I OPERATOR(%I.=) ANY (%L::%s))', column_name, operator_schema, value, column_type);
+        RETURN format('(%I OPERATOR(%I.=) ANY (%L::%s))', column_name, operator_schema, value, value_type);
     ELSIF operator = 'not in' THEN
-        RETURN format('(NOT (%I OPERATOR(%I.=) ANY (%L::%s)))', column_name, operator_schema, value, column_type);
+        RETURN format('(NOT (%I OPERATOR(%I.=) ANY (%L::%s)))', column_name, operator_schema, value, value_type);
     END IF;
-    RETURN format('(%I OPERATOR(%I.%s) %L::%s)', column_name, operator_schema, operator, value, column_type);
+    RETURN format('(%I OPERATOR(%I.%s) %L::%s)', column_name, operator_schema, operator, value, value_type);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.segment_rule_condition(bigint, bigint, text, text, text) IS
-    'The SQL condition of a segment rule, built with format %I/%L; raises 22023 for an unknown column or operator and 22P02 for a value the column''s type rejects, naming the rule and segment.';
+    'The SQL condition of a segment rule, built with format %I/%L, its operator and type named with their schema (pg_catalog, or crm for crm''s own; an operator of any other schema is never used); raises 22023 for an unknown column or operator or one the column''s type lacks, and 22P02 for a value the column''s type rejects, naming the rule and segment.';
 
 CREATE FUNCTION @extschema@.segment_rules_validate() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -171,7 +201,8 @@ CREATE TRIGGER segment_rules_validate BEFORE INSERT OR UPDATE ON @extschema@.seg
 CREATE FUNCTION @extschema@.segment_condition(segment_id bigint) RETURNS text
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT coalesce(string_agg(@extschema@.segment_rule_condition(r.rule_id, r.segment_id, r.column_name, r.operator, r.value),
-                               CASE s.combine WHEN 'or' THEN ' OR ' ELSE ' AND ' END ORDER BY r.rule_id),
+                               CASE s.combine WHEN 'or' THEN ' OR ' ELSE ' AND ' END ORDER BY r.rule_id)
+                        FILTER (WHERE r.rule_id IS NOT NULL),
                     'false')
     FROM @extschema@.segments s
     LEFT JOIN @extschema@.segment_rules r ON r.segment_id = s.segment_id
@@ -195,30 +226,35 @@ BEGIN
     END IF;
     condition := @extschema@.segment_condition(refresh_segment.segment_id);
 
+    -- Every operator and function in the statement is named with its schema (the condition's too).
     RETURN QUERY EXECUTE format($query$
         WITH matching AS (
             SELECT c.contact_id FROM @extschema@.customer_360 c WHERE %s
         ), departing AS (
             DELETE FROM @extschema@.segment_members m
-            WHERE m.segment_id = $1 AND m.contact_id NOT IN (SELECT contact_id FROM matching)
+            WHERE m.segment_id OPERATOR(pg_catalog.=) $1
+              AND NOT (m.contact_id OPERATOR(pg_catalog.=) ANY (SELECT x.contact_id FROM matching x))
             RETURNING m.contact_id
         ), closed AS (
             UPDATE @extschema@.segment_membership_history h SET left_at = $2
             FROM departing d
-            WHERE h.segment_id = $1 AND h.contact_id = d.contact_id AND h.left_at IS NULL
+            WHERE h.segment_id OPERATOR(pg_catalog.=) $1 AND h.contact_id OPERATOR(pg_catalog.=) d.contact_id
+              AND h.left_at IS NULL
             RETURNING h.contact_id
         ), joining AS (
             INSERT INTO @extschema@.segment_members (segment_id, contact_id, entered_at)
             SELECT $1, x.contact_id, $2 FROM matching x
             WHERE NOT EXISTS (SELECT FROM @extschema@.segment_members m
-                              WHERE m.segment_id = $1 AND m.contact_id = x.contact_id)
+                              WHERE m.segment_id OPERATOR(pg_catalog.=) $1
+                                AND m.contact_id OPERATOR(pg_catalog.=) x.contact_id)
             RETURNING contact_id
         ), opened AS (
             INSERT INTO @extschema@.segment_membership_history (segment_id, contact_id, entered_at)
             SELECT $1, j.contact_id, $2 FROM joining j
             RETURNING contact_id
         )
-        SELECT (SELECT count(*) FROM matching), (SELECT count(*) FROM opened), (SELECT count(*) FROM closed)
+        SELECT (SELECT pg_catalog.count(*) FROM matching), (SELECT pg_catalog.count(*) FROM opened),
+               (SELECT pg_catalog.count(*) FROM closed)
         $query$, condition)
     USING refresh_segment.segment_id, now();
 

@@ -2,7 +2,7 @@
 -- values that are only ever data, membership history, campaign draws that respect consent, and
 -- who may do what.
 BEGIN;
-SELECT plan(28);
+SELECT plan(30);
 
 -- Six contacts: 1-3 bought (3, 1 and 0 paid orders; contact 3 only a cancelled one), 1, 2 and 4
 -- gave marketing consent, contact 5 has an open ticket, contact 6 is called O'Brien.
@@ -60,8 +60,8 @@ INSERT INTO crm.segment_rules (segment_id, column_name, operator, value) VALUES
     (32, 'country', 'in', '{DE}'), (32, 'orders', '>=', '1'),
     (33, 'last_name', '=', '''); DROP TABLE crm.contacts; --'), (33, 'first_name', 'like', '%''%'),
     (34, 'total_spent', '>', '100');
-SELECT is(crm.segment_condition(32), '(country OPERATOR(pg_catalog.=) ANY (''{DE}''::text[])) AND (orders OPERATOR(pg_catalog.>=) ''1''::bigint)',
-          'a segment compiles to quoted identifiers and literals');
+SELECT is(crm.segment_condition(32), '(country OPERATOR(pg_catalog.=) ANY (''{DE}''::pg_catalog.text[])) AND (orders OPERATOR(pg_catalog.>=) ''1''::pg_catalog.int8)',
+          'a segment compiles to quoted identifiers and literals, operators and types named with their schema');
 
 SELECT results_eq($$SELECT segment_id, members, joined, departed FROM crm.refresh_segments() WHERE segment_id BETWEEN 31 AND 34 ORDER BY 1$$,
                   $$VALUES (31::bigint, 3::bigint, 3::bigint, 0::bigint), (32, 1, 1, 0), (33, 0, 0, 0), (34, 2, 2, 0)$$,
@@ -71,6 +71,12 @@ SELECT is((SELECT array_agg(contact_id ORDER BY contact_id) FROM crm.segment_mem
 SELECT ok(to_regclass('crm.contacts') IS NOT NULL AND (SELECT count(*) FROM crm.contacts WHERE contact_id BETWEEN 3001 AND 3006) = 6,
           'a rule value written like SQL is only ever a value: crm.contacts is still there');
 SELECT is((SELECT count(*)::int FROM crm.segment_members WHERE segment_id = 33), 0, '... and matched nobody, O''Brien included');
+
+-- A segment without rules compiles to false and has no members (0.1 raised "unknown column").
+INSERT INTO crm.segments (segment_id, name) VALUES (35, 'No rules yet');
+SELECT is(crm.segment_condition(35), 'false', 'a segment without rules compiles to false');
+SELECT results_eq($$SELECT members, joined, departed FROM crm.refresh_segment(35)$$, $$VALUES (0::bigint, 0::bigint, 0::bigint)$$,
+                  'a segment without rules refreshes to no members');
 
 -- History: change the data, refresh, and the departure is recorded.
 UPDATE crm.contacts SET country = 'AT' WHERE contact_id = 3003;
