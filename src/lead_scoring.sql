@@ -150,7 +150,7 @@ INSERT INTO @extschema@.lead_scoring_settings DEFAULT VALUES;
 
 -- How a field's values compare: the type category of entity.field, or 22023.
 CREATE FUNCTION @extschema@.lead_scoring_field_type(entity text, field text) RETURNS text
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     type_oid oid;
 BEGIN
@@ -182,7 +182,7 @@ COMMENT ON FUNCTION @extschema@.lead_scoring_field_type(text, text) IS
     'The comparison type (numeric, boolean, date, timestamptz, text) of a lead, contact or account field a fit rule may test; 22023 for an unknown entity or field.';
 
 CREATE FUNCTION @extschema@.lead_scoring_unsupported_type(entity text, field text, type_oid oid) RETURNS text
-LANGUAGE plpgsql IMMUTABLE AS $$
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     RAISE EXCEPTION 'field "%" on % has type %, which fit rules cannot compare', field, entity,
         pg_catalog.format_type(type_oid, NULL) USING ERRCODE = 'invalid_parameter_value';
@@ -194,7 +194,7 @@ COMMENT ON FUNCTION @extschema@.lead_scoring_unsupported_type(text, text, oid) I
 -- -1, 0 or 1 as field_value compares to value, both read as value_type: the rule checks use it to
 -- read a rule's value as its field's type.
 CREATE FUNCTION @extschema@.lead_scoring_compare(field_value text, value text, value_type text) RETURNS integer
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     RETURN CASE value_type
         WHEN 'numeric' THEN pg_catalog.sign(field_value::numeric - value::numeric)::integer
@@ -221,8 +221,10 @@ CREATE FUNCTION @extschema@.lead_scoring_decay(age interval, half_life interval)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 SELECT CASE
     WHEN half_life IS NULL THEN 1
-    WHEN pg_catalog.date_part('epoch', age) / pg_catalog.date_part('epoch', half_life) > 1000 THEN 0
-    ELSE pg_catalog.round(pg_catalog.power(0.5::float8, pg_catalog.date_part('epoch', age) / pg_catalog.date_part('epoch', half_life))::numeric, 15)
+    WHEN pg_catalog.date_part('epoch', age) OPERATOR(pg_catalog./) pg_catalog.date_part('epoch', half_life)
+         OPERATOR(pg_catalog.>) 1000::pg_catalog.float8 THEN 0
+    ELSE pg_catalog.round(pg_catalog.power(0.5::pg_catalog.float8,
+             pg_catalog.date_part('epoch', age) OPERATOR(pg_catalog./) pg_catalog.date_part('epoch', half_life))::pg_catalog.numeric, 15)
 END
 $$;
 COMMENT ON FUNCTION @extschema@.lead_scoring_decay(interval, interval) IS
@@ -322,7 +324,7 @@ COMMENT ON FUNCTION @extschema@.lead_grade(numeric) IS
 -- ---------------------------------------------------------------------------------------------
 -- Rule validation
 CREATE FUNCTION @extschema@.lead_scoring_rules_validate() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     label text := pg_catalog.format('lead scoring rule %s (%s)', NEW.rule_id, pg_catalog.quote_literal(NEW.name));
     element text;

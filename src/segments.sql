@@ -389,3 +389,10 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.segment_rules_rule_id_se
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.segment_members', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.segment_membership_history', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.segment_membership_history_history_id_seq', '');
+
+-- Privileges: rule compilation reads the segment tables, for staff roles; the trigger for nobody.
+REVOKE EXECUTE ON FUNCTION @extschema@.segment_rule_condition(bigint, bigint, text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.segment_rule_condition(bigint, bigint, text, text, text) TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
+REVOKE EXECUTE ON FUNCTION @extschema@.segment_condition(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.segment_condition(bigint) TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
+REVOKE EXECUTE ON FUNCTION @extschema@.segment_rules_validate() FROM PUBLIC;

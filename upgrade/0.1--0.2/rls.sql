@@ -203,3 +203,27 @@ REVOKE EXECUTE ON FUNCTION @extschema@.lead_nb_features(bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.lead_nb_features(bigint) TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
 REVOKE EXECUTE ON FUNCTION @extschema@.lead_win_probability(bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.lead_win_probability(bigint) TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
+
+-- Privileges: rule compilation reads the segment tables, for staff roles; the trigger for nobody.
+REVOKE EXECUTE ON FUNCTION @extschema@.segment_rule_condition(bigint, bigint, text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.segment_rule_condition(bigint, bigint, text, text, text) TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
+REVOKE EXECUTE ON FUNCTION @extschema@.segment_condition(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.segment_condition(bigint) TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
+REVOKE EXECUTE ON FUNCTION @extschema@.segment_rules_validate() FROM PUBLIC;
+
+-- Lead scoring's helpers resolve names only from pg_catalog (0.1 used the caller's search_path).
+ALTER FUNCTION @extschema@.lead_scoring_field_type(text, text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION @extschema@.lead_scoring_unsupported_type(text, text, oid) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION @extschema@.lead_scoring_compare(text, text, text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION @extschema@.lead_scoring_rules_validate() SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION @extschema@.lead_scoring_decay(age interval, half_life interval) RETURNS numeric
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT CASE
+    WHEN half_life IS NULL THEN 1
+    WHEN pg_catalog.date_part('epoch', age) OPERATOR(pg_catalog./) pg_catalog.date_part('epoch', half_life)
+         OPERATOR(pg_catalog.>) 1000::pg_catalog.float8 THEN 0
+    ELSE pg_catalog.round(pg_catalog.power(0.5::pg_catalog.float8,
+             pg_catalog.date_part('epoch', age) OPERATOR(pg_catalog./) pg_catalog.date_part('epoch', half_life))::pg_catalog.numeric, 15)
+END
+$$;
