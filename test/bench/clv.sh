@@ -11,6 +11,7 @@ set -euo pipefail
 runs=5
 customers=${CLV_BENCH_CUSTOMERS:-1000000}
 source "$(dirname "$0")/lib.bash"
+bench_record clv CLV_BENCH_CUSTOMERS
 
 # The true model, in weeks: purchase rates lambda ~ Gamma(r, alpha), dropout probabilities
 # p ~ Beta(a, b); about 9.5 expected repeat purchases over the 52 to 104 weeks observed.

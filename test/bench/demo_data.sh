@@ -8,6 +8,8 @@
 #   scripts/bench test/bench/demo_data.sh         CUSTOMERS=20000 RUNS=1 to try it smaller
 set -euo pipefail
 export PGOPTIONS="-c client_min_messages=warning"
+source "$(dirname "$0")/lib.bash"
+bench_record demo_data CUSTOMERS RUNS
 
 customers=${CUSTOMERS:-100000}
 runs=${RUNS:-3}

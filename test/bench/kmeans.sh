@@ -8,6 +8,7 @@ set -euo pipefail
 
 runs=3
 source "$(dirname "$0")/lib.bash"
+bench_record kmeans
 
 echo "== setup: 1,000,000 points in 3 dimensions, twice"
 psql_bench <<'SQL'

@@ -10,6 +10,7 @@ set -euo pipefail
 rounds=3
 seconds=${LEAD_BENCH_SECONDS:-15}
 source "$(dirname "$0")/lib.bash"
+bench_record lead_scoring LEAD_BENCH_SECONDS
 
 echo "== setup: 1,000,000 leads of 1,000,000 contacts at 20,000 accounts, 2,000,000 activities; 9 rules"
 psql_bench <<'SQL'
@@ -52,7 +53,7 @@ printf '  crm.rescore_leads()              %9.1f   (%.1f s)\n' "$rescore_ms" "$(
 psql_bench -At -c "SELECT '  check: ' || count(*) || ' of 1,000,000 stored scores differ from crm.lead_score' FROM (SELECT lead_id, score, scored_at FROM crm.leads ORDER BY lead_id LIMIT 2000) l WHERE score IS DISTINCT FROM crm.lead_score(lead_id, scored_at)" | sed 's/of 1,000,000/of the first 2,000/'
 
 script=$(mktemp)
-trap 'rm -f "$script"' EXIT
+bench_cleanup_files+=("$script")
 cat >"$script" <<'PGBENCH'
 \set lead random(1, 1000000)
 INSERT INTO crm.activities (contact_id, lead_id, channel, kind, details) VALUES (:lead, :lead, 'web', 'page_view', '{"url": "/pricing"}');

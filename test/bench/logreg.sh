@@ -7,6 +7,7 @@ set -euo pipefail
 
 runs=3
 source "$(dirname "$0")/lib.bash"
+bench_record logreg
 
 echo "== setup: 1,000,000 rows of 20 features and a label drawn from a known logistic model"
 psql_bench <<'SQL'

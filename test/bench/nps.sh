@@ -9,6 +9,7 @@ set -euo pipefail
 
 runs=7
 source "$(dirname "$0")/lib.bash"
+bench_record nps
 
 echo "== setup: 10,000,000 answers (score 0-10 uniform, segment, day), then VACUUM ANALYZE"
 # score first: (smallint, smallint, date) packs without padding into 32-byte tuples. count(score),

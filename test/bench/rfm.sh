@@ -8,6 +8,7 @@ set -euo pipefail
 
 runs=5
 source "$(dirname "$0")/lib.bash"
+bench_record rfm
 
 echo "== setup: 1,000,000 customers, 10,000,000 orders over 3 years"
 psql_bench <<'SQL'
