@@ -251,12 +251,13 @@ CREATE POLICY manager_team ON @extschema@.tasks TO crm_manager
     WITH CHECK (assignee_id = ANY ((SELECT @extschema@.managed_user_ids())::bigint[]) OR @extschema@.task_records_visible(tasks));
 
 -- Stage history is written only by the opportunities trigger (crm.record_stage_change, with the
--- rights of the table's owner, naming whoever moved the deal): no staff role but crm_admin may
--- insert into it, so nobody writes history by hand or from a trigger of their own, and a rep
--- records history only by moving a deal they may update. Readers see the history of the deals
--- they can see.
+-- rights of the table's owner, naming whoever moved the deal): it is an audit trail, so no staff
+-- role writes, changes or deletes it by hand, admins included (a deal's history goes with the deal,
+-- ON DELETE CASCADE), and a rep records history only by moving a deal they may update. Readers see
+-- the history of the deals they can see.
+REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON @extschema@.opportunity_stage_history FROM crm_admin;
 ALTER TABLE @extschema@.opportunity_stage_history ENABLE ROW LEVEL SECURITY;
-CREATE POLICY admin_all ON @extschema@.opportunity_stage_history TO crm_admin USING (true) WITH CHECK (true);
+CREATE POLICY admin_read ON @extschema@.opportunity_stage_history FOR SELECT TO crm_admin USING (true);
 CREATE POLICY read_visible_deals ON @extschema@.opportunity_stage_history FOR SELECT
     TO crm_analyst, crm_manager, crm_sales
     USING (EXISTS (SELECT FROM @extschema@.opportunities o WHERE o.opportunity_id = opportunity_stage_history.opportunity_id));

@@ -205,12 +205,12 @@ INSERT INTO mx_expected VALUES
 ('manager', 'activities', 'team',               'y','y','y','y', ''),
 ('manager', 'activities', 'other',              'n','n','n','n', ''),
 ('manager', 'activities', 'unowned',            'y','y','y','y', ''),
-('manager', 'activities', 'own, on another team''s contact', 'y','n','n','y', 'IU'),
+('manager', 'activities', 'own, on another team''s contact', 'y','n','n','y', ''),
 ('sales',   'activities', 'own',                'y','y','y','n', ''),
 ('sales',   'activities', 'team',               'n','n','n','n', ''),
 ('sales',   'activities', 'other',              'n','n','n','n', ''),
 ('sales',   'activities', 'unowned',            'n','n','n','n', ''),
-('sales',   'activities', 'own, on another team''s contact', 'y','n','n','n', 'IU'),
+('sales',   'activities', 'own, on another team''s contact', 'y','n','n','n', ''),
 ('support', 'activities', 'all',                '-','-','-','-', ''),
 ('analyst', 'activities', 'all',                'y','n','n','n', ''),
 -- A customer's orders, lines, subscriptions and campaign memberships follow the contact.
@@ -318,7 +318,7 @@ INSERT INTO mx_expected VALUES
 ('support', 'tasks', 'assigned to me',          'y','y','y','n', ''),
 ('analyst', 'tasks', 'all',                     'y','n','n','n', ''),
 -- History: read with the record it belongs to; written only by the extension.
-('admin',   'opportunity_stage_history', 'all',     'y','n','n','n', 'IUD'),
+('admin',   'opportunity_stage_history', 'all',     'y','n','n','n', ''),
 ('manager', 'opportunity_stage_history', 'own',     'y','n','n','n', ''),
 ('manager', 'opportunity_stage_history', 'team',    'y','n','n','n', ''),
 ('manager', 'opportunity_stage_history', 'other',   'n','n','n','n', ''),
@@ -461,7 +461,6 @@ CREATE TEMP TABLE mx_definer (fn text PRIMARY KEY, roles text[], known_bug text)
 INSERT INTO mx_definer VALUES
     ('crm.add_segment_to_campaign(bigint,bigint)',                    '{admin,manager}', NULL),
     ('crm.fit_clv_models(timestamp with time zone,double precision)', '{admin,manager}', NULL),
-    ('crm.lead_score_of_visible(bigint,timestamp with time zone)',    '{admin,analyst,manager,sales,support}', NULL),
     ('crm.lead_scoring_store(bigint[],timestamp with time zone)',     '{}', NULL),
     ('crm.lead_scoring_next_assignee(text)',                          '{}', NULL),
     ('crm.rebuild_lead_nb_counts()',                                  '{admin,manager}', NULL),
@@ -470,14 +469,14 @@ INSERT INTO mx_definer VALUES
     ('crm.refresh_segments()',                                        '{admin,manager}', NULL),
     ('crm.rescore_leads()',                                           '{admin,manager}', NULL),
     ('crm.survey_responses_open_detractor_task()',                    '{}', NULL),
-    ('crm.lead_scoring_activities_changed()', '{}', 'trigger function executable by PUBLIC'),
-    ('crm.lead_scoring_leads_inserted()',     '{}', 'trigger function executable by PUBLIC'),
-    ('crm.lead_scoring_contacts_updated()',   '{}', 'trigger function executable by PUBLIC'),
-    ('crm.lead_scoring_accounts_updated()',   '{}', 'trigger function executable by PUBLIC'),
-    ('crm.lead_scoring_rules_changed()',      '{}', 'trigger function executable by PUBLIC'),
-    ('crm.lead_scoring_became_hot()',         '{}', 'trigger function executable by PUBLIC'),
-    ('crm.lead_status_record()',              '{}', 'trigger function executable by PUBLIC'),
-    ('crm.lead_nb_closed()',                  '{}', 'trigger function executable by PUBLIC');
+    ('crm.lead_scoring_activities_changed()', '{}', NULL),
+    ('crm.lead_scoring_leads_inserted()', '{}', NULL),
+    ('crm.lead_scoring_contacts_updated()', '{}', NULL),
+    ('crm.lead_scoring_accounts_updated()', '{}', NULL),
+    ('crm.lead_scoring_rules_changed()', '{}', NULL),
+    ('crm.lead_scoring_became_hot()', '{}', NULL),
+    ('crm.lead_status_record()', '{}', NULL),
+    ('crm.lead_nb_closed()', '{}', NULL);
 
 CREATE TEMP TABLE mx_catalog_definer AS
 SELECT p.oid::regprocedure::text AS fn,

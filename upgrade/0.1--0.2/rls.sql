@@ -227,3 +227,8 @@ SELECT CASE
              pg_catalog.date_part('epoch', age) OPERATOR(pg_catalog./) pg_catalog.date_part('epoch', half_life))::pg_catalog.numeric, 15)
 END
 $$;
+
+-- Stage history is an audit trail: admins read it, nobody writes it by hand.
+REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON @extschema@.opportunity_stage_history FROM crm_admin;
+DROP POLICY admin_all ON @extschema@.opportunity_stage_history;
+CREATE POLICY admin_read ON @extschema@.opportunity_stage_history FOR SELECT TO crm_admin USING (true);
