@@ -9,6 +9,7 @@
 
 #include "lib/stringinfo.h"
 #include "libpq/pqformat.h"
+#include "miscadmin.h"
 #include "utils/memutils.h"
 
 #define AUC_STATE_VERSION 1
@@ -165,6 +166,8 @@ compare_scores(const void *a, const void *b)
 	double		x = *(const double *) a;
 	double		y = *(const double *) b;
 
+	/* sorting millions of scores must stay cancellable; the check is one load */
+	CHECK_FOR_INTERRUPTS();
 	return (x > y) - (x < y);
 }
 
@@ -197,6 +200,7 @@ crm_auc_final(PG_FUNCTION_ARGS)
 		double		score = state->positives.scores[i];
 		int64		run = 0;
 
+		CHECK_FOR_INTERRUPTS();
 		while (below < negatives && negative[below] < score)
 			below++;
 		equal = 0;

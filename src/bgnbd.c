@@ -14,6 +14,7 @@
 
 #include "funcapi.h"
 #include "libpq/pqformat.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 
 void
@@ -205,6 +206,8 @@ bgnbd_data_build(const CustomerSummaries *state, int64 stride, BgnbdData *data)
 		const CustomerSummary *row = &state->rows[i];
 		BgnbdXGroup *group;
 
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 		if (data->group_count == 0 || data->groups[data->group_count - 1].x != row->x)
 		{
 			data->groups = repalloc(data->groups, sizeof(BgnbdXGroup) * (data->group_count + 1));
@@ -292,6 +295,7 @@ bgnbd_log_likelihood(const BgnbdData *data, const double theta[4], double gradie
 		int32		x = group->x;
 		double		rx = r + x;
 
+		CHECK_FOR_INTERRUPTS();
 		/* ln A1 + ln A2, which depend on x only */
 		sum += group->weight * (lgamma(rx) - lgamma_r + r * log_alpha +
 								lgamma_ab + lgamma(b + x) - lgamma_b - lgamma(a + b + x));
@@ -436,6 +440,8 @@ log_hyp2f1(double a, double b, double c, double z)
 		return 0;
 	for (int64 k = 0; k < 10000000; k++)
 	{
+		if ((k & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 		term *= (a + k) * (b + k) / ((c + k) * (k + 1)) * z;
 		sum += term;
 		if (sum > 1e280)
@@ -451,7 +457,8 @@ log_hyp2f1(double a, double b, double c, double z)
 	ereport(ERROR,
 			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 			 errmsg("hypergeometric series did not converge"),
-			 errdetail("2F1(%g, %g; %g; %g) needs more than 10000000 terms.", a, b, c, z)));
+			 errdetail("2F1(%g, %g; %g; %g) needs more than 10000000 terms.", a, b, c, z),
+			 errhint("Use a shorter horizon: t is large against alpha + T.")));
 	return 0;
 }
 
@@ -490,7 +497,8 @@ crm_bgnbd_p_alive(PG_FUNCTION_ARGS)
 
 	clv_bgnbd_model_parameters(fcinfo, 0, p);
 	bgnbd_validate(x, t_x, big_t);
-	PG_RETURN_FLOAT8(exp(-log_alive_denominator(p[0], p[1], p[2], p[3], x, t_x, big_t)));
+	PG_RETURN_FLOAT8(crm_finite_result(exp(-log_alive_denominator(p[0], p[1], p[2], p[3], x, t_x, big_t)),
+									   "P(alive)"));
 }
 
 /*
@@ -559,6 +567,7 @@ bgnbd_expected_purchases_over(const double p[4], int32 x, double t_x, double big
 					sum = 1;
 		bool		summed = false;
 
+		CHECK_FOR_INTERRUPTS();
 		if (t[i] == 0 || fabs(a - 1) < 1e-9)
 		{
 			expected[i] = bgnbd_expected_purchases_given(p, t[i], x, t_x, big_t);
@@ -624,7 +633,8 @@ crm_bgnbd_expected_purchases(PG_FUNCTION_ARGS)
 	clv_bgnbd_model_parameters(fcinfo, 0, p);
 	bgnbd_validate_prediction(t, 0, 0, 0);
 	/* E[X(t)] is the conditional formula for a customer just acquired: x = 0, T = 0 */
-	PG_RETURN_FLOAT8(bgnbd_conditional_numerator(p[0], p[1], p[2], p[3], 0, 0, t));
+	PG_RETURN_FLOAT8(crm_finite_result(bgnbd_conditional_numerator(p[0], p[1], p[2], p[3], 0, 0, t),
+									   "expected purchases"));
 }
 
 PG_FUNCTION_INFO_V1(crm_bgnbd_p_purchases);
@@ -642,6 +652,7 @@ crm_bgnbd_p_purchases(PG_FUNCTION_ARGS)
 				log_beta_ab,
 				log_q,
 				log_z,
+				log_alpha_t,
 				first,
 				second = 0;
 
@@ -659,25 +670,48 @@ crm_bgnbd_p_purchases(PG_FUNCTION_ARGS)
 	if (t == 0)
 		PG_RETURN_FLOAT8(n == 0 ? 1.0 : 0.0);
 
-	/* Fader, Hardie & Lee's P(X(t) = x), every product in logs */
+	/* Fader, Hardie & Lee's P(X(t) = x), every product in logs; alpha + t may exceed DBL_MAX */
 	log_beta_ab = lgamma(a) + lgamma(b) - lgamma(a + b);
-	log_q = log(alpha) - log(alpha + t);	/* ln(alpha / (alpha + t)) */
-	log_z = log(t) - log(alpha + t);	/* ln(t / (alpha + t)) */
+	log_alpha_t = log(Max(alpha, t)) + log1p(Min(alpha, t) / Max(alpha, t));
+	log_q = log(alpha) - log_alpha_t;	/* ln(alpha / (alpha + t)) */
+	log_z = log(t) - log_alpha_t;	/* ln(t / (alpha + t)) */
 	first = exp(lgamma(a) + lgamma(b + n) - lgamma(a + b + n) - log_beta_ab +
 				lgamma(r + n) - lgamma(r) - lgamma(n + 1.0) + r * log_q + n * log_z);
 	if (n > 0)
 	{
 		/* 1 - q^r sum_{j<n} Gamma(r+j) / (Gamma(r) j!) z^j: the chance of n or more if never dropping out */
-		double		term = 1,
-					sum = 1;
+		double		z = exp(log_z),
+					term = 1,
+					sum = 1,
+					log_scale = 0;
 
 		for (int j = 1; j < n; j++)
 		{
-			term *= (r + j - 1) / j * exp(log_z);
+			double		bound;
+
+			/* n is the caller's: up to 2^31 terms when z is 1 to double precision */
+			if ((j & 0xFFFF) == 0)
+				CHECK_FOR_INTERRUPTS();
+			term *= (r + j - 1) / j * z;
 			sum += term;
+			if (sum > 1e280)
+			{
+				/* a running scale, as in log_hyp2f1: the terms may grow past DBL_MAX */
+				log_scale += log(sum);
+				term /= sum;
+				sum = 1;
+			}
+			/*
+			 * Every later ratio of terms is at most bound (they fall towards z for r >= 1 and
+			 * rise towards it for r < 1), so once it is below 1 the rest is below
+			 * term * bound / (1 - bound): stop when that no longer changes the sum.
+			 */
+			bound = Max(z, (r + j) / (j + 1) * z);
+			if (term == 0 || (bound < 1 && term * bound / (1 - bound) < sum * 1e-17))
+				break;
 		}
 		second = exp(lgamma(a + 1) + lgamma(b + n - 1) - lgamma(a + b + n) - log_beta_ab) *
-			-expm1(r * log_q + log(sum));
+			-expm1(r * log_q + log_scale + log(sum));
 	}
-	PG_RETURN_FLOAT8(Max(0.0, Min(1.0, first + second)));
+	PG_RETURN_FLOAT8(Max(0.0, Min(1.0, crm_finite_result(first + second, "P(X(t) = n)"))));
 }

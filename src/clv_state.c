@@ -5,6 +5,7 @@
 
 #include "funcapi.h"
 #include "libpq/pqformat.h"
+#include "miscadmin.h"
 
 #define SUMMARIES_INITIAL_CAPACITY 1024
 #define SUMMARY_SERIAL_SIZE (sizeof(int32) + 3 * sizeof(double))
@@ -21,10 +22,18 @@ summary_compare(const CustomerSummary *p, const CustomerSummary *q)
 	return 0;
 }
 
+/* The sort's comparison: a sort of millions of summaries must stay cancellable (one load). */
+static inline int
+summary_compare_interruptible(const CustomerSummary *p, const CustomerSummary *q)
+{
+	CHECK_FOR_INTERRUPTS();
+	return summary_compare(p, q);
+}
+
 /* summaries_sort(rows, count): a sort specialised to summary_compare, inlined */
 #define ST_SORT summaries_sort
 #define ST_ELEMENT_TYPE CustomerSummary
-#define ST_COMPARE(a, b) summary_compare(a, b)
+#define ST_COMPARE(a, b) summary_compare_interruptible(a, b)
 #define ST_SCOPE static
 #define ST_DEFINE
 #include "lib/sort_template.h"
@@ -148,7 +157,11 @@ customer_summaries_merge(MemoryContext context, CustomerSummaries *left, const C
 
 	while (i < left->count || j < right->count)
 	{
-		int			order = i == left->count ? 1 : j == right->count ? -1 :
+		int			order;
+
+		if ((count & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		order = i == left->count ? 1 : j == right->count ? -1 :
 			summary_compare(&left->rows[i], &right->rows[j]);
 
 		if (order < 0)

@@ -11,6 +11,7 @@
 
 #include "funcapi.h"
 #include "libpq/pqformat.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/timestamp.h"
@@ -208,6 +209,8 @@ purchase_compare(const void *a, const void *b)
 	DateADT		x = ((const Purchase *) a)->day;
 	DateADT		y = ((const Purchase *) b)->day;
 
+	/* one customer's transactions are the caller's: the sort stays cancellable (one load) */
+	CHECK_FOR_INTERRUPTS();
 	return x < y ? -1 : x > y;
 }
 
@@ -224,7 +227,11 @@ crm_clv_summary_final(PG_FUNCTION_ARGS)
 				last_day;
 	int32		repeat_days = 0;
 	double		repeat_total = 0,
-				day_total;
+				day_total,
+				largest = 0,
+				t_x,
+				big_t;
+	int			exponent = 0;
 
 	crm_aggregate_context(fcinfo, "crm_clv_summary_final");
 	if (PG_ARGISNULL(0))
@@ -233,10 +240,23 @@ crm_clv_summary_final(PG_FUNCTION_ARGS)
 	if (state->count == 0)
 		PG_RETURN_NULL();
 	qsort(state->purchases, state->count, sizeof(Purchase), purchase_compare);
+
+	/*
+	 * The amounts are summed scaled by a power of two that brings the largest below 1 in
+	 * magnitude: a sum of finite amounts then cannot overflow (1e308 twice is 2e308, but its mean
+	 * is 1e308), and the scaling is exact, so ordinary amounts sum exactly as unscaled.
+	 */
+	for (int64 i = 0; i < state->count; i++)
+		largest = Max(largest, fabs(state->purchases[i].amount));
+	if (largest > 0)
+		(void) frexp(largest, &exponent);
+
 	first_day = last_day = state->purchases[0].day;
 	day_total = 0;
 	for (int64 i = 0; i < state->count; i++)
 	{
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 		if (state->purchases[i].day != last_day)
 		{
 			if (last_day != first_day)
@@ -245,7 +265,7 @@ crm_clv_summary_final(PG_FUNCTION_ARGS)
 			last_day = state->purchases[i].day;
 			day_total = 0;
 		}
-		day_total += state->purchases[i].amount;
+		day_total += ldexp(state->purchases[i].amount, -exponent);
 	}
 	if (last_day != first_day)
 		repeat_total += day_total;
@@ -253,11 +273,21 @@ crm_clv_summary_final(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &descriptor) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "crm_clv_summary_final must return a composite type");
 	descriptor = BlessTupleDesc(descriptor);
+	t_x = (last_day - first_day) / state->time_unit_days;
+	big_t = (state->end_day - first_day) / state->time_unit_days;
+	if (isinf(big_t))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("T is out of range for time_unit_days = %g", state->time_unit_days),
+				 errdetail("%d days are more than the largest double precision number of time units.",
+						   (int) (state->end_day - first_day)),
+				 errhint("Use a larger time unit, such as 1 for days or 7 for weeks.")));
 	values[0] = Int32GetDatum(repeat_days);
-	values[1] = Float8GetDatum((last_day - first_day) / state->time_unit_days);
-	values[2] = Float8GetDatum((state->end_day - first_day) / state->time_unit_days);
+	values[1] = Float8GetDatum(t_x);
+	values[2] = Float8GetDatum(big_t);
 	if (repeat_days > 0)
-		values[3] = Float8GetDatum(repeat_total / repeat_days);
+		values[3] = Float8GetDatum(crm_finite_result(ldexp(repeat_total / repeat_days, exponent),
+													 "the mean repeat purchase value m"));
 	else
 		nulls[3] = true;
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(descriptor, values, nulls)));

@@ -6,9 +6,41 @@
 #include <float.h>
 
 #include "catalog/pg_type.h"
+#include "miscadmin.h"
 #include "utils/lsyscache.h"
 
 PG_MODULE_MAGIC;
+
+/*
+ * The one definition of reading a double from a crm type's text form. Like float8in, strtod's
+ * ERANGE is an error only when the result is zero or infinite: a subnormal such as 5e-324 (which
+ * %.17g prints, and which glibc's strtod flags with ERANGE) reads back as itself, while 1e400 and
+ * 1e-400 raise numeric_value_out_of_range. NaN and infinities parse (callers decide); -0 is read
+ * as 0, so equal values have one binary form.
+ */
+bool
+crm_parse_float8(const char *start, const char **end, double *value, const char *type_name,
+				 const char *input)
+{
+	const char *cursor = start;
+	char	   *stop;
+	double		result;
+
+	while (*cursor == ' ' || *cursor == '\t' || *cursor == '\n' || *cursor == '\r')
+		cursor++;
+	errno = 0;
+	result = strtod(cursor, &stop);
+	if (stop == cursor)
+		return false;
+	if (errno == ERANGE && (result == 0.0 || isinf(result)))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("\"%.*s\" is out of range for type double precision", (int) (stop - cursor), cursor),
+				 errdetail("In the %s \"%s\".", type_name, input)));
+	*value = result == 0.0 ? 0.0 : result;
+	*end = stop;
+	return true;
+}
 
 double *
 crm_float8_array(ArrayType *array, const char *what, bool require_finite, int *count)
@@ -126,6 +158,7 @@ bfgs_iterate(CrmObjective objective, const void *arg, int n, double *theta, doub
 					largest = 0;
 		bool		improved = false;
 
+		CHECK_FOR_INTERRUPTS();
 		*iterations = iteration - 1;
 		for (int i = 0; i < n; i++)
 			largest = Max(largest, fabs(gradient[i]));
@@ -155,6 +188,7 @@ bfgs_iterate(CrmObjective objective, const void *arg, int n, double *theta, doub
 				step = 5 / fabs(direction[i]);
 		for (int tries = 0; tries < 60; tries++, step /= 2)
 		{
+			CHECK_FOR_INTERRUPTS();
 			for (int i = 0; i < n; i++)
 				candidate[i] = theta[i] + step * direction[i];
 			new_value = objective(arg, candidate, new_gradient, &new_extra);

@@ -41,6 +41,30 @@ crm_require_finite(double value, const char *argument_name)
 }
 
 /*
+ * Raise numeric_value_out_of_range (22003) unless a computed result is a finite number: no NaN or
+ * infinity leaves a crm function for finite arguments. what names the result in the message.
+ */
+static inline double
+crm_finite_result(double value, const char *what)
+{
+	if (isnan(value) || isinf(value))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("%s is out of range", what),
+				 errdetail("The result is not a finite number for these arguments.")));
+	return value;
+}
+
+/*
+ * Parse a double at start the way float8in does (see crm.c): returns false when no number starts
+ * there (leading spaces skipped), else sets *value and *end past the number. A value out of range
+ * raises 22003; subnormal values are accepted and -0 becomes 0. type_name and input name the value
+ * in the message.
+ */
+extern bool crm_parse_float8(const char *start, const char **end, double *value,
+							 const char *type_name, const char *input);
+
+/*
  * A one-dimensional float8 array without NULLs, as a C array. Raises 22023 (naming what) for a
  * multi-dimensional array, NULL elements or, when require_finite, NaN or infinite elements.
  * Returns the element count through count.

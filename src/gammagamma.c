@@ -10,6 +10,7 @@
 #include "clv.h"
 
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 
 PG_FUNCTION_INFO_V1(crm_gammagamma_trans);
@@ -85,6 +86,8 @@ gammagamma_data_build(const CustomerSummaries *state, GammagammaData *data)
 		const CustomerSummary *row = &state->rows[i];
 		GammagammaXGroup *group;
 
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 		if (data->group_count == 0 || data->groups[data->group_count - 1].x != row->x)
 		{
 			data->groups = repalloc(data->groups, sizeof(GammagammaXGroup) * (data->group_count + 1));
@@ -134,6 +137,7 @@ gammagamma_objective(const void *arg, const double *theta, double *gradient, dou
 		double		log_xm_gamma_sum = 0,
 					inverse_xm_gamma_sum = 0;
 
+		CHECK_FOR_INTERRUPTS();
 		for (int64 i = group->first; i < group->end; i++)
 		{
 			double		xm_gamma = x * rows[i].u + gamma;
@@ -241,5 +245,6 @@ crm_gammagamma_expected_spend(PG_FUNCTION_ARGS)
 	if (x != 0 && PG_ARGISNULL(2))
 		PG_RETURN_NULL();
 	gammagamma_model_parameters(fcinfo, 0, parameters);
-	PG_RETURN_FLOAT8(gammagamma_expected_spend_given(parameters, x, x == 0 ? 0 : PG_GETARG_FLOAT8(2)));
+	PG_RETURN_FLOAT8(crm_finite_result(gammagamma_expected_spend_given(parameters, x, x == 0 ? 0 : PG_GETARG_FLOAT8(2)),
+									   "expected spend"));
 }

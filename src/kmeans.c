@@ -25,6 +25,11 @@
 #define KMEANS_START_BUDGET 20000000.0
 #define KMEANS_DEFAULT_SEED 42
 #define KMEANS_STATE_VERSION 1
+/*
+ * The largest coordinate magnitude clustered: squared distances summed over every dimension and
+ * point, and the sums behind the means, then stay far inside double precision's range.
+ */
+#define KMEANS_MAX_COORDINATE 1e100
 
 typedef struct KmeansState
 {
@@ -331,6 +336,7 @@ kmeans_plus_plus(const double *points, int64 n, int dims, int k, uint64 *rng,
 		int64		chosen = n - 1;
 		double	   *centroid = centroids + c * dims;
 
+		CHECK_FOR_INTERRUPTS();
 		if (total > 0)
 		{
 			double		target = random_unit(rng) * total;
@@ -354,6 +360,8 @@ kmeans_plus_plus(const double *points, int64 n, int dims, int k, uint64 *rng,
 		{
 			double		d = squared_distance(points + i * dims, centroid, dims);
 
+			if ((i & 0x3FF) == 0)
+				CHECK_FOR_INTERRUPTS();
 			if (d < nearest[i])
 				nearest[i] = d;
 			total += nearest[i];
@@ -381,10 +389,15 @@ kmeans_lloyd(const double *points, int64 n, int dims, int k, double *centroids,
 	{
 		int64		changed = 0;
 
+		CHECK_FOR_INTERRUPTS();
 		inertia = 0;
 		for (int64 i = 0; i < n; i++)
 		{
-			int			c = nearest_centroid(points + i * dims, centroids, k, dims, &distance[i]);
+			int			c;
+
+			/* one point costs k x dims: checking every point is cheap against that */
+			CHECK_FOR_INTERRUPTS();
+			c = nearest_centroid(points + i * dims, centroids, k, dims, &distance[i]);
 
 			if (c != assignment[i])
 			{
@@ -420,6 +433,7 @@ kmeans_lloyd(const double *points, int64 n, int dims, int k, double *centroids,
 			{
 				int64		farthest = 0;
 
+				CHECK_FOR_INTERRUPTS();
 				for (int64 i = 1; i < n; i++)
 					if (distance[i] > distance[farthest])
 						farthest = i;
@@ -456,6 +470,8 @@ compare_rows(const void *a, const void *b, void *arg)
 	const double *x = a;
 	const double *y = b;
 
+	/* qsort_arg over millions of points must stay cancellable; the check is one load */
+	CHECK_FOR_INTERRUPTS();
 	for (int j = 0; j < dims; j++)
 	{
 		if (x[j] < y[j])
@@ -523,6 +539,14 @@ crm_kmeans_final(PG_FUNCTION_ARGS)
 					 errmsg("k must not exceed the number of distinct points"),
 					 errdetail("k is %d but there are only %lld distinct points.", k, (long long) distinct)));
 	}
+	for (int64 i = 0; i < n * dims; i++)
+		if (fabs(state->points[i]) > KMEANS_MAX_COORDINATE)
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("features too large for crm.kmeans"),
+					 errdetail("A coordinate is %g; crm.kmeans takes coordinates of magnitude up to %g.",
+							   state->points[i], KMEANS_MAX_COORDINATE),
+					 errhint("Rescale the features, e.g. to other units or by their logarithm.")));
 	points = state->points;
 	if (state->standardize)
 	{

@@ -18,6 +18,13 @@
 
 #define LOGREG_STATE_VERSION 1
 #define LOGREG_MAX_ITERATIONS 100
+/*
+ * The most features a fit takes. Newton's method builds a (d+1) x (d+1) Hessian (8 MB at 1000
+ * features, where 12,000 would need 1.15 GB, past palloc's limit) and costs rows x d^2 / 2
+ * multiply-adds and a d^3 / 3 factorisation per iteration; a CRM model with more features wants
+ * feature selection, a sample or a tool built for wide data.
+ */
+#define LOGREG_MAX_FEATURES 1000
 /* |x'beta| beyond this gives fitted probabilities that are 0 or 1 in double precision */
 #define LOGREG_SEPARATION_ETA 36.0
 
@@ -61,6 +68,12 @@ logreg_reserve(LogregState *state, int64 extra, MemoryContext context)
 static void
 logreg_set_shape(LogregState *state, int dimension, double l2)
 {
+	if (dimension > LOGREG_MAX_FEATURES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("logreg_fit takes at most %d features", LOGREG_MAX_FEATURES),
+				 errdetail("A row has %d features.", dimension),
+				 errhint("Select or combine features (for example with crm.kmeans or a principal component analysis) before fitting.")));
 	if (state->dimension < 0)
 	{
 		state->dimension = dimension;
@@ -217,7 +230,7 @@ crm_logreg_fit_deserialize(PG_FUNCTION_ARGS)
 	l2 = pq_getmsgfloat8(&buffer);
 	if (version != LOGREG_STATE_VERSION)
 		elog(ERROR, "logreg_fit state: unknown version %d", version);
-	if (dimension < -1 || dimension > (int) (MaxAllocSize / sizeof(double)) || rows < 0 ||
+	if (dimension < -1 || dimension > LOGREG_MAX_FEATURES || rows < 0 ||
 		(dimension < 0 && rows != 0) || !(l2 >= 0 && l2 < INFINITY))
 		elog(ERROR, "logreg_fit state: invalid header");
 	if (dimension >= 0 &&
@@ -290,6 +303,8 @@ logreg_objective(const LogregState *state, const double *beta)
 		const double *row = state->values + i * (d + 1);
 		double		eta = linear_predictor(beta, row, d);
 
+		if ((i & 0x3FFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 		total += log1p_exp(eta) - row[d] * eta;
 	}
 	for (int j = 1; j <= d; j++)
@@ -313,6 +328,7 @@ cholesky(double *a, int p)
 	{
 		double		pivot = a[j * p + j];
 
+		CHECK_FOR_INTERRUPTS();
 		for (int k = 0; k < j; k++)
 			pivot -= a[j * p + k] * a[j * p + k];
 		if (!(pivot > 1e-12 * scale))
@@ -391,6 +407,8 @@ logreg_solve(const LogregState *state)
 			double		weight = probability * (1 - probability);
 			double		residual = row[d] - probability;
 
+			/* a row costs p^2 / 2: the check is free against it, and rows are the caller's */
+			CHECK_FOR_INTERRUPTS();
 			x[0] = 1.0;
 			memcpy(x + 1, row, sizeof(double) * d);
 			for (int a = 0; a < p; a++)
@@ -460,12 +478,20 @@ logreg_solve(const LogregState *state)
 	if (state->l2 == 0)
 	{
 		for (int64 i = 0; i < state->rows; i++)
+		{
+			if ((i & 0x3FFF) == 0)
+				CHECK_FOR_INTERRUPTS();
 			if (fabs(linear_predictor(beta, state->values + i * (d + 1), d)) > LOGREG_SEPARATION_ETA)
 				raise_separation();
+		}
 	}
 	for (int j = 0; j < p; j++)
 		if (!isfinite(beta[j]))
-			elog(ERROR, "logistic regression produced a non-finite coefficient");
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("logistic regression coefficients are out of range"),
+					 errdetail("Coefficient %d is not a finite number.", j + 1),
+					 errhint("Rescale the features.")));
 	pfree(candidate);
 	pfree(hessian);
 	pfree(gradient);

@@ -19,10 +19,10 @@
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "libpq/pqformat.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 
 #if PG_VERSION_NUM < 150000
-#include "miscadmin.h"
 #include "utils/tuplestore.h"
 
 /* PostgreSQL 13 and 14 lack InitMaterializedSRF: set up the same materialised result. */
@@ -259,6 +259,7 @@ sort_times(double *times, int64 count)
 		int64		position = 0;
 		uint64	   *swap;
 
+		CHECK_FOR_INTERRUPTS();
 		for (int64 i = 0; i < count; i++)
 			offsets[(from[i] >> shift) & 0xFF]++;
 		if (offsets[(from[0] >> shift) & 0xFF] == count)
@@ -270,6 +271,7 @@ sort_times(double *times, int64 count)
 			offsets[digit] = position;
 			position += bucket;
 		}
+		CHECK_FOR_INTERRUPTS();
 		for (int64 i = 0; i < count; i++)
 			to[offsets[(from[i] >> shift) & 0xFF]++] = from[i];
 		swap = from;
@@ -322,6 +324,8 @@ crm_km_final(PG_FUNCTION_ARGS)
 		while (c < censored_count && censorings[c] == time)
 			c++;
 		rows++;
+		if ((rows & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 	}
 	if (rows > SURVIVAL_CURVE_MAX_ROWS)
 		ereport(ERROR,
@@ -339,6 +343,8 @@ crm_km_final(PG_FUNCTION_ARGS)
 	{
 		SurvivalRow *out = &curve->rows[row];
 
+		if ((row & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 		out->time = (c >= censored_count || (e < event_count && events[e] <= censorings[c])) ? events[e] : censorings[c];
 		out->at_risk = remaining;
 		while (e < event_count && events[e] == out->time)
@@ -462,15 +468,14 @@ parse_count(const char *input, const char **cursor)
 static double
 parse_time(const char *input, const char **cursor)
 {
-	char	   *end;
+	const char *start;
 	double		value;
 
 	skip_spaces(cursor);
-	errno = 0;
-	value = strtod(*cursor, &end);
-	if (end == *cursor || errno == ERANGE || isnan(value) || isinf(value))
-		text_form_error(input, psprintf("Expected a finite time at character %d.", (int) (*cursor - input) + 1));
-	*cursor = end;
+	start = *cursor;
+	if (!crm_parse_float8(start, cursor, &value, "crm.survival_curve", input) ||
+		isnan(value) || isinf(value))
+		text_form_error(input, psprintf("Expected a finite time at character %d.", (int) (start - input) + 1));
 	return value;
 }
 
@@ -571,6 +576,9 @@ crm_survival_curve_recv(PG_FUNCTION_ARGS)
 	for (int i = 0; i < count; i++)
 	{
 		rows[i].time = pq_getmsgfloat8(buffer);
+		/* -0 is 0: one time, one binary form, so equal curves compare equal */
+		if (rows[i].time == 0)
+			rows[i].time = 0.0;
 		rows[i].at_risk = pq_getmsgint64(buffer);
 		rows[i].events = pq_getmsgint64(buffer);
 		rows[i].censored = pq_getmsgint64(buffer);
@@ -645,6 +653,7 @@ crm_km_table(PG_FUNCTION_ARGS)
 		Datum		values[8];
 		bool		nulls[8] = {false};
 
+		CHECK_FOR_INTERRUPTS();
 		survival_step(row, &survival, &greenwood);
 		values[0] = Float8GetDatum(row->time);
 		values[1] = Int64GetDatum(row->at_risk);
@@ -692,7 +701,11 @@ crm_km_survival_at(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("time must be a number")));
 	for (int i = 0; i < curve->row_count && curve->rows[i].time <= t; i++)
+	{
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 		survival_step(&curve->rows[i], &survival, &greenwood);
+	}
 	PG_RETURN_FLOAT8(survival);
 }
 
@@ -708,6 +721,8 @@ crm_km_median(PG_FUNCTION_ARGS)
 	survival_curve_check(curve);
 	for (int i = 0; i < curve->row_count; i++)
 	{
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 		survival_step(&curve->rows[i], &survival, &greenwood);
 		/* Products of (1 - d/n) carry rounding error: S = 0.5 exactly must count as reached. */
 		if (survival <= 0.5 + 8 * DBL_EPSILON)
