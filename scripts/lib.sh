@@ -69,6 +69,14 @@ crm_install_private() {
 	done
 	# install(1) unlinks a target before writing it, so the hard-linked system files stay untouched.
 	make -C "$CRM_ROOT" -s PG_CONFIG="$PG_CONFIG" DESTDIR="$root" install >/dev/null
+	# The recorded install scripts of past releases (test/upgrade/crm--*.sql), for the upgrade
+	# test's CREATE EXTENSION crm VERSION '0.1': tests only, make install never ships them.
+	local extdir=$root$("$PG_CONFIG" --sharedir)/extension script
+	for script in "$CRM_ROOT"/test/upgrade/crm--*.sql; do
+		[ -e "$script" ] || continue
+		rm -f "$extdir/${script##*/}" # a hard link to the system's file, if it has one
+		cp "$script" "$extdir/"
+	done
 	CRM_SERVER_BINDIR=$root$("$PG_CONFIG" --bindir)
 }
 
