@@ -13,6 +13,11 @@
 #include "fmgr.h"
 #include "utils/array.h"
 
+/* PostgreSQL 18 replaced pg_attribute_noreturn() with pg_noreturn, written first. */
+#if PG_VERSION_NUM < 180000
+#define pg_noreturn pg_attribute_noreturn()
+#endif
+
 /*
  * Aggregate support functions must only run inside an aggregate: their state is allocated in the
  * aggregate's memory context, which outlives the per-row call. Returns that context.

@@ -37,6 +37,14 @@
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
+/* PostgreSQL 18 gave index_beginscan an instrumentation argument (NULL: none). */
+#if PG_VERSION_NUM >= 180000
+#define crm_index_beginscan(heap, index, snapshot, nkeys, norderbys) \
+	index_beginscan(heap, index, snapshot, NULL, nkeys, norderbys)
+#else
+#define crm_index_beginscan index_beginscan
+#endif
+
 /* -1, 0 or 1 as field_value compares to value, both read as value_type. */
 static int
 rule_compare(text *field_value, text *value, const char *value_type)
@@ -590,7 +598,7 @@ fetch_by_key(Relation relation, Relation index, int64 key, Snapshot snapshot, Tu
 	bool		found;
 
 	ScanKeyInit(&scan_key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(key));
-	scan = index_beginscan(relation, index, snapshot, 1, 0);
+	scan = crm_index_beginscan(relation, index, snapshot, 1, 0);
 	index_rescan(scan, &scan_key, 1, NULL, 0);
 	found = index_getnext_slot(scan, ForwardScanDirection, slot);
 	index_endscan(scan);
@@ -786,7 +794,7 @@ score_lead(ScoringModel *model, ScoringTables *tables, int64 lead_id, TupleTable
 		IndexScanDesc scan;
 
 		ScanKeyInit(&scan_key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(lead_id));
-		scan = index_beginscan(tables->activities, tables->activities_by_lead, snapshot, 1, 0);
+		scan = crm_index_beginscan(tables->activities, tables->activities_by_lead, snapshot, 1, 0);
 		index_rescan(scan, &scan_key, 1, NULL, 0);
 		while (index_getnext_slot(scan, ForwardScanDirection, activity_slot))
 		{
