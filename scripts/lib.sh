@@ -26,9 +26,11 @@ crm_as_root() {
 	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-# Run a command as the user that owns the server processes.
+# Run a command as the user that owns the server processes. As root, from /: the current folder
+# may be one postgres cannot enter (a clone in /root), and initdb and pg_ctl would complain
+# 'could not change directory to "...": Permission denied'. Callers pass absolute paths.
 crm_as_server_user() {
-	if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+	if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 crm_install_packages() {
