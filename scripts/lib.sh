@@ -26,9 +26,11 @@ crm_as_root() {
 	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-# Run a command as the user that owns the server processes.
+# Run a command as the user that owns the server processes. As root, from /: the current folder
+# may be one postgres cannot enter (a clone in /root), and initdb and pg_ctl would complain
+# 'could not change directory to "...": Permission denied'. Callers pass absolute paths.
 crm_as_server_user() {
-	if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+	if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 crm_install_packages() {
@@ -47,8 +49,9 @@ crm_install_packages() {
 crm_setup() {
 	crm_install_packages
 	export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/$CRM_PG_MAJOR/bin/pg_config}
-	crm_log "building with $("$PG_CONFIG" --version)"
-	make -C "$CRM_ROOT" -s PG_CONFIG="$PG_CONFIG" >/dev/null
+	crm_log "building with $("$PG_CONFIG" --version)${CRM_COPT:+ (COPT=$CRM_COPT)}"
+	# CRM_COPT: extra compiler flags; scripts/test sets -Werror, the shipped Makefile does not.
+	make -C "$CRM_ROOT" -s PG_CONFIG="$PG_CONFIG" ${CRM_COPT:+COPT="$CRM_COPT"} >/dev/null
 }
 
 # crm_install_system: make install into the PostgreSQL installation itself.
@@ -69,6 +72,14 @@ crm_install_private() {
 	done
 	# install(1) unlinks a target before writing it, so the hard-linked system files stay untouched.
 	make -C "$CRM_ROOT" -s PG_CONFIG="$PG_CONFIG" DESTDIR="$root" install >/dev/null
+	# The recorded install scripts of past releases (test/upgrade/crm--*.sql), for the upgrade
+	# test's CREATE EXTENSION crm VERSION '0.1': tests only, make install never ships them.
+	local extdir=$root$("$PG_CONFIG" --sharedir)/extension script
+	for script in "$CRM_ROOT"/test/upgrade/crm--*.sql; do
+		[ -e "$script" ] || continue
+		rm -f "$extdir/${script##*/}" # a hard link to the system's file, if it has one
+		cp "$script" "$extdir/"
+	done
 	CRM_SERVER_BINDIR=$root$("$PG_CONFIG" --bindir)
 }
 

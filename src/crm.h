@@ -13,6 +13,11 @@
 #include "fmgr.h"
 #include "utils/array.h"
 
+/* PostgreSQL 18 replaced pg_attribute_noreturn() with pg_noreturn, written first. */
+#if PG_VERSION_NUM < 180000
+#define pg_noreturn pg_attribute_noreturn()
+#endif
+
 /*
  * Aggregate support functions must only run inside an aggregate: their state is allocated in the
  * aggregate's memory context, which outlives the per-row call. Returns that context.
@@ -83,5 +88,14 @@ typedef double (*CrmObjective) (const void *arg, const double *theta, double *gr
 extern bool crm_minimise_bfgs(CrmObjective objective, const void *arg, int dimensions, double *theta,
 							  double tolerance, int max_iterations, int *iterations, double *extra,
 							  const double *start_inverse_hessian, double *final_inverse_hessian);
+
+
+/* PostgreSQL 18 gave index_beginscan an instrumentation argument (NULL: none). */
+#if PG_VERSION_NUM >= 180000
+#define crm_index_beginscan(heap, index, snapshot, nkeys, norderbys) \
+	index_beginscan(heap, index, snapshot, NULL, nkeys, norderbys)
+#else
+#define crm_index_beginscan index_beginscan
+#endif
 
 #endif							/* CRM_H */

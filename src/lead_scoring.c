@@ -593,7 +593,7 @@ fetch_by_key(Relation relation, Relation index, int64 key, Snapshot snapshot, Tu
 	bool		found;
 
 	ScanKeyInit(&scan_key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(key));
-	scan = index_beginscan(relation, index, snapshot, 1, 0);
+	scan = crm_index_beginscan(relation, index, snapshot, 1, 0);
 	index_rescan(scan, &scan_key, 1, NULL, 0);
 	found = index_getnext_slot(scan, ForwardScanDirection, slot);
 	index_endscan(scan);
@@ -796,7 +796,7 @@ score_lead(ScoringModel *model, ScoringTables *tables, int64 lead_id, TupleTable
 		IndexScanDesc scan;
 
 		ScanKeyInit(&scan_key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(lead_id));
-		scan = index_beginscan(tables->activities, tables->activities_by_lead, snapshot, 1, 0);
+		scan = crm_index_beginscan(tables->activities, tables->activities_by_lead, snapshot, 1, 0);
 		index_rescan(scan, &scan_key, 1, NULL, 0);
 		while (index_getnext_slot(scan, ForwardScanDirection, activity_slot))
 		{

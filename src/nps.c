@@ -54,7 +54,7 @@ typedef struct CounterPair
 
 #define CSAT_DEFAULT_THRESHOLD 4
 
-static pg_noinline pg_attribute_noreturn() void
+pg_noreturn static pg_noinline void
 score_out_of_range(const char *scale, int low, int high, int32 score);
 
 static void

@@ -108,7 +108,7 @@ lookup_row(Oid schema, const char *table_name, const char *index_name, RegProced
 	index = index_open(index_id, AccessShareLock);
 	slot = table_slot_create(table, NULL);
 	ScanKeyInit(&scan_key, 1, BTEqualStrategyNumber, equality, key);
-	scan = index_beginscan(table, index, GetActiveSnapshot(), 1, 0);
+	scan = crm_index_beginscan(table, index, GetActiveSnapshot(), 1, 0);
 	index_rescan(scan, &scan_key, 1, NULL, 0);
 	if (index_getnext_slot(scan, ForwardScanDirection, slot))
 		found = int8_column(slot, column, value);

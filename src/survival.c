@@ -22,31 +22,6 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 
-#if PG_VERSION_NUM < 150000
-#include "utils/tuplestore.h"
-
-/* PostgreSQL 13 and 14 lack InitMaterializedSRF: set up the same materialised result. */
-static void
-InitMaterializedSRF(FunctionCallInfo fcinfo, bits32 flags)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MemoryContext old_context;
-	TupleDesc	descriptor;
-
-	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) || !(rsinfo->allowedModes & SFRM_Materialize))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("set-valued function called in context that cannot accept a set")));
-	old_context = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
-	if (get_call_result_type(fcinfo, NULL, &descriptor) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	rsinfo->returnMode = SFRM_Materialize;
-	rsinfo->setResult = tuplestore_begin_heap(true, false, work_mem);
-	rsinfo->setDesc = CreateTupleDescCopy(descriptor);
-	MemoryContextSwitchTo(old_context);
-}
-#endif
-
 #define SURVIVAL_CURVE_VERSION 1
 
 typedef struct SurvivalRow
