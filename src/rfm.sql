@@ -348,26 +348,6 @@ WHERE t.from_date IS NOT NULL AND t.from_segment IS DISTINCT FROM t.to_segment;
 COMMENT ON VIEW @extschema@.rfm_transitions IS
     'Segment changes between consecutive RFM snapshots of a customer: who moved from which segment to which, between from_date and to_date.';
 
--- Demo hook (called by crm.generate_demo_data): monthly RFM snapshots over the last six months of
--- the generated orders, so the transitions view has something to show.
-CREATE FUNCTION @extschema@.generate_demo_rfm(seed integer) RETURNS void
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    latest timestamptz;
-BEGIN
-    SELECT date_trunc('day', max(ordered_at)) + interval '1 day' INTO latest FROM @extschema@.orders;
-    IF latest IS NULL THEN
-        RETURN;
-    END IF;
-    FOR months_back IN REVERSE 5..0 LOOP
-        PERFORM @extschema@.refresh_rfm(latest - months_back * interval '1 month');
-    END LOOP;
-END
-$$;
-COMMENT ON FUNCTION @extschema@.generate_demo_rfm(integer) IS
-    'Demo data hook: RFM snapshots at the end of the generated orders and monthly for the five months before (the seed is unused: snapshots are deterministic).';
-REVOKE EXECUTE ON FUNCTION @extschema@.generate_demo_rfm(integer) FROM PUBLIC;
-
 -- Staff see the history of the contacts they may see (contacts' own policies decide).
 ALTER TABLE @extschema@.rfm_history ENABLE ROW LEVEL SECURITY;
 CREATE POLICY admin_all ON @extschema@.rfm_history TO crm_admin USING (true) WITH CHECK (true);
