@@ -159,8 +159,8 @@ BEGIN
            (avg(d.spend) FILTER (WHERE d.day > d.first_day))::double precision
     FROM (SELECT o.contact_id, o.ordered_at::date AS day, sum(o.total) AS spend,
                  min(o.ordered_at::date) OVER (PARTITION BY o.contact_id) AS first_day
-          FROM @extschema@.orders o
-          WHERE o.status IN ('paid', 'shipped') AND o.ordered_at <= as_of
+          FROM @extschema@.purchases o
+          WHERE o.ordered_at <= as_of
           GROUP BY o.contact_id, o.ordered_at::date) d
     GROUP BY d.contact_id;
 END
@@ -209,8 +209,8 @@ BEGIN
     END IF;
     INSERT INTO @extschema@.clv_models (as_of, time_unit_days, first_order_at, last_order_at, customers, bgnbd, gammagamma)
     SELECT as_of, time_unit_days,
-           (SELECT min(o.ordered_at) FROM @extschema@.orders o WHERE o.status IN ('paid', 'shipped') AND o.ordered_at <= as_of),
-           (SELECT max(o.ordered_at) FROM @extschema@.orders o WHERE o.status IN ('paid', 'shipped') AND o.ordered_at <= as_of),
+           (SELECT min(o.ordered_at) FROM @extschema@.purchases o WHERE o.ordered_at <= as_of),
+           (SELECT max(o.ordered_at) FROM @extschema@.purchases o WHERE o.ordered_at <= as_of),
            count(*),
            @extschema@.bgnbd_fit(s.x, s.t_x, s.big_t),
            CASE WHEN spend_buyers >= 2 THEN @extschema@.gammagamma_fit(s.x, s.m) FILTER (WHERE s.x > 0 AND s.m > 0) END
@@ -284,8 +284,8 @@ COMMENT ON AGGREGATE @extschema@.clv_summary(timestamptz, double precision, time
 -- Every buyer's summary now, in weeks, by the C aggregate: the view form of crm.customer_summaries.
 CREATE VIEW @extschema@.customer_clv_summaries WITH (security_invoker = true) AS
 SELECT o.contact_id, (@extschema@.clv_summary(o.ordered_at, o.total::double precision, now(), 7::double precision)).*
-FROM @extschema@.orders o
-WHERE o.status IN ('paid', 'shipped') AND o.ordered_at <= now()
+FROM @extschema@.purchases o
+WHERE o.ordered_at <= now()
 GROUP BY o.contact_id;
 COMMENT ON VIEW @extschema@.customer_clv_summaries IS
     'Every buyer''s CLV summary as of now, in weeks: x repeat purchase days, t_x and big_t since the first purchase, m the mean value of the repeat purchase days (NULL without any); purchases are orders paid or shipped. crm.customer_summaries(as_of, time_unit_days) gives the same for another date or unit.';

@@ -2,7 +2,7 @@
 -- revenue churn, cohorts, repeat purchases, usual gaps between purchases and at-risk customers.
 -- Survival curves (time to churn) are in src/survival.sql.
 --
--- Purchases are orders paid or shipped, as in crm.customer_order_stats. Periods and cohorts are
+-- Purchases are orders paid or shipped: the rows of crm.purchases. Periods and cohorts are
 -- cut in the session's time zone (date_trunc on timestamptz).
 
 -- ((E - N) / S) x 100: the share of the customers at the start of a period still there at its end.
@@ -87,9 +87,8 @@ BEGIN
     IF basis = 'orders' THEN
         RETURN QUERY
             SELECT DISTINCT o.contact_id, 0::numeric
-            FROM @extschema@.orders o
-            WHERE o.status IN ('paid', 'shipped')
-              AND o.ordered_at > at_instant - active_window AND o.ordered_at <= at_instant;
+            FROM @extschema@.purchases o
+            WHERE o.ordered_at > at_instant - active_window AND o.ordered_at <= at_instant;
     ELSIF basis = 'subscriptions' THEN
         RETURN QUERY
             SELECT s.contact_id, pg_catalog.sum(s.mrr)
@@ -192,9 +191,9 @@ BEGIN
                CASE period
                    WHEN 'month' THEN (date_part('year', o.day) * 12 + date_part('month', o.day) - 1)::integer
                    ELSE (o.day - DATE '2000-01-03') / 7 END AS p
-        FROM (SELECT orders.contact_id, orders.ordered_at::date AS day
-              FROM @extschema@.orders
-              WHERE orders.status IN ('paid', 'shipped') AND orders.ordered_at <= as_of) o
+        FROM (SELECT purchases.contact_id, purchases.ordered_at::date AS day
+              FROM @extschema@.purchases
+              WHERE purchases.ordered_at <= as_of) o
     ), first_periods AS (
         SELECT pp.contact_id, min(pp.p) AS first_p FROM purchase_periods pp GROUP BY pp.contact_id
     ), cells AS (
@@ -220,8 +219,8 @@ CREATE FUNCTION @extschema@.repeat_purchase_rate(as_of timestamptz DEFAULT now()
 LANGUAGE sql STABLE AS $$
     SELECT 100.0 * count(*) FILTER (WHERE purchases >= 2) / NULLIF(count(*), 0)
     FROM (SELECT contact_id, count(*) AS purchases
-          FROM @extschema@.orders
-          WHERE status IN ('paid', 'shipped') AND ordered_at <= as_of
+          FROM @extschema@.purchases
+          WHERE ordered_at <= as_of
           GROUP BY contact_id) per_customer
 $$;
 COMMENT ON FUNCTION @extschema@.repeat_purchase_rate(timestamptz) IS
@@ -238,8 +237,8 @@ LANGUAGE sql STABLE AS $$
            percentile_cont(0.5) WITHIN GROUP (ORDER BY gap), avg(gap)::double precision
     FROM (SELECT d.contact_id, d.last_at, (d.day - lag(d.day) OVER w)::double precision AS gap
           FROM (SELECT o.contact_id, o.ordered_at::date AS day, max(o.ordered_at) AS last_at
-                FROM @extschema@.orders o
-                WHERE o.status IN ('paid', 'shipped') AND o.ordered_at <= as_of
+                FROM @extschema@.purchases o
+                WHERE o.ordered_at <= as_of
                 GROUP BY 1, 2) d
           WINDOW w AS (PARTITION BY d.contact_id ORDER BY d.day)) g
     WHERE gap IS NOT NULL

@@ -135,7 +135,7 @@ COMMENT ON OPERATOR CLASS @extschema@.rfm_hash_ops USING hash IS 'Hashing of crm
 CREATE FUNCTION @extschema@.rfm_scores(as_of timestamptz DEFAULT now())
 RETURNS TABLE (contact_id bigint, recency integer, frequency integer, monetary numeric, rfm @extschema@.rfm)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    -- Purchases as crm.customer_order_stats defines them (orders paid or shipped), before as_of.
+    -- Purchases (crm.purchases: orders paid or shipped) before as_of.
     -- Recency and frequency take few distinct values: their "worse" counts come from a histogram
     -- of the values, joined back, rather than from sorting every customer; monetary is ranked.
     WITH purchases AS MATERIALIZED (
@@ -143,8 +143,8 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
                floor(extract(epoch FROM $1 - max(o.ordered_at)) / 86400)::integer AS recency,
                count(*)::integer AS frequency,
                sum(o.total) AS monetary
-        FROM @extschema@.orders o
-        WHERE o.status IN ('paid', 'shipped') AND o.ordered_at < $1
+        FROM @extschema@.purchases o
+        WHERE o.ordered_at < $1
         GROUP BY o.contact_id
     ), customers AS (
         SELECT count(*) AS n FROM purchases
