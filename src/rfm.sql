@@ -202,46 +202,11 @@ VALUES
     (10, 'Hibernating',         1, 2, 1, 2, true);
 SELECT pg_catalog.setval('@extschema@.rfm_segment_map_segment_map_id_seq', 10);
 
--- pg_dump keeps every row. A restore first runs this script, which seeds the map again, then loads
--- the dumped rows: a dumped seeded row replaces its fresh copy, so edits survive (as for
--- crm.pipeline_stages in src/schema.sql).
-CREATE FUNCTION @extschema@.rfm_segment_map_guard_seeded() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        IF NEW.is_seeded THEN
-            UPDATE @extschema@.rfm_segment_map
-               SET segment = NEW.segment, recency_min = NEW.recency_min, recency_max = NEW.recency_max,
-                   frequency_min = NEW.frequency_min, frequency_max = NEW.frequency_max,
-                   active = NEW.active, created_at = NEW.created_at, updated_at = NEW.updated_at
-             WHERE segment_map_id = NEW.segment_map_id AND is_seeded;
-            IF NOT FOUND THEN
-                RAISE EXCEPTION 'only the extension creates seeded RFM segments'
-                    USING ERRCODE = 'check_violation',
-                          HINT = 'Insert the segment with is_seeded = false.';
-            END IF;
-            RETURN NULL;
-        END IF;
-        RETURN NEW;
-    ELSIF TG_OP = 'DELETE' THEN
-        IF OLD.is_seeded THEN
-            RAISE EXCEPTION 'seeded RFM segment "%" cannot be deleted', OLD.segment
-                USING ERRCODE = 'check_violation',
-                      HINT = 'Set active = false to retire it.';
-        END IF;
-        RETURN OLD;
-    END IF;
-    IF NEW.is_seeded IS DISTINCT FROM OLD.is_seeded THEN
-        RAISE EXCEPTION 'is_seeded cannot be changed' USING ERRCODE = 'check_violation';
-    END IF;
-    RETURN NEW;
-END
-$$;
-COMMENT ON FUNCTION @extschema@.rfm_segment_map_guard_seeded() IS
-    'Trigger: seeded RFM segments cannot be deleted or created by anyone but the extension; a restored seeded row replaces the fresh copy.';
+-- pg_dump keeps every row; a dumped seeded row replaces its fresh copy on restore, so edits
+-- survive: the guard of seeded rows in src/schema.sql, as for crm.pipeline_stages.
 CREATE TRIGGER rfm_segment_map_guard_seeded
     BEFORE INSERT OR UPDATE OR DELETE ON @extschema@.rfm_segment_map
-    FOR EACH ROW EXECUTE FUNCTION @extschema@.rfm_segment_map_guard_seeded();
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.guard_seeded_rows('RFM segment', 'RFM segments', 'segment');
 CREATE TRIGGER rfm_segment_map_touch_updated_at
     BEFORE UPDATE ON @extschema@.rfm_segment_map
     FOR EACH ROW EXECUTE FUNCTION @extschema@.touch_updated_at();
@@ -377,5 +342,4 @@ REVOKE EXECUTE ON FUNCTION @extschema@.rfm_scores(timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.rfm_scores(timestamptz) TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
 REVOKE EXECUTE ON FUNCTION @extschema@.rfm_segment(@extschema@.rfm) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.rfm_segment(@extschema@.rfm) TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
-REVOKE EXECUTE ON FUNCTION @extschema@.rfm_segment_map_guard_seeded() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@.rfm_segment_map_check_overlap() FROM PUBLIC;

@@ -321,3 +321,71 @@ LEFT JOIN LATERAL (
                   WHERE o.contact_id = c.contact_id AND o.ordered_at <= now()) s
     WHERE s.x IS NOT NULL
 ) v ON true;
+
+-- demo-ext: one guard for seeded rows. crm.guard_seeded_rows() (trigger arguments name what
+-- differs) replaces the copies crm.pipeline_stages_guard_seeded() and
+-- crm.rfm_segment_map_guard_seeded(); same messages and SQLSTATEs.
+CREATE FUNCTION @extschema@.guard_seeded_rows() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    singular text := TG_ARGV[0];
+    plural text := TG_ARGV[1];
+    name_column text := TG_ARGV[2];
+    assignments text;
+    key_condition text;
+    deferrable_constraints text;
+    replaced bigint;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        IF NEW.is_seeded THEN
+            SELECT string_agg(format('%I.%I', TG_TABLE_SCHEMA, c.conname), ', ') INTO deferrable_constraints
+            FROM pg_constraint c
+            WHERE c.conrelid = TG_RELID AND c.contype IN ('p', 'u', 'x') AND c.condeferrable;
+            IF deferrable_constraints IS NOT NULL THEN
+                EXECUTE format('SET CONSTRAINTS %s DEFERRED', deferrable_constraints);
+            END IF;
+            SELECT string_agg(format('%I = ($1).%I', a.attname, a.attname), ', ' ORDER BY a.attnum)
+                       FILTER (WHERE NOT a.attnum = ANY (i.indkey) AND a.attname <> 'is_seeded'),
+                   string_agg(format('%I = ($1).%I', a.attname, a.attname), ' AND ' ORDER BY a.attnum)
+                       FILTER (WHERE a.attnum = ANY (i.indkey))
+              INTO assignments, key_condition
+            FROM pg_attribute a
+            JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary
+            WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '';
+            EXECUTE format('UPDATE %I.%I SET %s WHERE %s AND is_seeded', TG_TABLE_SCHEMA, TG_TABLE_NAME,
+                           assignments, key_condition)
+              USING NEW;
+            GET DIAGNOSTICS replaced = ROW_COUNT;
+            IF replaced = 0 THEN
+                RAISE EXCEPTION 'only the extension creates seeded %', plural
+                    USING ERRCODE = 'check_violation',
+                          HINT = format('Insert the %s with is_seeded = false.', singular);
+            END IF;
+            RETURN NULL;
+        END IF;
+        RETURN NEW;
+    ELSIF TG_OP = 'DELETE' THEN
+        IF OLD.is_seeded THEN
+            RAISE EXCEPTION 'seeded % "%" cannot be deleted', singular, to_jsonb(OLD) ->> name_column
+                USING ERRCODE = 'check_violation',
+                      HINT = 'Set active = false to retire it.';
+        END IF;
+        RETURN OLD;
+    END IF;
+    IF NEW.is_seeded IS DISTINCT FROM OLD.is_seeded THEN
+        RAISE EXCEPTION 'is_seeded cannot be changed' USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.guard_seeded_rows() IS
+    'Trigger (arguments: the kind of row, singular and plural, and the column naming a row): seeded rows cannot be deleted, created by anyone but the extension, or unmarked; a restored seeded row replaces its fresh copy.';
+REVOKE EXECUTE ON FUNCTION @extschema@.guard_seeded_rows() FROM PUBLIC;
+CREATE OR REPLACE TRIGGER pipeline_stages_guard_seeded
+    BEFORE INSERT OR UPDATE OR DELETE ON @extschema@.pipeline_stages
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.guard_seeded_rows('pipeline stage', 'pipeline stages', 'name');
+CREATE OR REPLACE TRIGGER rfm_segment_map_guard_seeded
+    BEFORE INSERT OR UPDATE OR DELETE ON @extschema@.rfm_segment_map
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.guard_seeded_rows('RFM segment', 'RFM segments', 'segment');
+DROP FUNCTION @extschema@.pipeline_stages_guard_seeded();
+DROP FUNCTION @extschema@.rfm_segment_map_guard_seeded();
