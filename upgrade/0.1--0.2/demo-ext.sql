@@ -46,17 +46,14 @@ BEGIN
         RAISE EXCEPTION 'time_unit_days must be a positive, finite number and as_of not NULL'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    -- ordered_at <= as_of here: the aggregate itself keeps the whole day of as_of
     RETURN QUERY
-    SELECT d.contact_id, (count(*) - 1)::integer,
-           (max(d.day) - min(d.day)) / time_unit_days,
-           (as_of::date - min(d.day)) / time_unit_days,
-           (avg(d.spend) FILTER (WHERE d.day > d.first_day))::double precision
-    FROM (SELECT o.contact_id, o.ordered_at::date AS day, sum(o.total) AS spend,
-                 min(o.ordered_at::date) OVER (PARTITION BY o.contact_id) AS first_day
-          FROM @extschema@.purchases o
-          WHERE o.ordered_at <= as_of
-          GROUP BY o.contact_id, o.ordered_at::date) d
-    GROUP BY d.contact_id;
+    SELECT o.contact_id, (o.s).x, (o.s).t_x, (o.s).big_t, (o.s).m
+    FROM (SELECT p.contact_id,
+                 @extschema@.clv_summary(p.ordered_at, p.total::double precision, as_of, time_unit_days) AS s
+          FROM @extschema@.purchases p
+          WHERE p.ordered_at <= as_of
+          GROUP BY p.contact_id) o;
 END
 $$;
 
