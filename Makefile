@@ -3,7 +3,7 @@ EXTENSION  = crm
 EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" crm.control)
 
 # The install script is assembled from these parts, in this order: one line per capability.
-# Objects a part uses must be created by an earlier part.
+# Objects a part uses must be created by an earlier part (test/sql_parts_order.sh checks it).
 SQL_PARTS = \
 	src/schema.sql \
 	src/security.sql \
