@@ -90,8 +90,7 @@ SELECT to_char(m.month, 'YYYY-MM') AS "month",
        to_char(avg(o.total), '999G990.00') AS "avg order"
 FROM generate_series(date_trunc('month', :'report_as_of'::timestamptz) - interval '11 months',
                      date_trunc('month', :'report_as_of'::timestamptz), interval '1 month') AS m(month)
-LEFT JOIN crm.orders o ON o.status IN ('paid', 'shipped')
-                      AND o.ordered_at >= m.month AND o.ordered_at < m.month + interval '1 month'
+LEFT JOIN crm.purchases o ON o.ordered_at >= m.month AND o.ordered_at < m.month + interval '1 month'
 LEFT JOIN crm.customer_order_stats s ON s.contact_id = o.contact_id
 GROUP BY m.month
 ORDER BY m.month;

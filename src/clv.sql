@@ -139,11 +139,42 @@ COMMENT ON FUNCTION @extschema@.clv(@extschema@.bgnbd_model, @extschema@.gammaga
     'Discounted CLV over the next months: sum of E[M] (E[Y(i f)] - E[Y((i-1) f)]) / (1 + d)^i for i = 1..months, f = units_per_month (4.345 for weeks).';
 
 -- ---------------------------------------------------------------------------------------------
+-- A customer's summary from transactions in any table (src/clv_summary.c).
+CREATE TYPE @extschema@.clv_customer_summary AS (
+    x integer,
+    t_x double precision,
+    big_t double precision,
+    m double precision
+);
+COMMENT ON TYPE @extschema@.clv_customer_summary IS
+    'A customer as the CLV models see them: x repeat purchase days, t_x first to last purchase, big_t first purchase to the observation end (in time units), m mean value of the repeat purchase days.';
+
+CREATE FUNCTION @extschema@.clv_summary_trans(internal, timestamptz, double precision, timestamptz, double precision) RETURNS internal
+    AS 'MODULE_PATHNAME', 'crm_clv_summary_trans' LANGUAGE C STABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@.clv_summary_combine(internal, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'crm_clv_summary_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@.clv_summary_serialize(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'crm_clv_summary_serialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.clv_summary_deserialize(bytea, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'crm_clv_summary_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.clv_summary_final(internal) RETURNS @extschema@.clv_customer_summary
+    AS 'MODULE_PATHNAME', 'crm_clv_summary_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE AGGREGATE @extschema@.clv_summary(occurred_at timestamptz, amount double precision,
+                                         observation_end timestamptz, time_unit_days double precision) (
+    SFUNC = @extschema@.clv_summary_trans, STYPE = internal,
+    COMBINEFUNC = @extschema@.clv_summary_combine,
+    SERIALFUNC = @extschema@.clv_summary_serialize, DESERIALFUNC = @extschema@.clv_summary_deserialize,
+    FINALFUNC = @extschema@.clv_summary_final, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.clv_summary(timestamptz, double precision, timestamptz, double precision) IS
+    'One customer''s (x, t_x, big_t, m) from their transactions in any table (GROUP BY the customer): transactions on one day (session time zone) are one purchase; those after observation_end are ignored; NULL times or amounts are skipped; no transaction by the end gives NULL.';
+
+-- ---------------------------------------------------------------------------------------------
 -- On the CRM schema: customer summaries from crm.orders, fitted models kept, every customer's CLV.
 
--- Each buyer's summary up to as_of in units of time_unit_days (7: weeks). Purchases are orders
--- paid or shipped; orders on one day are one purchase; m is the mean value of the repeat purchase
--- days (NULL without repeat purchases).
+-- Each buyer's summary up to as_of in units of time_unit_days (7: weeks), by the C aggregate
+-- crm.clv_summary over crm.purchases: orders on one day are one purchase; m is the mean value of
+-- the repeat purchase days (NULL without repeat purchases).
 CREATE FUNCTION @extschema@.customer_summaries(as_of timestamptz DEFAULT now(), time_unit_days double precision DEFAULT 7)
 RETURNS TABLE (contact_id bigint, x integer, t_x double precision, big_t double precision, m double precision)
 LANGUAGE plpgsql STABLE AS $$
@@ -152,17 +183,14 @@ BEGIN
         RAISE EXCEPTION 'time_unit_days must be a positive, finite number and as_of not NULL'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    -- ordered_at <= as_of here: the aggregate itself keeps the whole day of as_of
     RETURN QUERY
-    SELECT d.contact_id, (count(*) - 1)::integer,
-           (max(d.day) - min(d.day)) / time_unit_days,
-           (as_of::date - min(d.day)) / time_unit_days,
-           (avg(d.spend) FILTER (WHERE d.day > d.first_day))::double precision
-    FROM (SELECT o.contact_id, o.ordered_at::date AS day, sum(o.total) AS spend,
-                 min(o.ordered_at::date) OVER (PARTITION BY o.contact_id) AS first_day
-          FROM @extschema@.orders o
-          WHERE o.status IN ('paid', 'shipped') AND o.ordered_at <= as_of
-          GROUP BY o.contact_id, o.ordered_at::date) d
-    GROUP BY d.contact_id;
+    SELECT o.contact_id, (o.s).x, (o.s).t_x, (o.s).big_t, (o.s).m
+    FROM (SELECT p.contact_id,
+                 @extschema@.clv_summary(p.ordered_at, p.total::double precision, as_of, time_unit_days) AS s
+          FROM @extschema@.purchases p
+          WHERE p.ordered_at <= as_of
+          GROUP BY p.contact_id) o;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.customer_summaries(timestamptz, double precision) IS
@@ -209,8 +237,8 @@ BEGIN
     END IF;
     INSERT INTO @extschema@.clv_models (as_of, time_unit_days, first_order_at, last_order_at, customers, bgnbd, gammagamma)
     SELECT as_of, time_unit_days,
-           (SELECT min(o.ordered_at) FROM @extschema@.orders o WHERE o.status IN ('paid', 'shipped') AND o.ordered_at <= as_of),
-           (SELECT max(o.ordered_at) FROM @extschema@.orders o WHERE o.status IN ('paid', 'shipped') AND o.ordered_at <= as_of),
+           (SELECT min(o.ordered_at) FROM @extschema@.purchases o WHERE o.ordered_at <= as_of),
+           (SELECT max(o.ordered_at) FROM @extschema@.purchases o WHERE o.ordered_at <= as_of),
            count(*),
            @extschema@.bgnbd_fit(s.x, s.t_x, s.big_t),
            CASE WHEN spend_buyers >= 2 THEN @extschema@.gammagamma_fit(s.x, s.m) FILTER (WHERE s.x > 0 AND s.m > 0) END
@@ -250,42 +278,11 @@ RETURNS double precision
 COMMENT ON FUNCTION @extschema@.bgnbd_p_purchases(@extschema@.bgnbd_model, integer, double precision) IS
     'P(X(t) = n): the probability that a newly acquired customer makes exactly n purchases in their first t time units.';
 
--- ---------------------------------------------------------------------------------------------
--- A customer's summary from transactions in any table (src/clv_summary.c).
-CREATE TYPE @extschema@.clv_customer_summary AS (
-    x integer,
-    t_x double precision,
-    big_t double precision,
-    m double precision
-);
-COMMENT ON TYPE @extschema@.clv_customer_summary IS
-    'A customer as the CLV models see them: x repeat purchase days, t_x first to last purchase, big_t first purchase to the observation end (in time units), m mean value of the repeat purchase days.';
-
-CREATE FUNCTION @extschema@.clv_summary_trans(internal, timestamptz, double precision, timestamptz, double precision) RETURNS internal
-    AS 'MODULE_PATHNAME', 'crm_clv_summary_trans' LANGUAGE C STABLE PARALLEL SAFE;
-CREATE FUNCTION @extschema@.clv_summary_combine(internal, internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'crm_clv_summary_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION @extschema@.clv_summary_serialize(internal) RETURNS bytea
-    AS 'MODULE_PATHNAME', 'crm_clv_summary_serialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION @extschema@.clv_summary_deserialize(bytea, internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'crm_clv_summary_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION @extschema@.clv_summary_final(internal) RETURNS @extschema@.clv_customer_summary
-    AS 'MODULE_PATHNAME', 'crm_clv_summary_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE AGGREGATE @extschema@.clv_summary(occurred_at timestamptz, amount double precision,
-                                         observation_end timestamptz, time_unit_days double precision) (
-    SFUNC = @extschema@.clv_summary_trans, STYPE = internal,
-    COMBINEFUNC = @extschema@.clv_summary_combine,
-    SERIALFUNC = @extschema@.clv_summary_serialize, DESERIALFUNC = @extschema@.clv_summary_deserialize,
-    FINALFUNC = @extschema@.clv_summary_final, PARALLEL = SAFE
-);
-COMMENT ON AGGREGATE @extschema@.clv_summary(timestamptz, double precision, timestamptz, double precision) IS
-    'One customer''s (x, t_x, big_t, m) from their transactions in any table (GROUP BY the customer): transactions on one day (session time zone) are one purchase; those after observation_end are ignored; NULL times or amounts are skipped; no transaction by the end gives NULL.';
-
 -- Every buyer's summary now, in weeks, by the C aggregate: the view form of crm.customer_summaries.
 CREATE VIEW @extschema@.customer_clv_summaries WITH (security_invoker = true) AS
 SELECT o.contact_id, (@extschema@.clv_summary(o.ordered_at, o.total::double precision, now(), 7::double precision)).*
-FROM @extschema@.orders o
-WHERE o.status IN ('paid', 'shipped') AND o.ordered_at <= now()
+FROM @extschema@.purchases o
+WHERE o.ordered_at <= now()
 GROUP BY o.contact_id;
 COMMENT ON VIEW @extschema@.customer_clv_summaries IS
     'Every buyer''s CLV summary as of now, in weeks: x repeat purchase days, t_x and big_t since the first purchase, m the mean value of the repeat purchase days (NULL without any); purchases are orders paid or shipped. crm.customer_summaries(as_of, time_unit_days) gives the same for another date or unit.';

@@ -93,8 +93,8 @@ LEFT JOIN LATERAL (
     FROM (SELECT cm.bgnbd, cm.gammagamma, cm.time_unit_days FROM @extschema@.clv_models cm
           ORDER BY cm.fitted_at DESC, cm.model_id DESC LIMIT 1) m,
          LATERAL (SELECT (@extschema@.clv_summary(o.ordered_at, o.total::double precision, now(), m.time_unit_days)).*
-                  FROM @extschema@.orders o
-                  WHERE o.contact_id = c.contact_id AND o.status IN ('paid', 'shipped') AND o.ordered_at <= now()) s
+                  FROM @extschema@.purchases o
+                  WHERE o.contact_id = c.contact_id AND o.ordered_at <= now()) s
     WHERE s.x IS NOT NULL
 ) v ON true;
 COMMENT ON VIEW @extschema@.customer_360 IS

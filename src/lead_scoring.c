@@ -37,6 +37,7 @@
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
+#include "crm_names.h"
 #include "trigger_guard.h"
 
 /* -1, 0 or 1 as field_value compares to value, both read as value_type. */
@@ -275,20 +276,20 @@ static void
 open_scoring_tables(ScoringTables *tables, Oid schema)
 {
 	tables->schema = schema;
-	tables->leads = open_extension_relation(schema, "leads", RowExclusiveLock, false);
-	tables->leads_key = open_extension_relation(schema, "leads_pkey", RowExclusiveLock, true);
-	tables->contacts = open_extension_relation(schema, "contacts", AccessShareLock, false);
-	tables->contacts_key = open_extension_relation(schema, "contacts_pkey", AccessShareLock, true);
-	tables->accounts = open_extension_relation(schema, "accounts", AccessShareLock, false);
-	tables->accounts_key = open_extension_relation(schema, "accounts_pkey", AccessShareLock, true);
-	tables->activities = open_extension_relation(schema, "activities", AccessShareLock, false);
-	tables->activities_by_lead = open_extension_relation(schema, "activities_lead_id_idx", AccessShareLock, true);
-	tables->lead_contact_column = column_number(tables->leads, "contact_id", false);
-	tables->contact_account_column = column_number(tables->contacts, "account_id", false);
-	tables->activity_kind_column = column_number(tables->activities, "kind", false);
-	tables->activity_channel_column = column_number(tables->activities, "channel", false);
-	tables->activity_occurred_column = column_number(tables->activities, "occurred_at", false);
-	tables->activity_details_column = column_number(tables->activities, "details", false);
+	tables->leads = open_extension_relation(schema, CRM_TABLE_LEADS, RowExclusiveLock, false);
+	tables->leads_key = open_extension_relation(schema, CRM_INDEX_LEADS_PKEY, RowExclusiveLock, true);
+	tables->contacts = open_extension_relation(schema, CRM_TABLE_CONTACTS, AccessShareLock, false);
+	tables->contacts_key = open_extension_relation(schema, CRM_INDEX_CONTACTS_PKEY, AccessShareLock, true);
+	tables->accounts = open_extension_relation(schema, CRM_TABLE_ACCOUNTS, AccessShareLock, false);
+	tables->accounts_key = open_extension_relation(schema, CRM_INDEX_ACCOUNTS_PKEY, AccessShareLock, true);
+	tables->activities = open_extension_relation(schema, CRM_TABLE_ACTIVITIES, AccessShareLock, false);
+	tables->activities_by_lead = open_extension_relation(schema, CRM_INDEX_ACTIVITIES_BY_LEAD, AccessShareLock, true);
+	tables->lead_contact_column = column_number(tables->leads, CRM_COLUMN_LEADS_CONTACT_ID, false);
+	tables->contact_account_column = column_number(tables->contacts, CRM_COLUMN_CONTACTS_ACCOUNT_ID, false);
+	tables->activity_kind_column = column_number(tables->activities, CRM_COLUMN_ACTIVITIES_KIND, false);
+	tables->activity_channel_column = column_number(tables->activities, CRM_COLUMN_ACTIVITIES_CHANNEL, false);
+	tables->activity_occurred_column = column_number(tables->activities, CRM_COLUMN_ACTIVITIES_OCCURRED_AT, false);
+	tables->activity_details_column = column_number(tables->activities, CRM_COLUMN_ACTIVITIES_DETAILS, false);
 }
 
 static void
@@ -419,9 +420,9 @@ static ScoringModel *
 load_scoring_model(ScoringTables *tables, Snapshot snapshot)
 {
 	ScoringModel *model = palloc0(sizeof(ScoringModel));
-	Relation	groups = open_extension_relation(tables->schema, "lead_scoring_groups", AccessShareLock, false);
-	Relation	rules = open_extension_relation(tables->schema, "lead_scoring_rules", AccessShareLock, false);
-	Relation	settings = open_extension_relation(tables->schema, "lead_scoring_settings", AccessShareLock, false);
+	Relation	groups = open_extension_relation(tables->schema, CRM_TABLE_LEAD_SCORING_GROUPS, AccessShareLock, false);
+	Relation	rules = open_extension_relation(tables->schema, CRM_TABLE_LEAD_SCORING_RULES, AccessShareLock, false);
+	Relation	settings = open_extension_relation(tables->schema, CRM_TABLE_LEAD_SCORING_SETTINGS, AccessShareLock, false);
 	TupleTableSlot *slot;
 	TableScanDesc scan;
 	int			capacity;
@@ -439,9 +440,9 @@ load_scoring_model(ScoringTables *tables, Snapshot snapshot)
 	if (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
 		model->has_settings = true;
-		model->total_cap = column_numeric(slot, settings, "total_cap");
-		model->hot_threshold = column_numeric(slot, settings, "hot_threshold");
-		model->warm_threshold = column_numeric(slot, settings, "warm_threshold");
+		model->total_cap = column_numeric(slot, settings, CRM_COLUMN_SETTINGS_TOTAL_CAP);
+		model->hot_threshold = column_numeric(slot, settings, CRM_COLUMN_SETTINGS_HOT_THRESHOLD);
+		model->warm_threshold = column_numeric(slot, settings, CRM_COLUMN_SETTINGS_WARM_THRESHOLD);
 	}
 	table_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
@@ -457,9 +458,9 @@ load_scoring_model(ScoringTables *tables, Snapshot snapshot)
 
 		model->groups = with_room_for_one_more(model->groups, model->group_count, &capacity, sizeof(ScoringGroup));
 		group = &model->groups[model->group_count++];
-		group->group_id = DatumGetInt32(column_value(slot, groups, "group_id", &isnull));
-		group->cap = column_numeric(slot, groups, "cap");
-		group->half_life = column_interval(slot, groups, "half_life");
+		group->group_id = DatumGetInt32(column_value(slot, groups, CRM_COLUMN_GROUPS_GROUP_ID, &isnull));
+		group->cap = column_numeric(slot, groups, CRM_COLUMN_GROUPS_CAP);
+		group->half_life = column_interval(slot, groups, CRM_COLUMN_GROUPS_HALF_LIFE);
 	}
 	table_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
@@ -479,18 +480,18 @@ load_scoring_model(ScoringTables *tables, Snapshot snapshot)
 		char	   *rule_name;
 		Interval   *half_life;
 
-		value = column_value(slot, rules, "active", &isnull);
+		value = column_value(slot, rules, CRM_COLUMN_RULES_ACTIVE, &isnull);
 		if (isnull || !DatumGetBool(value))
 			continue;
-		kind = column_cstring(slot, rules, "kind");
+		kind = column_cstring(slot, rules, CRM_COLUMN_RULES_KIND);
 		if (kind == NULL || (strcmp(kind, "fit") != 0 && strcmp(kind, "engagement") != 0))
 			continue;
 		model->rules = with_room_for_one_more(model->rules, model->rule_count, &capacity, sizeof(ScoringRule));
 		rule = &model->rules[model->rule_count];
 		memset(rule, 0, sizeof(ScoringRule));
-		rule_id = DatumGetInt32(column_value(slot, rules, "rule_id", &isnull));
-		rule_name = column_cstring(slot, rules, "name");
-		group_id = DatumGetInt32(column_value(slot, rules, "group_id", &isnull));
+		rule_id = DatumGetInt32(column_value(slot, rules, CRM_COLUMN_RULES_RULE_ID, &isnull));
+		rule_name = column_cstring(slot, rules, CRM_COLUMN_RULES_NAME);
+		group_id = DatumGetInt32(column_value(slot, rules, CRM_COLUMN_RULES_GROUP_ID, &isnull));
 		rule->group = -1;
 		for (int g = 0; g < model->group_count; g++)
 			if (model->groups[g].group_id == group_id)
@@ -498,11 +499,11 @@ load_scoring_model(ScoringTables *tables, Snapshot snapshot)
 		/* the foreign key makes this impossible; a rule without its group scores nothing in SQL */
 		if (rule->group < 0)
 			continue;
-		rule->points = column_numeric(slot, rules, "points");
+		rule->points = column_numeric(slot, rules, CRM_COLUMN_RULES_POINTS);
 		rule->fit = strcmp(kind, "fit") == 0;
 		if (rule->fit)
 		{
-			char	   *entity = column_cstring(slot, rules, "entity");
+			char	   *entity = column_cstring(slot, rules, CRM_COLUMN_RULES_ENTITY);
 			Relation	entity_table;
 
 			/* as crm.lead_scores' CASE: any entity but lead and contact reads the account */
@@ -512,23 +513,23 @@ load_scoring_model(ScoringTables *tables, Snapshot snapshot)
 				rule->entity = ENTITY_CONTACT, entity_table = tables->contacts;
 			else
 				rule->entity = ENTITY_ACCOUNT, entity_table = tables->accounts;
-			resolve_fit_field(rule, column_cstring(slot, rules, "field"), entity_table, rule_id, rule_name);
-			rule->operator = column_cstring(slot, rules, "operator");
-			rule->value = column_text(slot, rules, "value");
-			rule->value_type = column_cstring(slot, rules, "value_type");
+			resolve_fit_field(rule, column_cstring(slot, rules, CRM_COLUMN_RULES_FIELD), entity_table, rule_id, rule_name);
+			rule->operator = column_cstring(slot, rules, CRM_COLUMN_RULES_OPERATOR);
+			rule->value = column_text(slot, rules, CRM_COLUMN_RULES_VALUE);
+			rule->value_type = column_cstring(slot, rules, CRM_COLUMN_RULES_VALUE_TYPE);
 		}
 		else
 		{
-			value = column_value(slot, rules, "activity_kind", &isnull);
+			value = column_value(slot, rules, CRM_COLUMN_RULES_ACTIVITY_KIND, &isnull);
 			if (isnull)
 				continue;		/* matches no activity */
 			rule->activity_kind = DatumGetObjectId(value);
-			value = column_value(slot, rules, "channel", &isnull);
+			value = column_value(slot, rules, CRM_COLUMN_RULES_CHANNEL, &isnull);
 			rule->channel = isnull ? InvalidOid : DatumGetObjectId(value);
-			rule->detail_key = column_text(slot, rules, "detail_key");
-			rule->detail_operator = column_cstring(slot, rules, "detail_operator");
-			rule->detail_value = column_text(slot, rules, "detail_value");
-			half_life = column_interval(slot, rules, "half_life");
+			rule->detail_key = column_text(slot, rules, CRM_COLUMN_RULES_DETAIL_KEY);
+			rule->detail_operator = column_cstring(slot, rules, CRM_COLUMN_RULES_DETAIL_OPERATOR);
+			rule->detail_value = column_text(slot, rules, CRM_COLUMN_RULES_DETAIL_VALUE);
+			half_life = column_interval(slot, rules, CRM_COLUMN_RULES_HALF_LIFE);
 			if (half_life == NULL)
 				half_life = model->groups[rule->group].half_life;
 			rule->decays = half_life != NULL;
@@ -575,10 +576,11 @@ crm_lead_scoring_model_changed(PG_FUNCTION_ARGS)
 	TriggerData *trigger_data = (TriggerData *) fcinfo->context;
 	Oid			rules;
 
-	static const char *const own_tables[] = {"lead_scoring_rules", "lead_scoring_groups", "lead_scoring_settings"};
+	static const char *const own_tables[] = {CRM_TABLE_LEAD_SCORING_RULES, CRM_TABLE_LEAD_SCORING_GROUPS,
+		CRM_TABLE_LEAD_SCORING_SETTINGS};
 
 	crm_require_trigger_table(fcinfo, "lead_scoring_model_changed", 3, own_tables);
-	rules = get_relname_relid("lead_scoring_rules", RelationGetNamespace(trigger_data->tg_relation));
+	rules = get_relname_relid(CRM_TABLE_LEAD_SCORING_RULES, RelationGetNamespace(trigger_data->tg_relation));
 	if (OidIsValid(rules))
 		CacheInvalidateRelcacheByRelid(rules);
 	return PointerGetDatum(NULL);
@@ -874,8 +876,9 @@ store_score(ScoringTables *tables, int64 lead_id, Numeric score, const char *gra
 	if (store_plan == NULL || store_plan_table != RelationGetRelid(tables->leads))
 	{
 		Oid			types[4] = {INT8OID, NUMERICOID, TEXTOID, TIMESTAMPTZOID};
-		char	   *query = psprintf("UPDATE %s.leads SET score = $2, grade = $3, scored_at = $4 "
-									 "WHERE lead_id OPERATOR(pg_catalog.=) $1",
+		char	   *query = psprintf("UPDATE %s." CRM_TABLE_LEADS " SET " CRM_COLUMN_LEADS_SCORE " = $2, "
+									 CRM_COLUMN_LEADS_GRADE " = $3, " CRM_COLUMN_LEADS_SCORED_AT " = $4 "
+									 "WHERE " CRM_COLUMN_LEADS_LEAD_ID " OPERATOR(pg_catalog.=) $1",
 									 quote_identifier(get_namespace_name(tables->schema)));
 		SPIPlanPtr	plan = SPI_prepare(query, 4, types);
 
@@ -919,7 +922,7 @@ store_scores_set_based(ScoringTables *tables, int64 *lead_ids, int count, Timest
 	values[0] = PointerGetDatum(construct_array(elements, count, INT8OID, sizeof(int64), FLOAT8PASSBYVAL,
 												TYPALIGN_DOUBLE));
 	values[1] = TimestampTzGetDatum(scoring_time);
-	result = SPI_execute_with_args(psprintf("SELECT %s.lead_scoring_store($1, $2)",
+	result = SPI_execute_with_args(psprintf("SELECT %s." CRM_FUNCTION_LEAD_SCORING_STORE "($1, $2)",
 											quote_identifier(get_namespace_name(tables->schema))),
 								   2, types, values, NULL, false, 0);
 	if (result != SPI_OK_SELECT)
@@ -1054,7 +1057,7 @@ crm_lead_scoring_activities_inserted(PG_FUNCTION_ARGS)
 	int			capacity = 16;
 	int			count = 0;
 	int			read_pointer;
-	static const char *const own_tables[] = {"activities"};
+	static const char *const own_tables[] = {CRM_TABLE_ACTIVITIES};
 
 	crm_require_trigger_table(fcinfo, "lead_scoring_activities_inserted", 1, own_tables);
 	if ( !TRIGGER_FIRED_AFTER(trigger_data->tg_event) ||
@@ -1062,7 +1065,7 @@ crm_lead_scoring_activities_inserted(PG_FUNCTION_ARGS)
 		elog(ERROR, "crm_lead_scoring_activities_inserted: must be fired AFTER INSERT with a NEW TABLE");
 
 	inserted = trigger_data->tg_newtable;
-	lead_column = column_number(trigger_data->tg_relation, "lead_id", false);
+	lead_column = column_number(trigger_data->tg_relation, CRM_COLUMN_ACTIVITIES_LEAD_ID, false);
 	slot = MakeSingleTupleTableSlot(RelationGetDescr(trigger_data->tg_relation), &TTSOpsMinimalTuple);
 	lead_ids = palloc(sizeof(int64) * capacity);
 	read_pointer = tuplestore_alloc_read_pointer(inserted, EXEC_FLAG_REWIND);
@@ -1087,8 +1090,8 @@ crm_lead_scoring_activities_inserted(PG_FUNCTION_ARGS)
 static bool
 is_scoring_output_column(const char *name)
 {
-	return strcmp(name, "score") == 0 || strcmp(name, "grade") == 0 || strcmp(name, "scored_at") == 0 ||
-		strcmp(name, "updated_at") == 0;
+	return strcmp(name, CRM_COLUMN_LEADS_SCORE) == 0 || strcmp(name, CRM_COLUMN_LEADS_GRADE) == 0 ||
+		strcmp(name, CRM_COLUMN_LEADS_SCORED_AT) == 0 || strcmp(name, CRM_COLUMN_UPDATED_AT) == 0;
 }
 
 PG_FUNCTION_INFO_V1(crm_lead_scoring_lead_updated);
@@ -1099,7 +1102,7 @@ crm_lead_scoring_lead_updated(PG_FUNCTION_ARGS)
 	TriggerData *trigger_data = (TriggerData *) fcinfo->context;
 	TupleDesc	descriptor;
 	bool		changed = false;
-	static const char *const own_tables[] = {"leads"};
+	static const char *const own_tables[] = {CRM_TABLE_LEADS};
 
 	crm_require_trigger_table(fcinfo, "lead_scoring_lead_updated", 1, own_tables);
 	if ( !TRIGGER_FIRED_AFTER(trigger_data->tg_event) ||
@@ -1127,7 +1130,7 @@ crm_lead_scoring_lead_updated(PG_FUNCTION_ARGS)
 	{
 		bool		isnull;
 		int64		lead_id = DatumGetInt64(heap_getattr(trigger_data->tg_newtuple,
-														 column_number(trigger_data->tg_relation, "lead_id", false),
+														 column_number(trigger_data->tg_relation, CRM_COLUMN_LEADS_LEAD_ID, false),
 														 descriptor, &isnull));
 
 		refresh_leads(RelationGetNamespace(trigger_data->tg_relation), &lead_id, 1);
@@ -1163,20 +1166,20 @@ crm_lead_score_of_visible(PG_FUNCTION_ARGS)
 	nulls[1] = PG_ARGISNULL(1) ? 'n' : ' ';
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	result = SPI_execute_with_args(psprintf("SELECT FROM %s.leads l WHERE l.lead_id OPERATOR(pg_catalog.=) $1",
+	result = SPI_execute_with_args(psprintf("SELECT FROM %s." CRM_TABLE_LEADS " l WHERE l." CRM_COLUMN_LEADS_LEAD_ID " OPERATOR(pg_catalog.=) $1",
 											schema_name),
 								   1, types, values, NULL, true, 1);
 	if (result != SPI_OK_SELECT)
 		elog(ERROR, "checking the visibility of a lead failed: %s", SPI_result_code_string(result));
 	if (SPI_processed > 0)
 	{
-		Relation	leads = open_extension_relation(schema, "leads", AccessShareLock, false);
+		Relation	leads = open_extension_relation(schema, CRM_TABLE_LEADS, AccessShareLock, false);
 		Oid			owner = leads->rd_rel->relowner;
 		CrmSavedUser saved;
 
 		table_close(leads, NoLock);
 		crm_become_owner(owner, &saved);
-		result = SPI_execute_with_args(psprintf("SELECT s.score FROM %s.lead_scores($2, ARRAY[$1]) s", schema_name),
+		result = SPI_execute_with_args(psprintf("SELECT s.score FROM %s." CRM_FUNCTION_LEAD_SCORES "($2, ARRAY[$1]) s", schema_name),
 									   2, types, values, nulls, true, 1);
 		crm_restore_user(&saved);
 		if (result != SPI_OK_SELECT)

@@ -2,7 +2,7 @@
 -- revenue churn, cohorts, repeat purchases, usual gaps between purchases and at-risk customers.
 -- Survival curves (time to churn) are in src/survival.sql.
 --
--- Purchases are orders paid or shipped, as in crm.customer_order_stats. Periods and cohorts are
+-- Purchases are orders paid or shipped: the rows of crm.purchases. Periods and cohorts are
 -- cut in the session's time zone (date_trunc on timestamptz).
 
 -- ((E - N) / S) x 100: the share of the customers at the start of a period still there at its end.
@@ -87,9 +87,8 @@ BEGIN
     IF basis = 'orders' THEN
         RETURN QUERY
             SELECT DISTINCT o.contact_id, 0::numeric
-            FROM @extschema@.orders o
-            WHERE o.status IN ('paid', 'shipped')
-              AND o.ordered_at > at_instant - active_window AND o.ordered_at <= at_instant;
+            FROM @extschema@.purchases o
+            WHERE o.ordered_at > at_instant - active_window AND o.ordered_at <= at_instant;
     ELSIF basis = 'subscriptions' THEN
         RETURN QUERY
             SELECT s.contact_id, pg_catalog.sum(s.mrr)
@@ -192,9 +191,9 @@ BEGIN
                CASE period
                    WHEN 'month' THEN (date_part('year', o.day) * 12 + date_part('month', o.day) - 1)::integer
                    ELSE (o.day - DATE '2000-01-03') / 7 END AS p
-        FROM (SELECT orders.contact_id, orders.ordered_at::date AS day
-              FROM @extschema@.orders
-              WHERE orders.status IN ('paid', 'shipped') AND orders.ordered_at <= as_of) o
+        FROM (SELECT purchases.contact_id, purchases.ordered_at::date AS day
+              FROM @extschema@.purchases
+              WHERE purchases.ordered_at <= as_of) o
     ), first_periods AS (
         SELECT pp.contact_id, min(pp.p) AS first_p FROM purchase_periods pp GROUP BY pp.contact_id
     ), cells AS (
@@ -220,8 +219,8 @@ CREATE FUNCTION @extschema@.repeat_purchase_rate(as_of timestamptz DEFAULT now()
 LANGUAGE sql STABLE AS $$
     SELECT 100.0 * count(*) FILTER (WHERE purchases >= 2) / NULLIF(count(*), 0)
     FROM (SELECT contact_id, count(*) AS purchases
-          FROM @extschema@.orders
-          WHERE status IN ('paid', 'shipped') AND ordered_at <= as_of
+          FROM @extschema@.purchases
+          WHERE ordered_at <= as_of
           GROUP BY contact_id) per_customer
 $$;
 COMMENT ON FUNCTION @extschema@.repeat_purchase_rate(timestamptz) IS
@@ -238,8 +237,8 @@ LANGUAGE sql STABLE AS $$
            percentile_cont(0.5) WITHIN GROUP (ORDER BY gap), avg(gap)::double precision
     FROM (SELECT d.contact_id, d.last_at, (d.day - lag(d.day) OVER w)::double precision AS gap
           FROM (SELECT o.contact_id, o.ordered_at::date AS day, max(o.ordered_at) AS last_at
-                FROM @extschema@.orders o
-                WHERE o.status IN ('paid', 'shipped') AND o.ordered_at <= as_of
+                FROM @extschema@.purchases o
+                WHERE o.ordered_at <= as_of
                 GROUP BY 1, 2) d
           WINDOW w AS (PARTITION BY d.contact_id ORDER BY d.day)) g
     WHERE gap IS NOT NULL
@@ -294,57 +293,6 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.at_risk_customers(timestamptz, double precision, double precision, interval) IS
     'Active repeat customers (a purchase within active_window) likely lapsing, ranked, with the reason: days since the last purchase beyond gap_factor times their usual (median) gap, and, when crm.customer_clv exists, P(alive) under p_alive_threshold.';
-
--- Demo hook (see crm.generate_demo_data): subscriptions for about a quarter of the buyers,
--- starting with their first purchase; some upgrade, some cancel, with reasons.
-CREATE FUNCTION @extschema@.generate_demo_subscriptions(seed integer) RETURNS bigint
-LANGUAGE plpgsql AS $$
-DECLARE
-    made bigint;
-    data_end timestamptz;
-BEGIN
-    SELECT max(ordered_at) INTO data_end FROM @extschema@.orders;
-    WITH subscribers AS (
-        SELECT s.contact_id, s.first_order_at AS started_at,
-               @extschema@.demo_uniform(@extschema@.demo_key(seed, 120, s.contact_id), 1) AS u_plan,
-               @extschema@.demo_uniform(@extschema@.demo_key(seed, 120, s.contact_id), 2) AS u_life,
-               @extschema@.demo_uniform(@extschema@.demo_key(seed, 120, s.contact_id), 3) AS u_upgrade,
-               @extschema@.demo_uniform(@extschema@.demo_key(seed, 120, s.contact_id), 4) AS u_reason
-        FROM @extschema@.customer_order_stats s
-        WHERE @extschema@.demo_uniform(@extschema@.demo_key(seed, 120, s.contact_id), 0) < 0.25
-    ), plans AS (
-        SELECT contact_id, started_at, u_upgrade, u_reason,
-               CASE WHEN u_plan < 0.6 THEN 'basic' WHEN u_plan < 0.92 THEN 'pro' ELSE 'enterprise' END AS plan,
-               CASE WHEN u_plan < 0.6 THEN 29 WHEN u_plan < 0.92 THEN 99 ELSE 499 END AS mrr,
-               -- lifetimes: exponential, mean about 20 months; some outlast the data
-               started_at + make_interval(days => (-600 * ln(u_life))::integer) AS ends
-        FROM subscribers
-    ), rows AS (
-        SELECT contact_id, plan, mrr, started_at,
-               CASE WHEN u_upgrade < 0.2 THEN started_at + (least(ends, data_end) - started_at) / 2
-                    WHEN ends < data_end THEN ends END AS ended_at,
-               CASE WHEN u_upgrade >= 0.2 AND ends < data_end THEN
-                    (ARRAY['too expensive', 'missing features', 'switched to a competitor', 'no longer needed'])[1 + (u_reason * 4)::integer % 4]
-               END AS reason
-        FROM plans
-        UNION ALL
-        SELECT contact_id, CASE plan WHEN 'basic' THEN 'pro' ELSE 'enterprise' END,
-               CASE plan WHEN 'basic' THEN 99 ELSE 499 END,
-               started_at + (least(ends, data_end) - started_at) / 2,
-               CASE WHEN ends < data_end THEN ends END,
-               CASE WHEN ends < data_end THEN 'too expensive' END
-        FROM plans WHERE u_upgrade < 0.2
-    )
-    INSERT INTO @extschema@.subscriptions (contact_id, plan, mrr, started_at, ended_at, cancel_reason, created_at, updated_at)
-    SELECT contact_id, plan, mrr, started_at, ended_at, reason, started_at, coalesce(ended_at, started_at)
-    FROM rows ORDER BY started_at, contact_id, mrr;
-    GET DIAGNOSTICS made = ROW_COUNT;
-    RETURN made;
-END
-$$;
-COMMENT ON FUNCTION @extschema@.generate_demo_subscriptions(integer) IS
-    'Demo hook called by crm.generate_demo_data: subscriptions for about a quarter of the buyers, with upgrades and cancellations.';
-REVOKE EXECUTE ON FUNCTION @extschema@.generate_demo_subscriptions(integer) FROM PUBLIC;
 
 -- Privileges: the functions reading the CRM's tables are for its staff roles (row-level
 -- security still decides which rows they see); trigger functions are for nobody to call.

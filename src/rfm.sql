@@ -135,7 +135,7 @@ COMMENT ON OPERATOR CLASS @extschema@.rfm_hash_ops USING hash IS 'Hashing of crm
 CREATE FUNCTION @extschema@.rfm_scores(as_of timestamptz DEFAULT now())
 RETURNS TABLE (contact_id bigint, recency integer, frequency integer, monetary numeric, rfm @extschema@.rfm)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    -- Purchases as crm.customer_order_stats defines them (orders paid or shipped), before as_of.
+    -- Purchases (crm.purchases: orders paid or shipped) before as_of.
     -- Recency and frequency take few distinct values: their "worse" counts come from a histogram
     -- of the values, joined back, rather than from sorting every customer; monetary is ranked.
     WITH purchases AS MATERIALIZED (
@@ -143,8 +143,8 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
                floor(extract(epoch FROM $1 - max(o.ordered_at)) / 86400)::integer AS recency,
                count(*)::integer AS frequency,
                sum(o.total) AS monetary
-        FROM @extschema@.orders o
-        WHERE o.status IN ('paid', 'shipped') AND o.ordered_at < $1
+        FROM @extschema@.purchases o
+        WHERE o.ordered_at < $1
         GROUP BY o.contact_id
     ), customers AS (
         SELECT count(*) AS n FROM purchases
@@ -202,46 +202,11 @@ VALUES
     (10, 'Hibernating',         1, 2, 1, 2, true);
 SELECT pg_catalog.setval('@extschema@.rfm_segment_map_segment_map_id_seq', 10);
 
--- pg_dump keeps every row. A restore first runs this script, which seeds the map again, then loads
--- the dumped rows: a dumped seeded row replaces its fresh copy, so edits survive (as for
--- crm.pipeline_stages in src/schema.sql).
-CREATE FUNCTION @extschema@.rfm_segment_map_guard_seeded() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        IF NEW.is_seeded THEN
-            UPDATE @extschema@.rfm_segment_map
-               SET segment = NEW.segment, recency_min = NEW.recency_min, recency_max = NEW.recency_max,
-                   frequency_min = NEW.frequency_min, frequency_max = NEW.frequency_max,
-                   active = NEW.active, created_at = NEW.created_at, updated_at = NEW.updated_at
-             WHERE segment_map_id = NEW.segment_map_id AND is_seeded;
-            IF NOT FOUND THEN
-                RAISE EXCEPTION 'only the extension creates seeded RFM segments'
-                    USING ERRCODE = 'check_violation',
-                          HINT = 'Insert the segment with is_seeded = false.';
-            END IF;
-            RETURN NULL;
-        END IF;
-        RETURN NEW;
-    ELSIF TG_OP = 'DELETE' THEN
-        IF OLD.is_seeded THEN
-            RAISE EXCEPTION 'seeded RFM segment "%" cannot be deleted', OLD.segment
-                USING ERRCODE = 'check_violation',
-                      HINT = 'Set active = false to retire it.';
-        END IF;
-        RETURN OLD;
-    END IF;
-    IF NEW.is_seeded IS DISTINCT FROM OLD.is_seeded THEN
-        RAISE EXCEPTION 'is_seeded cannot be changed' USING ERRCODE = 'check_violation';
-    END IF;
-    RETURN NEW;
-END
-$$;
-COMMENT ON FUNCTION @extschema@.rfm_segment_map_guard_seeded() IS
-    'Trigger: seeded RFM segments cannot be deleted or created by anyone but the extension; a restored seeded row replaces the fresh copy.';
+-- pg_dump keeps every row; a dumped seeded row replaces its fresh copy on restore, so edits
+-- survive: the guard of seeded rows in src/schema.sql, as for crm.pipeline_stages.
 CREATE TRIGGER rfm_segment_map_guard_seeded
     BEFORE INSERT OR UPDATE OR DELETE ON @extschema@.rfm_segment_map
-    FOR EACH ROW EXECUTE FUNCTION @extschema@.rfm_segment_map_guard_seeded();
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.guard_seeded_rows('RFM segment', 'RFM segments', 'segment');
 CREATE TRIGGER rfm_segment_map_touch_updated_at
     BEFORE UPDATE ON @extschema@.rfm_segment_map
     FOR EACH ROW EXECUTE FUNCTION @extschema@.touch_updated_at();
@@ -348,26 +313,6 @@ WHERE t.from_date IS NOT NULL AND t.from_segment IS DISTINCT FROM t.to_segment;
 COMMENT ON VIEW @extschema@.rfm_transitions IS
     'Segment changes between consecutive RFM snapshots of a customer: who moved from which segment to which, between from_date and to_date.';
 
--- Demo hook (called by crm.generate_demo_data): monthly RFM snapshots over the last six months of
--- the generated orders, so the transitions view has something to show.
-CREATE FUNCTION @extschema@.generate_demo_rfm(seed integer) RETURNS void
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    latest timestamptz;
-BEGIN
-    SELECT date_trunc('day', max(ordered_at)) + interval '1 day' INTO latest FROM @extschema@.orders;
-    IF latest IS NULL THEN
-        RETURN;
-    END IF;
-    FOR months_back IN REVERSE 5..0 LOOP
-        PERFORM @extschema@.refresh_rfm(latest - months_back * interval '1 month');
-    END LOOP;
-END
-$$;
-COMMENT ON FUNCTION @extschema@.generate_demo_rfm(integer) IS
-    'Demo data hook: RFM snapshots at the end of the generated orders and monthly for the five months before (the seed is unused: snapshots are deterministic).';
-REVOKE EXECUTE ON FUNCTION @extschema@.generate_demo_rfm(integer) FROM PUBLIC;
-
 -- Staff see the history of the contacts they may see (contacts' own policies decide).
 ALTER TABLE @extschema@.rfm_history ENABLE ROW LEVEL SECURITY;
 CREATE POLICY admin_all ON @extschema@.rfm_history TO crm_admin USING (true) WITH CHECK (true);
@@ -397,5 +342,4 @@ REVOKE EXECUTE ON FUNCTION @extschema@.rfm_scores(timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.rfm_scores(timestamptz) TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
 REVOKE EXECUTE ON FUNCTION @extschema@.rfm_segment(@extschema@.rfm) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.rfm_segment(@extschema@.rfm) TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
-REVOKE EXECUTE ON FUNCTION @extschema@.rfm_segment_map_guard_seeded() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@.rfm_segment_map_check_overlap() FROM PUBLIC;

@@ -30,6 +30,8 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "crm_names.h"
+
 /* The owner of the schema holding the function being called: the extension's owner. */
 static Oid
 extension_owner(FunctionCallInfo fcinfo)
@@ -134,11 +136,11 @@ crm_owns_contact(PG_FUNCTION_ARGS)
 	int64		owner_id;
 
 	namestrcpy(&login, GetUserNameFromId(GetUserId(), false));
-	if (!lookup_row(schema, "users", "users_login_role_key", F_NAMEEQ, NameGetDatum(&login),
-					"user_id", &user_id))
+	if (!lookup_row(schema, CRM_TABLE_USERS, CRM_INDEX_USERS_LOGIN_ROLE, F_NAMEEQ, NameGetDatum(&login),
+					CRM_COLUMN_USERS_USER_ID, &user_id))
 		PG_RETURN_BOOL(false);
-	if (!lookup_row(schema, "contacts", "contacts_pkey", F_INT8EQ, PG_GETARG_DATUM(0),
-					"owner_id", &owner_id))
+	if (!lookup_row(schema, CRM_TABLE_CONTACTS, CRM_INDEX_CONTACTS_PKEY, F_INT8EQ, PG_GETARG_DATUM(0),
+					CRM_COLUMN_CONTACTS_OWNER_ID, &owner_id))
 		PG_RETURN_BOOL(false);
 	PG_RETURN_BOOL(owner_id == user_id);
 }
@@ -173,7 +175,7 @@ crm_touch_updated_at(PG_FUNCTION_ARGS)
 	{
 		Form_pg_attribute attribute = TupleDescAttr(descriptor, column);
 
-		if (!attribute->attisdropped && strcmp(NameStr(attribute->attname), "updated_at") == 0)
+		if (!attribute->attisdropped && strcmp(NameStr(attribute->attname), CRM_COLUMN_UPDATED_AT) == 0)
 			break;
 	}
 	if (column == descriptor->natts)

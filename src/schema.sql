@@ -188,34 +188,57 @@ VALUES
     (7, 'closed lost',  70,   0, false, true,  'omitted',   true);
 SELECT pg_catalog.setval('@extschema@.pipeline_stages_stage_id_seq', 7);
 
--- pg_dump keeps every stage. A restore first runs this script, which seeds the stages again, then
--- loads the dumped rows: a dumped seeded stage then replaces its fresh copy, so edits survive.
--- Nobody else inserts a seeded stage: is_seeded is only ever true on rows this script made.
-CREATE FUNCTION @extschema@.pipeline_stages_guard_seeded() RETURNS trigger
-LANGUAGE plpgsql AS $$
+-- Seeded rows (is_seeded: rows this script made; crm.pipeline_stages here, crm.rfm_segment_map in
+-- src/rfm.sql) are guarded alike by one trigger function. pg_dump keeps every row. A restore first
+-- runs this script, which seeds the rows again, then loads the dumped rows: a dumped seeded row
+-- replaces its fresh copy (same primary key), so edits survive. Nobody else inserts a seeded row,
+-- deletes one, or changes is_seeded. Arguments: the kind of row, singular and plural, for the
+-- messages, and the column naming a row. The replacing UPDATE sets every column but the primary
+-- key and is_seeded (read from the catalog, so columns added later are restored too); unique
+-- constraints that can be deferred are checked at the end of the restoring transaction, since
+-- reordered rows swap names or positions with fresh copies not replaced yet.
+CREATE FUNCTION @extschema@.guard_seeded_rows() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    singular text := TG_ARGV[0];
+    plural text := TG_ARGV[1];
+    name_column text := TG_ARGV[2];
+    assignments text;
+    key_condition text;
+    deferrable_constraints text;
+    replaced bigint;
 BEGIN
     IF TG_OP = 'INSERT' THEN
         IF NEW.is_seeded THEN
-            -- Reordered stages swap names or positions with fresh copies not replaced yet: check
-            -- uniqueness when the restoring statement's transaction ends, not row by row.
-            SET CONSTRAINTS @extschema@.pipeline_stages_name_key, @extschema@.pipeline_stages_position_key DEFERRED;
-            UPDATE @extschema@.pipeline_stages
-               SET name = NEW.name, position = NEW.position, probability = NEW.probability,
-                   is_won = NEW.is_won, is_lost = NEW.is_lost,
-                   forecast_category = NEW.forecast_category, active = NEW.active,
-                   created_at = NEW.created_at, updated_at = NEW.updated_at
-             WHERE stage_id = NEW.stage_id AND is_seeded;
-            IF NOT FOUND THEN
-                RAISE EXCEPTION 'only the extension creates seeded pipeline stages'
+            SELECT string_agg(format('%I.%I', TG_TABLE_SCHEMA, c.conname), ', ') INTO deferrable_constraints
+            FROM pg_constraint c
+            WHERE c.conrelid = TG_RELID AND c.contype IN ('p', 'u', 'x') AND c.condeferrable;
+            IF deferrable_constraints IS NOT NULL THEN
+                EXECUTE format('SET CONSTRAINTS %s DEFERRED', deferrable_constraints);
+            END IF;
+            SELECT string_agg(format('%I = ($1).%I', a.attname, a.attname), ', ' ORDER BY a.attnum)
+                       FILTER (WHERE NOT a.attnum = ANY (i.indkey) AND a.attname <> 'is_seeded'),
+                   string_agg(format('%I = ($1).%I', a.attname, a.attname), ' AND ' ORDER BY a.attnum)
+                       FILTER (WHERE a.attnum = ANY (i.indkey))
+              INTO assignments, key_condition
+            FROM pg_attribute a
+            JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary
+            WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '';
+            EXECUTE format('UPDATE %I.%I SET %s WHERE %s AND is_seeded', TG_TABLE_SCHEMA, TG_TABLE_NAME,
+                           assignments, key_condition)
+              USING NEW;
+            GET DIAGNOSTICS replaced = ROW_COUNT;
+            IF replaced = 0 THEN
+                RAISE EXCEPTION 'only the extension creates seeded %', plural
                     USING ERRCODE = 'check_violation',
-                          HINT = 'Insert the stage with is_seeded = false.';
+                          HINT = format('Insert the %s with is_seeded = false.', singular);
             END IF;
             RETURN NULL;
         END IF;
         RETURN NEW;
     ELSIF TG_OP = 'DELETE' THEN
         IF OLD.is_seeded THEN
-            RAISE EXCEPTION 'seeded pipeline stage "%" cannot be deleted', OLD.name
+            RAISE EXCEPTION 'seeded % "%" cannot be deleted', singular, to_jsonb(OLD) ->> name_column
                 USING ERRCODE = 'check_violation',
                       HINT = 'Set active = false to retire it.';
         END IF;
@@ -227,9 +250,11 @@ BEGIN
     RETURN NEW;
 END
 $$;
+COMMENT ON FUNCTION @extschema@.guard_seeded_rows() IS
+    'Trigger (arguments: the kind of row, singular and plural, and the column naming a row): seeded rows cannot be deleted, created by anyone but the extension, or unmarked; a restored seeded row replaces its fresh copy.';
 CREATE TRIGGER pipeline_stages_guard_seeded
     BEFORE INSERT OR UPDATE OR DELETE ON @extschema@.pipeline_stages
-    FOR EACH ROW EXECUTE FUNCTION @extschema@.pipeline_stages_guard_seeded();
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.guard_seeded_rows('pipeline stage', 'pipeline stages', 'name');
 
 CREATE TABLE @extschema@.opportunities (
     opportunity_id  bigserial PRIMARY KEY,
@@ -377,7 +402,18 @@ CREATE TRIGGER order_lines_maintain_order_total
     FOR EACH ROW WHEN (NOT @extschema@.restoring_dump()) EXECUTE FUNCTION @extschema@.maintain_order_total();
 
 -- What counts as a purchase everywhere in the analytics: an order that is paid or shipped
--- (not pending, cancelled or refunded).
+-- (not pending, cancelled or refunded). The one definition: everything that means purchases
+-- reads this view. A plain view, so the planner inlines it: a query on it is planned as the same
+-- query on crm.orders with the status condition added (same indexes); security_invoker, so the
+-- orders' row-level security applies to whoever reads it.
+CREATE VIEW @extschema@.purchases WITH (security_invoker = true) AS
+SELECT o.order_id, o.contact_id, o.account_id, o.ordered_at, o.status, o.currency, o.total,
+       o.created_at, o.updated_at
+FROM @extschema@.orders o
+WHERE o.status IN ('paid', 'shipped');
+COMMENT ON VIEW @extschema@.purchases IS
+    'The orders that count as purchases in every analysis: those paid or shipped (not pending, cancelled or refunded).';
+
 CREATE VIEW @extschema@.customer_order_stats WITH (security_invoker = true) AS
 SELECT contact_id,
        count(*) AS orders,
@@ -385,8 +421,7 @@ SELECT contact_id,
        round(avg(total), 2) AS average_order_value,
        min(ordered_at) AS first_order_at,
        max(ordered_at) AS last_order_at
-FROM @extschema@.orders
-WHERE status IN ('paid', 'shipped')
+FROM @extschema@.purchases
 GROUP BY contact_id;
 COMMENT ON VIEW @extschema@.customer_order_stats IS
     'Per customer with at least one purchase (orders paid or shipped): order count, total spent, average order value, first and last purchase.';
@@ -557,5 +592,5 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.tasks_task_id_seq', '');
 REVOKE EXECUTE ON FUNCTION @extschema@.current_user_id() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.current_user_id() TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
 REVOKE EXECUTE ON FUNCTION @extschema@.touch_updated_at() FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION @extschema@.pipeline_stages_guard_seeded() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.guard_seeded_rows() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@.maintain_order_total() FROM PUBLIC;

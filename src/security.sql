@@ -34,7 +34,7 @@ GRANT SELECT ON
     @extschema@.pipeline_stages, @extschema@.opportunities, @extschema@.opportunity_stage_history,
     @extschema@.activities, @extschema@.products, @extschema@.orders, @extschema@.order_lines,
     @extschema@.tickets, @extschema@.campaigns, @extschema@.campaign_members, @extschema@.tasks,
-    @extschema@.customer_order_stats
+    @extschema@.purchases, @extschema@.customer_order_stats
 TO crm_sales;
 GRANT INSERT, UPDATE ON
     @extschema@.accounts, @extschema@.contacts, @extschema@.leads, @extschema@.opportunities,
@@ -45,7 +45,7 @@ GRANT DELETE ON @extschema@.tasks TO crm_sales;
 GRANT SELECT ON
     @extschema@.users, @extschema@.accounts, @extschema@.contacts, @extschema@.products,
     @extschema@.orders, @extschema@.order_lines, @extschema@.tickets, @extschema@.survey_responses,
-    @extschema@.tasks, @extschema@.customer_order_stats
+    @extschema@.tasks, @extschema@.purchases, @extschema@.customer_order_stats
 TO crm_support;
 GRANT INSERT, UPDATE ON @extschema@.tickets, @extschema@.survey_responses, @extschema@.tasks TO crm_support;
 

@@ -18,6 +18,7 @@
 #include "utils/builtins.h"
 #include "utils/syscache.h"
 
+#include "crm_names.h"
 #include "trigger_guard.h"
 
 /* The INSERT, prepared once per backend (per history table). */
@@ -42,7 +43,7 @@ PG_FUNCTION_INFO_V1(crm_record_stage_change);
 Datum
 crm_record_stage_change(PG_FUNCTION_ARGS)
 {
-	static const char *const own_tables[] = {"opportunities"};
+	static const char *const own_tables[] = {CRM_TABLE_OPPORTUNITIES};
 	TriggerData *trigger_data = (TriggerData *) fcinfo->context;
 	TupleDesc	descriptor;
 	HeapTuple	new_row;
@@ -69,8 +70,8 @@ crm_record_stage_change(PG_FUNCTION_ARGS)
 				 errmsg("record_stage_change() must be fired AFTER INSERT OR UPDATE FOR EACH ROW")));
 
 	descriptor = RelationGetDescr(trigger_data->tg_relation);
-	stage_column = SPI_fnumber(descriptor, "stage_id");
-	id_column = SPI_fnumber(descriptor, "opportunity_id");
+	stage_column = SPI_fnumber(descriptor, CRM_COLUMN_OPPORTUNITIES_STAGE_ID);
+	id_column = SPI_fnumber(descriptor, CRM_COLUMN_OPPORTUNITIES_ID);
 	if (stage_column <= 0 || id_column <= 0)
 		elog(ERROR, "record_stage_change: crm.opportunities lacks stage_id or opportunity_id");
 	new_row = TRIGGER_FIRED_BY_UPDATE(trigger_data->tg_event) ? trigger_data->tg_newtuple : trigger_data->tg_trigtuple;
@@ -93,7 +94,7 @@ crm_record_stage_change(PG_FUNCTION_ARGS)
 	values[3] = NameGetDatum(&role);
 
 	schema = RelationGetNamespace(trigger_data->tg_relation);
-	history = get_relname_relid("opportunity_stage_history", schema);
+	history = get_relname_relid(CRM_TABLE_STAGE_HISTORY, schema);
 	if (!OidIsValid(history))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -108,10 +109,13 @@ crm_record_stage_change(PG_FUNCTION_ARGS)
 		Oid			types[4] = {INT8OID, INT4OID, INT4OID, NAMEOID};
 		const char *schema_name = quote_identifier(get_namespace_name(schema));
 		/* changed_at: the moment of the change, so concurrent changes of one deal chain in order */
-		SPIPlanPtr	plan = SPI_prepare(psprintf("INSERT INTO %s.opportunity_stage_history "
-												"(opportunity_id, from_stage_id, to_stage_id, changed_at, changed_by, changed_by_role) "
+		SPIPlanPtr	plan = SPI_prepare(psprintf("INSERT INTO %s." CRM_TABLE_STAGE_HISTORY " ("
+												CRM_COLUMN_STAGE_HISTORY_OPPORTUNITY_ID ", " CRM_COLUMN_STAGE_HISTORY_FROM_STAGE_ID ", "
+												CRM_COLUMN_STAGE_HISTORY_TO_STAGE_ID ", " CRM_COLUMN_STAGE_HISTORY_CHANGED_AT ", "
+												CRM_COLUMN_STAGE_HISTORY_CHANGED_BY ", " CRM_COLUMN_STAGE_HISTORY_CHANGED_BY_ROLE ") "
 												"SELECT $1, $2, $3, pg_catalog.clock_timestamp(), "
-												"(SELECT u.user_id FROM %s.users u WHERE u.login_role OPERATOR(pg_catalog.=) $4), $4",
+												"(SELECT u." CRM_COLUMN_USERS_USER_ID " FROM %s." CRM_TABLE_USERS " u "
+												"WHERE u." CRM_COLUMN_USERS_LOGIN_ROLE " OPERATOR(pg_catalog.=) $4), $4",
 												schema_name, schema_name),
 									   4, types);
 

@@ -17,6 +17,7 @@ createdb "$source_db"
 createdb "$target_db"
 psql -qX -v ON_ERROR_STOP=1 -d "$source_db" >/dev/null <<'SQL'
 CREATE EXTENSION crm;
+CREATE EXTENSION crm_demo;
 SELECT crm.generate_demo_data(300, 7, '2026-06-30');
 SELECT crm.fit_clv_models('2026-06-30');
 -- Changes made through the triggers after the load, which the restore must neither lose nor redo.

@@ -23,7 +23,8 @@ SELECT is_empty($$
           'crm.segment_rule_condition(bigint,bigint,text,text,text)',
           'crm.refresh_segment(bigint)',
           'crm.at_risk_customers(timestamp with time zone,double precision,double precision,interval)',
-          'crm.generate_demo_data(integer,integer,date)'])$$,
+          'crm.generate_demo_data(integer,integer,date)',
+          'crm.guard_seeded_rows()'])$$,
     'every function of crm with dynamic SQL (EXECUTE) is on the reviewed list');
 
 -- Casts are global, not per schema: only the owner of a type may create a cast from or to it, so

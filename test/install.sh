@@ -26,4 +26,4 @@ check "CREATE EXTENSION crm in a second database of the same cluster" sql "$seco
 check "both databases work" equals "$(sql "$second" "SELECT count(*) FROM crm.pipeline_stages")" 7
 check "DROP EXTENSION crm CASCADE" sql "$first" "DROP EXTENSION crm CASCADE"
 check "the roles outlive the extension (other databases use them)" equals "$(roles "$first")" 5
-check "CREATE EXTENSION crm again after the drop" sql "$first" "CREATE EXTENSION crm; SELECT crm.generate_demo_data(50, 1, '2026-06-30')"
+check "CREATE EXTENSION crm again after the drop" sql "$first" "CREATE EXTENSION crm; CREATE EXTENSION crm_demo; SELECT crm.generate_demo_data(50, 1, '2026-06-30')"

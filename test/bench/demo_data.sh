@@ -23,7 +23,7 @@ times=() baselines=() ratios=()
 for run in $(seq "$runs"); do
 	dropdb --if-exists "$db"
 	createdb "$db"
-	psql -q -X -v ON_ERROR_STOP=1 -d "$db" -c 'CREATE EXTENSION crm;'
+	psql -q -X -v ON_ERROR_STOP=1 -d "$db" -c 'CREATE EXTENSION crm; CREATE EXTENSION crm_demo;'
 	start=$(seconds)
 	summary=$(psql -X -A -t -v ON_ERROR_STOP=1 -d "$db" -c "SELECT crm.generate_demo_data($customers, 42, '$as_of')")
 	end=$(seconds)

@@ -160,7 +160,6 @@ CREATE POLICY staff_read ON @extschema@.lead_scoring_rules FOR SELECT TO crm_sal
 REVOKE EXECUTE ON FUNCTION @extschema@.current_user_id() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.current_user_id() TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
 REVOKE EXECUTE ON FUNCTION @extschema@.touch_updated_at() FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION @extschema@.pipeline_stages_guard_seeded() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@.maintain_order_total() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@.managed_user_ids() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.managed_user_ids() TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
@@ -184,7 +183,6 @@ REVOKE EXECUTE ON FUNCTION @extschema@.rfm_scores(timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.rfm_scores(timestamptz) TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
 REVOKE EXECUTE ON FUNCTION @extschema@.rfm_segment(@extschema@.rfm) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.rfm_segment(@extschema@.rfm) TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
-REVOKE EXECUTE ON FUNCTION @extschema@.rfm_segment_map_guard_seeded() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@.rfm_segment_map_check_overlap() FROM PUBLIC;
 
 -- Privileges: the functions reading the CRM's tables are for its staff roles (row-level

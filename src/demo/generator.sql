@@ -1,4 +1,4 @@
--- src/demo_data.sql: crm.generate_demo_data(customers, seed, as_of) fills the schema with a
+-- src/demo/generator.sql: crm.generate_demo_data(customers, seed, as_of) fills the schema with a
 -- realistic, reproducible CRM dataset for demos and benchmarks.
 --
 -- Randomness is counter-based: every draw is a hash of (seed, table, row, stream), made uniform.
