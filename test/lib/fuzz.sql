@@ -426,6 +426,20 @@ BEGIN
             format('SELECT %s FROM (SELECT %s FROM (VALUES (%s)) v(%s) WHERE false) s(x)', check_fn, call, fuzz.args(types),
                    (SELECT string_agg('c' || i, ', ') FROM generate_series(1, cardinality(types)) i)));
         cols := (SELECT string_agg('c' || k, ', ') FROM generate_series(1, cardinality(types)) k);
+        -- huge arrays in every row (same length, different values): memory and size limits
+        IF EXISTS (SELECT FROM unnest(types) ty JOIN pg_type pt ON pt.oid = ty WHERE pt.typcategory = 'A') THEN
+            FOREACH n IN ARRAY ARRAY[3000, 100000] LOOP
+                consts := ARRAY(SELECT fuzz.arg(ty) FROM unnest(types) ty);
+                rows := ARRAY(SELECT format('(%s)', array_to_string(ARRAY(
+                    SELECT CASE WHEN pt.typcategory = 'A' THEN format('array_fill(%s, ARRAY[%s])::%s', j, n, types[k])
+                                WHEN types[k] = 'boolean'::regtype THEN (j % 2 = 0)::text
+                                ELSE consts[k] END
+                    FROM generate_subscripts(types, 1) k JOIN pg_type pt ON pt.oid = types[k] ORDER BY k), ', '))
+                    FROM generate_series(1, 4) j);
+                INSERT INTO fuzz.cases (grp, sql) VALUES ('aggregate ' || f.sig,
+                    format('SELECT %s FROM (SELECT %s FROM (VALUES %s) v(%s)) s(x)', check_fn, call, array_to_string(rows, ', '), cols));
+            END LOOP;
+        END IF;
         EXECUTE format('CREATE TABLE fuzz.%I (%s)', 'agg_' || f.sig::oid,
                        (SELECT string_agg(format('c%s %s', k, types[k]), ', ') FROM generate_subscripts(types, 1) k));
         FOR i IN 1..ceil(50 * scale)::integer LOOP
