@@ -127,7 +127,7 @@ awk '
 	/server closed the connection unexpectedly|connection to server was lost/ && id != "" {
 		print id "\tCRASH\tthe server closed the connection"; id = ""
 	}
-' "$work/stderr.log" | sort -t$'\t' -k1,1n -s >"$work/errors.tsv"
+' "$work/stderr.log" | sort -t$'\t' -k1,1n -k2,2 -u >"$work/errors.tsv"
 
 allowed='^(22[0-9A-Z]{3}|54000|54001|57014|42883|42804|42725|0A000)$'
 is_known() { # group, state, message
@@ -191,7 +191,7 @@ fi
 if [ "$crashes" -eq 0 ]; then
 	tests+=("ok - the server never crashed")
 else
-	tests+=("not ok - the server crashed $crashes times (cases marked CRASH above)")
+	tests+=("not ok - the server crashed during $crashes cases (marked CRASH above)")
 fi
 if [ -n "$server_log" ]; then
 	signals=$(tail -c +$((log_offset + 1)) "$server_log" | grep -E 'terminated by signal|PANIC|TRAP:' | head -5)
