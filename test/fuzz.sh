@@ -36,24 +36,12 @@ started=$SECONDS
 # Known failures another branch is fixing: "group regex|SQLSTATE|message regex" (extended regexes).
 # They are reported as TODO, not failures. Empty this list once those fixes are merged.
 known_failures=(
-	# c-robust: survival_curve times that are subnormal (binary input, km_fit) print in a form the
-	# text input refuses (strtod's ERANGE)
-	'.*|FZ001|^crm\.survival_curve output does not read back: .*[0-9]e-3(0[89]|1[0-9]|2[0-4])[,)].* is refused \(22P02'
-	# c-robust: a survival_curve time of -0 does not read back
-	'.*|FZ00[12]|^crm\.survival_curve .*\(-0,'
-	# c-robust: crm.logreg_fit allocates features^2 doubles without a limit (XX000 beyond 1 GB)
-	'^aggregate crm\.logreg_fit\(|XX000|^invalid memory alloc request size'
 )
 
 # Cases known to ignore statement_timeout (loops without CHECK_FOR_INTERRUPTS), fixed on another
 # branch: SQL regular expressions; matching cases are not run (each would cost minutes) and are
 # reported as TODO. Empty this list once those fixes are merged.
 known_hangs=(
-	# c-robust: P(X(t) = n) loops n times without checking for interrupts
-	'^SELECT x::text FROM crm\.bgnbd_p_purchases\(.*, \(2147483647\)::integer, '
-	# c-robust: crm.logreg_fit's solver on thousands of features neither checks for interrupts nor
-	# is limited (1000 features, 54000, on that branch)
-	'^SELECT x::text FROM \(SELECT crm\.logreg_fit\(.*array_fill\([0-9]+, ARRAY\[3000\]\)'
 )
 
 server_log=
@@ -64,6 +52,7 @@ log_offset=0
 createdb "$db"
 if ! psql -qX -v ON_ERROR_STOP=1 -d "$db" >/dev/null 2>"$work/setup.log" <<SQL; then
 CREATE EXTENSION crm;
+CREATE EXTENSION crm_demo;
 SELECT crm.generate_demo_data(60, 7, '2026-06-30');
 SELECT crm.fit_clv_models('2026-06-30');
 \i $root/test/lib/fuzz.sql
