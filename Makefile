@@ -3,7 +3,7 @@ EXTENSION  = crm
 EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" crm.control)
 
 # The install script is assembled from these parts, in this order: one line per capability.
-# Objects a part uses must be created by an earlier part (test/sql_parts_order.sh checks it).
+# Objects a part uses must be created by an earlier part (test/scripts/sql_parts_order.sh checks it).
 SQL_PARTS = \
 	src/schema.sql \
 	src/security.sql \
@@ -34,8 +34,9 @@ UPGRADE_BUILT = $(patsubst upgrade/%,crm--%.sql,$(wildcard upgrade/*--*))
 DATA_built = crm--$(EXTVERSION).sql $(UPGRADE_BUILT)
 DATA       = $(filter-out $(DATA_built),$(wildcard crm--*--*.sql))
 
-REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
-REGRESS_OPTS = --inputdir=. --load-extension=crm
+# Tests by kind under test/ (DEVELOPMENT.md): pg_regress worked examples in test/sql + test/expected.
+REGRESS      = $(patsubst test/sql/%.sql,%,$(sort $(wildcard test/sql/*.sql)))
+REGRESS_OPTS = --inputdir=test --load-extension=crm
 
 # The demo generator is an extension of its own, crm_demo (requires crm, installs into schema crm),
 # so a production install carries no demo code. Its parts live in src/demo/: the generator with its

@@ -1,4 +1,4 @@
--- test/lib/fuzz.sql: the fuzz test's generator and helpers (loaded by test/fuzz.sh into a scratch
+-- test/lib/fuzz.sql: the fuzz test's generator and helpers (loaded by test/scripts/fuzz.sh into a scratch
 -- database holding the extension and demo data). Everything lives in schema fuzz.
 --
 --   fuzz.check_rt(value)           out -> in -> out must give the same text and the same binary form

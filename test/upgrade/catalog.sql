@@ -1,6 +1,6 @@
 -- test/upgrade/catalog.sql: a description of everything the extension put in the current
 -- database, one object property per line, sorted, with no OIDs in it: two databases hold the same
--- extension exactly when this prints the same lines in both. test/upgrade.sh compares a database
+-- extension exactly when this prints the same lines in both. test/scripts/upgrade.sh compares a database
 -- upgraded from the previous release with a fresh install of this one.
 --
 -- Meant for a database made by createdb from template1 holding only the extension (and its data):

@@ -12,7 +12,7 @@
 # vendored source ../shared/vendor/citus (build.sh, as root, ~3 minutes, once). Without either,
 # the suite is skipped with the reason; under CI (CI=true) that is a failure instead.
 set -euo pipefail
-source "$(cd "$(dirname "$0")" && pwd)/../scripts/lib.sh"
+source "$(cd "$(dirname "$0")" && pwd)/../../scripts/lib.sh"
 : "${PG_CONFIG:=/usr/lib/postgresql/$CRM_PG_MAJOR/bin/pg_config}"
 started=$SECONDS
 
@@ -347,7 +347,7 @@ while IFS='|' read -r signature name stype combine; do
 	seen[$signature]=1
 	call=${calls[$signature]:-}
 	if [ -z "$call" ]; then
-		result "not ok" "$signature: the test knows a call for it (add one to test/citus.sh)"
+		result "not ok" "$signature: the test knows a call for it (add one to test/scripts/citus.sh)"
 		continue
 	fi
 	check "$signature grouped by region (not the distribution column): distributed = local" \

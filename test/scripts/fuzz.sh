@@ -14,7 +14,7 @@ set -uo pipefail
 
 seed=${CRM_FUZZ_SEED:-1}
 scale=${CRM_FUZZ_SCALE:-1}
-root=${CRM_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+root=${CRM_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 db=crm_fuzz_$$
 work=$(mktemp -d "${TMPDIR:-/tmp}/crm-fuzz.XXXXXX")
 cleanup() {

@@ -1,6 +1,6 @@
 -- pgTAP: the extension's trigger functions, the history tables and lead scoring against staff who
 -- try to use them for what they are not meant for. West team: manager Mia, rep Ana. East: rep Bob.
--- Support: Sam. Analyst: Al. Roles switched with SET ROLE, as in test/security.sql.
+-- Support: Sam. Analyst: Al. Roles switched with SET ROLE, as in test/pgtap/security.sql.
 BEGIN;
 SELECT plan(60);
 

@@ -4,7 +4,7 @@
 -- category relative to the acting user; and who may execute each SECURITY DEFINER function.
 -- The expected matrix below is written by hand from the documented model (docs/security.md), not
 -- from what the code returned; scripts/role-matrix prints it as the Markdown table of
--- docs/security.md (test/role_matrix_docs.sh checks the two agree).
+-- docs/security.md (test/scripts/role_matrix_docs.sh checks the two agree).
 --
 -- Acting users. West team: manager Mia (mx_mia), reps Ana and Ali reporting to her. East team:
 -- rep Bob. Support: Sam. Analyst: Al. Admin: Ad.

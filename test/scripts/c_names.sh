@@ -4,7 +4,7 @@
 # its table, each function a function of crm. And the C code uses the header: no call that looks a
 # relation or a column up by name passes a bare string.
 set -euo pipefail
-cd "${CRM_ROOT:-$(dirname "$0")/..}"
+cd "${CRM_ROOT:-$(dirname "$0")/../..}"
 
 db=crm_c_names_$$
 trap 'dropdb --if-exists "$db"' EXIT

@@ -13,7 +13,7 @@
 # A false positive (a name created in a way not listed here) shows as "not ok" naming it: teach
 # the patterns above rather than reorder parts.
 set -euo pipefail
-cd "${CRM_ROOT:-$(dirname "$0")/..}"
+cd "${CRM_ROOT:-$(dirname "$0")/../..}"
 
 python3 - <<'PY'
 import re, sys
