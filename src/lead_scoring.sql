@@ -968,18 +968,23 @@ GRANT USAGE ON SEQUENCE @extschema@.lead_scoring_groups_group_id_seq, @extschema
     TO crm_admin, crm_manager;
 
 -- Configuration shared by everyone: admins and managers write it, every staff role reads it.
-ALTER TABLE @extschema@.lead_scoring_settings ENABLE ROW LEVEL SECURITY;
-CREATE POLICY admin_all ON @extschema@.lead_scoring_settings TO crm_admin USING (true) WITH CHECK (true);
-CREATE POLICY manager_all ON @extschema@.lead_scoring_settings TO crm_manager USING (true) WITH CHECK (true);
-CREATE POLICY staff_read ON @extschema@.lead_scoring_settings FOR SELECT TO crm_sales, crm_support, crm_analyst USING (true);
-ALTER TABLE @extschema@.lead_scoring_groups ENABLE ROW LEVEL SECURITY;
-CREATE POLICY admin_all ON @extschema@.lead_scoring_groups TO crm_admin USING (true) WITH CHECK (true);
-CREATE POLICY manager_all ON @extschema@.lead_scoring_groups TO crm_manager USING (true) WITH CHECK (true);
-CREATE POLICY staff_read ON @extschema@.lead_scoring_groups FOR SELECT TO crm_sales, crm_support, crm_analyst USING (true);
-ALTER TABLE @extschema@.lead_scoring_rules ENABLE ROW LEVEL SECURITY;
-CREATE POLICY admin_all ON @extschema@.lead_scoring_rules TO crm_admin USING (true) WITH CHECK (true);
-CREATE POLICY manager_all ON @extschema@.lead_scoring_rules TO crm_manager USING (true) WITH CHECK (true);
-CREATE POLICY staff_read ON @extschema@.lead_scoring_rules FOR SELECT TO crm_sales, crm_support, crm_analyst USING (true);
+DO $configuration$
+DECLARE
+    table_name text;
+BEGIN
+    FOREACH table_name IN ARRAY ARRAY['lead_scoring_settings', 'lead_scoring_groups', 'lead_scoring_rules']
+    LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE @extschema@.%I ENABLE ROW LEVEL SECURITY', table_name);
+        EXECUTE pg_catalog.format(
+            'CREATE POLICY admin_all ON @extschema@.%I TO crm_admin USING (true) WITH CHECK (true)', table_name);
+        EXECUTE pg_catalog.format(
+            'CREATE POLICY manager_all ON @extschema@.%I TO crm_manager USING (true) WITH CHECK (true)', table_name);
+        EXECUTE pg_catalog.format(
+            'CREATE POLICY staff_read ON @extschema@.%I FOR SELECT TO crm_sales, crm_support, crm_analyst USING (true)',
+            table_name);
+    END LOOP;
+END
+$configuration$;
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.lead_scoring_settings', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.lead_scoring_groups', '');

@@ -334,14 +334,23 @@ GRANT USAGE ON SEQUENCE @extschema@.segments_segment_id_seq, @extschema@.segment
 GRANT ALL ON @extschema@.segment_members, @extschema@.segment_membership_history TO crm_admin;
 
 -- Configuration shared by everyone: admins and managers write it, every staff role reads it.
-ALTER TABLE @extschema@.segments ENABLE ROW LEVEL SECURITY;
-CREATE POLICY admin_all ON @extschema@.segments TO crm_admin USING (true) WITH CHECK (true);
-CREATE POLICY manager_all ON @extschema@.segments TO crm_manager USING (true) WITH CHECK (true);
-CREATE POLICY staff_read ON @extschema@.segments FOR SELECT TO crm_sales, crm_support, crm_analyst USING (true);
-ALTER TABLE @extschema@.segment_rules ENABLE ROW LEVEL SECURITY;
-CREATE POLICY admin_all ON @extschema@.segment_rules TO crm_admin USING (true) WITH CHECK (true);
-CREATE POLICY manager_all ON @extschema@.segment_rules TO crm_manager USING (true) WITH CHECK (true);
-CREATE POLICY staff_read ON @extschema@.segment_rules FOR SELECT TO crm_sales, crm_support, crm_analyst USING (true);
+DO $configuration$
+DECLARE
+    table_name text;
+BEGIN
+    FOREACH table_name IN ARRAY ARRAY['segments', 'segment_rules']
+    LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE @extschema@.%I ENABLE ROW LEVEL SECURITY', table_name);
+        EXECUTE pg_catalog.format(
+            'CREATE POLICY admin_all ON @extschema@.%I TO crm_admin USING (true) WITH CHECK (true)', table_name);
+        EXECUTE pg_catalog.format(
+            'CREATE POLICY manager_all ON @extschema@.%I TO crm_manager USING (true) WITH CHECK (true)', table_name);
+        EXECUTE pg_catalog.format(
+            'CREATE POLICY staff_read ON @extschema@.%I FOR SELECT TO crm_sales, crm_support, crm_analyst USING (true)',
+            table_name);
+    END LOOP;
+END
+$configuration$;
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.segments', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.segments_segment_id_seq', '');
