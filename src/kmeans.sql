@@ -27,7 +27,7 @@ COMMENT ON FUNCTION @extschema@.kmeans_deserialize(bytea, internal) IS
 CREATE FUNCTION @extschema@.kmeans_final(internal) RETURNS double precision[]
     AS 'MODULE_PATHNAME', 'crm_kmeans_final' LANGUAGE C PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.kmeans_final(internal) IS
-    'crm.kmeans final: k-means++ seeding and Lloyd iterations from several starts; the centroids of the lowest inertia.';
+    'crm.kmeans final: greedy k-means++ seeding, Lloyd iterations and Hartigan refinement from several starts; the centroids of the lowest inertia.';
 
 CREATE AGGREGATE @extschema@.kmeans(features double precision[], k integer) (
     SFUNC = @extschema@.kmeans_transition, STYPE = internal,

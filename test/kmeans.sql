@@ -1,7 +1,7 @@
 -- pgTAP: crm.kmeans and crm.kmeans_assign: well-separated clusters recovered exactly, seeds,
 -- parallel plans, standardising, NULLs, empty input and errors by SQLSTATE.
 BEGIN;
-SELECT plan(35);
+SELECT plan(37);
 
 -- Four blobs of 2,500 points in 3 dimensions, centred 100 apart, each point within 1 of its
 -- centre: every point must land in its own blob's cluster, and each centroid must be its blob's
@@ -87,6 +87,23 @@ FROM unnest(ARRAY['', 'v2 mean {0} scale {1} centroids {{0}}', 'v1 mean {0} scal
                   'v1 mean {0} scale {1} centroids {{0}} x']) t;
 SELECT throws_ok($$SELECT crm.kmeans_assign(ARRAY[1.0], 'v1 mean {0,0} scale {1,1} centroids {{0,0}}'::crm.kmeans_model)$$,
                  '22023', 'features and model must have the same number of dimensions', 'model of another dimension');
+
+-- Quality on a standard small data set: Fisher's iris (150 flowers, 4 measurements;
+-- test/data/iris.csv is the copy Debian's python3-sklearn package ships), k = 8. The reference is
+-- the lowest inertia found over seeds 1 to 1000 of this implementation (10 starts each):
+-- 29.988943950786055. The default seed must come within 0.5% of it. The inertia is computed here
+-- in SQL, independently of the C code: for each flower the squared distance to the nearest
+-- centroid, summed. (0.1 ended 1.29% above the reference at its default seed.)
+CREATE TABLE iris (sepal_length float8, sepal_width float8, petal_length float8, petal_width float8, species int);
+\copy iris FROM 'test/data/iris.csv' WITH (FORMAT csv, HEADER)
+CREATE FUNCTION pg_temp.iris_inertia(c float8[]) RETURNS float8 LANGUAGE sql AS $$
+    SELECT sum((SELECT min((sepal_length - c[r][1]) ^ 2 + (sepal_width - c[r][2]) ^ 2
+                           + (petal_length - c[r][3]) ^ 2 + (petal_width - c[r][4]) ^ 2)
+                FROM generate_series(1, array_length(c, 1)) r)) FROM iris $$;
+SELECT is((SELECT count(*)::int FROM iris), 150, 'iris: 150 flowers');
+SELECT cmp_ok(pg_temp.iris_inertia(crm.kmeans(ARRAY[sepal_length, sepal_width, petal_length, petal_width], 8)), '<=',
+              1.005 * 29.988943950786055::float8, 'iris, k = 8, default seed: inertia within 0.5% of the best of 1000 seeds')
+FROM iris;
 
 -- NULLs and empty input.
 SELECT is((SELECT crm.kmeans(f, 2) FROM kmeans_blobs WHERE false), NULL, 'no rows: NULL');

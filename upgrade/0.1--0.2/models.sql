@@ -4,9 +4,11 @@
 COMMENT ON FUNCTION @extschema@.km_median(@extschema@.survival_curve) IS
     'Median survival time: the first time at which S(t) < 0.5, or the midpoint of the interval where S(t) = 0.5 (as R''s survfit); NULL when the curve never drops to 0.5.';
 
--- crm.kmeans: the four-argument form returns the new crm.kmeans_model (centroids and scaling), so
--- its return type changes: DROP and CREATE. A view using crm.kmeans(features, k, seed,
--- standardize) must be dropped before the upgrade.
+-- crm.kmeans: greedy k-means++ and Hartigan refinement (C); the four-argument form returns the new
+-- crm.kmeans_model (centroids and scaling), so its return type changes: DROP and CREATE. A view
+-- using crm.kmeans(features, k, seed, standardize) must be dropped before the upgrade.
+COMMENT ON FUNCTION @extschema@.kmeans_final(internal) IS
+    'crm.kmeans final: greedy k-means++ seeding, Lloyd iterations and Hartigan refinement from several starts; the centroids of the lowest inertia.';
 -- The crm.kmeans_model type: what the four-argument form fits, and all that assignment needs.
 CREATE TYPE @extschema@.kmeans_model;
 CREATE FUNCTION @extschema@.kmeans_model_in(cstring) RETURNS @extschema@.kmeans_model
