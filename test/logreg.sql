@@ -1,7 +1,7 @@
 -- pgTAP: crm.logreg_fit, crm.logreg_predict and crm.auc: known answers from independent
 -- computations, penalties, separable and singular designs, parallel plans, NULLs and errors.
 BEGIN;
-SELECT plan(27);
+SELECT plan(28);
 
 -- 200 rows, two features, 87 positives. The reference coefficients come from an independent
 -- Newton iteration in Python (Gaussian elimination, no Cholesky), to 1e-9:
@@ -93,6 +93,17 @@ SELECT ok(abs((SELECT crm.auc(round(f[1] - f[2])::float8, label) FROM logreg_row
                  FROM (SELECT round(f[1] - f[2]) s FROM logreg_rows WHERE label) p,
                       (SELECT round(f[1] - f[2]) s FROM logreg_rows WHERE NOT label) n)) < 1e-12,
           'AUC equals the share of (positive, negative) pairs won, ties half, counted by a self-join');
+
+-- The radix sort's key mapping: negative, zero of both signs (equal, so tied), tiny and huge
+-- scores, against the pairwise count by a self-join.
+CREATE TEMP TABLE auc_signs AS
+SELECT (ARRAY[-1e300, -2.5, -1e-300, '-0'::float8, 0, 1e-300, 3, 1e300, -7, 0])[1 + (i * 7) % 10] * CASE WHEN i % 13 = 0 THEN 2 ELSE 1 END AS s,
+       (i * 11) % 5 < 2 AS label
+FROM generate_series(1, 300) i;
+SELECT ok(abs((SELECT crm.auc(s, label) FROM auc_signs)
+              - (SELECT (count(*) FILTER (WHERE p.s > n.s) + 0.5 * count(*) FILTER (WHERE p.s = n.s))::float8 / count(*)
+                 FROM (SELECT s FROM auc_signs WHERE label) p, (SELECT s FROM auc_signs WHERE NOT label) n)) < 1e-12,
+          'AUC over negative, signed-zero, tiny and huge scores equals the self-join count');
 
 SELECT * FROM finish();
 ROLLBACK;
