@@ -287,13 +287,28 @@ squared_distance(const double *a, const double *b, int dims)
 {
 	double		sum = 0;
 
-	for (int j = 0; j < dims; j++)
+	/* the common small dimensions unrolled: the loop's overhead is most of their cost */
+	switch (dims)
 	{
-		double		diff = a[j] - b[j];
+		case 1:
+			return (a[0] - b[0]) * (a[0] - b[0]);
+		case 2:
+			return (a[0] - b[0]) * (a[0] - b[0]) + (a[1] - b[1]) * (a[1] - b[1]);
+		case 3:
+			return (a[0] - b[0]) * (a[0] - b[0]) + (a[1] - b[1]) * (a[1] - b[1]) +
+				(a[2] - b[2]) * (a[2] - b[2]);
+		case 4:
+			return (a[0] - b[0]) * (a[0] - b[0]) + (a[1] - b[1]) * (a[1] - b[1]) +
+				(a[2] - b[2]) * (a[2] - b[2]) + (a[3] - b[3]) * (a[3] - b[3]);
+		default:
+			for (int j = 0; j < dims; j++)
+			{
+				double		diff = a[j] - b[j];
 
-		sum += diff * diff;
+				sum += diff * diff;
+			}
+			return sum;
 	}
-	return sum;
 }
 
 /* The nearest centroid of a point (the lowest index on ties), and its squared distance. */
@@ -321,12 +336,13 @@ nearest_centroid(const double *point, const double *centroids, int k, int dims, 
  * Greedy k-means++ seeding (Arthur and Vassilvitskii 2007, and the greedy variant their paper
  * mentions): the first centroid uniformly at random; for each next one, trials candidate points
  * drawn with probability proportional to their squared distance to the nearest centroid chosen
- * so far, keeping the candidate that leaves the smallest total of those distances. nearest is
- * scratch space for n distances.
+ * so far, keeping the candidate that leaves the smallest total of those distances (the
+ * distances of the best trial are kept, so the winner costs no further pass). nearest,
+ * trial_distances and best_distances are scratch space for n distances each.
  */
 static void
 kmeans_plus_plus(const double *points, int64 n, int dims, int k, int trials, uint64 *rng,
-				 double *centroids, double *nearest)
+				 double *centroids, double *nearest, double *trial_distances, double *best_distances)
 {
 	int64		first = (int64) (random_unit(rng) * n);
 	double		total = 0;
@@ -378,82 +394,110 @@ kmeans_plus_plus(const double *points, int64 n, int dims, int k, int trials, uin
 
 				if ((i & 0x3FF) == 0)
 					CHECK_FOR_INTERRUPTS();
-				trial_total += d < nearest[i] ? d : nearest[i];
+				trial_distances[i] = d < nearest[i] ? d : nearest[i];
+				trial_total += trial_distances[i];
 			}
 			if (best_total < 0 || trial_total < best_total)
 			{
+				double	   *swap = best_distances;
+
+				/* keep this trial's distances: the best so far become scratch */
+				best_distances = trial_distances;
+				trial_distances = swap;
 				best_total = trial_total;
 				memcpy(centroid, candidate, dims * sizeof(double));
 			}
 		}
-		/* the distances to the nearest chosen centroid, now including the winner */
-		total = 0;
-		for (int64 i = 0; i < n; i++)
+		/* the winner's distances become those to the nearest chosen centroid */
 		{
-			double		d = squared_distance(points + i * dims, centroid, dims);
+			double	   *swap = nearest;
 
-			if ((i & 0x3FF) == 0)
-				CHECK_FOR_INTERRUPTS();
-			if (d < nearest[i])
-				nearest[i] = d;
-			total += nearest[i];
+			nearest = best_distances;
+			best_distances = swap;
 		}
+		total = best_total;
 	}
 }
 
 /*
  * Hartigan's refinement after Lloyd's iterations: moves single points between clusters while a
  * move lowers the inertia. Taking x out of its cluster a (of na points, centroid ca) saves
- * na/(na-1)·|x-ca|^2; adding it to b costs nb/(nb+1)·|x-cb|^2; the centroids follow each move.
- * Lloyd's fixed points are not always Hartigan's, so this reaches a lower inertia from the same
- * start more often than not, and never a higher one. Leaves the centroids as the exact means of
- * the final clusters. Returns the number of moves.
+ * na/(na-1)·|x-ca|^2; adding it to b costs nb/(nb+1)·|x-cb|^2 >= |x-cb|^2 / 2; the centroids
+ * follow each move. Lloyd's fixed points are not always Hartigan's, so this reaches a lower
+ * inertia from the same start more often than not, and never a higher one. A point is checked
+ * against every centroid only when its lower bound on the distance to any other centroid
+ * (lower, from Lloyd's last pass, less how far centroids have moved since: each move shifts two
+ * of them by |x-c|/(n±1)) allows a gain; most points cost one distance per pass. Leaves the
+ * centroids as the exact means of the final clusters. Returns the number of moves. stamp is
+ * scratch space for n numbers.
  */
 static int64
-kmeans_hartigan(const double *points, int64 n, int dims, int k, double *centroids, int *assignment)
+kmeans_hartigan(const double *points, int64 n, int dims, int k, double *centroids, int *assignment,
+				double *lower, double *stamp)
 {
 	int64	   *sizes = palloc0(sizeof(int64) * k);
 	double	   *sums = palloc0(sizeof(double) * k * dims);
+	double	   *to = palloc(sizeof(double) * k);
+	double		drift = 0;		/* an upper bound on any centroid's movement so far */
 	int64		moves = 0;
 
+	if (k < 2)
+		return 0;
 	for (int64 i = 0; i < n; i++)
+	{
 		sizes[assignment[i]]++;
+		stamp[i] = 0;
+	}
 	for (int pass = 0; pass < KMEANS_MAX_ITERATIONS; pass++)
 	{
 		int64		moved = 0;
 
+		CHECK_FOR_INTERRUPTS();
 		for (int64 i = 0; i < n; i++)
 		{
 			const double *x = points + i * dims;
 			int			a = assignment[i];
 			double		remove,
-						best_add = DBL_MAX;
+						own,
+						bound,
+						best_add = DBL_MAX,
+						nearest_other = DBL_MAX;
 			int			best = -1;
 
-			/* one point costs k x dims, as in Lloyd's pass */
-			CHECK_FOR_INTERRUPTS();
+			if ((i & 0xFF) == 0)
+				CHECK_FOR_INTERRUPTS();
 			if (sizes[a] <= 1)
 				continue;
-			remove = (double) sizes[a] / (sizes[a] - 1) * squared_distance(x, centroids + a * dims, dims);
+			own = squared_distance(x, centroids + a * dims, dims);
+			remove = (double) sizes[a] / (sizes[a] - 1) * own;
+			bound = lower[i] - (drift - stamp[i]);
+			if (bound > 0 && 0.5 * bound * bound >= remove)
+				continue;
 			for (int b = 0; b < k; b++)
 			{
 				double		add;
 
 				if (b == a)
 					continue;
-				add = (double) sizes[b] / (sizes[b] + 1) * squared_distance(x, centroids + b * dims, dims);
+				to[b] = squared_distance(x, centroids + b * dims, dims);
+				nearest_other = Min(nearest_other, to[b]);
+				add = (double) sizes[b] / (sizes[b] + 1) * to[b];
 				if (add < best_add)
 				{
 					best_add = add;
 					best = b;
 				}
 			}
+			stamp[i] = drift;
+			lower[i] = sqrt(nearest_other);
 			/* a clear gain only: rounding must not make points cycle */
 			if (best >= 0 && best_add < remove * (1 - 1e-12))
 			{
 				double	   *ca = centroids + a * dims;
 				double	   *cb = centroids + best * dims;
+				double		second = own;
 
+				drift += Max(sqrt(own) / (sizes[a] - 1), sqrt(to[best]) / (sizes[best] + 1));
 				for (int j = 0; j < dims; j++)
 				{
 					ca[j] -= (x[j] - ca[j]) / (sizes[a] - 1);
@@ -462,6 +506,12 @@ kmeans_hartigan(const double *points, int64 n, int dims, int k, double *centroid
 				sizes[a]--;
 				sizes[best]++;
 				assignment[i] = best;
+				/* the point's other centroids are now a and all but best */
+				for (int b = 0; b < k; b++)
+					if (b != a && b != best)
+						second = Min(second, to[b]);
+				lower[i] = sqrt(second);
+				stamp[i] = drift;
 				moved++;
 			}
 		}
@@ -485,45 +535,208 @@ kmeans_hartigan(const double *points, int64 n, int dims, int k, double *centroid
 	}
 	pfree(sizes);
 	pfree(sums);
+	pfree(to);
 	return moves;
 }
 
 /*
+ * The nearest and second-nearest centroid of a point: the nearest's index (the lowest on ties)
+ * and both squared distances (the second DBL_MAX for k = 1).
+ */
+static inline int
+two_nearest(const double *point, const double *centroids, int k, int dims, double *first, double *second)
+{
+	int			best = 0;
+	double		best_distance = squared_distance(point, centroids, dims);
+	double		runner_up = DBL_MAX;
+
+	for (int c = 1; c < k; c++)
+	{
+		double		d = squared_distance(point, centroids + c * dims, dims);
+
+		if (d < best_distance)
+		{
+			runner_up = best_distance;
+			best_distance = d;
+			best = c;
+		}
+		else if (d < runner_up)
+			runner_up = d;
+	}
+	*first = best_distance;
+	*second = runner_up;
+	return best;
+}
+
+/* The means of the clusters into centroids; false when a cluster is empty (its centroid kept). */
+static bool
+kmeans_means(const double *points, int64 n, int dims, int k, const int *assignment,
+			 double *centroids, double *sums, int64 *sizes)
+{
+	bool		all_filled = true;
+
+	memset(sums, 0, sizeof(double) * k * dims);
+	memset(sizes, 0, sizeof(int64) * k);
+	for (int64 i = 0; i < n; i++)
+	{
+		double	   *sum = sums + assignment[i] * dims;
+
+		for (int j = 0; j < dims; j++)
+			sum[j] += points[i * dims + j];
+		sizes[assignment[i]]++;
+	}
+	for (int c = 0; c < k; c++)
+	{
+		if (sizes[c] > 0)
+			for (int j = 0; j < dims; j++)
+				centroids[c * dims + j] = sums[c * dims + j] / sizes[c];
+		else
+			all_filled = false;
+	}
+	return all_filled;
+}
+
+/*
+ * Emptied clusters each take the point farthest from its centroid (old_centroids, those the
+ * points were assigned under), as in 0.1. distance is scratch space for n distances.
+ */
+static void
+kmeans_refill(const double *points, int64 n, int dims, int k, const int *assignment,
+			  const double *old_centroids, double *centroids, const int64 *sizes, double *distance)
+{
+	for (int64 i = 0; i < n; i++)
+	{
+		if ((i & 0x3FF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		distance[i] = squared_distance(points + i * dims, old_centroids + assignment[i] * dims, dims);
+	}
+	for (int c = 0; c < k; c++)
+	{
+		int64		farthest = 0;
+
+		if (sizes[c] > 0)
+			continue;
+		for (int64 i = 1; i < n; i++)
+			if (distance[i] > distance[farthest])
+				farthest = i;
+		memcpy(centroids + c * dims, points + farthest * dims, dims * sizeof(double));
+		distance[farthest] = 0;
+	}
+}
+
+/*
  * Lloyd's iterations from the given centroids until no point changes cluster (or the iteration
- * limit). An emptied cluster takes the point farthest from its centroid. Returns the inertia;
- * distance is scratch space for n distances, assignment for n cluster numbers.
+ * limit), with Hamerly's bounds (Hamerly 2010): per point an upper bound on the distance to its
+ * centroid and a lower bound on the distance to any other, both moved by how far the centroids
+ * moved; a point whose upper bound is below the larger of its lower bound and half the gap from
+ * its centroid to the nearest other cannot change cluster, and costs no distance at all. Late
+ * iterations, where few points move, then cost a small fraction of a full pass. The bounds work
+ * in Euclidean (not squared) distances, where rounding could in principle misjudge a near tie,
+ * so a final exact pass assigns every point to its nearest centroid by the very computation
+ * kmeans_assign uses (and Lloyd's plain iterations continue in the rare case it moves a point):
+ * the returned centroids are the means of their clusters and every point is nearest its own.
+ * The sums behind the means follow the points that change cluster (one subtraction and one
+ * addition each) instead of a pass over all points per iteration; the exact pass starts from
+ * means recomputed from scratch. Returns the inertia; assignment receives the clusters, distance
+ * each point's squared distance to its centroid, lower the distance to its second-nearest
+ * centroid (DBL_MAX for k = 1); upper is scratch space for n numbers. refining: the centroids
+ * are the means of the clusters in assignment already (after Hartigan's refinement), which are
+ * almost surely Lloyd's fixed point too; only the exact pass runs, and plain iterations if it
+ * moves a point.
  */
 static double
 kmeans_lloyd(const double *points, int64 n, int dims, int k, double *centroids,
-			 int *assignment, double *distance, bool *converged)
+			 int *assignment, double *distance, double *upper, double *lower, bool refining,
+			 bool *converged)
 {
 	double	   *sums = palloc(sizeof(double) * k * dims);
 	int64	   *sizes = palloc(sizeof(int64) * k);
+	double	   *old = palloc(sizeof(double) * k * dims);
+	double	   *moved = palloc(sizeof(double) * k);
+	double	   *half_gap = palloc(sizeof(double) * k);
+	bool		bounds_valid = false;
+	bool		sums_valid = false;
 	double		inertia = 0;
+	int			iteration;
 
-	*converged = false;
-	for (int64 i = 0; i < n; i++)
-		assignment[i] = -1;
-	for (int iteration = 0; iteration < KMEANS_MAX_ITERATIONS; iteration++)
+	*converged = refining;
+	if (!refining)
+		for (int64 i = 0; i < n; i++)
+			assignment[i] = -1;
+	for (iteration = 0; iteration < KMEANS_MAX_ITERATIONS && !refining; iteration++)
 	{
 		int64		changed = 0;
 
 		CHECK_FOR_INTERRUPTS();
-		inertia = 0;
-		for (int64 i = 0; i < n; i++)
+		if (!bounds_valid)
 		{
-			int			c;
-
-			/* one point costs k x dims: checking every point is cheap against that */
-			CHECK_FOR_INTERRUPTS();
-			c = nearest_centroid(points + i * dims, centroids, k, dims, &distance[i]);
-
-			if (c != assignment[i])
+			for (int64 i = 0; i < n; i++)
 			{
-				assignment[i] = c;
-				changed++;
+				double		first,
+							second;
+				int			c;
+
+				if ((i & 0xFF) == 0)
+					CHECK_FOR_INTERRUPTS();
+				c = two_nearest(points + i * dims, centroids, k, dims, &first, &second);
+				if (c != assignment[i])
+				{
+					assignment[i] = c;
+					changed++;
+				}
+				upper[i] = sqrt(first);
+				lower[i] = second == DBL_MAX ? DBL_MAX : sqrt(second);
 			}
-			inertia += distance[i];
+			bounds_valid = true;
+			/* the running sums did not follow this pass's changes */
+			sums_valid = false;
+		}
+		else
+		{
+			for (int c = 0; c < k; c++)
+			{
+				double		gap = DBL_MAX;
+
+				for (int other = 0; other < k; other++)
+					if (other != c)
+						gap = Min(gap, squared_distance(centroids + c * dims, centroids + other * dims, dims));
+				half_gap[c] = gap == DBL_MAX ? DBL_MAX : 0.5 * sqrt(gap);
+			}
+			for (int64 i = 0; i < n; i++)
+			{
+				const double *x = points + i * dims;
+				int			a = assignment[i];
+				double		bound = Max(half_gap[a], lower[i]);
+				double		first,
+							second;
+				int			c;
+
+				if (upper[i] <= bound)
+					continue;
+				if ((i & 0xFF) == 0)
+					CHECK_FOR_INTERRUPTS();
+				upper[i] = sqrt(squared_distance(x, centroids + a * dims, dims));
+				if (upper[i] <= bound)
+					continue;
+				c = two_nearest(x, centroids, k, dims, &first, &second);
+				if (c != a)
+				{
+					double	   *from = sums + a * dims;
+					double	   *into = sums + c * dims;
+
+					for (int j = 0; j < dims; j++)
+					{
+						from[j] -= x[j];
+						into[j] += x[j];
+					}
+					sizes[a]--;
+					sizes[c]++;
+					assignment[i] = c;
+					changed++;
+				}
+				upper[i] = sqrt(first);
+				lower[i] = second == DBL_MAX ? DBL_MAX : sqrt(second);
+			}
 		}
 		if (changed == 0)
 		{
@@ -531,40 +744,106 @@ kmeans_lloyd(const double *points, int64 n, int dims, int k, double *centroids,
 			break;
 		}
 
-		memset(sums, 0, sizeof(double) * k * dims);
-		memset(sizes, 0, sizeof(int64) * k);
-		for (int64 i = 0; i < n; i++)
+		/* the means of the new clusters, and how far each centroid moved */
+		memcpy(old, centroids, sizeof(double) * k * dims);
+		if (!sums_valid)
+			sums_valid = kmeans_means(points, n, dims, k, assignment, centroids, sums, sizes);
+		else
 		{
-			double	   *sum = sums + assignment[i] * dims;
-
-			for (int j = 0; j < dims; j++)
-				sum[j] += points[i * dims + j];
-			sizes[assignment[i]]++;
-		}
-		for (int c = 0; c < k; c++)
-		{
-			if (sizes[c] > 0)
+			for (int c = 0; c < k && sums_valid; c++)
 			{
+				if (sizes[c] == 0)
+					sums_valid = false;
 				for (int j = 0; j < dims; j++)
 					centroids[c * dims + j] = sums[c * dims + j] / sizes[c];
 			}
-			else
-			{
-				int64		farthest = 0;
+			if (!sums_valid)
+				memcpy(centroids, old, sizeof(double) * k * dims);
+		}
+		if (!sums_valid)
+		{
+			/* an emptied cluster: the means again from scratch, then the refill */
+			kmeans_means(points, n, dims, k, assignment, centroids, sums, sizes);
+			kmeans_refill(points, n, dims, k, assignment, old, centroids, sizes, distance);
+			bounds_valid = false;
+			/* the refilled centroid must be used: the next pass counts every point as changed */
+			for (int64 i = 0; i < n; i++)
+				assignment[i] = -1;
+			continue;
+		}
+		{
+			double		largest = 0,
+						second_largest = 0;
+			int			largest_at = -1;
 
-				CHECK_FOR_INTERRUPTS();
-				for (int64 i = 1; i < n; i++)
-					if (distance[i] > distance[farthest])
-						farthest = i;
-				memcpy(centroids + c * dims, points + farthest * dims, dims * sizeof(double));
-				distance[farthest] = 0;
-				/* force the next pass to count a change, so the moved centroid is used */
-				assignment[farthest] = -1;
+			for (int c = 0; c < k; c++)
+			{
+				moved[c] = sqrt(squared_distance(old + c * dims, centroids + c * dims, dims));
+				if (moved[c] > largest)
+				{
+					second_largest = largest;
+					largest = moved[c];
+					largest_at = c;
+				}
+				else if (moved[c] > second_largest)
+					second_largest = moved[c];
 			}
+			for (int64 i = 0; i < n; i++)
+			{
+				upper[i] += moved[assignment[i]];
+				if (lower[i] != DBL_MAX)
+					lower[i] -= assignment[i] == largest_at ? second_largest : largest;
+			}
+		}
+	}
+
+	/* the exact means of the clusters found (the running sums carry rounding) */
+	if (*converged && !refining)
+		kmeans_means(points, n, dims, k, assignment, centroids, sums, sizes);
+
+	/* the exact pass, and plain Lloyd iterations for as long as it moves points */
+	for (; iteration <= KMEANS_MAX_ITERATIONS; iteration++)
+	{
+		int64		changed = 0;
+
+		CHECK_FOR_INTERRUPTS();
+		inertia = 0;
+		for (int64 i = 0; i < n; i++)
+		{
+			double		second;
+			int			c;
+
+			if ((i & 0xFF) == 0)
+				CHECK_FOR_INTERRUPTS();
+			/* the same comparisons as nearest_centroid: the same cluster on ties */
+			c = two_nearest(points + i * dims, centroids, k, dims, &distance[i], &second);
+			if (c != assignment[i])
+			{
+				assignment[i] = c;
+				changed++;
+			}
+			lower[i] = second == DBL_MAX ? DBL_MAX : sqrt(second);
+			inertia += distance[i];
+		}
+		if (changed == 0 || iteration == KMEANS_MAX_ITERATIONS)
+		{
+			if (changed != 0)
+				*converged = false;
+			break;
+		}
+		memcpy(old, centroids, sizeof(double) * k * dims);
+		if (!kmeans_means(points, n, dims, k, assignment, centroids, sums, sizes))
+		{
+			kmeans_refill(points, n, dims, k, assignment, old, centroids, sizes, distance);
+			for (int64 i = 0; i < n; i++)
+				assignment[i] = -1;
 		}
 	}
 	pfree(sums);
 	pfree(sizes);
+	pfree(old);
+	pfree(moved);
+	pfree(half_gap);
 	return inertia;
 }
 
@@ -621,7 +900,9 @@ kmeans_fit(KmeansState *state, double **mean_out, double **scale_out)
 			   *scale,
 			   *centroids,
 			   *best,
-			   *distance;
+			   *distance,
+			   *upper,
+			   *lower;
 	int		   *assignment;
 	double		best_inertia = DBL_MAX;
 	uint64		rng;
@@ -696,6 +977,8 @@ kmeans_fit(KmeansState *state, double **mean_out, double **scale_out)
 	centroids = palloc(sizeof(double) * k * dims);
 	best = palloc(sizeof(double) * k * dims);
 	distance = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n);
+	upper = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n);
+	lower = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n);
 	assignment = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int) * n);
 	rng = (uint64) state->seed;
 	starts = kmeans_starts(n, k);
@@ -706,14 +989,14 @@ kmeans_fit(KmeansState *state, double **mean_out, double **scale_out)
 		double		inertia;
 
 		CHECK_FOR_INTERRUPTS();
-		kmeans_plus_plus(points, n, dims, k, trials, &rng, centroids, distance);
-		inertia = kmeans_lloyd(points, n, dims, k, centroids, assignment, distance, &converged);
+		kmeans_plus_plus(points, n, dims, k, trials, &rng, centroids, distance, upper, lower);
+		inertia = kmeans_lloyd(points, n, dims, k, centroids, assignment, distance, upper, lower, false, &converged);
 		if (!converged)
 			elog(DEBUG1, "crm.kmeans: start %d stopped after %d iterations without converging",
 				 start + 1, KMEANS_MAX_ITERATIONS);
-		else if (kmeans_hartigan(points, n, dims, k, centroids, assignment) > 0)
+		else if (kmeans_hartigan(points, n, dims, k, centroids, assignment, lower, upper) > 0)
 			/* from the refined means, until the nearest centroids are the clusters again */
-			inertia = kmeans_lloyd(points, n, dims, k, centroids, assignment, distance, &converged);
+			inertia = kmeans_lloyd(points, n, dims, k, centroids, assignment, distance, upper, lower, true, &converged);
 		if (inertia < best_inertia)
 		{
 			best_inertia = inertia;
@@ -725,6 +1008,8 @@ kmeans_fit(KmeansState *state, double **mean_out, double **scale_out)
 		pfree(points);
 	pfree(centroids);
 	pfree(distance);
+	pfree(upper);
+	pfree(lower);
 	pfree(assignment);
 	*mean_out = mean;
 	*scale_out = scale;
