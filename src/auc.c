@@ -3,7 +3,8 @@
  *
  * AUC is the Mann–Whitney statistic: the probability that a random positive scores higher than a
  * random negative, ties counting half. The state keeps the positive and the negative scores
- * (8 bytes per row); the final function sorts both and counts in one merge pass.
+ * (8 bytes per row); the final function sorts both (radix sort, 8 more bytes per score while it
+ * runs) and counts in one merge pass.
  */
 #include "crm.h"
 
@@ -160,15 +161,88 @@ crm_auc_deserialize(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(state);
 }
 
-static int
-compare_scores(const void *a, const void *b)
-{
-	double		x = *(const double *) a;
-	double		y = *(const double *) b;
+/*
+ * Sorting the scores: a least-significant-digit radix sort on 11-bit digits of order-preserving
+ * keys, 6 passes at most, in place but for one scratch array. A finite double's IEEE bits read as
+ * an unsigned integer order like the number once the sign is handled: negative numbers have every
+ * bit flipped, others the sign bit set. -0 is made 0 first, so equal scores have equal keys. The
+ * key histograms of all digits come from one pass; a digit every key shares (the high ones, for
+ * scores in a narrow range) moves nothing. Replaces qsort with a comparison function, which spent
+ * most of crm.auc's time.
+ */
+#define AUC_RADIX_BITS 11
+#define AUC_RADIX_DIGITS ((64 + AUC_RADIX_BITS - 1) / AUC_RADIX_BITS)
+#define AUC_RADIX_SIZE (1 << AUC_RADIX_BITS)
+#define AUC_RADIX_MASK (AUC_RADIX_SIZE - 1)
+#define AUC_SIGN_BIT UINT64CONST(0x8000000000000000)
 
-	/* sorting millions of scores must stay cancellable; the check is one load */
-	CHECK_FOR_INTERRUPTS();
-	return (x > y) - (x < y);
+static void
+sort_scores(double *scores, int64 count)
+{
+	uint64	   *keys = (uint64 *) scores;
+	uint64	   *scratch,
+			   *from,
+			   *to;
+	int64	   *histograms;
+
+	if (count < 2)
+		return;
+	histograms = palloc0(sizeof(int64) * AUC_RADIX_DIGITS * AUC_RADIX_SIZE);
+	for (int64 i = 0; i < count; i++)
+	{
+		double		score = scores[i] + 0.0;	/* -0 becomes 0 */
+		uint64		bits;
+
+		memcpy(&bits, &score, sizeof(bits));
+		bits = (bits & AUC_SIGN_BIT) ? ~bits : (bits | AUC_SIGN_BIT);
+		keys[i] = bits;
+		for (int digit = 0; digit < AUC_RADIX_DIGITS; digit++)
+			histograms[digit * AUC_RADIX_SIZE + ((bits >> (digit * AUC_RADIX_BITS)) & AUC_RADIX_MASK)]++;
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	scratch = palloc_extended(sizeof(uint64) * count, MCXT_ALLOC_HUGE);
+	from = keys;
+	to = scratch;
+	for (int digit = 0; digit < AUC_RADIX_DIGITS; digit++)
+	{
+		int64	   *offsets = histograms + digit * AUC_RADIX_SIZE;
+		int			shift = digit * AUC_RADIX_BITS;
+		int64		position = 0;
+		uint64	   *swap;
+
+		CHECK_FOR_INTERRUPTS();
+		if (offsets[(from[0] >> shift) & AUC_RADIX_MASK] == count)
+			continue;
+		for (int bucket = 0; bucket < AUC_RADIX_SIZE; bucket++)
+		{
+			int64		size = offsets[bucket];
+
+			offsets[bucket] = position;
+			position += size;
+		}
+		for (int64 i = 0; i < count; i++)
+		{
+			uint64		key = from[i];
+
+			to[offsets[(key >> shift) & AUC_RADIX_MASK]++] = key;
+		}
+		swap = from;
+		from = to;
+		to = swap;
+	}
+	/* back to doubles, into the caller's array */
+	for (int64 i = 0; i < count; i++)
+	{
+		uint64		bits = from[i];
+		double		score;
+
+		bits = (bits & AUC_SIGN_BIT) ? (bits & ~AUC_SIGN_BIT) : ~bits;
+		memcpy(&score, &bits, sizeof(score));
+		scores[i] = score;
+	}
+	pfree(scratch);
+	pfree(histograms);
 }
 
 PG_FUNCTION_INFO_V1(crm_auc_final);
@@ -191,8 +265,8 @@ crm_auc_final(PG_FUNCTION_ARGS)
 	negatives = state->negatives.count;
 	if (state->positives.count == 0 || negatives == 0)
 		PG_RETURN_NULL();
-	qsort(state->positives.scores, state->positives.count, sizeof(double), compare_scores);
-	qsort(state->negatives.scores, negatives, sizeof(double), compare_scores);
+	sort_scores(state->positives.scores, state->positives.count);
+	sort_scores(state->negatives.scores, negatives);
 	negative = state->negatives.scores;
 
 	while (i < state->positives.count)

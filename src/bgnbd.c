@@ -485,6 +485,54 @@ log_alive_denominator(double r, double alpha, double a, double b, int32 x, doubl
 	return ln_odds > 0 ? ln_odds + log1p(exp(-ln_odds)) : log1p(exp(ln_odds));
 }
 
+/*
+ * P(alive | x, t_x, T) = 1 / (1 + [x > 0] a / (b + x - 1) ((alpha + T) / (alpha + t_x))^(r + x)),
+ * with two logarithms and one exponential: the log odds of having dropped out are
+ * ln(a / (b + x - 1)) + (r + x) ln(1 + (T - t_x) / (alpha + t_x)) (log1p keeps full precision
+ * when T is close to t_x), and the logistic function of them is taken on the side where the
+ * exponential cannot overflow; for x below 64 the first logarithm comes from a table kept for the
+ * last model's (a, b). 0.1 took four logarithms, a log1p and two exponentials per customer; this
+ * takes a log1p and an exponential (lifetimes' NumPy code: two logarithms and an exponential).
+ */
+#define P_ALIVE_CACHED_X 64
+
+/* ln(a / (b + x - 1)) for x = 1 .. P_ALIVE_CACHED_X - 1 of the last (a, b) seen in this backend */
+static double p_alive_cache_a = -1,
+			p_alive_cache_b = -1;
+static double p_alive_log_ratio[P_ALIVE_CACHED_X];
+
+static inline double
+bgnbd_p_alive_given(double r, double alpha, double a, double b, int32 x, double t_x, double big_t)
+{
+	double		log_odds;
+	double		log_ratio;
+
+	if (x == 0)
+		return 1.0;
+	/* most customers buy a few times: the first factor's logarithm comes from a table */
+	if (x < P_ALIVE_CACHED_X)
+	{
+		if (a != p_alive_cache_a || b != p_alive_cache_b)
+		{
+			for (int k = 1; k < P_ALIVE_CACHED_X; k++)
+				p_alive_log_ratio[k] = log(a / (b + k - 1));
+			p_alive_cache_a = a;
+			p_alive_cache_b = b;
+		}
+		log_ratio = p_alive_log_ratio[x];
+	}
+	else
+		log_ratio = log(a / (b + x - 1));
+	log_odds = log_ratio + (r + x) * log1p((big_t - t_x) / (alpha + t_x));
+	if (log_odds > 0)
+	{
+		double		e = exp(-log_odds);
+
+		return e / (1 + e);
+	}
+	return 1 / (1 + exp(log_odds));
+}
+
 PG_FUNCTION_INFO_V1(crm_bgnbd_p_alive);
 /* P(alive | x, t_x, T): the probability the customer has not dropped out. */
 Datum
@@ -497,7 +545,7 @@ crm_bgnbd_p_alive(PG_FUNCTION_ARGS)
 
 	clv_bgnbd_model_parameters(fcinfo, 0, p);
 	bgnbd_validate(x, t_x, big_t);
-	PG_RETURN_FLOAT8(crm_finite_result(exp(-log_alive_denominator(p[0], p[1], p[2], p[3], x, t_x, big_t)),
+	PG_RETURN_FLOAT8(crm_finite_result(bgnbd_p_alive_given(p[0], p[1], p[2], p[3], x, t_x, big_t),
 									   "P(alive)"));
 }
 

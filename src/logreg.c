@@ -25,8 +25,11 @@
  * feature selection, a sample or a tool built for wide data.
  */
 #define LOGREG_MAX_FEATURES 1000
-/* |x'beta| beyond this gives fitted probabilities that are 0 or 1 in double precision */
-#define LOGREG_SEPARATION_ETA 36.0
+/*
+ * A direction v separates the rows when s_i x_i'v >= -LOGREG_SEPARATION_TOLERANCE |v| |(1, x_i)|
+ * for every row (s_i = +1 for a true label, -1 for a false one) and exceeds that bound for some.
+ */
+#define LOGREG_SEPARATION_TOLERANCE 1e-7
 
 typedef struct LogregState
 {
@@ -376,8 +379,59 @@ raise_separation(void)
 }
 
 /*
+ * Whether the coefficient direction v (intercept first) separates the data: every row lies on
+ * its label's side of the hyperplane x'v = 0 or on it (within rounding), and some row strictly
+ * on its side. Such a v is a certificate that the likelihood keeps increasing along v for ever,
+ * so no finite maximum exists (complete or quasi-complete separation, Albert and Anderson
+ * 1984). Conversely, data with a finite maximum admit no such v (up to the tolerance). One pass
+ * over the rows.
+ */
+static bool
+logreg_separates(const LogregState *state, const double *v)
+{
+	int			d = state->dimension;
+	double		norm = 0;
+	bool		strict = false;
+
+	for (int j = 0; j <= d; j++)
+		norm += v[j] * v[j];
+	norm = sqrt(norm);
+	if (!(norm > 0) || !isfinite(norm))
+		return false;
+	for (int64 i = 0; i < state->rows; i++)
+	{
+		const double *row = state->values + i * (d + 1);
+		double		length = 1;
+		double		margin = linear_predictor(v, row, d);
+		double		tolerance;
+
+		if ((i & 0x3FFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		for (int j = 0; j < d; j++)
+			length += row[j] * row[j];
+		tolerance = LOGREG_SEPARATION_TOLERANCE * norm * sqrt(length);
+		if (row[d] == 0)
+			margin = -margin;
+		if (margin < -tolerance)
+			return false;
+		if (margin > tolerance)
+			strict = true;
+	}
+	return strict;
+}
+
+/*
  * Newton's method on the penalised log-likelihood, halving the step until the objective does not
- * increase. Converged when no coefficient moves by more than 1e-9·(1 + |coefficient|).
+ * increase. Converged when the full Newton step moves no coefficient by more than
+ * 1e-9·(1 + |coefficient|).
+ *
+ * Without a penalty the maximum may not exist (separable classes). That is decided from the
+ * data, not from the size of the fitted scores (a finite maximum may well put some rows at
+ * |x'beta| of 70 or more, where their probability rounds to 0 or 1): once Newton's method stalls
+ * (the Hessian turns singular as rows saturate, or the iterations run out), the coefficients and
+ * the last step, the directions in which they ran away, are checked as separating directions of
+ * the rows (logreg_separates); so is the converged answer, which cannot separate the rows if the
+ * maximum is finite.
  */
 static double *
 logreg_solve(const LogregState *state)
@@ -388,14 +442,17 @@ logreg_solve(const LogregState *state)
 	double	   *candidate = palloc(sizeof(double) * p);
 	double	   *hessian = palloc(sizeof(double) * p * p);
 	double	   *gradient = palloc(sizeof(double) * p);
+	double	   *last_step = palloc0(sizeof(double) * p);
 	double	   *x = palloc(sizeof(double) * p);
 	double		objective = logreg_objective(state, beta);
 	bool		converged = false;
+	bool		stalled = false;
+	int			iteration;
 
-	for (int iteration = 0; iteration < LOGREG_MAX_ITERATIONS && !converged; iteration++)
+	for (iteration = 0; iteration < LOGREG_MAX_ITERATIONS && !converged; iteration++)
 	{
 		double		step = 1.0;
-		double		largest_move = 0;
+		double		full_move = 0;
 
 		CHECK_FOR_INTERRUPTS();
 		memset(hessian, 0, sizeof(double) * p * p);
@@ -429,7 +486,10 @@ logreg_solve(const LogregState *state)
 		{
 			/* at the start all weights are 1/4: only a redundant design is singular there */
 			if (state->l2 == 0 && iteration > 0)
-				raise_separation();
+			{
+				stalled = true;
+				break;
+			}
 			if (state->l2 == 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -444,6 +504,8 @@ logreg_solve(const LogregState *state)
 		cholesky_solve(hessian, p, gradient);
 
 		/* gradient now holds the Newton direction */
+		for (int j = 0; j < p; j++)
+			full_move = Max(full_move, fabs(gradient[j]) / (1 + fabs(beta[j])));
 		for (;;)
 		{
 			double		next;
@@ -460,31 +522,29 @@ logreg_solve(const LogregState *state)
 		}
 		for (int j = 0; j < p; j++)
 		{
-			largest_move = Max(largest_move, fabs(candidate[j] - beta[j]) / (1 + fabs(beta[j])));
+			last_step[j] = candidate[j] - beta[j];
 			beta[j] = candidate[j];
 		}
-		converged = largest_move < 1e-9;
+		converged = full_move < 1e-9;
 	}
 
-	if (!converged)
+	if (state->l2 == 0)
 	{
-		if (state->l2 == 0)
+		/* a separating direction among the coefficients or their last move: no finite maximum */
+		if (logreg_separates(state, beta) || (!converged && logreg_separates(state, last_step)))
 			raise_separation();
+		if (stalled)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("logistic regression does not converge: the Hessian became singular after %d iterations", iteration),
+					 errdetail("Rows whose fitted probability rounds to 0 or 1 leave some direction of the coefficients undetermined, though no separating direction was found."),
+					 errhint("Rescale the features, or pass a positive l2 penalty as the third argument.")));
+	}
+	if (!converged)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("logistic regression did not converge in %d iterations", LOGREG_MAX_ITERATIONS),
 				 errhint("Use a larger l2 penalty or rescale the features.")));
-	}
-	if (state->l2 == 0)
-	{
-		for (int64 i = 0; i < state->rows; i++)
-		{
-			if ((i & 0x3FFF) == 0)
-				CHECK_FOR_INTERRUPTS();
-			if (fabs(linear_predictor(beta, state->values + i * (d + 1), d)) > LOGREG_SEPARATION_ETA)
-				raise_separation();
-		}
-	}
 	for (int j = 0; j < p; j++)
 		if (!isfinite(beta[j]))
 			ereport(ERROR,
@@ -495,6 +555,7 @@ logreg_solve(const LogregState *state)
 	pfree(candidate);
 	pfree(hessian);
 	pfree(gradient);
+	pfree(last_step);
 	pfree(x);
 	return beta;
 }

@@ -684,8 +684,19 @@ crm_km_survival_at(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8(survival);
 }
 
+/*
+ * Where S(t) reaches 0.5 exactly (within R's tolerance, sqrt of the machine epsilon, since
+ * products of (1 - d/n) carry rounding error) and stays there over an interval, the median is the
+ * interval's midpoint, as in R's survival package (quantile.survfit): the time S drops to 0.5 and
+ * the next time it drops further, or, when it never drops further, the last time of the curve.
+ */
+#define KM_QUANTILE_TOLERANCE 1.4901161193847656e-08
+
 PG_FUNCTION_INFO_V1(crm_km_median);
-/* The median survival time: the first time S(t) <= 0.5; NULL when the curve stays above. */
+/*
+ * The median survival time: the first time S(t) < 0.5, or the midpoint of the interval where S(t)
+ * is 0.5; NULL when the curve stays above.
+ */
 Datum
 crm_km_median(PG_FUNCTION_ARGS)
 {
@@ -699,9 +710,22 @@ crm_km_median(PG_FUNCTION_ARGS)
 		if ((i & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
 		survival_step(&curve->rows[i], &survival, &greenwood);
-		/* Products of (1 - d/n) carry rounding error: S = 0.5 exactly must count as reached. */
-		if (survival <= 0.5 + 8 * DBL_EPSILON)
+		if (survival <= 0.5 - KM_QUANTILE_TOLERANCE)
 			PG_RETURN_FLOAT8(curve->rows[i].time);
+		if (survival <= 0.5 + KM_QUANTILE_TOLERANCE)
+		{
+			/* flat at 0.5 from here: up to the next event time, else to the curve's last time */
+			double		start = curve->rows[i].time;
+
+			for (int j = i + 1; j < curve->row_count; j++)
+			{
+				if ((j & 0xFFFF) == 0)
+					CHECK_FOR_INTERRUPTS();
+				if (curve->rows[j].events > 0)
+					PG_RETURN_FLOAT8(start + (curve->rows[j].time - start) / 2);
+			}
+			PG_RETURN_FLOAT8(start + (curve->rows[curve->row_count - 1].time - start) / 2);
+		}
 	}
 	PG_RETURN_NULL();
 }

@@ -68,4 +68,4 @@ COMMENT ON FUNCTION @extschema@.km_survival_at(@extschema@.survival_curve, doubl
 CREATE FUNCTION @extschema@.km_median(curve @extschema@.survival_curve) RETURNS double precision
     AS 'MODULE_PATHNAME', 'crm_km_median' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.km_median(@extschema@.survival_curve) IS
-    'Median survival time: the first time at which S(t) <= 0.5; NULL when the curve never drops to 0.5.';
+    'Median survival time: the first time at which S(t) < 0.5, or the midpoint of the interval where S(t) = 0.5 (as R''s survfit); NULL when the curve never drops to 0.5.';

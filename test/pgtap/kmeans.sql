@@ -1,7 +1,7 @@
 -- pgTAP: crm.kmeans and crm.kmeans_assign: well-separated clusters recovered exactly, seeds,
 -- parallel plans, standardising, NULLs, empty input and errors by SQLSTATE.
 BEGIN;
-SELECT plan(21);
+SELECT plan(37);
 
 -- Four blobs of 2,500 points in 3 dimensions, centred 100 apart, each point within 1 of its
 -- centre: every point must land in its own blob's cluster, and each centroid must be its blob's
@@ -37,15 +37,78 @@ SET LOCAL max_parallel_workers_per_gather = 0;
 SELECT ok((SELECT c FROM parallel_result) = (SELECT crm.kmeans(f, 3, 5) FROM kmeans_blobs), 'parallel and serial answers are equal');
 RESET max_parallel_workers_per_gather;
 
--- Standardising: a constant feature is left as it is, and centroids come back in the original units.
+-- Standardising: a constant feature is left as it is, and crm.kmeans_centroids gives the centroids
+-- in the original units. (0.1 returned them as the aggregate's value; the four-argument form now
+-- returns a crm.kmeans_model, which carries the scaling assignment needs.)
 SELECT ok(abs(c[1][1] - 0.5) < 1e-12 AND c[1][2] = 7 AND abs(c[2][1] - 10.5) < 1e-12 AND c[2][2] = 7,
           'standardised, with a constant feature: centroids (0.5, 7) and (10.5, 7), in the original units')
-FROM (SELECT crm.kmeans(ARRAY[x, 7], 2, 1, true) AS c FROM (VALUES (0.0::float8), (1), (10), (11)) v(x)) s;
+FROM (SELECT crm.kmeans_centroids(crm.kmeans(ARRAY[x, 7], 2, 1, true)) AS c FROM (VALUES (0.0::float8), (1), (10), (11)) v(x)) s;
+
+-- Assignment reproduces the fit's clusters when the features have very different scales. 600
+-- points: f1 on a scale of 1 carries three groups 3 apart (noise within +-1), f2 on a scale of
+-- 1000 is spread over +-1000 whatever the group. Standardised, the fit clusters on both; raw
+-- distances are all f2 and put points elsewhere (0.1 returned raw centroids and assigned by raw
+-- distance: 232 of these 600 points landed in another cluster than the fit's). A fit's
+-- clusters are those whose means are its centroids (Lloyd's fixed point), so the check is
+-- independent of the assignment code: group the points by kmeans_assign, average the raw
+-- features with avg(), compare with the centroids in the original units.
+CREATE TABLE kmeans_scales AS
+SELECT i, ARRAY[3 * (i % 3) + sin(i * 0.7), 1000 * cos(i * 1.3)]::float8[] AS f FROM generate_series(1, 600) i;
+CREATE TEMP TABLE scaled_model AS SELECT crm.kmeans(f, 3, 42, true) AS model FROM kmeans_scales;
+SELECT ok(bool_and(abs(g.m1 - c.c[g.cluster][1]) < 1e-9 AND abs(g.m2 - c.c[g.cluster][2]) < 1e-9 * 1000) AND count(*) = 3,
+          'standardised: the points kmeans_assign(features, model) puts in each cluster average to its centroid')
+FROM (SELECT crm.kmeans_assign(f, model) AS cluster, avg(f[1]) m1, avg(f[2]) m2
+      FROM kmeans_scales, scaled_model GROUP BY 1) g,
+     (SELECT crm.kmeans_centroids(model) c FROM scaled_model) c;
+-- The assignment rule, recomputed in SQL: standardise with avg() and stddev_pop(), take the nearest
+-- centroid (the model's centroids in original units, standardised the same way).
+CREATE TEMP TABLE scaled_stats AS
+SELECT avg(f[1]) m1, stddev_pop(f[1]) s1, avg(f[2]) m2, stddev_pop(f[2]) s2 FROM kmeans_scales;
+SELECT is(count(*)::int, 0, 'standardised: every point goes to the centroid nearest in standardised units (recomputed in SQL)')
+FROM kmeans_scales k, scaled_model m, scaled_stats s,
+     LATERAL (SELECT crm.kmeans_centroids(m.model) c) c,
+     LATERAL (SELECT r FROM generate_series(1, 3) r
+              ORDER BY ((k.f[1] - c.c[r][1]) / s.s1) ^ 2 + ((k.f[2] - c.c[r][2]) / s.s2) ^ 2 LIMIT 1) nearest
+WHERE nearest.r <> crm.kmeans_assign(k.f, m.model);
+-- The model's text form: version first, reads back as itself; binary (COPY) too.
+SELECT ok(model::text LIKE 'v1 mean {%} scale {%} centroids {{%}}' AND model::text::crm.kmeans_model::text = model::text,
+          'text form v1 mean ... scale ... centroids ...: round trip') FROM scaled_model;
+COPY scaled_model TO '/tmp/crm_kmeans_model_test.bin' WITH (FORMAT binary);
+CREATE TEMP TABLE scaled_back (model crm.kmeans_model);
+COPY scaled_back FROM '/tmp/crm_kmeans_model_test.bin' WITH (FORMAT binary);
+SELECT is((SELECT model::text FROM scaled_back), (SELECT model::text FROM scaled_model), 'COPY BINARY round trip');
+SELECT ok(crm.kmeans_assign(ARRAY[3.0, 0], crm.kmeans(f, 3, 1, false)) = crm.kmeans_assign(ARRAY[3.0, 0], crm.kmeans(f, 3, 1))
+          AND crm.kmeans_centroids(crm.kmeans(f, 3, 1, false)) = crm.kmeans(f, 3, 1),
+          'unstandardised model: mean 0, scale 1, the same centroids and assignment as the array form') FROM kmeans_scales;
+SELECT throws_ok(format('SELECT %L::crm.kmeans_model', t), '22P02', NULL, 'model text rejected: ' || t)
+FROM unnest(ARRAY['', 'v2 mean {0} scale {1} centroids {{0}}', 'v1 mean {0} scale {0} centroids {{0}}',
+                  'v1 mean {0} scale {1} centroids {{1},{0}}', 'v1 mean {0,0} scale {1} centroids {{0,0}}',
+                  'v1 mean {0} scale {1} centroids {{0,1}}', 'v1 mean {0} scale {1} centroids {{NaN}}',
+                  'v1 mean {0} scale {1} centroids {{0}} x']) t;
+SELECT throws_ok($$SELECT crm.kmeans_assign(ARRAY[1.0], 'v1 mean {0,0} scale {1,1} centroids {{0,0}}'::crm.kmeans_model)$$,
+                 '22023', 'features and model must have the same number of dimensions', 'model of another dimension');
+
+-- Quality on a standard small data set: Fisher's iris (150 flowers, 4 measurements;
+-- test/data/iris.csv is the copy Debian's python3-sklearn package ships), k = 8. The reference is
+-- the lowest inertia found over seeds 1 to 1000 of this implementation (10 starts each):
+-- 29.988943950786055. The default seed must come within 0.5% of it. The inertia is computed here
+-- in SQL, independently of the C code: for each flower the squared distance to the nearest
+-- centroid, summed. (0.1 ended 1.29% above the reference at its default seed.)
+CREATE TABLE iris (sepal_length float8, sepal_width float8, petal_length float8, petal_width float8, species int);
+\copy iris FROM 'test/data/iris.csv' WITH (FORMAT csv, HEADER)
+CREATE FUNCTION pg_temp.iris_inertia(c float8[]) RETURNS float8 LANGUAGE sql AS $$
+    SELECT sum((SELECT min((sepal_length - c[r][1]) ^ 2 + (sepal_width - c[r][2]) ^ 2
+                           + (petal_length - c[r][3]) ^ 2 + (petal_width - c[r][4]) ^ 2)
+                FROM generate_series(1, array_length(c, 1)) r)) FROM iris $$;
+SELECT is((SELECT count(*)::int FROM iris), 150, 'iris: 150 flowers');
+SELECT cmp_ok(pg_temp.iris_inertia(crm.kmeans(ARRAY[sepal_length, sepal_width, petal_length, petal_width], 8)), '<=',
+              1.005 * 29.988943950786055::float8, 'iris, k = 8, default seed: inertia within 0.5% of the best of 1000 seeds')
+FROM iris;
 
 -- NULLs and empty input.
 SELECT is((SELECT crm.kmeans(f, 2) FROM kmeans_blobs WHERE false), NULL, 'no rows: NULL');
 SELECT is((SELECT crm.kmeans(NULL::float8[], 2) FROM generate_series(1, 3)), NULL, 'only NULL rows: NULL');
-SELECT is(crm.kmeans_assign(NULL, '{{0,0}}'), NULL, 'kmeans_assign is strict');
+SELECT is(crm.kmeans_assign(NULL, '{{0,0}}'::float8[]), NULL, 'kmeans_assign is strict');
 
 -- Errors.
 SELECT throws_ok($$SELECT crm.kmeans(f, 0) FROM kmeans_blobs$$, '22023', 'k must be at least 1', 'k = 0');
@@ -57,8 +120,8 @@ SELECT throws_ok($$SELECT crm.kmeans(CASE WHEN i = 3 THEN ARRAY[1.0] ELSE ARRAY[
                  '22023', 'features must all have the same number of dimensions', 'rows of different dimensions');
 SELECT throws_ok($$SELECT crm.kmeans(ARRAY[i::float8, 'Infinity'], 1) FROM generate_series(1, 5) i$$, '22023', NULL, 'an infinite feature');
 SELECT throws_ok($$SELECT crm.kmeans('{}'::float8[], 1) FROM generate_series(1, 5) i$$, '22023', 'features must not be empty', 'no dimensions');
-SELECT throws_ok($$SELECT crm.kmeans_assign(ARRAY[1.0, 2.0], '{1,2}')$$, '22023', 'centroids must be a two-dimensional array', 'centroids not 2-D');
-SELECT throws_ok($$SELECT crm.kmeans_assign(ARRAY[1.0, 2.0], '{{1,2},{3,NULL}}')$$, '22004', NULL, 'a NULL centroid coordinate');
+SELECT throws_ok($$SELECT crm.kmeans_assign(ARRAY[1.0, 2.0], '{1,2}'::float8[])$$, '22023', 'centroids must be a two-dimensional array', 'centroids not 2-D');
+SELECT throws_ok($$SELECT crm.kmeans_assign(ARRAY[1.0, 2.0], '{{1,2},{3,NULL}}'::float8[])$$, '22004', NULL, 'a NULL centroid coordinate');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -1,7 +1,7 @@
 -- pgTAP: crm.logreg_fit, crm.logreg_predict and crm.auc: known answers from independent
 -- computations, penalties, separable and singular designs, parallel plans, NULLs and errors.
 BEGIN;
-SELECT plan(24);
+SELECT plan(28);
 
 -- 200 rows, two features, 87 positives. The reference coefficients come from an independent
 -- Newton iteration in Python (Gaussian elimination, no Cholesky), to 1e-9:
@@ -31,6 +31,29 @@ SELECT ok(crm.logreg_predict('{0, 1}', '{800}') = 1 AND crm.logreg_predict('{0, 
 -- Separable and singular designs: clear errors, or a finite penalised answer.
 SELECT throws_ok($$SELECT crm.logreg_fit(ARRAY[x::float8], x > 0) FROM generate_series(-5, 5) x$$, '22023',
                  'logistic regression does not converge: the classes are separable', 'separable data');
+-- Overlapping data whose maximum puts one row far out: x = 0 has labels {false, true}, x = 1 has
+-- {false, true, true}, x = 100 has {true}. The maximum-likelihood estimate, derived by hand: the
+-- score equations are sum(y - p) = 0 and sum((y - p) x) = 0. The line logit p = b0 + b1 x can fit
+-- the groups x = 0 and x = 1 exactly: p(0) = 1/2 gives b0 = logit(1/2) = 0, p(1) = 2/3 gives
+-- b1 = logit(2/3) - b0 = ln 2. Then the x = 0 group adds 1 - 2/2 = 0 to both equations and the
+-- x = 1 group 2 - 3 (2/3) = 0; the x = 100 row adds its residual 1 - p(100) = 1 / (1 + 2^100)
+-- (7.9e-31) to the first and 100 times that to the second, which moves (b0, b1) by about 1e-29,
+-- far below double precision. So the answer is (0, ln 2 = 0.6931471805599453) to double
+-- precision, with x'b = 69.3 on the last row. The data are not separable: x = 0 and x = 1 both
+-- carry both labels, so no line puts every row on its label's side. 0.1 raised 22023 here because
+-- one fitted score exceeded 36.
+SELECT ok(abs(c[1]) < 1e-9 AND abs(c[2] - ln(2)) < 1e-9, 'overlapping data with one row at x''b = 69: the finite maximum (0, ln 2)')
+FROM (SELECT crm.logreg_fit(ARRAY[x::float8], y) c
+      FROM (VALUES (0, false), (0, true), (1, false), (1, true), (1, true), (100, true)) v(x, y)) s;
+-- The same with the far row at x = 1000 (x'b = 693, where 1 - p = 2^-1000 still is a double).
+SELECT ok(abs(c[1]) < 1e-9 AND abs(c[2] - ln(2)) < 1e-9, '... and with it at x''b = 693')
+FROM (SELECT crm.logreg_fit(ARRAY[x::float8], y) c
+      FROM (VALUES (0, false), (0, true), (1, false), (1, true), (1, true), (1000, true)) v(x, y)) s;
+-- Quasi-complete separation: x = 0 carries both labels, every x > 0 is true. The direction
+-- (b0, b1) = (0, 1) puts every row on its side or on the line, so the likelihood keeps rising as
+-- b1 grows: no finite maximum.
+SELECT throws_ok($$SELECT crm.logreg_fit(ARRAY[x::float8], y) FROM (VALUES (0, false), (0, true), (1, true), (2, true), (3, true)) v(x, y)$$,
+                 '22023', 'logistic regression does not converge: the classes are separable', 'quasi-complete separation');
 SELECT ok(c[2] > 0 AND c[2] < 100, 'separable data with a penalty: a finite slope')
 FROM (SELECT crm.logreg_fit(ARRAY[x::float8], x > 0, 0.1) c FROM generate_series(-5, 5) x) s;
 SELECT throws_ok($$SELECT crm.logreg_fit(ARRAY[f[1], f[1] * 2], label) FROM logreg_rows$$, '22023',
@@ -70,6 +93,17 @@ SELECT ok(abs((SELECT crm.auc(round(f[1] - f[2])::float8, label) FROM logreg_row
                  FROM (SELECT round(f[1] - f[2]) s FROM logreg_rows WHERE label) p,
                       (SELECT round(f[1] - f[2]) s FROM logreg_rows WHERE NOT label) n)) < 1e-12,
           'AUC equals the share of (positive, negative) pairs won, ties half, counted by a self-join');
+
+-- The radix sort's key mapping: negative, zero of both signs (equal, so tied), tiny and huge
+-- scores, against the pairwise count by a self-join.
+CREATE TEMP TABLE auc_signs AS
+SELECT (ARRAY[-1e300, -2.5, -1e-300, '-0'::float8, 0, 1e-300, 3, 1e300, -7, 0])[1 + (i * 7) % 10] * CASE WHEN i % 13 = 0 THEN 2 ELSE 1 END AS s,
+       (i * 11) % 5 < 2 AS label
+FROM generate_series(1, 300) i;
+SELECT ok(abs((SELECT crm.auc(s, label) FROM auc_signs)
+              - (SELECT (count(*) FILTER (WHERE p.s > n.s) + 0.5 * count(*) FILTER (WHERE p.s = n.s))::float8 / count(*)
+                 FROM (SELECT s FROM auc_signs WHERE label) p, (SELECT s FROM auc_signs WHERE NOT label) n)) < 1e-12,
+          'AUC over negative, signed-zero, tiny and huge scores equals the self-join count');
 
 SELECT * FROM finish();
 ROLLBACK;

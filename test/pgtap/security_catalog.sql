@@ -64,7 +64,7 @@ INSERT INTO public_reviewed VALUES
     ('rfm'), ('recency_score'), ('frequency_score'), ('monetary_score'), ('rfm_in'), ('rfm_out'), ('rfm_send'),
     ('rfm_eq'), ('rfm_ne'), ('rfm_lt'), ('rfm_le'), ('rfm_gt'), ('rfm_ge'), ('rfm_cmp'), ('rfm_hash'), ('rfm_hash_extended'),
     -- k-means, logistic regression, AUC
-    ('kmeans'), ('kmeans_assign'), ('logreg_fit'), ('logreg_predict'), ('auc'),
+    ('kmeans'), ('kmeans_assign'), ('kmeans_centroids'), ('kmeans_model_in'), ('kmeans_model_out'), ('kmeans_model_send'), ('logreg_fit'), ('logreg_predict'), ('auc'),
     -- lead scoring formulas
     ('lead_grade'), ('lead_meets_bant'), ('lead_scoring_decay'), ('lead_scoring_test'),
     -- triggers' WHEN clause: evaluated with the rights of whoever writes the table

@@ -1,6 +1,6 @@
 -- pgTAP: Kaplan-Meier edge cases, errors by SQLSTATE, text and binary round trips, parallel plans.
 BEGIN;
-SELECT plan(27);
+SELECT plan(31);
 
 -- Errors: bad durations (22023); malformed or inconsistent curves (22P02).
 SELECT throws_ok($$SELECT crm.km_fit(d, true) FROM (VALUES (-0.5::float8)) v(d)$$, '22023', 'duration must be a finite, non-negative number', 'negative duration');
@@ -23,6 +23,22 @@ SELECT results_eq($$SELECT survival, std_err, lower, upper FROM crm.km_table((SE
 SELECT results_eq($$SELECT at_risk, events, censored, survival FROM crm.km_table('{(5,2,1,1)}')$$,
                   $$VALUES (2::bigint, 1::bigint, 1::bigint, 0.5::float8)$$, 'event and censoring tied: 2 at risk, S = 1/2');
 SELECT is(crm.km_median('{(5,2,1,1)}'), 5::float8, 'S = 0.5 exactly reaches the median');
+-- Where S is exactly 0.5 over an interval, the median is the interval's midpoint, as in R's
+-- survival package (quantile.survfit). Durations {9, 13}, both events: S = 1/2 on [9, 13), 0 from
+-- 13: median (9 + 13) / 2 = 11 (0.1 said 9).
+SELECT is((SELECT crm.km_median(crm.km_fit(d, true)) FROM (VALUES (9.0::float8), (13)) v(d)), 11::float8,
+          'S = 0.5 on [9, 13): the median is the midpoint 11, as R reports');
+-- Events at 1 and 2, a censoring at 3, an event at 4, 4 subjects: S = 3/4, 1/2, 1/2, 0. The flat
+-- runs from 2 to the next drop at 4 (the censoring does not end it): median 3.
+SELECT is((SELECT crm.km_median(crm.km_fit(d, d <> 3)) FROM generate_series(1, 4) d), 3::float8,
+          'the flat at 0.5 runs over a censoring to the next event: midpoint 3');
+-- A flat at the end: event at 9, censored at 13: S = 1/2 from 9 to the last time seen, 13. R takes
+-- the midpoint of the flat up to the last time: 11.
+SELECT is((SELECT crm.km_median(crm.km_fit(d, d = 9)) FROM (VALUES (9.0::float8), (13)) v(d)), 11::float8,
+          'a flat at 0.5 to the end of the curve: midpoint with the last time, 11');
+-- No flat: S jumps from 2/3 to 1/3 at 5 (durations 2, 5, 8, all events): median 5.
+SELECT is((SELECT crm.km_median(crm.km_fit(d, true)) FROM (VALUES (2.0::float8), (5), (8)) v(d)), 5::float8,
+          'S jumps across 0.5: the median is the time of the jump');
 
 -- Round trips: text and COPY BINARY.
 CREATE TEMP TABLE curves (c crm.survival_curve);

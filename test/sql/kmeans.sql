@@ -23,7 +23,7 @@ FROM points, model GROUP BY label ORDER BY label;
 -- (x / 341.6, y / 5), the split by y wins: 5.49 against 6.70. Centroids in the original units.
 CREATE TEMP TABLE skewed (x float8, y float8);
 INSERT INTO skewed VALUES (0, 0), (400, 0), (800, 0), (200, 10), (600, 10), (1000, 10);
-SELECT crm.kmeans(ARRAY[x, y], 2) AS unscaled, crm.kmeans(ARRAY[x, y], 2, 1, true) AS standardised FROM skewed;
+SELECT crm.kmeans(ARRAY[x, y], 2) AS unscaled, crm.kmeans_centroids(crm.kmeans(ARRAY[x, y], 2, 1, true)) AS standardised FROM skewed;
 
 -- No rows: NULL. NULL rows are skipped.
 SELECT crm.kmeans(ARRAY[x, y], 2) IS NULL AS empty FROM points WHERE false;
@@ -41,4 +41,4 @@ SELECT crm.kmeans(ARRAY[x, y], 3) FROM (VALUES (1.0, 2.0), (1.0, 2.0), (1.0, 2.0
 SELECT crm.kmeans(CASE WHEN x = 1 THEN ARRAY[x] ELSE ARRAY[x, y] END, 1) FROM (VALUES (1.0, 2.0), (3.0, 4.0)) p(x, y);
 SELECT crm.kmeans(ARRAY[x, 'NaN'], 1) FROM (VALUES (1.0), (3.0)) p(x);
 SELECT crm.kmeans(ARRAY[x, NULL], 1) FROM (VALUES (1.0), (3.0)) p(x);
-SELECT crm.kmeans_assign(ARRAY[1, 2, 3], '{{0,0},{1,1}}');
+SELECT crm.kmeans_assign(ARRAY[1, 2, 3], '{{0,0},{1,1}}'::float8[]);
