@@ -55,19 +55,26 @@ GRANT USAGE ON ALL SEQUENCES IN SCHEMA @extschema@ TO crm_manager, crm_sales, cr
 -- reports', and everyone's on their team. An array, so a policy compares against one value
 -- computed once per query (an InitPlan), not a subquery per row of a large table. Not SECURITY
 -- DEFINER, for current_user's sake; managers may read crm.users.
-CREATE FUNCTION @extschema@.managed_user_ids() RETURNS bigint[]
+CREATE FUNCTION @extschema@.managed_user_ids(login_role name) RETURNS bigint[]
 LANGUAGE sql STABLE AS $$
     SELECT coalesce(pg_catalog.array_agg(u.user_id), '{}')
     FROM @extschema@.users me
     JOIN @extschema@.users u
       ON u.user_id = me.user_id OR u.manager_id = me.user_id
       OR (me.team IS NOT NULL AND u.team = me.team)
-    WHERE me.login_role = current_user
+    WHERE me.login_role = managed_user_ids.login_role
+$$;
+COMMENT ON FUNCTION @extschema@.managed_user_ids(name) IS
+    'Staff ids whose records the staff member logging in as login_role sees as a manager: themselves, their direct reports and their team.';
+CREATE FUNCTION @extschema@.managed_user_ids() RETURNS bigint[]
+LANGUAGE sql STABLE AS $$
+    SELECT @extschema@.managed_user_ids(current_user)
 $$;
 COMMENT ON FUNCTION @extschema@.managed_user_ids() IS
     'Staff ids whose records the current user sees as a manager: themselves, their direct reports and their team.';
-REVOKE EXECUTE ON FUNCTION @extschema@.managed_user_ids() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.managed_user_ids() TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
+REVOKE EXECUTE ON FUNCTION @extschema@.managed_user_ids(name), @extschema@.managed_user_ids() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.managed_user_ids(name), @extschema@.managed_user_ids()
+    TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
 
 -- Owned records: contacts, leads, opportunities (activities below).
 DO $policies$

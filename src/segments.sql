@@ -278,14 +278,29 @@ CREATE FUNCTION @extschema@.add_segment_to_campaign(segment_id bigint, campaign_
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     added integer;
+    campaign_owner bigint;
+    -- Who called: inside a SECURITY DEFINER function current_user is the owner, but SET ROLE (the
+    -- setting "role") and the session user are still the caller's.
+    caller name := CASE current_setting('role') WHEN 'none' THEN session_user ELSE current_setting('role')::name END;
 BEGIN
     IF NOT EXISTS (SELECT FROM @extschema@.segments s WHERE s.segment_id = add_segment_to_campaign.segment_id) THEN
         RAISE EXCEPTION 'segment % does not exist', add_segment_to_campaign.segment_id
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF NOT EXISTS (SELECT FROM @extschema@.campaigns c WHERE c.campaign_id = add_segment_to_campaign.campaign_id) THEN
+    SELECT c.owner_id INTO campaign_owner FROM @extschema@.campaigns c
+    WHERE c.campaign_id = add_segment_to_campaign.campaign_id;
+    IF NOT FOUND THEN
         RAISE EXCEPTION 'campaign % does not exist', add_segment_to_campaign.campaign_id
             USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- The caller's right to the campaign, as the campaigns policies give it: admins any, managers
+    -- their team's and the unowned ones.
+    IF NOT pg_has_role(caller, 'crm_admin', 'USAGE') AND campaign_owner IS NOT NULL
+       AND campaign_owner <> ALL (@extschema@.managed_user_ids(caller)) THEN
+        RAISE EXCEPTION 'permission denied to add members to campaign %', add_segment_to_campaign.campaign_id
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'The campaign belongs to a staff member outside your team.',
+                  HINT = 'A manager adds members to the campaigns of their team and to unowned ones.';
     END IF;
     INSERT INTO @extschema@.campaign_members (campaign_id, contact_id)
     SELECT add_segment_to_campaign.campaign_id, m.contact_id

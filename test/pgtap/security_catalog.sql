@@ -8,7 +8,7 @@ SELECT plan(11);
 -- 1. SECURITY DEFINER functions: each one named here with why it needs its owner's rights.
 CREATE TEMP TABLE definer_reviewed (name text PRIMARY KEY, reason text NOT NULL) ON COMMIT DROP;
 INSERT INTO definer_reviewed VALUES
-    ('add_segment_to_campaign', 'adds a segment''s consenting members to a campaign: members the manager may not see individually are still counted in, without being shown'),
+    ('add_segment_to_campaign', 'adds a segment''s consenting members to a campaign the caller may run (checked: admins any, managers their team''s and unowned): members the manager may not see individually are still counted in, without being shown'),
     ('fit_clv_models', 'fits the shared CLV models over every customer and stores them in crm.clv_models, which no staff role may write'),
     ('lead_nb_closed', 'trigger: counts a closed lead into the naive-Bayes tables, which no staff role may write'),
     ('lead_scoring_accounts_updated', 'trigger: rescores the leads of a changed account, whoever owns them'),

@@ -3,7 +3,7 @@
 -- tells a rep who owns a contact they cannot see. Each of these was an open hole in 0.1.
 -- West team: manager Mia, reps Ana and Ali. East team: rep Bob. Support: Sam. Analyst: Al.
 BEGIN;
-SELECT plan(44);
+SELECT plan(47);
 
 CREATE ROLE rls_mia; CREATE ROLE rls_ana; CREATE ROLE rls_ali; CREATE ROLE rls_bob;
 CREATE ROLE rls_sam; CREATE ROLE rls_al; CREATE ROLE rls_adm;
@@ -149,6 +149,18 @@ RESET ROLE;
 SET ROLE rls_adm;
 SELECT lives_ok($$UPDATE crm.pipeline_stages SET probability = probability WHERE name = 'quote'$$, 'the admin edits the stages');
 SELECT is((SELECT count(*)::int FROM crm.tasks WHERE task_id >= 801), 4, 'the admin sees every task');
+RESET ROLE;
+
+-- A SECURITY DEFINER function checks the caller's right to the rows it writes: a manager draws a
+-- segment into their team's campaign, not into another team's (0.1 let them).
+INSERT INTO crm.segments (segment_id, name) VALUES (801, 'rls segment');
+SET ROLE rls_mia;
+SELECT is(crm.add_segment_to_campaign(801, 801), 0, 'Mia draws a segment into her team''s campaign');
+SELECT throws_ok('SELECT crm.add_segment_to_campaign(801, 802)', '42501', 'permission denied to add members to campaign 802',
+                 'Mia cannot draw into the east team''s campaign');
+RESET ROLE;
+SET ROLE rls_adm;
+SELECT is(crm.add_segment_to_campaign(801, 802), 0, 'the admin draws into any campaign');
 RESET ROLE;
 
 -- Restore detection: pg_dump's settings (row_security off, an empty search_path) switch the

@@ -230,3 +230,65 @@ $$;
 REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON @extschema@.opportunity_stage_history FROM crm_admin;
 DROP POLICY admin_all ON @extschema@.opportunity_stage_history;
 CREATE POLICY admin_read ON @extschema@.opportunity_stage_history FOR SELECT TO crm_admin USING (true);
+
+-- managed_user_ids for any login role; add_segment_to_campaign checks the caller's right to the campaign.
+CREATE FUNCTION @extschema@.managed_user_ids(login_role name) RETURNS bigint[]
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(pg_catalog.array_agg(u.user_id), '{}')
+    FROM @extschema@.users me
+    JOIN @extschema@.users u
+      ON u.user_id = me.user_id OR u.manager_id = me.user_id
+      OR (me.team IS NOT NULL AND u.team = me.team)
+    WHERE me.login_role = managed_user_ids.login_role
+$$;
+COMMENT ON FUNCTION @extschema@.managed_user_ids(name) IS
+    'Staff ids whose records the staff member logging in as login_role sees as a manager: themselves, their direct reports and their team.';
+CREATE OR REPLACE FUNCTION @extschema@.managed_user_ids() RETURNS bigint[]
+LANGUAGE sql STABLE AS $$
+    SELECT @extschema@.managed_user_ids(current_user)
+$$;
+COMMENT ON FUNCTION @extschema@.managed_user_ids() IS
+    'Staff ids whose records the current user sees as a manager: themselves, their direct reports and their team.';
+REVOKE EXECUTE ON FUNCTION @extschema@.managed_user_ids(name), @extschema@.managed_user_ids() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.managed_user_ids(name), @extschema@.managed_user_ids()
+    TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
+
+CREATE OR REPLACE FUNCTION @extschema@.add_segment_to_campaign(segment_id bigint, campaign_id bigint) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    added integer;
+    campaign_owner bigint;
+    -- Who called: inside a SECURITY DEFINER function current_user is the owner, but SET ROLE (the
+    -- setting "role") and the session user are still the caller's.
+    caller name := CASE current_setting('role') WHEN 'none' THEN session_user ELSE current_setting('role')::name END;
+BEGIN
+    IF NOT EXISTS (SELECT FROM @extschema@.segments s WHERE s.segment_id = add_segment_to_campaign.segment_id) THEN
+        RAISE EXCEPTION 'segment % does not exist', add_segment_to_campaign.segment_id
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT c.owner_id INTO campaign_owner FROM @extschema@.campaigns c
+    WHERE c.campaign_id = add_segment_to_campaign.campaign_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'campaign % does not exist', add_segment_to_campaign.campaign_id
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- The caller's right to the campaign, as the campaigns policies give it: admins any, managers
+    -- their team's and the unowned ones.
+    IF NOT pg_has_role(caller, 'crm_admin', 'USAGE') AND campaign_owner IS NOT NULL
+       AND campaign_owner <> ALL (@extschema@.managed_user_ids(caller)) THEN
+        RAISE EXCEPTION 'permission denied to add members to campaign %', add_segment_to_campaign.campaign_id
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'The campaign belongs to a staff member outside your team.',
+                  HINT = 'A manager adds members to the campaigns of their team and to unowned ones.';
+    END IF;
+    INSERT INTO @extschema@.campaign_members (campaign_id, contact_id)
+    SELECT add_segment_to_campaign.campaign_id, m.contact_id
+    FROM @extschema@.segment_members m
+    JOIN @extschema@.contacts c ON c.contact_id = m.contact_id
+    WHERE m.segment_id = add_segment_to_campaign.segment_id AND c.marketing_consent
+    ORDER BY m.contact_id
+    ON CONFLICT ON CONSTRAINT campaign_members_pkey DO NOTHING;
+    GET DIAGNOSTICS added = ROW_COUNT;
+    RETURN added;
+END
+$$;
