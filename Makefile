@@ -37,6 +37,11 @@ DATA       = $(filter-out $(DATA_built),$(wildcard crm--*--*.sql))
 # Tests by kind under test/ (DEVELOPMENT.md): pg_regress worked examples in test/sql + test/expected.
 REGRESS      = $(patsubst test/sql/%.sql,%,$(sort $(wildcard test/sql/*.sql)))
 REGRESS_OPTS = --inputdir=test --load-extension=crm
+# Concurrency as pg_isolation_regress specs: test/isolation/specs/*.spec, expected output in
+# test/isolation/expected/*.out. `make installcheck` runs them after the pg_regress examples, in a
+# database of their own (isolation_regression) holding the extension.
+ISOLATION      = $(patsubst test/isolation/specs/%.spec,%,$(sort $(wildcard test/isolation/specs/*.spec)))
+ISOLATION_OPTS = --inputdir=test/isolation --load-extension=crm
 
 # The demo generator is an extension of its own, crm_demo (requires crm, installs into schema crm),
 # so a production install carries no demo code. Its parts live in src/demo/: the generator with its
