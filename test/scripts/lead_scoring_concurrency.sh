@@ -80,16 +80,18 @@ else
 	echo "not ok 5 - $stale leads were last scored before their last activity"
 fi
 
-# A session keeps the rules it read (src/lead_scoring.c). Another session's rule change, once
-# committed, is what its next insert scores with.
+# A session keeps the rules it read (src/lead_scoring_rules.c). Another session's rule change, once
+# committed, is what its next insert scores with. (bash unsets SESSION_PID when the coprocess
+# exits: the pid is kept for the wait.)
 coproc SESSION { psql -qtAX -v ON_ERROR_STOP=1 -d "$db" 2>&1; }
+session_pid=$SESSION_PID
 ask() { echo "$1" >&"${SESSION[1]}"; read -r -t 30 reply <&"${SESSION[0]}"; echo "$reply"; }
 ask "INSERT INTO crm.activities (contact_id, lead_id, channel, kind) VALUES (1, 1, 'email', 'email_open'); SELECT 'inserted';" >/dev/null
 sql "UPDATE crm.lead_scoring_rules SET points = 7 WHERE name = 'Open'"
 reply=$(ask "INSERT INTO crm.activities (contact_id, lead_id, channel, kind) VALUES (2, 2, 'email', 'email_open');
              SELECT score = crm.lead_score(lead_id, scored_at) FROM crm.leads WHERE lead_id = 2;")
 echo '\q' >&"${SESSION[1]}"
-wait "$SESSION_PID" 2>/dev/null || true
+wait "$session_pid" 2>/dev/null || true
 if [ "$reply" = t ]; then
 	echo "ok 6 - a session scores with the rules another session committed since its last insert"
 else
