@@ -1,7 +1,8 @@
 /*
  * crm.h: what the crm extension's C files share.
  *
- * Each capability lives in its own src/<name>.c with its SQL declarations in src/<name>.sql.
+ * Each capability lives in its own src/<name>.c with its SQL declarations in src/<name>.sql, or
+ * in several C files behind its own header (src/clv.h, src/lead_scoring.h).
  */
 #ifndef CRM_H
 #define CRM_H

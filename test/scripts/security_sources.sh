@@ -8,12 +8,13 @@ cd "${CRM_ROOT:-$(dirname "$0")/../..}"
 
 # file: why it needs the owner's rights or reads past row-level security
 reviewed_owner=(
-	"src/lead_scoring.c: the scoring triggers store scores on leads of every owner, and crm.lead_score_of_visible scores a lead the caller sees from activities they may not see"
+	"src/lead_scoring.c: the scoring triggers store scores on leads of every owner (what they read is in src/lead_scoring_engine.c and src/lead_scoring_rules.c), and crm.lead_score_of_visible scores a lead the caller sees from activities they may not see"
 	"src/stage_history.c: crm.record_stage_change writes the stage history, which no staff role may write"
 	"src/trigger_guard.h: defines crm_become_owner, the one way the C code takes the owner's rights"
 )
 reviewed_past_rls=(
-	"src/lead_scoring.c: the scoring triggers read the lead, its contact, account and activities through their indexes, as the owner"
+	"src/lead_scoring_engine.c: the scoring triggers read the lead, its contact, account and activities through their indexes, as the owner (crm_index_beginscan)"
+	"src/lead_scoring_rules.c: the scoring triggers read the rules, groups and settings in force (table scans), cached per backend"
 	"src/schema.c: crm.owns_contact reads crm.users and crm.contacts by key and answers only whether the caller owns the contact"
 	"src/crm.h: defines crm_index_beginscan, the PostgreSQL 18 shim; it reads nothing itself"
 )
