@@ -771,9 +771,15 @@ crm_normalize_phone(PG_FUNCTION_ARGS)
  * Jaro and Jaro–Winkler
  */
 
-/* The characters of a text as pg_wchar, at most JARO_MAX_CHARACTERS of them (else 54000). */
+/* Strings of up to this many bytes are compared without allocating (names, mostly). */
+#define JARO_SHORT 64
+
+/*
+ * The characters of a text as pg_wchar, at most JARO_MAX_CHARACTERS of them (else 54000): in
+ * buffer (JARO_SHORT + 1 of them) when the text is short enough, else in a new allocation.
+ */
 static pg_wchar *
-text_characters(text *t, int *count, const char *function_name, const char *argument)
+text_characters(text *t, int *count, const char *function_name, const char *argument, pg_wchar *buffer)
 {
 	const char *s = VARDATA_ANY(t);
 	int			bytes = VARSIZE_ANY_EXHDR(t);
@@ -787,7 +793,7 @@ text_characters(text *t, int *count, const char *function_name, const char *argu
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("%s: the %s argument is too long", function_name, argument),
 				 errdetail("Strings of up to %d characters can be compared.", JARO_MAX_CHARACTERS)));
-	chars = palloc(sizeof(pg_wchar) * (n + 1));
+	chars = bytes <= JARO_SHORT ? buffer : palloc(sizeof(pg_wchar) * (n + 1));
 	*count = pg_mb2wchar_with_len(s, chars, bytes);
 	return chars;
 }
@@ -802,6 +808,8 @@ static double
 jaro(const pg_wchar *a, int la, const pg_wchar *b, int lb)
 {
 	int			window;
+	bool		a_short[JARO_SHORT],
+				b_short[JARO_SHORT];
 	bool	   *a_matched,
 			   *b_matched;
 	int			m = 0;
@@ -815,8 +823,10 @@ jaro(const pg_wchar *a, int la, const pg_wchar *b, int lb)
 	if (la == 0 || lb == 0)
 		return 0.0;
 	window = Max(Max(la, lb) / 2 - 1, 0);
-	a_matched = palloc0(la);
-	b_matched = palloc0(lb);
+	a_matched = la <= JARO_SHORT ? a_short : palloc(la);
+	b_matched = lb <= JARO_SHORT ? b_short : palloc(lb);
+	memset(a_matched, 0, la);
+	memset(b_matched, 0, lb);
 	for (i = 0; i < la; i++)
 	{
 		int			hi = Min(lb - 1, i + window);
@@ -830,8 +840,6 @@ jaro(const pg_wchar *a, int la, const pg_wchar *b, int lb)
 				break;
 			}
 	}
-	if (m == 0)
-		return 0.0;
 	for (i = 0, k = 0; i < la; i++)
 		if (a_matched[i])
 		{
@@ -841,8 +849,12 @@ jaro(const pg_wchar *a, int la, const pg_wchar *b, int lb)
 				out_of_order++;
 			k++;
 		}
-	pfree(a_matched);
-	pfree(b_matched);
+	if (a_matched != a_short)
+		pfree(a_matched);
+	if (b_matched != b_short)
+		pfree(b_matched);
+	if (m == 0)
+		return 0.0;
 	return ((double) m / la + (double) m / lb + (double) (m - out_of_order / 2) / m) / 3.0;
 }
 
@@ -853,8 +865,10 @@ crm_jaro(PG_FUNCTION_ARGS)
 {
 	int			la,
 				lb;
-	pg_wchar   *a = text_characters(PG_GETARG_TEXT_PP(0), &la, "jaro", "first");
-	pg_wchar   *b = text_characters(PG_GETARG_TEXT_PP(1), &lb, "jaro", "second");
+	pg_wchar	a_buffer[JARO_SHORT + 1],
+				b_buffer[JARO_SHORT + 1];
+	pg_wchar   *a = text_characters(PG_GETARG_TEXT_PP(0), &la, "jaro", "first", a_buffer);
+	pg_wchar   *b = text_characters(PG_GETARG_TEXT_PP(1), &lb, "jaro", "second", b_buffer);
 
 	PG_RETURN_FLOAT8(jaro(a, la, b, lb));
 }
@@ -869,8 +883,10 @@ crm_jaro_winkler(PG_FUNCTION_ARGS)
 {
 	int			la,
 				lb;
-	pg_wchar   *a = text_characters(PG_GETARG_TEXT_PP(0), &la, "jaro_winkler", "first");
-	pg_wchar   *b = text_characters(PG_GETARG_TEXT_PP(1), &lb, "jaro_winkler", "second");
+	pg_wchar	a_buffer[JARO_SHORT + 1],
+				b_buffer[JARO_SHORT + 1];
+	pg_wchar   *a = text_characters(PG_GETARG_TEXT_PP(0), &la, "jaro_winkler", "first", a_buffer);
+	pg_wchar   *b = text_characters(PG_GETARG_TEXT_PP(1), &lb, "jaro_winkler", "second", b_buffer);
 	double		j = jaro(a, la, b, lb);
 	int			prefix = 0;
 

@@ -169,6 +169,12 @@ SELECT a, b FROM (
 UPDATE pairs SET a = coalesce(a, ''), b = coalesce(b, '');
 -- Some pairs that share a prefix, so that the Winkler boost is exercised.
 INSERT INTO pairs SELECT 'abé' || a, 'abé' || b FROM pairs LIMIT 200;
+-- And longer pairs (60 to 100 characters), past the C code's short-string buffers.
+INSERT INTO pairs
+SELECT (SELECT string_agg(substr('abcdeéßxy', 1 + floor(random() * 9)::int, 1), '') FROM generate_series(1, 60 + floor(random() * 41)::int) WHERE n > 0),
+       (SELECT string_agg(substr('abcdeéßxy', 1 + floor(random() * 9)::int, 1), '') FROM generate_series(1, 60 + floor(random() * 41)::int) WHERE n > 0)
+FROM generate_series(1, 40) n;
+INSERT INTO pairs SELECT a, overlay(a PLACING 'zz' FROM 30 FOR 1) FROM pairs WHERE length(a) >= 60;
 
 SELECT cmp_ok((SELECT count(DISTINCT (a, b))::int FROM pairs), '>', 600, 'hundreds of distinct random pairs');
 SELECT is_empty($$SELECT a, b FROM pairs WHERE abs(crm.jaro(a, b) - pg_temp.jaro_reference(a, b, false)) > 1e-12$$,
