@@ -67,6 +67,9 @@ INSERT INTO public_reviewed VALUES
     ('kmeans'), ('kmeans_assign'), ('kmeans_centroids'), ('kmeans_model_in'), ('kmeans_model_out'), ('kmeans_model_send'), ('logreg_fit'), ('logreg_predict'), ('auc'),
     -- lead scoring formulas
     ('lead_grade'), ('lead_meets_bant'), ('lead_scoring_decay'), ('lead_scoring_test'),
+    -- data quality: normalisation and string similarity
+    ('normalize_name'), ('normalize_company'), ('normalize_email'), ('email_domain'), ('website_domain'),
+    ('normalize_phone'), ('jaro'), ('jaro_winkler'),
     -- triggers' WHEN clause: evaluated with the rights of whoever writes the table
     ('restoring_dump'),
     -- the demo generator's deterministic random numbers
