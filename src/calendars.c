@@ -104,7 +104,7 @@ compare_dates(const void *a, const void *b)
 	return x < y ? -1 : x > y ? 1 : 0;
 }
 
-static void
+pg_noreturn static void
 unknown_calendar(int64 calendar_id)
 {
 	ereport(ERROR,
@@ -403,7 +403,7 @@ check_finite(TimestampTz t, const char *argument)
 				 errmsg("%s must be a finite timestamp", argument)));
 }
 
-static pg_noreturn void
+pg_noreturn static void
 walk_too_long(int64 calendar_id)
 {
 	ereport(ERROR,
@@ -480,7 +480,7 @@ crm_business_time(PG_FUNCTION_ARGS)
 	PG_RETURN_INTERVAL_P(make_business_interval(-business_time_forward(cal, to, from)));
 }
 
-static pg_noreturn void
+pg_noreturn static void
 result_out_of_range(void)
 {
 	ereport(ERROR,
