@@ -13,8 +13,9 @@
  * ZONE zone` in SQL). A span whose end is not after its start is empty. The calendar is open at
  * the instants of the union of these spans; the walks visit local dates in order, each date's spans
  * sorted by start and merged, and a span is clipped to start at the end of the spans before it
- * (forward; backward symmetric), which is the union as long as a zone's gap does not straddle
- * local midnight (no zone in tzdata since 1970 does).
+ * (forward; backward symmetric). That is the union unless a clock change's gap straddles local
+ * midnight and an interval of the earlier date inside the gap maps past one of the next date (the
+ * zones tested, and those whose changes are at or after midnight, have no such gap).
  *
  * The calendar (zone, hours, holidays) is read through SPI with the caller's rights and cached in
  * fn_extra for the call site, keyed by the calendar id and by what the caller's snapshot can see:

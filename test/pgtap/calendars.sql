@@ -7,7 +7,7 @@
 -- [from, to) and asking whether some range holds the minute. All inputs are whole minutes, so the
 -- count of open minutes is the business time exactly.
 BEGIN;
-SELECT plan(20);
+SELECT plan(25);
 SET LOCAL TimeZone = 'UTC';
 SELECT setseed(0.2026);
 
@@ -191,6 +191,21 @@ SELECT throws_ok($$SELECT crm.business_add(111, now(), '1 year')$$, '22023', NUL
 SELECT throws_ok($$SELECT crm.business_time(111, '2026-01-01', '2227-01-01')$$, '54000', NULL, 'more than 100 years: 54000');
 SELECT throws_ok($$SELECT crm.business_add(115, '2026-01-01', '40000 days')$$, '54000', NULL, 'more than 100 years of 24/7 time: 54000');
 SELECT throws_ok($$SELECT crm.business_add(111, 'infinity', '1 hour')$$, '22008', NULL, 'an infinite start is refused');
+
+-- The checks on write.
+INSERT INTO crm.business_calendars (calendar_id, name, time_zone) VALUES (90, 'checks', 'Asia/Kolkata');
+INSERT INTO crm.business_hours VALUES (90, 2, '09:00', '12:00'), (90, 2, '12:00', '13:00'), (90, 2, '14:00', '18:00');
+SELECT lives_ok($$UPDATE crm.business_hours SET closes = '13:30' WHERE calendar_id = 90 AND opens = '12:00'$$,
+                'a row may be moved within its own room (touching neighbours are fine)');
+SELECT throws_ok($$UPDATE crm.business_hours SET closes = '14:30' WHERE calendar_id = 90 AND opens = '12:00'$$, '23P01', NULL,
+                 'an update that makes two intervals overlap is refused');
+SELECT throws_ok($$INSERT INTO crm.business_hours VALUES (90, 2, '08:00', '24:00')$$, '23P01', NULL,
+                 'an interval covering others is refused');
+SELECT throws_ok($$UPDATE crm.business_calendars SET time_zone = 'Europe/Atlantis' WHERE calendar_id = 90$$, '22023', NULL,
+                 'an unknown time zone is refused on update too');
+-- 12 October 2026 is a Monday: Tuesday 13 October 09:00-13:30 and 14:00-18:00 IST (UTC+05:30).
+SELECT is(crm.business_time(90, '2026-10-12 00:00+00', '2026-10-19 00:00+00'), interval '8 hours 30 minutes',
+          'touching intervals count once: 4 h 30 min + 4 h');
 
 SELECT * FROM finish();
 ROLLBACK;
