@@ -69,6 +69,17 @@ SELECT crm.business_time(2, '2026-03-28 12:00+00', '2026-03-29 12:00+00') AS spr
 -- 1 h of the spring night starts at 01:00 CET = 00:00 UTC: 01:00 UTC, which is 03:00 CEST.
 SELECT crm.business_add(2, '2026-03-28 12:00+00', '1 hour') AS spring_hour;
 
+-- Two intervals around the gap overlap in real time: Sundays 01:00-02:30 and 03:00-04:00. On
+-- 29 March 2026, 02:30 does not exist and is read as 02:30 CET = 01:30 UTC (03:30 CEST), so the
+-- first runs 00:00-01:30 UTC and the second 03:00-04:00 CEST = 01:00-02:00 UTC: together
+-- 00:00-02:00 UTC, 2 h (not 2 h 30 min). An ordinary Sunday: 1 h 30 min + 1 h = 2 h 30 min.
+INSERT INTO crm.business_calendars (calendar_id, name, time_zone) VALUES (5, 'Around the gap', 'Europe/Berlin');
+INSERT INTO crm.business_hours (calendar_id, weekday, opens, closes) VALUES (5, 7, '01:00', '02:30'), (5, 7, '03:00', '04:00');
+SELECT crm.business_time(5, '2026-03-28 12:00+00', '2026-03-29 12:00+00') AS gap_night,
+       crm.business_time(5, '2026-03-21 12:00+00', '2026-03-22 12:00+00') AS ordinary,
+       crm.business_add(5, '2026-03-28 12:00+00', '100 minutes') AS gap_night_100_min;
+-- (100 min from Saturday noon: 01:40 UTC, inside the merged span.)
+
 -- 24/7: every instant counts. Saturday 28 March 12:00 CET (11:00 UTC) to Sunday 12:00 CEST
 -- (10:00 UTC) is 23 h.
 INSERT INTO crm.business_calendars (calendar_id, name, time_zone, always_open) VALUES (3, 'Hotline', 'Europe/Berlin', true);
