@@ -18,7 +18,9 @@ SQL_PARTS = \
 	src/lead_scoring.sql \
 	src/customer_360.sql \
 	src/segments.sql \
-	src/data_quality.sql
+	src/data_quality.sql \
+	src/calendars.sql \
+# (every line of SQL_PARTS ends with a backslash; this comment ends the list)
 
 MODULE_big = crm
 OBJS       = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))

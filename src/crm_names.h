@@ -86,4 +86,19 @@
 #define CRM_FUNCTION_LEAD_SCORING_STORE			"lead_scoring_store"		/* function */
 #define CRM_FUNCTION_LEAD_SCORES				"lead_scores"				/* function */
 
+/* Business calendars (calendars.c) */
+#define CRM_TABLE_BUSINESS_CALENDARS			"business_calendars"		/* table */
+#define CRM_COLUMN_CALENDARS_CALENDAR_ID		"calendar_id"				/* column of business_calendars */
+#define CRM_COLUMN_CALENDARS_TIME_ZONE			"time_zone"					/* column of business_calendars */
+#define CRM_COLUMN_CALENDARS_ALWAYS_OPEN		"always_open"				/* column of business_calendars */
+#define CRM_TABLE_BUSINESS_HOURS				"business_hours"			/* table */
+#define CRM_COLUMN_HOURS_CALENDAR_ID			"calendar_id"				/* column of business_hours */
+#define CRM_COLUMN_HOURS_WEEKDAY				"weekday"					/* column of business_hours */
+#define CRM_COLUMN_HOURS_OPENS					"opens"						/* column of business_hours */
+#define CRM_COLUMN_HOURS_CLOSES					"closes"					/* column of business_hours */
+#define CRM_TABLE_BUSINESS_HOLIDAYS				"business_holidays"			/* table */
+#define CRM_COLUMN_HOLIDAYS_CALENDAR_ID			"calendar_id"				/* column of business_holidays */
+#define CRM_COLUMN_HOLIDAYS_DAY					"day"						/* column of business_holidays */
+#define CRM_COLUMN_HOLIDAYS_RECURRING_YEARLY	"recurring_yearly"			/* column of business_holidays */
+
 #endif							/* CRM_NAMES_H */

@@ -56,6 +56,9 @@ INSERT INTO crm.segment_rules (rule_id, segment_id, column_name, operator, value
 INSERT INTO crm.rfm_segment_map (segment_map_id, segment, recency_min, recency_max, frequency_min, frequency_max, active)
     VALUES (9001, 'mx', 1, 1, 1, 1, false);
 INSERT INTO crm.campaigns (campaign_id, name, channel, owner_id) VALUES (9000, 'mx extra', 'email', NULL);
+INSERT INTO crm.business_calendars (calendar_id, name, time_zone) VALUES (9001, 'mx calendar', 'Europe/Berlin');
+INSERT INTO crm.business_hours (calendar_id, weekday, opens, closes) VALUES (9001, 1, '09:00', '17:00');
+INSERT INTO crm.business_holidays (calendar_id, day, recurring_yearly, name) VALUES (9001, '2026-12-25', true, 'mx holiday');
 
 -- The worlds.
 CREATE TEMP TABLE mx_world_owner (w int PRIMARY KEY, owner_id bigint, ticket boolean);
@@ -141,7 +144,10 @@ INSERT INTO mx_table VALUES
     ('lead_scoring_rules', 'rule_id', '9001', '{}'),
     ('segments', 'segment_id', '9000', '{"name": "mx new"}'),
     ('segment_rules', 'rule_id', '9001', '{}'),
-    ('rfm_segment_map', 'segment_map_id', '9001', '{}');
+    ('rfm_segment_map', 'segment_map_id', '9001', '{}'),
+    ('business_calendars', 'calendar_id', '9001', '{"name": "mx new"}'),
+    ('business_hours', 'calendar_id', '9001', '{"weekday": 2}'),
+    ('business_holidays', 'calendar_id', '9001', '{"day": "2026-12-26"}');
 
 -- The expected matrix, from the model. One row per role, table and category: SELECT, INSERT,
 -- UPDATE, DELETE (y allowed, n not, '-' no access at all), and pending_merge: the operations whose
@@ -434,6 +440,22 @@ INSERT INTO mx_expected VALUES
 ('sales',   'lead_scoring_rules', 'all',        'y','n','n','n', ''),
 ('support', 'lead_scoring_rules', 'all',        'y','n','n','n', ''),
 ('analyst', 'lead_scoring_rules', 'all',        'y','n','n','n', ''),
+-- Business calendars: configuration too.
+('admin',   'business_calendars', 'all',        'y','y','y','y', ''),
+('manager', 'business_calendars', 'all',        'y','y','y','y', ''),
+('sales',   'business_calendars', 'all',        'y','n','n','n', ''),
+('support', 'business_calendars', 'all',        'y','n','n','n', ''),
+('analyst', 'business_calendars', 'all',        'y','n','n','n', ''),
+('admin',   'business_hours', 'all',            'y','y','y','y', ''),
+('manager', 'business_hours', 'all',            'y','y','y','y', ''),
+('sales',   'business_hours', 'all',            'y','n','n','n', ''),
+('support', 'business_hours', 'all',            'y','n','n','n', ''),
+('analyst', 'business_hours', 'all',            'y','n','n','n', ''),
+('admin',   'business_holidays', 'all',         'y','y','y','y', ''),
+('manager', 'business_holidays', 'all',         'y','y','y','y', ''),
+('sales',   'business_holidays', 'all',         'y','n','n','n', ''),
+('support', 'business_holidays', 'all',         'y','n','n','n', ''),
+('analyst', 'business_holidays', 'all',         'y','n','n','n', ''),
 -- Reference tables: admins write them, staff read them (support: no pipeline).
 ('admin',   'users', 'all',                     'y','y','y','y', ''),
 ('manager', 'users', 'all',                     'y','n','n','n', ''),
