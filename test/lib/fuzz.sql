@@ -212,6 +212,12 @@ BEGIN
             UNION ALL SELECT '{(0,3,1,1),(0.5,1,0,1)}') AS s(x)
         WHERE x IS NOT NULL ON CONFLICT DO NOTHING;
     END IF;
+    IF to_regtype('crm.kmeans_model') IS NOT NULL THEN
+        INSERT INTO fuzz.seeds SELECT 'crm.kmeans_model', x::text FROM (
+            SELECT crm.kmeans(ARRAY[a, b]::float8[], 2, 7, true) FROM (VALUES (1, 2), (3, 4), (10, 0), (11, 1)) v(a, b)
+            UNION ALL SELECT crm.kmeans(ARRAY[a]::float8[], 1, 1, false) FROM (VALUES (0.5), (2.5)) v(a)) AS s(x)
+        WHERE x IS NOT NULL ON CONFLICT DO NOTHING;
+    END IF;
     IF to_regtype('crm.markov_model') IS NOT NULL THEN
         INSERT INTO fuzz.seeds SELECT 'crm.markov_model', x::text FROM (
             SELECT crm.markov_attribution(path, converted, value) FROM (VALUES ('{a,b,c}'::text[], true, 10.50),
