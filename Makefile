@@ -20,6 +20,7 @@ SQL_PARTS = \
 	src/segments.sql \
 	src/data_quality.sql \
 	src/calendars.sql \
+	src/attribution.sql \
 # (every line of SQL_PARTS ends with a backslash; this comment ends the list)
 
 MODULE_big = crm

@@ -218,6 +218,15 @@ BEGIN
             UNION ALL SELECT crm.kmeans(ARRAY[g::float8], 3, 7, true) FROM generate_series(1, 30) g) AS s(x)
         WHERE x IS NOT NULL ON CONFLICT DO NOTHING;
     END IF;
+    IF to_regtype('crm.markov_model') IS NOT NULL THEN
+        INSERT INTO fuzz.seeds SELECT 'crm.markov_model', x::text FROM (
+            SELECT crm.markov_attribution(path, converted, value) FROM (VALUES ('{a,b,c}'::text[], true, 10.50),
+                ('{a}', false, NULL), ('{b,c}', false, NULL), ('{c,"x y",a,a}', true, 2)) j(path, converted, value)
+            UNION ALL SELECT crm.markov_attribution(ARRAY['email'], true)
+            UNION ALL SELECT '1;2;1;0;0>1:1,0>2:1,1>2:1,2>3:1,2>4:1;{a,b}'
+            UNION ALL SELECT '1;0;0;0;;{}') AS s(x)
+        WHERE x IS NOT NULL ON CONFLICT DO NOTHING;
+    END IF;
     IF to_regtype('crm.rfm') IS NOT NULL THEN
         INSERT INTO fuzz.seeds VALUES ('crm.rfm', '111'), ('crm.rfm', '555'), ('crm.rfm', '543')
         ON CONFLICT DO NOTHING;

@@ -65,6 +65,10 @@ INSERT INTO public_reviewed VALUES
     ('rfm_eq'), ('rfm_ne'), ('rfm_lt'), ('rfm_le'), ('rfm_gt'), ('rfm_ge'), ('rfm_cmp'), ('rfm_hash'), ('rfm_hash_extended'),
     -- k-means, logistic regression, AUC
     ('kmeans'), ('kmeans_assign'), ('kmeans_centroids'), ('kmeans_model_in'), ('kmeans_model_out'), ('kmeans_model_send'), ('logreg_fit'), ('logreg_predict'), ('auc'),
+    -- multi-touch attribution (computed from the arguments only)
+    ('attribute'), ('markov_attribution'), ('markov_attribution_trans'), ('markov_attribution_combine'),
+    ('markov_model_in'), ('markov_model_out'), ('markov_model_send'), ('markov_transition_matrix'),
+    ('markov_conversion_probability'), ('markov_removal_effects'),
     -- lead scoring formulas
     ('lead_grade'), ('lead_meets_bant'), ('lead_scoring_decay'), ('lead_scoring_test'),
     -- data quality: normalisation and string similarity

@@ -1,0 +1,100 @@
+-- src/attribution.sql: multi-touch attribution (src/attribution.c). crm.attribute splits one
+-- conversion's value over its touches by a heuristic model, exactly to the value's last decimal;
+-- the aggregate crm.markov_attribution fits a first-order Markov chain over journeys into a
+-- crm.markov_model, read with crm.markov_transition_matrix, crm.markov_conversion_probability and
+-- crm.markov_removal_effects (exact removal effects from the absorbing chain).
+
+CREATE FUNCTION @extschema@.attribute(
+    channels text[], touched_at timestamptz[], value numeric, model text,
+    converted_at timestamptz DEFAULT NULL, lookback interval DEFAULT NULL,
+    half_life interval DEFAULT '7 days', milestones integer[] DEFAULT NULL)
+RETURNS TABLE ("position" integer, channel text, credit numeric)
+AS 'MODULE_PATHNAME', 'crm_attribute' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE ROWS 5;
+COMMENT ON FUNCTION @extschema@.attribute(text[], timestamptz[], numeric, text, timestamptz, interval, interval, integer[]) IS
+    'Splits a conversion''s value over its touches by a heuristic model (first_touch, last_touch, linear, time_decay, position_based, w_shaped): one row per touch, credits at the value''s scale summing to it exactly (largest remainder). Touches outside [converted_at - lookback, converted_at] get 0.';
+
+-- ---------------------------------------------------------------------------------------------
+-- crm.markov_model: first-order transition counts between (start), the channels, (conversion)
+-- and (null), with the journey and conversion counts and the total conversion value
+CREATE TYPE @extschema@.markov_model;
+
+CREATE FUNCTION @extschema@.markov_model_in(cstring) RETURNS @extschema@.markov_model
+    AS 'MODULE_PATHNAME', 'crm_markov_model_in' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.markov_model_in(cstring) IS
+    'Text input of crm.markov_model: 1;journeys;conversions;total value;from>to:count,...;{channel,...} (states: 0 (start), 1..C the channels in the order listed, C+1 (conversion), C+2 (null)).';
+CREATE FUNCTION @extschema@.markov_model_out(@extschema@.markov_model) RETURNS cstring
+    AS 'MODULE_PATHNAME', 'crm_markov_model_out' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.markov_model_out(@extschema@.markov_model) IS
+    'Text output of crm.markov_model: 1;journeys;conversions;total value;from>to:count,...;{channel,...}, channels sorted by name (byte order), transitions ascending.';
+CREATE FUNCTION @extschema@.markov_model_recv(internal) RETURNS @extschema@.markov_model
+    AS 'MODULE_PATHNAME', 'crm_markov_model_recv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.markov_model_recv(internal) IS
+    'Binary input of crm.markov_model: the form markov_model_send writes, validated like the text form.';
+CREATE FUNCTION @extschema@.markov_model_send(@extschema@.markov_model) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'crm_markov_model_send' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.markov_model_send(@extschema@.markov_model) IS
+    'Binary output of crm.markov_model: int32 version (1), int64 journeys, int64 conversions, the total value as text, int32 channel count and the names, int32 transition count and (int32 from, int32 to, int64 count) each; texts as int32 length and bytes.';
+
+CREATE TYPE @extschema@.markov_model (
+    INPUT = @extschema@.markov_model_in,
+    OUTPUT = @extschema@.markov_model_out,
+    RECEIVE = @extschema@.markov_model_recv,
+    SEND = @extschema@.markov_model_send,
+    INTERNALLENGTH = VARIABLE,
+    ALIGNMENT = double,
+    STORAGE = extended
+);
+COMMENT ON TYPE @extschema@.markov_model IS
+    'First-order Markov attribution model: transition counts between (start), up to 1000 channels, (conversion) and (null), the journey and conversion counts and the total conversion value. Built by crm.markov_attribution; read with crm.markov_transition_matrix, crm.markov_conversion_probability, crm.markov_removal_effects.';
+
+CREATE FUNCTION @extschema@.markov_attribution_trans(@extschema@.markov_model, text[], boolean)
+RETURNS @extschema@.markov_model
+AS 'MODULE_PATHNAME', 'crm_markov_attribution_trans' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.markov_attribution_trans(@extschema@.markov_model, text[], boolean) IS
+    'Support function of markov_attribution: adds one journey''s transitions to the model.';
+CREATE FUNCTION @extschema@.markov_attribution_trans(@extschema@.markov_model, text[], boolean, numeric)
+RETURNS @extschema@.markov_model
+AS 'MODULE_PATHNAME', 'crm_markov_attribution_value_trans' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.markov_attribution_trans(@extschema@.markov_model, text[], boolean, numeric) IS
+    'Support function of markov_attribution: adds one journey''s transitions, and its value when it converted, to the model.';
+CREATE FUNCTION @extschema@.markov_attribution_combine(@extschema@.markov_model, @extschema@.markov_model)
+RETURNS @extschema@.markov_model
+AS 'MODULE_PATHNAME', 'crm_markov_attribution_combine' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.markov_attribution_combine(@extschema@.markov_model, @extschema@.markov_model) IS
+    'Support function of markov_attribution: adds two models'' counts (channels matched by name).';
+
+CREATE AGGREGATE @extschema@.markov_attribution(path text[], converted boolean) (
+    SFUNC = @extschema@.markov_attribution_trans,
+    STYPE = @extschema@.markov_model,
+    COMBINEFUNC = @extschema@.markov_attribution_combine,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.markov_attribution(text[], boolean) IS
+    'First-order Markov model of journeys: (start) -> path[1] -> ... -> path[n] -> (conversion) or (null). Rows with a NULL or empty path or a NULL converted are skipped; 22004 for a NULL channel; NULL without rows.';
+CREATE AGGREGATE @extschema@.markov_attribution(path text[], converted boolean, value numeric) (
+    SFUNC = @extschema@.markov_attribution_trans,
+    STYPE = @extschema@.markov_model,
+    COMBINEFUNC = @extschema@.markov_attribution_combine,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.markov_attribution(text[], boolean, numeric) IS
+    'First-order Markov model of journeys, also summing the value of converted journeys (NULL values add nothing; 22023 for a negative or non-finite value).';
+
+CREATE FUNCTION @extschema@.markov_transition_matrix(model @extschema@.markov_model)
+RETURNS TABLE (from_state text, to_state text, transitions bigint, probability double precision)
+AS 'MODULE_PATHNAME', 'crm_markov_transition_matrix' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.markov_transition_matrix(@extschema@.markov_model) IS
+    'The observed transitions of a Markov model with their counts and probabilities (count / transitions out of from_state); transitions never observed have probability 0 and no row.';
+
+CREATE FUNCTION @extschema@.markov_conversion_probability(model @extschema@.markov_model)
+RETURNS double precision
+AS 'MODULE_PATHNAME', 'crm_markov_conversion_probability' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.markov_conversion_probability(@extschema@.markov_model) IS
+    'The probability that the absorbing chain goes from (start) to (conversion), solved exactly; NULL for a model without journeys.';
+
+CREATE FUNCTION @extschema@.markov_removal_effects(model @extschema@.markov_model)
+RETURNS TABLE (channel text, conversion_probability_without double precision, removal_effect double precision,
+               share double precision, credit numeric)
+AS 'MODULE_PATHNAME', 'crm_markov_removal_effects' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.markov_removal_effects(@extschema@.markov_model) IS
+    'Per channel: the conversion probability with the channel removed (its transitions lead to (null)), the removal effect 1 - P(without) / P, its share of all removal effects, and that share of the total value (summing to it exactly). Effects, shares and credits are NULL without conversions.';
