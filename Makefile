@@ -17,7 +17,8 @@ SQL_PARTS = \
 	src/auc.sql \
 	src/lead_scoring.sql \
 	src/customer_360.sql \
-	src/segments.sql
+	src/segments.sql \
+	src/forecast.sql
 
 MODULE_big = crm
 OBJS       = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))

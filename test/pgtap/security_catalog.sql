@@ -65,6 +65,12 @@ INSERT INTO public_reviewed VALUES
     ('rfm_eq'), ('rfm_ne'), ('rfm_lt'), ('rfm_le'), ('rfm_gt'), ('rfm_ge'), ('rfm_cmp'), ('rfm_hash'), ('rfm_hash_extended'),
     -- k-means, logistic regression, AUC
     ('kmeans'), ('kmeans_assign'), ('kmeans_centroids'), ('kmeans_model_in'), ('kmeans_model_out'), ('kmeans_model_send'), ('logreg_fit'), ('logreg_predict'), ('auc'),
+    -- bookings distribution (forecast)
+    ('bookings_distribution'), ('bookings_distribution_in'), ('bookings_distribution_out'),
+    ('bookings_distribution_send'), ('bookings_transition'), ('bookings_combine'), ('bookings_final'),
+    ('bookings_mean'), ('bookings_variance'), ('bookings_count'), ('bookings_resolution'),
+    ('bookings_error_bound'), ('bookings_missing_mass'), ('bookings_quantile'),
+    ('bookings_probability_at_least'), ('bookings_simulate'),
     -- lead scoring formulas
     ('lead_grade'), ('lead_meets_bant'), ('lead_scoring_decay'), ('lead_scoring_test'),
     -- triggers' WHEN clause: evaluated with the rights of whoever writes the table
