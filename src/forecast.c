@@ -20,12 +20,15 @@
  * The error of the grid is tracked exactly, as a coupling: with Y the grid's random variable,
  * X - Y lies in [error_below, error_above] for every outcome. A deal rounded at resolution r moves
  * one bound by a - k r (|a - k r| <= r / 2), a re-binning moves each bound by r; and the pmf misses
- * "missing" probability mass (trimmed, placed nowhere). Hence (docs/forecast.md):
- *   quantile:  Q_X(q) lies in [Q~(q - missing) + error_below, Q~(q) + error_above];
- *   P(X >= x)  lies in [P~(Y >= x - error_below), P~(Y >= x - error_above) + missing],
- * where Q~ and P~ read the stored pmf. Amounts that are whole multiples of the final resolution (for
- * example whole currency units while the pmf stays within the cell limit) give error bounds 0: the
- * result is exact up to floating point and the trimmed mass.
+ * "missing" probability mass (trimmed, placed nowhere). The readers use Y + s, s = the exact mean
+ * minus the grid's mean (bookings_shift: the roundings' systematic part), so with
+ * bound = max(s - error_below, error_above - s) (docs/forecast.md):
+ *   quantile:  Q_X(q) lies in [Q^(q - missing) - bound, Q^(q) + bound];
+ *   P(X >= x)  lies in [P^(x + bound), P^(x - bound) + missing],
+ * where Q^ and P^ are what bookings_quantile and bookings_probability_at_least read. Amounts that
+ * are whole multiples of the final resolution (for example whole currency units while the pmf stays
+ * within the cell limit) give bound 0: the result is exact up to floating point and the trimmed
+ * mass.
  *
  * Combining two states (parallel workers, Citus shards) re-grids the finer to the coarser resolution
  * (bookings_regrid: mean-keeping, its moves added to the error bounds), doubles both while the
@@ -842,17 +845,44 @@ crm_bookings_resolution(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8(PG_GETARG_BOOKINGS(0)->resolution);
 }
 
+/*
+ * The shift that puts the grid's mean on the exact mean: s = mean - E[Y], which is the sum of
+ * p_i (a_i - k_i r) over the deals (re-binning and re-gridding keep the mean), up to the trimmed
+ * mass. Quantiles and tail probabilities are read from Y + s: the roundings' systematic part, about
+ * r / 4 times the square root of the number of deals, cancels, and what remains is their random
+ * part. s lies within [error_below, error_above] (clamped there against rounding and trimming); 0
+ * when the bounds are (every amount on the grid).
+ */
+static double
+bookings_shift(const BookingsDistribution *s)
+{
+	double		total = 0,
+				moment = 0,
+				shift;
+
+	if (s->error_below == 0 && s->error_above == 0)
+		return 0;
+	for (int32 i = 0; i < s->length; i++)
+	{
+		total += s->cells[i];
+		moment += s->cells[i] * i;
+	}
+	shift = (s->mean - s->mean_compensation) - s->resolution * ((double) s->offset + moment / total);
+	return Min(Max(shift, s->error_below), s->error_above);
+}
+
 PG_FUNCTION_INFO_V1(crm_bookings_error_bound);
 /*
- * The largest |X - Y| over all outcomes: every quantile read from the grid is within this of the
- * true quantile (for levels away from the trimmed tails, see docs/forecast.md).
+ * The largest |X - (Y + s)| over all outcomes: every quantile read is within this of the true
+ * quantile (for levels away from the trimmed tails, see docs/forecast.md).
  */
 Datum
 crm_bookings_error_bound(PG_FUNCTION_ARGS)
 {
 	BookingsDistribution *s = PG_GETARG_BOOKINGS(0);
+	double		shift = bookings_shift(s);
 
-	PG_RETURN_FLOAT8(Max(-s->error_below, s->error_above) + 0.0);
+	PG_RETURN_FLOAT8(Max(shift - s->error_below, s->error_above - shift) + 0.0);
 }
 
 PG_FUNCTION_INFO_V1(crm_bookings_missing_mass);
@@ -869,7 +899,8 @@ crm_bookings_missing_mass(PG_FUNCTION_ARGS)
 PG_FUNCTION_INFO_V1(crm_bookings_quantile);
 /*
  * The q-quantile of the grid's distribution: the least grid amount k r with P(Y <= k r) >= q
- * (cumulative sums within 1e-12 of q count as reaching it). q in [0, 1], else 22023.
+ * (cumulative sums within 1e-12 of q count as reaching it), plus the shift s. q in [0, 1], else
+ * 22023.
  */
 Datum
 crm_bookings_quantile(PG_FUNCTION_ARGS)
@@ -890,11 +921,11 @@ crm_bookings_quantile(PG_FUNCTION_ARGS)
 		if (s->cells[i] > 0 && cumulative >= q - BOOKINGS_CDF_SLACK)
 			break;
 	}
-	PG_RETURN_FLOAT8(((double) (s->offset + i)) * s->resolution);
+	PG_RETURN_FLOAT8(((double) (s->offset + i)) * s->resolution + bookings_shift(s));
 }
 
 PG_FUNCTION_INFO_V1(crm_bookings_probability_at_least);
-/* P(Y >= x) read from the grid: the mass of the cells at amounts x or more. */
+/* P(Y + s >= x) read from the grid: the mass of the cells at amounts x - s or more. */
 Datum
 crm_bookings_probability_at_least(PG_FUNCTION_ARGS)
 {
@@ -908,7 +939,7 @@ crm_bookings_probability_at_least(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the bookings threshold must not be NaN")));
-	first = ceil(x / s->resolution) - (double) s->offset;
+	first = ceil((x - bookings_shift(s)) / s->resolution) - (double) s->offset;
 	if (first <= 0)
 		start = 0;
 	else if (first >= s->length)

@@ -3,7 +3,7 @@
 -- recursion), agreement with a 1,000,000-draw Monte Carlo within the stated error plus 5 standard
 -- errors, combine, serial = forced parallel, and the errors of crm.bookings_simulate.
 BEGIN;
-SELECT plan(91);
+SELECT plan(93);
 
 CREATE TEMP TABLE three (amount double precision, probability double precision);
 INSERT INTO three VALUES (100, 0.5), (200, 0.5), (300, 0.1);
@@ -98,28 +98,31 @@ FROM (VALUES
 
 -- ---- error bounds, by hand ------------------------------------------------------------------
 -- 100 (= 0.78125 * 2^7) sets the grid step 0.78125; 333 / 0.78125 = 426.24 cells rounds to 426,
--- 332.8125: the bookings exceed the grid value by up to 333 - 332.8125 = 0.1875 (when the deal
--- is won), never fall below it. The true P90 is 433 (outcomes 0, 100, 333, 433 at 0.25 each), the
--- grid's 432.8125: within the bound.
+-- 332.8125: the bookings X exceed the grid value Y by 0 or 333 - 332.8125 = 0.1875 (when the deal
+-- is won): X - Y in [0, 0.1875]. The grid is read shifted by s = 0.5 * 0.1875 = 0.09375 (the
+-- exact mean 216.5 minus the grid's mean 216.40625), so X - (Y + s) lies in [-0.09375, 0.09375]:
+-- bound 0.09375. The true P90 is 433 (outcomes 0, 100, 333, 433 at 0.25 each); read: 426 * 0.78125
+-- + 0.09375 = 432.90625, within the bound.
 CREATE TEMP TABLE two AS
 SELECT crm.bookings_distribution(amount, 0.5) AS d FROM (VALUES (100), (333)) v(amount);
-SELECT is(crm.bookings_error_bound(d), 0.1875::float8, 'error bound of 100 and 333 on the grid of 0.78125: 0.1875') FROM two;
-SELECT is(crm.bookings_quantile(d, 0.9), 432.8125::float8, 'its P90 is the grid value 426 * 0.78125 = 432.8125') FROM two;
+SELECT is(crm.bookings_error_bound(d), 0.09375::float8, 'error bound of 100 and 333 on the grid of 0.78125: 0.09375') FROM two;
+SELECT is(crm.bookings_quantile(d, 0.9), 432.90625::float8, 'its P90 is 426 * 0.78125 + 0.09375 = 432.90625') FROM two;
 SELECT ok(abs(crm.bookings_quantile(d, 0.9) - 433) <= crm.bookings_error_bound(d), 'within the bound of the true P90, 433') FROM two;
 -- A re-binning: 1.5 (= 0.75 * 2) sets the step 0.75, cell 2; 0.75 adds cell 1: cells 0, 1, 2, 3.
 -- 10000 would need 13333 cells > 8192: the step doubles to 1.5, the odd cells 1 and 3 split
--- half down, half up (moves of 0.75 either way); then 10000 / 1.5 = 6666.67 rounds to 6667 cells,
--- 10000.5, 0.5 above the deal: the bookings lie between 0.75 + 0.5 = 1.25 below and 0.75 above
--- the grid value, so the bound is 1.25.
+-- half down, half up (moves of 0.75 either way, the mean kept); then 10000 / 1.5 = 6666.67 rounds
+-- to 6667 cells, 10000.5, 0.5 above the deal: X - Y lies in [-0.75 - 0.5, 0.75] = [-1.25, 0.75].
+-- The shift is 0.5 * -0.5 = -0.25 (grid mean 1.125 + 5000.25 = 5001.375 against the exact
+-- 0.5 * (1.5 + 0.75 + 10000) = 5001.125), so X - (Y + s) lies in [-1, 1]: bound 1.
 CREATE TEMP TABLE rebinned AS
 SELECT crm.bookings_distribution(amount, 0.5) AS d FROM (VALUES (1, 1.5), (2, 0.75), (3, 10000)) v(i, amount);
 SELECT is(crm.bookings_resolution(d), 1.5::float8, 'the re-binned grid step is 1.5') FROM rebinned;
-SELECT is(crm.bookings_error_bound(d), 1.25::float8, 'the re-binned error bound is 1.25') FROM rebinned;
+SELECT is(crm.bookings_error_bound(d), 1::float8, 'the re-binned error bound is 1') FROM rebinned;
 -- True: X = Y1 + 10000 B3 with Y1 uniform on {0, 0.75, 1.5, 2.25}. P(X >= 10000) = 0.5 exactly;
--- the grid gives it for any threshold within the bound of 10000 (the mass sits between 10000.5 - 1.5
--- and 10000.5 + 3).
-SELECT is(crm.bookings_probability_at_least(d, 10000 - 1.25 - 2.25), 0.5::float8,
-          'P(>= 10000 - 3.5), everything near 10000 counted: 0.5') FROM rebinned;
+-- the grid (values 0, 1.5, 3 and 10000.5, 10002, 10003.5, shifted by -0.25) gives it for a
+-- threshold anywhere in (2.75, 10000.25].
+SELECT is(crm.bookings_probability_at_least(d, x), 0.5::float8,
+          pg_catalog.format('P(>= %s) = 0.5', x)) FROM rebinned, unnest(ARRAY[2.76, 10000 - 1 - 2.25, 10000.25]) x;
 SELECT is(crm.bookings_mean(d), 0.5 * (1.5 + 0.75 + 10000)::float8, 'the mean stays exact: 5001.125') FROM rebinned;
 
 -- ---- equal amounts: the exact Poisson-binomial, computed again by SQL recursion --------------
