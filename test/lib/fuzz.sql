@@ -220,6 +220,12 @@ BEGIN
             UNION ALL SELECT '{(0,3,1,1),(0.5,1,0,1)}') AS s(x)
         WHERE x IS NOT NULL ON CONFLICT DO NOTHING;
     END IF;
+    IF to_regtype('crm.kmeans_model') IS NOT NULL THEN
+        INSERT INTO fuzz.seeds SELECT 'crm.kmeans_model', x::text FROM (
+            SELECT crm.kmeans(ARRAY[g::float8, (g % 7) * 1000.0], 2, 1, true) FROM generate_series(1, 40) g
+            UNION ALL SELECT crm.kmeans(ARRAY[g::float8], 3, 7, true) FROM generate_series(1, 30) g) AS s(x)
+        WHERE x IS NOT NULL ON CONFLICT DO NOTHING;
+    END IF;
     IF to_regtype('crm.rfm') IS NOT NULL THEN
         INSERT INTO fuzz.seeds VALUES ('crm.rfm', '111'), ('crm.rfm', '555'), ('crm.rfm', '543')
         ON CONFLICT DO NOTHING;
