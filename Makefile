@@ -21,6 +21,7 @@ SQL_PARTS = \
 	src/data_quality.sql \
 	src/calendars.sql \
 	src/attribution.sql \
+	src/forecast.sql \
 # (every line of SQL_PARTS ends with a backslash; this comment ends the list)
 
 MODULE_big = crm

@@ -194,6 +194,14 @@ BEGIN
             INSERT INTO fuzz.seeds VALUES (c.typ, v) ON CONFLICT DO NOTHING;
         END LOOP;
     END LOOP;
+    IF to_regtype('crm.bookings_distribution') IS NOT NULL THEN
+        INSERT INTO fuzz.seeds SELECT 'crm.bookings_distribution', x::text FROM (
+            SELECT crm.bookings_distribution(a, p) FROM (VALUES (3, 0.5), (5, 0.25), (7, 0.1)) v(a, p)
+            UNION ALL SELECT crm.bookings_distribution(1000 * d, d / 10.0) FROM generate_series(1, 9) d
+            UNION ALL SELECT '1;2;0.5;0.5;0.25;0;0;0;0;0.5 0.5'
+            UNION ALL SELECT '1;1;1;0;0;0;0;0;0;1'
+        ) s(x) ON CONFLICT DO NOTHING;
+    END IF;
     IF to_regtype('crm.nps_summary') IS NOT NULL THEN
         INSERT INTO fuzz.seeds SELECT 'crm.nps_summary', x::text FROM (
             SELECT crm.nps_agg(score) FROM crm.survey_responses WHERE kind = 'nps'

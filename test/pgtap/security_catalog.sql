@@ -69,6 +69,12 @@ INSERT INTO public_reviewed VALUES
     ('attribute'), ('markov_attribution'), ('markov_attribution_trans'), ('markov_attribution_combine'),
     ('markov_model_in'), ('markov_model_out'), ('markov_model_send'), ('markov_transition_matrix'),
     ('markov_conversion_probability'), ('markov_removal_effects'),
+    -- bookings distribution (forecast)
+    ('bookings_distribution'), ('bookings_distribution_in'), ('bookings_distribution_out'),
+    ('bookings_distribution_send'), ('bookings_transition'), ('bookings_combine'), ('bookings_final'),
+    ('bookings_mean'), ('bookings_variance'), ('bookings_count'), ('bookings_resolution'),
+    ('bookings_error_bound'), ('bookings_missing_mass'), ('bookings_quantile'),
+    ('bookings_probability_at_least'), ('bookings_simulate'),
     -- lead scoring formulas
     ('lead_grade'), ('lead_meets_bant'), ('lead_scoring_decay'), ('lead_scoring_test'),
     -- data quality: normalisation and string similarity
