@@ -202,6 +202,11 @@ BEGIN
             UNION ALL SELECT '(9223372036854775807,0,0,0,0,0,0,0,0,0,9223372036854775807)') AS s(x)
         WHERE x IS NOT NULL ON CONFLICT DO NOTHING;
     END IF;
+    IF to_regtype('crm.counter_pair') IS NOT NULL THEN
+        INSERT INTO fuzz.seeds VALUES ('crm.counter_pair', '(0,0)'), ('crm.counter_pair', '(3,5)'),
+            ('crm.counter_pair', '(35,5)'), ('crm.counter_pair', '(9223372036854775807,9223372036854775807)')
+        ON CONFLICT DO NOTHING;
+    END IF;
     IF to_regtype('crm.survival_curve') IS NOT NULL THEN
         INSERT INTO fuzz.seeds SELECT 'crm.survival_curve', x::text FROM (
             SELECT crm.km_fit(extract(epoch FROM coalesce(ended_at, '2026-06-30') - started_at) / 86400, ended_at IS NOT NULL)
