@@ -59,6 +59,10 @@ INSERT INTO public_reviewed VALUES
     ('nps_trans'), ('nps_union_trans'), ('nps_combine'), ('nps_final'), ('nps_agg_final'),
     ('counter_pair_in'), ('counter_pair_out'), ('counter_pair_send'), ('counter_pair_combine'),
     ('csat_trans'), ('ces_trans'), ('csat_final'), ('ces_final'),
+    ('clv_fit_state_in'), ('clv_fit_state_out'), ('clv_fit_state_send'), ('bgnbd_trans'), ('gammagamma_trans'),
+    ('customer_summaries_combine'), ('bgnbd_final'), ('gammagamma_final'),
+    ('clv_summary_state_in'), ('clv_summary_state_out'), ('clv_summary_state_send'), ('clv_summary_trans'),
+    ('clv_summary_combine'), ('clv_summary_final'),
     -- CLV
     ('bgnbd_fit'), ('gammagamma_fit'), ('clv_summary'), ('bgnbd_p_alive'), ('bgnbd_expected_purchases'),
     ('bgnbd_p_purchases'), ('gammagamma_expected_spend'), ('clv'), ('clv_simple'),

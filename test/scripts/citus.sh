@@ -346,6 +346,11 @@ check "control: Citus plans an aggregate with a float8 state and a combine funct
 # The aggregates whose partial states are real types, which Citus ships between nodes: they must
 # be aggregated per shard (so must any other aggregate whose state is not internal).
 declare -A pushed_down=(
+	["crm.clv_summary(timestamp with time zone, double precision, timestamp with time zone, double precision)"]=1
+	["crm.bgnbd_fit(integer, double precision, double precision)"]=1
+	["crm.bgnbd_fit(integer, double precision, double precision, double precision)"]=1
+	["crm.gammagamma_fit(integer, double precision)"]=1
+	["crm.gammagamma_fit(integer, double precision, double precision)"]=1
 	["crm.ces(integer)"]=1
 	["crm.ces(smallint)"]=1
 	["crm.csat(integer)"]=1
