@@ -50,9 +50,10 @@ typedef struct CustomerSummaries
 	bool		compacted;		/* rows are sorted, each summary once */
 	bool		compaction_pays;	/* the last compaction freed a quarter of the rows or more */
 	CustomerSummary *rows;
+	MemoryContext memory;		/* where rows are allocated (see crm_states_context) */
 } CustomerSummaries;
 
-extern MemoryContext crm_states_context(MemoryContext parent);
+extern MemoryContext crm_states_context(MemoryContext parent, MemoryContext *memory);
 extern CustomerSummaries *customer_summaries_state(FunctionCallInfo fcinfo, int kind, double penalizer);
 extern CustomerSummaries *customer_summaries_arg(FunctionCallInfo fcinfo, int argument, int kind);
 #define CustomerSummariesGetDatum(state) EOHPGetRWDatum(&(state)->header)

@@ -44,6 +44,8 @@ typedef struct ClvSummaryState
 	int64		count;
 	int64		capacity;
 	Purchase   *purchases;
+	/* the observation_end argument end_day came from (DT_NOBEGIN: not known), not stored */
+	TimestampTz end_timestamp;
 } ClvSummaryState;
 
 /* crm.clv_summary_state as stored. The header word: the format version (1) in the low byte. */
@@ -78,16 +80,30 @@ static const ExpandedObjectMethods clv_summary_methods = {
 static ClvSummaryState *
 clv_summary_state_new(MemoryContext parent, DateADT end_day, double time_unit_days, int64 capacity)
 {
-	MemoryContext context = crm_states_context(parent);
-	ClvSummaryState *state = MemoryContextAlloc(context, sizeof(ClvSummaryState));
+	MemoryContext memory;
+	MemoryContext context = crm_states_context(parent, &memory);
+	ClvSummaryState *state = MemoryContextAlloc(memory, sizeof(ClvSummaryState));
 
 	EOH_init_header(&state->header, &clv_summary_methods, context);
 	state->end_day = end_day;
 	state->time_unit_days = time_unit_days;
 	state->count = 0;
 	state->capacity = Max(capacity, 8);
-	state->purchases = MemoryContextAllocHuge(context, sizeof(Purchase) * state->capacity);
+	state->purchases = MemoryContextAllocHuge(memory, sizeof(Purchase) * state->capacity);
+	TIMESTAMP_NOBEGIN(state->end_timestamp);
 	return state;
+}
+
+/* DatumGetEOHP, inlined for the per-row path: the object a read-write expanded datum points to. */
+static inline ClvSummaryState *
+own_state_object(Datum datum)
+{
+	varatt_expanded pointer;
+
+	memcpy(&pointer, VARDATA_EXTERNAL(DatumGetPointer(datum)), sizeof(pointer));
+	if (unlikely(pointer.eohptr->eoh_methods != &clv_summary_methods))
+		elog(ERROR, "expected an expanded crm.clv_summary_state");
+	return (ClvSummaryState *) pointer.eohptr;
 }
 
 static Size
@@ -228,15 +244,28 @@ crm_clv_summary_trans(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("observation_end must be finite")));
-	end_day = DatumGetDateADT(DirectFunctionCall1(timestamptz_date, PG_GETARG_DATUM(3)));
-	if (!PG_ARGISNULL(0))
+	if (own)
 	{
-		/* read where it lies for the check; copied below only if it is to change */
-		if (own)
-			state = (ClvSummaryState *) DatumGetEOHP(PG_GETARG_DATUM(0));
+		state = own_state_object(PG_GETARG_DATUM(0));
+		/* the same observation_end as the previous row's (the usual case): the same day */
+		if (likely(state->end_timestamp == PG_GETARG_TIMESTAMPTZ(3) && state->time_unit_days == time_unit_days))
+			end_day = state->end_day;
 		else
+		{
+			end_day = DatumGetDateADT(DirectFunctionCall1(timestamptz_date, PG_GETARG_DATUM(3)));
+			clv_summary_same_arguments(state, end_day, time_unit_days);
+			state->end_timestamp = PG_GETARG_TIMESTAMPTZ(3);
+		}
+	}
+	else
+	{
+		end_day = DatumGetDateADT(DirectFunctionCall1(timestamptz_date, PG_GETARG_DATUM(3)));
+		if (!PG_ARGISNULL(0))
+		{
+			/* read where it lies for the check; copied below only if it is to change */
 			state = clv_summary_from_datum(context, PG_GETARG_DATUM(0), false);
-		clv_summary_same_arguments(state, end_day, time_unit_days);
+			clv_summary_same_arguments(state, end_day, time_unit_days);
+		}
 	}
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
 	{
@@ -255,7 +284,10 @@ crm_clv_summary_trans(PG_FUNCTION_ARGS)
 				 errmsg("transaction amounts must be finite numbers")));
 	day = DatumGetDateADT(DirectFunctionCall1(timestamptz_date, PG_GETARG_DATUM(1)));
 	if (state == NULL)
+	{
 		state = clv_summary_state_new(context, end_day, time_unit_days, 8);
+		state->end_timestamp = PG_GETARG_TIMESTAMPTZ(3);
+	}
 	if (day > end_day)
 		PG_RETURN_DATUM(EOHPGetRWDatum(&state->header));
 	clv_summary_reserve(state, state->count + 1);

@@ -303,14 +303,14 @@ CREATE FUNCTION @extschema@.bgnbd_final(@extschema@.clv_fit_state) RETURNS @exts
 COMMENT ON FUNCTION @extschema@.bgnbd_final(@extschema@.clv_fit_state) IS 'Final function of crm.bgnbd_fit: the fit.';
 
 CREATE AGGREGATE @extschema@.bgnbd_fit(x integer, t_x double precision, big_t double precision) (
-    SFUNC = @extschema@.bgnbd_trans, STYPE = @extschema@.clv_fit_state,
+    SFUNC = @extschema@.bgnbd_trans, STYPE = @extschema@.clv_fit_state, SSPACE = 8192,
     COMBINEFUNC = @extschema@.customer_summaries_combine,
     FINALFUNC = @extschema@.bgnbd_final, PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE @extschema@.bgnbd_fit(integer, double precision, double precision) IS
     'Maximum-likelihood BG/NBD fit over customers'' (x repeat purchases, t_x time of the last, T age). Rows with a NULL are skipped; no rows give NULL; invalid summaries, fewer than 2 customers or no repeat purchase raise 22023.';
 CREATE AGGREGATE @extschema@.bgnbd_fit(x integer, t_x double precision, big_t double precision, penalizer double precision) (
-    SFUNC = @extschema@.bgnbd_trans, STYPE = @extschema@.clv_fit_state,
+    SFUNC = @extschema@.bgnbd_trans, STYPE = @extschema@.clv_fit_state, SSPACE = 8192,
     COMBINEFUNC = @extschema@.customer_summaries_combine,
     FINALFUNC = @extschema@.bgnbd_final, PARALLEL = SAFE
 );
@@ -332,14 +332,14 @@ CREATE FUNCTION @extschema@.gammagamma_final(@extschema@.clv_fit_state) RETURNS 
 COMMENT ON FUNCTION @extschema@.gammagamma_final(@extschema@.clv_fit_state) IS 'Final function of crm.gammagamma_fit: the fit.';
 
 CREATE AGGREGATE @extschema@.gammagamma_fit(x integer, m double precision) (
-    SFUNC = @extschema@.gammagamma_trans, STYPE = @extschema@.clv_fit_state,
+    SFUNC = @extschema@.gammagamma_trans, STYPE = @extschema@.clv_fit_state, SSPACE = 8192,
     COMBINEFUNC = @extschema@.customer_summaries_combine,
     FINALFUNC = @extschema@.gammagamma_final, PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE @extschema@.gammagamma_fit(integer, double precision) IS
     'Maximum-likelihood Gamma-Gamma fit over repeat customers'' (x repeat purchases, m their mean value). Rows with x = 0 or a NULL are skipped; m <= 0 for x > 0, or fewer than 2 repeat customers, raise 22023.';
 CREATE AGGREGATE @extschema@.gammagamma_fit(x integer, m double precision, penalizer double precision) (
-    SFUNC = @extschema@.gammagamma_trans, STYPE = @extschema@.clv_fit_state,
+    SFUNC = @extschema@.gammagamma_trans, STYPE = @extschema@.clv_fit_state, SSPACE = 8192,
     COMBINEFUNC = @extschema@.customer_summaries_combine,
     FINALFUNC = @extschema@.gammagamma_final, PARALLEL = SAFE
 );
@@ -407,7 +407,7 @@ COMMENT ON FUNCTION @extschema@.clv_summary_final(@extschema@.clv_summary_state)
     'Final function of crm.clv_summary: x, t_x, big_t and m.';
 CREATE AGGREGATE @extschema@.clv_summary(occurred_at timestamptz, amount double precision,
                                          observation_end timestamptz, time_unit_days double precision) (
-    SFUNC = @extschema@.clv_summary_trans, STYPE = @extschema@.clv_summary_state,
+    SFUNC = @extschema@.clv_summary_trans, STYPE = @extschema@.clv_summary_state, SSPACE = 8192,
     COMBINEFUNC = @extschema@.clv_summary_combine,
     FINALFUNC = @extschema@.clv_summary_final, PARALLEL = SAFE
 );
