@@ -44,27 +44,25 @@ PG_FUNCTION_INFO_V1(crm_bgnbd_trans);
 Datum
 crm_bgnbd_trans(PG_FUNCTION_ARGS)
 {
-	MemoryContext context = crm_aggregate_context(fcinfo, "crm_bgnbd_trans");
-	CustomerSummaries *state = PG_ARGISNULL(0) ? NULL : (CustomerSummaries *) PG_GETARG_POINTER(0);
 	double		penalizer = customer_summaries_penalizer(fcinfo, 4);
+	CustomerSummaries *state;
 	int32		x;
 	double		t_x,
 				big_t;
 
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
 	{
-		if (state == NULL)
+		if (PG_ARGISNULL(0))
 			PG_RETURN_NULL();
-		PG_RETURN_POINTER(state);
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 	}
 	x = PG_GETARG_INT32(1);
 	t_x = PG_GETARG_FLOAT8(2);
 	big_t = PG_GETARG_FLOAT8(3);
 	bgnbd_validate(x, t_x, big_t);
-	if (state == NULL)
-		state = customer_summaries_new(context, 0, penalizer);
+	state = customer_summaries_state(fcinfo, CLV_KIND_BGNBD, penalizer);
 	customer_summaries_add(state, x, t_x, big_t);
-	PG_RETURN_POINTER(state);
+	PG_RETURN_DATUM(CustomerSummariesGetDatum(state));
 }
 
 /* Fits over more than four times this many distinct summaries start from a sample's fit. */
@@ -375,10 +373,9 @@ crm_bgnbd_final(PG_FUNCTION_ARGS)
 	int			iterations = 0;
 	bool		converged;
 
-	crm_aggregate_context(fcinfo, "crm_bgnbd_final");
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	state = (CustomerSummaries *) PG_GETARG_POINTER(0);
+	state = customer_summaries_arg(fcinfo, 0, CLV_KIND_BGNBD);
 	customer_summaries_compact(state);
 	bgnbd_data_build(state, 1, &data);
 	if (data.customers < 2)

@@ -15,26 +15,48 @@
 
 #include "crm.h"
 
-/* One customer summary: BG/NBD's (x, t_x, T), or Gamma-Gamma's (x, m, 0). */
+#include "utils/expandeddatum.h"
+
+/*
+ * One customer summary: BG/NBD's (x, t_x, T), or Gamma-Gamma's (x, m, 0). Also the layout of a
+ * row of crm.clv_fit_state as stored (reserved is 0).
+ */
 typedef struct CustomerSummary
 {
 	int32		x;
+	int32		reserved;
 	double		u;
 	double		v;
 	double		weight;
 } CustomerSummary;
 
+/* Which fit a state is for: its rows obey that model's rules. */
+#define CLV_KIND_BGNBD 1
+#define CLV_KIND_GAMMAGAMMA 2
+
+/*
+ * The state of the CLV fits: the type crm.clv_fit_state, kept during aggregation as an
+ * expanded object (PostgreSQL's utils/expandeddatum.h) in its own memory context under the
+ * aggregate's, so rows are added in place; flattened (compacted) when it travels: to a parallel
+ * leader, to a Citus coordinator as text, or to disk.
+ */
 typedef struct CustomerSummaries
 {
+	ExpandedObjectHeader header;
 	int64		count;
 	int64		capacity;
 	double		penalizer;
+	int			kind;
 	bool		compacted;		/* rows are sorted, each summary once */
 	bool		compaction_pays;	/* the last compaction freed a quarter of the rows or more */
 	CustomerSummary *rows;
+	MemoryContext memory;		/* where rows are allocated (see crm_states_context) */
 } CustomerSummaries;
 
-extern CustomerSummaries *customer_summaries_new(MemoryContext context, int64 capacity, double penalizer);
+extern MemoryContext crm_states_context(MemoryContext parent, MemoryContext *memory);
+extern CustomerSummaries *customer_summaries_state(FunctionCallInfo fcinfo, int kind, double penalizer);
+extern CustomerSummaries *customer_summaries_arg(FunctionCallInfo fcinfo, int argument, int kind);
+#define CustomerSummariesGetDatum(state) EOHPGetRWDatum(&(state)->header)
 extern void customer_summaries_add(CustomerSummaries *state, int32 x, double u, double v);
 extern void customer_summaries_compact(CustomerSummaries *state);
 extern double customer_summaries_penalizer(FunctionCallInfo fcinfo, int argument);

@@ -13,32 +13,66 @@ CREATE TYPE @extschema@.bgnbd_model AS (
 COMMENT ON TYPE @extschema@.bgnbd_model IS
     'A fitted BG/NBD model: purchase rate ~ Gamma(r, alpha), dropout probability ~ Beta(a, b); the log-likelihood of the data, the customers (n), the optimiser''s iterations and whether it converged.';
 
-CREATE FUNCTION @extschema@.bgnbd_trans(internal, integer, double precision, double precision) RETURNS internal
+-- The state both CLV fits share: distinct customer summaries with weights (src/clv_state.c), a
+-- real type so that Citus can fit on every shard's summaries and merge the shipped states.
+CREATE TYPE @extschema@.clv_fit_state;
+CREATE FUNCTION @extschema@.clv_fit_state_in(cstring) RETURNS @extschema@.clv_fit_state
+    AS 'MODULE_PATHNAME', 'crm_clv_fit_state_in' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.clv_fit_state_in(cstring) IS
+    'Text input of crm.clv_fit_state: 1;<bgnbd or gammagamma>;<penalizer>;<count>, then ;x,u,v,weight for each distinct summary in (x, u, v) order.';
+CREATE FUNCTION @extschema@.clv_fit_state_out(@extschema@.clv_fit_state) RETURNS cstring
+    AS 'MODULE_PATHNAME', 'crm_clv_fit_state_out' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.clv_fit_state_out(@extschema@.clv_fit_state) IS
+    'Text output of crm.clv_fit_state (exact numbers).';
+CREATE FUNCTION @extschema@.clv_fit_state_recv(internal) RETURNS @extschema@.clv_fit_state
+    AS 'MODULE_PATHNAME', 'crm_clv_fit_state_recv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.clv_fit_state_recv(internal) IS
+    'Binary input of crm.clv_fit_state: a 4-byte header word (version 1, kind 1 BG/NBD or 2 Gamma-Gamma), the penalizer, the count, then x (4 bytes), u, v, weight (8 bytes each) per summary, network byte order.';
+CREATE FUNCTION @extschema@.clv_fit_state_send(@extschema@.clv_fit_state) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'crm_clv_fit_state_send' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.clv_fit_state_send(@extschema@.clv_fit_state) IS
+    'Binary output of crm.clv_fit_state (see crm.clv_fit_state_recv).';
+CREATE TYPE @extschema@.clv_fit_state (
+    INPUT = @extschema@.clv_fit_state_in,
+    OUTPUT = @extschema@.clv_fit_state_out,
+    RECEIVE = @extschema@.clv_fit_state_recv,
+    SEND = @extschema@.clv_fit_state_send,
+    INTERNALLENGTH = VARIABLE,
+    ALIGNMENT = double,
+    STORAGE = extended
+);
+COMMENT ON TYPE @extschema@.clv_fit_state IS
+    'The partial state of crm.bgnbd_fit and crm.gammagamma_fit: the distinct customer summaries with their weights (32 bytes each, plus 24).';
+
+CREATE FUNCTION @extschema@.bgnbd_trans(@extschema@.clv_fit_state, integer, double precision, double precision)
+RETURNS @extschema@.clv_fit_state
     AS 'MODULE_PATHNAME', 'crm_bgnbd_trans' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION @extschema@.bgnbd_trans(internal, integer, double precision, double precision, double precision) RETURNS internal
+COMMENT ON FUNCTION @extschema@.bgnbd_trans(@extschema@.clv_fit_state, integer, double precision, double precision) IS
+    'Transition function of crm.bgnbd_fit.';
+CREATE FUNCTION @extschema@.bgnbd_trans(@extschema@.clv_fit_state, integer, double precision, double precision, double precision)
+RETURNS @extschema@.clv_fit_state
     AS 'MODULE_PATHNAME', 'crm_bgnbd_trans' LANGUAGE C IMMUTABLE PARALLEL SAFE;
--- The state both CLV fits share: distinct customer summaries with weights (src/clv_state.c).
-CREATE FUNCTION @extschema@.customer_summaries_combine(internal, internal) RETURNS internal
+COMMENT ON FUNCTION @extschema@.bgnbd_trans(@extschema@.clv_fit_state, integer, double precision, double precision, double precision) IS
+    'Transition function of crm.bgnbd_fit with a penalizer.';
+CREATE FUNCTION @extschema@.customer_summaries_combine(@extschema@.clv_fit_state, @extschema@.clv_fit_state)
+RETURNS @extschema@.clv_fit_state
     AS 'MODULE_PATHNAME', 'crm_customer_summaries_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION @extschema@.customer_summaries_serialize(internal) RETURNS bytea
-    AS 'MODULE_PATHNAME', 'crm_customer_summaries_serialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION @extschema@.customer_summaries_deserialize(bytea, internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'crm_customer_summaries_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION @extschema@.bgnbd_final(internal) RETURNS @extschema@.bgnbd_model
+COMMENT ON FUNCTION @extschema@.customer_summaries_combine(@extschema@.clv_fit_state, @extschema@.clv_fit_state) IS
+    'Combine function of the CLV fits: merges two partial states (parallel workers, Citus shards).';
+CREATE FUNCTION @extschema@.bgnbd_final(@extschema@.clv_fit_state) RETURNS @extschema@.bgnbd_model
     AS 'MODULE_PATHNAME', 'crm_bgnbd_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.bgnbd_final(@extschema@.clv_fit_state) IS 'Final function of crm.bgnbd_fit: the fit.';
 
 CREATE AGGREGATE @extschema@.bgnbd_fit(x integer, t_x double precision, big_t double precision) (
-    SFUNC = @extschema@.bgnbd_trans, STYPE = internal,
+    SFUNC = @extschema@.bgnbd_trans, STYPE = @extschema@.clv_fit_state, SSPACE = 8192,
     COMBINEFUNC = @extschema@.customer_summaries_combine,
-    SERIALFUNC = @extschema@.customer_summaries_serialize, DESERIALFUNC = @extschema@.customer_summaries_deserialize,
     FINALFUNC = @extschema@.bgnbd_final, PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE @extschema@.bgnbd_fit(integer, double precision, double precision) IS
     'Maximum-likelihood BG/NBD fit over customers'' (x repeat purchases, t_x time of the last, T age). Rows with a NULL are skipped; no rows give NULL; invalid summaries, fewer than 2 customers or no repeat purchase raise 22023.';
 CREATE AGGREGATE @extschema@.bgnbd_fit(x integer, t_x double precision, big_t double precision, penalizer double precision) (
-    SFUNC = @extschema@.bgnbd_trans, STYPE = internal,
+    SFUNC = @extschema@.bgnbd_trans, STYPE = @extschema@.clv_fit_state, SSPACE = 8192,
     COMBINEFUNC = @extschema@.customer_summaries_combine,
-    SERIALFUNC = @extschema@.customer_summaries_serialize, DESERIALFUNC = @extschema@.customer_summaries_deserialize,
     FINALFUNC = @extschema@.bgnbd_final, PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE @extschema@.bgnbd_fit(integer, double precision, double precision, double precision) IS
@@ -77,25 +111,30 @@ CREATE TYPE @extschema@.gammagamma_model AS (
 COMMENT ON TYPE @extschema@.gammagamma_model IS
     'A fitted Gamma-Gamma spend model: spend per transaction ~ Gamma(p, nu), nu ~ Gamma(q, gamma); the log-likelihood, the repeat customers (n), iterations and convergence.';
 
-CREATE FUNCTION @extschema@.gammagamma_trans(internal, integer, double precision) RETURNS internal
+CREATE FUNCTION @extschema@.gammagamma_trans(@extschema@.clv_fit_state, integer, double precision)
+RETURNS @extschema@.clv_fit_state
     AS 'MODULE_PATHNAME', 'crm_gammagamma_trans' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION @extschema@.gammagamma_trans(internal, integer, double precision, double precision) RETURNS internal
+COMMENT ON FUNCTION @extschema@.gammagamma_trans(@extschema@.clv_fit_state, integer, double precision) IS
+    'Transition function of crm.gammagamma_fit.';
+CREATE FUNCTION @extschema@.gammagamma_trans(@extschema@.clv_fit_state, integer, double precision, double precision)
+RETURNS @extschema@.clv_fit_state
     AS 'MODULE_PATHNAME', 'crm_gammagamma_trans' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION @extschema@.gammagamma_final(internal) RETURNS @extschema@.gammagamma_model
+COMMENT ON FUNCTION @extschema@.gammagamma_trans(@extschema@.clv_fit_state, integer, double precision, double precision) IS
+    'Transition function of crm.gammagamma_fit with a penalizer.';
+CREATE FUNCTION @extschema@.gammagamma_final(@extschema@.clv_fit_state) RETURNS @extschema@.gammagamma_model
     AS 'MODULE_PATHNAME', 'crm_gammagamma_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.gammagamma_final(@extschema@.clv_fit_state) IS 'Final function of crm.gammagamma_fit: the fit.';
 
 CREATE AGGREGATE @extschema@.gammagamma_fit(x integer, m double precision) (
-    SFUNC = @extschema@.gammagamma_trans, STYPE = internal,
+    SFUNC = @extschema@.gammagamma_trans, STYPE = @extschema@.clv_fit_state, SSPACE = 8192,
     COMBINEFUNC = @extschema@.customer_summaries_combine,
-    SERIALFUNC = @extschema@.customer_summaries_serialize, DESERIALFUNC = @extschema@.customer_summaries_deserialize,
     FINALFUNC = @extschema@.gammagamma_final, PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE @extschema@.gammagamma_fit(integer, double precision) IS
     'Maximum-likelihood Gamma-Gamma fit over repeat customers'' (x repeat purchases, m their mean value). Rows with x = 0 or a NULL are skipped; m <= 0 for x > 0, or fewer than 2 repeat customers, raise 22023.';
 CREATE AGGREGATE @extschema@.gammagamma_fit(x integer, m double precision, penalizer double precision) (
-    SFUNC = @extschema@.gammagamma_trans, STYPE = internal,
+    SFUNC = @extschema@.gammagamma_trans, STYPE = @extschema@.clv_fit_state, SSPACE = 8192,
     COMBINEFUNC = @extschema@.customer_summaries_combine,
-    SERIALFUNC = @extschema@.customer_summaries_serialize, DESERIALFUNC = @extschema@.customer_summaries_deserialize,
     FINALFUNC = @extschema@.gammagamma_final, PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE @extschema@.gammagamma_fit(integer, double precision, double precision) IS
@@ -149,21 +188,57 @@ CREATE TYPE @extschema@.clv_customer_summary AS (
 COMMENT ON TYPE @extschema@.clv_customer_summary IS
     'A customer as the CLV models see them: x repeat purchase days, t_x first to last purchase, big_t first purchase to the observation end (in time units), m mean value of the repeat purchase days.';
 
-CREATE FUNCTION @extschema@.clv_summary_trans(internal, timestamptz, double precision, timestamptz, double precision) RETURNS internal
+-- The aggregate's state: the customer's transactions (a real type, so that Citus can summarise
+-- on every shard and merge the shipped states when not grouping by the distribution column).
+-- SSPACE 8192 on the CLV aggregates is what the planner assumed for 0.1's internal states: it
+-- keeps the plans of 0.1 (with many groups, hash aggregation in batches, measured faster here).
+CREATE TYPE @extschema@.clv_summary_state;
+CREATE FUNCTION @extschema@.clv_summary_state_in(cstring) RETURNS @extschema@.clv_summary_state
+    AS 'MODULE_PATHNAME', 'crm_clv_summary_state_in' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.clv_summary_state_in(cstring) IS
+    'Text input of crm.clv_summary_state: 1;<end day>;<time_unit_days>;<count>, then ;day,amount per transaction (days since 2000-01-01).';
+CREATE FUNCTION @extschema@.clv_summary_state_out(@extschema@.clv_summary_state) RETURNS cstring
+    AS 'MODULE_PATHNAME', 'crm_clv_summary_state_out' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.clv_summary_state_out(@extschema@.clv_summary_state) IS
+    'Text output of crm.clv_summary_state (exact numbers).';
+CREATE FUNCTION @extschema@.clv_summary_state_recv(internal) RETURNS @extschema@.clv_summary_state
+    AS 'MODULE_PATHNAME', 'crm_clv_summary_state_recv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.clv_summary_state_recv(internal) IS
+    'Binary input of crm.clv_summary_state: a 4-byte version word (1), the end day (4 bytes), time_unit_days (8), the count (8), then day (4) and amount (8) per transaction, network byte order.';
+CREATE FUNCTION @extschema@.clv_summary_state_send(@extschema@.clv_summary_state) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'crm_clv_summary_state_send' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.clv_summary_state_send(@extschema@.clv_summary_state) IS
+    'Binary output of crm.clv_summary_state (see crm.clv_summary_state_recv).';
+CREATE TYPE @extschema@.clv_summary_state (
+    INPUT = @extschema@.clv_summary_state_in,
+    OUTPUT = @extschema@.clv_summary_state_out,
+    RECEIVE = @extschema@.clv_summary_state_recv,
+    SEND = @extschema@.clv_summary_state_send,
+    INTERNALLENGTH = VARIABLE,
+    ALIGNMENT = double,
+    STORAGE = extended
+);
+COMMENT ON TYPE @extschema@.clv_summary_state IS
+    'The partial state of crm.clv_summary: one customer''s transactions by the observation end (16 bytes each, plus 32).';
+
+CREATE FUNCTION @extschema@.clv_summary_trans(@extschema@.clv_summary_state, timestamptz, double precision, timestamptz, double precision)
+RETURNS @extschema@.clv_summary_state
     AS 'MODULE_PATHNAME', 'crm_clv_summary_trans' LANGUAGE C STABLE PARALLEL SAFE;
-CREATE FUNCTION @extschema@.clv_summary_combine(internal, internal) RETURNS internal
+COMMENT ON FUNCTION @extschema@.clv_summary_trans(@extschema@.clv_summary_state, timestamptz, double precision, timestamptz, double precision) IS
+    'Transition function of crm.clv_summary.';
+CREATE FUNCTION @extschema@.clv_summary_combine(@extschema@.clv_summary_state, @extschema@.clv_summary_state)
+RETURNS @extschema@.clv_summary_state
     AS 'MODULE_PATHNAME', 'crm_clv_summary_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION @extschema@.clv_summary_serialize(internal) RETURNS bytea
-    AS 'MODULE_PATHNAME', 'crm_clv_summary_serialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION @extschema@.clv_summary_deserialize(bytea, internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'crm_clv_summary_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION @extschema@.clv_summary_final(internal) RETURNS @extschema@.clv_customer_summary
+COMMENT ON FUNCTION @extschema@.clv_summary_combine(@extschema@.clv_summary_state, @extschema@.clv_summary_state) IS
+    'Combine function of crm.clv_summary: both states'' transactions (parallel workers, Citus shards).';
+CREATE FUNCTION @extschema@.clv_summary_final(@extschema@.clv_summary_state) RETURNS @extschema@.clv_customer_summary
     AS 'MODULE_PATHNAME', 'crm_clv_summary_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.clv_summary_final(@extschema@.clv_summary_state) IS
+    'Final function of crm.clv_summary: x, t_x, big_t and m.';
 CREATE AGGREGATE @extschema@.clv_summary(occurred_at timestamptz, amount double precision,
                                          observation_end timestamptz, time_unit_days double precision) (
-    SFUNC = @extschema@.clv_summary_trans, STYPE = internal,
+    SFUNC = @extschema@.clv_summary_trans, STYPE = @extschema@.clv_summary_state, SSPACE = 8192,
     COMBINEFUNC = @extschema@.clv_summary_combine,
-    SERIALFUNC = @extschema@.clv_summary_serialize, DESERIALFUNC = @extschema@.clv_summary_deserialize,
     FINALFUNC = @extschema@.clv_summary_final, PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE @extschema@.clv_summary(timestamptz, double precision, timestamptz, double precision) IS

@@ -18,9 +18,8 @@ PG_FUNCTION_INFO_V1(crm_gammagamma_trans);
 Datum
 crm_gammagamma_trans(PG_FUNCTION_ARGS)
 {
-	MemoryContext context = crm_aggregate_context(fcinfo, "crm_gammagamma_trans");
-	CustomerSummaries *state = PG_ARGISNULL(0) ? NULL : (CustomerSummaries *) PG_GETARG_POINTER(0);
 	double		penalizer = customer_summaries_penalizer(fcinfo, 3);
+	CustomerSummaries *state;
 	int32		x;
 	double		m;
 
@@ -28,9 +27,9 @@ crm_gammagamma_trans(PG_FUNCTION_ARGS)
 	{
 		if (PG_ARGISNULL(1) || PG_GETARG_INT32(1) >= 0)
 		{
-			if (state == NULL)
+			if (PG_ARGISNULL(0))
 				PG_RETURN_NULL();
-			PG_RETURN_POINTER(state);
+			PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 		}
 	}
 	x = PG_GETARG_INT32(1);
@@ -46,10 +45,9 @@ crm_gammagamma_trans(PG_FUNCTION_ARGS)
 				 errmsg("mean spend must be a positive, finite number"),
 				 errdetail("A repeat customer (x = %d) has m = %g.", x, m),
 				 errhint("Gamma-Gamma models positive spend; leave out refunds and free orders.")));
-	if (state == NULL)
-		state = customer_summaries_new(context, 0, penalizer);
+	state = customer_summaries_state(fcinfo, CLV_KIND_GAMMAGAMMA, penalizer);
 	customer_summaries_add(state, x, m, 0);
-	PG_RETURN_POINTER(state);
+	PG_RETURN_DATUM(CustomerSummariesGetDatum(state));
 }
 
 /*
@@ -171,10 +169,9 @@ crm_gammagamma_final(PG_FUNCTION_ARGS)
 	int			iterations = 0;
 	bool		converged;
 
-	crm_aggregate_context(fcinfo, "crm_gammagamma_final");
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	state = (CustomerSummaries *) PG_GETARG_POINTER(0);
+	state = customer_summaries_arg(fcinfo, 0, CLV_KIND_GAMMAGAMMA);
 	customer_summaries_compact(state);
 	gammagamma_data_build(state, &data);
 	if (data.customers < 2)

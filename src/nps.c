@@ -2,19 +2,29 @@
  * nps.c: Net Promoter Score, CSAT and CES aggregates, and crm.nps_summary, an exact and mergeable
  * 0-10 answer histogram.
  *
- * The NPS aggregates keep the whole histogram (11 int64 counts) as their state: the per-row work
- * is one range comparison and one increment, the state never moves, and the histogram is exactly
- * what crm.nps_summary stores, so crm.nps, crm.nps_agg and crm.nps_union share one state and one
- * set of combine, serialize and deserialize functions. CSAT and CES need only two counters each.
+ * The NPS aggregates keep the whole histogram (11 int64 counts) as their state, and that state is
+ * a crm.nps_summary itself: the per-row work is one range comparison and one increment of the
+ * summary, updated in place in the aggregate's memory (the transition function returns the state
+ * it was given, so the executor neither copies nor frees it). crm.nps, crm.nps_agg and
+ * crm.nps_union share one state and one combine function. CSAT and CES need only two counters
+ * each: their state is a crm.counter_pair, updated in place the same way. Real types as states
+ * (not internal) let Citus run the aggregates on every shard and ship the partial states to the
+ * coordinator in their text form; no serialize or deserialize function is needed any more.
+ *
+ * The install script of 0.1 declared the states as internal, with serialize and deserialize
+ * functions. Its C symbols stay defined and work on the same in-memory states, so a 0.1 database
+ * keeps working with this library until ALTER EXTENSION crm UPDATE.
  */
 #include "crm.h"
 
 #include <ctype.h>
 
+#include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "common/int.h"
 #include "funcapi.h"
 #include "libpq/pqformat.h"
+#include "nodes/execnodes.h"
 #include "utils/builtins.h"
 
 #define NPS_BUCKETS 11
@@ -23,13 +33,10 @@
 #define NPS_SUMMARY_VERSION 1
 #define NPS_SUMMARY_VERSION_MASK 0xFF
 
-/* The NPS aggregates' transition state: answers per score 0-10. */
-typedef struct NpsHistogram
-{
-	int64		counts[NPS_BUCKETS];
-} NpsHistogram;
-
-/* crm.nps_summary: a varlena of fixed length, so every value is exactly sizeof(NpsSummary). */
+/*
+ * crm.nps_summary, also the NPS aggregates' transition state: a varlena of fixed length, so every
+ * value is exactly sizeof(NpsSummary).
+ */
 typedef struct NpsSummary
 {
 	int32		vl_len_;
@@ -38,14 +45,22 @@ typedef struct NpsSummary
 } NpsSummary;
 
 /*
- * The CSAT and CES transition state: for CSAT, positive answers and all answers; for CES, the sum
- * of the scores and the number of answers.
+ * crm.counter_pair, the CSAT and CES transition state: for CSAT, positive answers and all answers;
+ * for CES, the sum of the scores and the number of answers. A varlena of fixed length, versioned
+ * like crm.nps_summary.
  */
 typedef struct CounterPair
 {
+	int32		vl_len_;
+	uint32		header;
 	int64		part;
 	int64		total;
 } CounterPair;
+
+/* crm.counter_pair's first word: the format version in the low byte, flags (none yet) above. */
+#define COUNTER_PAIR_VERSION 1
+#define COUNTER_PAIR_VERSION_MASK 0xFF
+#define COUNTER_PAIR_SEND_SIZE (sizeof(uint32) + 2 * sizeof(int64))
 
 #define NPS_COUNTS_SIZE (NPS_BUCKETS * sizeof(int64))
 #define NPS_SERIALIZED_SIZE NPS_COUNTS_SIZE
@@ -67,17 +82,95 @@ score_out_of_range(const char *scale, int low, int high, int32 score)
 }
 
 /* ---------------------------------------------------------------------------------------------
- * The NPS histogram state
+ * The NPS histogram state: a crm.nps_summary
  */
 
-/*
- * Not inlined: it runs once per group, and inlined it would put a stack protector (its caller's
- * address-taken local) on the per-row path of the transition functions.
- */
-static pg_noinline NpsHistogram *
-histogram_new(FunctionCallInfo fcinfo, const char *function_name)
+/* A new summary holding these counts, palloc'd in the current memory context. */
+static NpsSummary *
+summary_new(const int64 *counts)
 {
-	return MemoryContextAllocZero(crm_aggregate_context(fcinfo, function_name), sizeof(NpsHistogram));
+	NpsSummary *summary = palloc(sizeof(NpsSummary));
+
+	SET_VARSIZE(summary, sizeof(NpsSummary));
+	summary->header = NPS_SUMMARY_VERSION;
+	memcpy(summary->counts, counts, sizeof(summary->counts));
+	return summary;
+}
+
+/* A stored summary; its length and version were checked on input, re-checked here cheaply. */
+static inline NpsSummary *
+summary_from_datum(Datum datum)
+{
+	/* stored plain, a summary is never toasted: skip the call to pg_detoast_datum */
+	NpsSummary *summary = VARATT_IS_EXTENDED(DatumGetPointer(datum)) ?
+		(NpsSummary *) PG_DETOAST_DATUM(datum) : (NpsSummary *) DatumGetPointer(datum);
+
+	if (unlikely(VARSIZE(summary) != sizeof(NpsSummary) ||
+				 (summary->header & NPS_SUMMARY_VERSION_MASK) != NPS_SUMMARY_VERSION))
+		elog(ERROR, "corrupt crm.nps_summary: length %u, header %u",
+			 (unsigned) VARSIZE(summary), summary->header);
+	return summary;
+}
+
+#define PG_GETARG_NPS_SUMMARY(n) summary_from_datum(PG_GETARG_DATUM(n))
+
+/*
+ * Whether this call is an aggregate's (or window aggregate's) transition or combine step, whose
+ * first argument is the state the executor keeps in the aggregate's memory: then the function may
+ * update it in place and return it. Any other call (crm.nps_trans(summary, 7) in a query) must
+ * leave its arguments alone. What AggCheckCallContext tests, inlined for the per-row path.
+ */
+static inline bool
+called_as_aggregate(FunctionCallInfo fcinfo)
+{
+	return fcinfo->context != NULL &&
+		(IsA(fcinfo->context, AggState) || IsA(fcinfo->context, WindowAggState));
+}
+
+/*
+ * Memory for a group's first state. Declared with a real type (0.2), the state is returned to the
+ * executor, which copies it into the aggregate's memory once (it is not the state it passed in):
+ * allocated there itself, the first copy would stay behind until the end of the query. Declared
+ * internal (the install script of 0.1), the executor keeps the pointer as it is: the state must be
+ * in the aggregate's memory. Once per group, never per row.
+ */
+static pg_noinline void *
+state_alloc(FunctionCallInfo fcinfo, Size size)
+{
+	MemoryContext aggregate_context;
+
+	if (AggCheckCallContext(fcinfo, &aggregate_context) &&
+		get_fn_expr_argtype(fcinfo->flinfo, 0) == INTERNALOID)
+		return MemoryContextAllocZero(aggregate_context, size);
+	return palloc0(size);
+}
+
+/*
+ * A group's first histogram. Not inlined: it runs once per group, and inlined it would put a stack
+ * protector (its caller's address-taken local) on the per-row path of the transition functions.
+ */
+static pg_noinline NpsSummary *
+histogram_new(FunctionCallInfo fcinfo)
+{
+	NpsSummary *state = state_alloc(fcinfo, sizeof(NpsSummary));
+
+	SET_VARSIZE(state, sizeof(NpsSummary));
+	state->header = NPS_SUMMARY_VERSION;
+	return state;
+}
+
+/*
+ * The state to update for argument 0: in place when the executor owns it, else a copy (a direct
+ * call must not change its argument). NULL for a NULL argument.
+ */
+static pg_attribute_always_inline NpsSummary *
+histogram_state(FunctionCallInfo fcinfo)
+{
+	if (PG_ARGISNULL(0))
+		return NULL;
+	if (likely(called_as_aggregate(fcinfo)))
+		return (NpsSummary *) PG_GETARG_POINTER(0);
+	return summary_new(PG_GETARG_NPS_SUMMARY(0)->counts);
 }
 
 /*
@@ -102,6 +195,15 @@ histogram_add(int64 *into, const int64 *from)
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("nps_summary count out of range"),
 				 errdetail("A merged count exceeds %lld.", (long long) PG_INT64_MAX)));
+}
+
+static pg_noinline void
+count_out_of_range(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("nps_summary count out of range"),
+			 errdetail("A count would exceed %lld.", (long long) PG_INT64_MAX)));
 }
 
 /*
@@ -130,12 +232,15 @@ histogram_nps(const int64 *counts, double *nps)
 static pg_attribute_always_inline Datum
 nps_step(FunctionCallInfo fcinfo, int32 score)
 {
-	NpsHistogram *state = PG_ARGISNULL(0) ? NULL : (NpsHistogram *) PG_GETARG_POINTER(0);
+	NpsSummary *state = histogram_state(fcinfo);
 
 	if (unlikely((uint32) score > 10))
 		score_out_of_range("NPS", 0, 10, score);
 	if (unlikely(state == NULL))
-		state = histogram_new(fcinfo, "crm.nps");
+		state = histogram_new(fcinfo);
+	/* reachable only from a state given by hand: 2^63 - 1 answers are never counted */
+	if (unlikely(state->counts[score] == PG_INT64_MAX))
+		count_out_of_range();
 	state->counts[score]++;
 	PG_RETURN_POINTER(state);
 }
@@ -168,13 +273,29 @@ crm_nps_trans_int4(PG_FUNCTION_ARGS)
 	return nps_step(fcinfo, PG_GETARG_INT32(1));
 }
 
+PG_FUNCTION_INFO_V1(crm_nps_summary_combine);
+/*
+ * Combine function of the NPS aggregates (strict): adds the second summary to the first, in place
+ * when the executor owns the first. Also what Citus's coordinator calls on the shards' states.
+ */
+Datum
+crm_nps_summary_combine(PG_FUNCTION_ARGS)
+{
+	NpsSummary *state = PG_GETARG_NPS_SUMMARY(0);
+
+	if (!called_as_aggregate(fcinfo) || !VARATT_IS_4B_U(DatumGetPointer(PG_GETARG_DATUM(0))))
+		state = summary_new(state->counts);
+	histogram_add(state->counts, PG_GETARG_NPS_SUMMARY(1)->counts);
+	PG_RETURN_POINTER(state);
+}
+
 PG_FUNCTION_INFO_V1(crm_nps_combine);
-/* Combine function of the NPS aggregates: adds two partial histograms. */
+/* Combine function of the NPS aggregates of 0.1 (state internal): adds two partial histograms. */
 Datum
 crm_nps_combine(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggregate_context = crm_aggregate_context(fcinfo, "crm_nps_combine");
-	NpsHistogram *state;
+	NpsSummary *state;
 
 	if (PG_ARGISNULL(1))
 	{
@@ -183,23 +304,27 @@ crm_nps_combine(PG_FUNCTION_ARGS)
 		PG_RETURN_POINTER(PG_GETARG_POINTER(0));
 	}
 	if (PG_ARGISNULL(0))
-		state = MemoryContextAllocZero(aggregate_context, sizeof(NpsHistogram));
+	{
+		state = MemoryContextAllocZero(aggregate_context, sizeof(NpsSummary));
+		SET_VARSIZE(state, sizeof(NpsSummary));
+		state->header = NPS_SUMMARY_VERSION;
+	}
 	else
-		state = (NpsHistogram *) PG_GETARG_POINTER(0);
-	histogram_add(state->counts, ((NpsHistogram *) PG_GETARG_POINTER(1))->counts);
+		state = (NpsSummary *) PG_GETARG_POINTER(0);
+	histogram_add(state->counts, ((NpsSummary *) PG_GETARG_POINTER(1))->counts);
 	PG_RETURN_POINTER(state);
 }
 
 PG_FUNCTION_INFO_V1(crm_nps_serialize);
-/* Serialize function of the NPS aggregates: the 11 counts as a bytea. */
+/* Serialize function of the NPS aggregates of 0.1: the 11 counts as a bytea. */
 Datum
 crm_nps_serialize(PG_FUNCTION_ARGS)
 {
-	NpsHistogram *state;
+	NpsSummary *state;
 	bytea	   *result;
 
 	crm_aggregate_context(fcinfo, "crm_nps_serialize");
-	state = (NpsHistogram *) PG_GETARG_POINTER(0);
+	state = (NpsSummary *) PG_GETARG_POINTER(0);
 	result = palloc(VARHDRSZ + NPS_SERIALIZED_SIZE);
 	SET_VARSIZE(result, VARHDRSZ + NPS_SERIALIZED_SIZE);
 	memcpy(VARDATA(result), state->counts, NPS_SERIALIZED_SIZE);
@@ -207,24 +332,32 @@ crm_nps_serialize(PG_FUNCTION_ARGS)
 }
 
 PG_FUNCTION_INFO_V1(crm_nps_deserialize);
-/* Deserialize function of the NPS aggregates: checks the length and that no count is negative. */
+/* Deserialize function of the NPS aggregates of 0.1: checks the length and the counts' signs. */
 Datum
 crm_nps_deserialize(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggregate_context = crm_aggregate_context(fcinfo, "crm_nps_deserialize");
 	bytea	   *serialized = PG_GETARG_BYTEA_PP(0);
-	NpsHistogram *state;
+	NpsSummary *state;
 
 	if (VARSIZE_ANY_EXHDR(serialized) != NPS_SERIALIZED_SIZE)
 		elog(ERROR, "crm_nps_deserialize: expected %zu bytes, got %zu",
 			 NPS_SERIALIZED_SIZE, (size_t) VARSIZE_ANY_EXHDR(serialized));
-	state = MemoryContextAlloc(aggregate_context, sizeof(NpsHistogram));
+	state = MemoryContextAlloc(aggregate_context, sizeof(NpsSummary));
+	SET_VARSIZE(state, sizeof(NpsSummary));
+	state->header = NPS_SUMMARY_VERSION;
 	memcpy(state->counts, VARDATA_ANY(serialized), NPS_SERIALIZED_SIZE);
 	for (int i = 0; i < NPS_BUCKETS; i++)
 		if (state->counts[i] < 0)
 			elog(ERROR, "crm_nps_deserialize: negative count for score %d", i);
 	PG_RETURN_POINTER(state);
 }
+
+/*
+ * The state a final function reads: the executor's own (never toasted), or under the 0.1 install
+ * script an internal pointer to the same struct.
+ */
+#define PG_GETARG_NPS_STATE(n) ((const NpsSummary *) PG_GETARG_POINTER(n))
 
 PG_FUNCTION_INFO_V1(crm_nps_final);
 /* Final function of crm.nps(score): %promoters - %detractors, NULL without answers. */
@@ -233,49 +366,20 @@ crm_nps_final(PG_FUNCTION_ARGS)
 {
 	double		nps;
 
-	if (!histogram_nps(((NpsHistogram *) PG_GETARG_POINTER(0))->counts, &nps))
+	if (!histogram_nps(PG_GETARG_NPS_STATE(0)->counts, &nps))
 		PG_RETURN_NULL();
 	PG_RETURN_FLOAT8(nps);
 }
 
-/* ---------------------------------------------------------------------------------------------
- * crm.nps_summary
- */
-
-static NpsSummary *
-summary_new(const int64 *counts)
-{
-	NpsSummary *summary = palloc(sizeof(NpsSummary));
-
-	SET_VARSIZE(summary, sizeof(NpsSummary));
-	summary->header = NPS_SUMMARY_VERSION;
-	memcpy(summary->counts, counts, sizeof(summary->counts));
-	return summary;
-}
-
-/* A stored summary; its length and version were checked on input, re-checked here cheaply. */
-static inline NpsSummary *
-summary_from_datum(Datum datum)
-{
-	/* stored plain, a summary is never toasted: skip the call to pg_detoast_datum */
-	NpsSummary *summary = VARATT_IS_EXTENDED(DatumGetPointer(datum)) ?
-		(NpsSummary *) PG_DETOAST_DATUM(datum) : (NpsSummary *) DatumGetPointer(datum);
-
-	if (unlikely(VARSIZE(summary) != sizeof(NpsSummary) ||
-				 (summary->header & NPS_SUMMARY_VERSION_MASK) != NPS_SUMMARY_VERSION))
-		elog(ERROR, "corrupt crm.nps_summary: length %u, header %u",
-			 (unsigned) VARSIZE(summary), summary->header);
-	return summary;
-}
-
-#define PG_GETARG_NPS_SUMMARY(n) summary_from_datum(PG_GETARG_DATUM(n))
-
 PG_FUNCTION_INFO_V1(crm_nps_agg_final);
-/* Final function of crm.nps_agg(score) and crm.nps_union(summary): the histogram as a summary. */
+/*
+ * Final function of crm.nps_agg(score) and crm.nps_union(summary): a copy of the histogram, so
+ * the result never aliases a state that goes on changing (a running window aggregate).
+ */
 Datum
 crm_nps_agg_final(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_POINTER(summary_new(((NpsHistogram *) PG_GETARG_POINTER(0))->counts));
+	PG_RETURN_POINTER(summary_new(PG_GETARG_NPS_STATE(0)->counts));
 }
 
 PG_FUNCTION_INFO_V1(crm_nps_union_trans);
@@ -283,16 +387,19 @@ PG_FUNCTION_INFO_V1(crm_nps_union_trans);
 Datum
 crm_nps_union_trans(PG_FUNCTION_ARGS)
 {
-	NpsHistogram *state;
+	NpsSummary *state;
 
 	RETURN_STATE_ON_NULL_SCORE();
-	if (PG_ARGISNULL(0))
-		state = histogram_new(fcinfo, "crm.nps_union");
-	else
-		state = (NpsHistogram *) PG_GETARG_POINTER(0);
+	state = histogram_state(fcinfo);
+	if (state == NULL)
+		state = histogram_new(fcinfo);
 	histogram_add(state->counts, PG_GETARG_NPS_SUMMARY(1)->counts);
 	PG_RETURN_POINTER(state);
 }
+
+/* ---------------------------------------------------------------------------------------------
+ * crm.nps_summary's I/O, operators and readers
+ */
 
 static pg_noinline void
 summary_syntax_error(const char *input, const char *detail)
@@ -572,25 +679,76 @@ crm_nps_summary_ci(PG_FUNCTION_ARGS)
 }
 
 /* ---------------------------------------------------------------------------------------------
- * CSAT and CES
+ * CSAT and CES: crm.counter_pair
  */
+
+static CounterPair *
+pair_make(int64 part, int64 total)
+{
+	CounterPair *pair = palloc(sizeof(CounterPair));
+
+	SET_VARSIZE(pair, sizeof(CounterPair));
+	pair->header = COUNTER_PAIR_VERSION;
+	pair->part = part;
+	pair->total = total;
+	return pair;
+}
+
+/* A stored counter pair; its length and version were checked on input, re-checked here cheaply. */
+static inline CounterPair *
+pair_from_datum(Datum datum)
+{
+	CounterPair *pair = VARATT_IS_EXTENDED(DatumGetPointer(datum)) ?
+		(CounterPair *) PG_DETOAST_DATUM(datum) : (CounterPair *) DatumGetPointer(datum);
+
+	if (unlikely(VARSIZE(pair) != sizeof(CounterPair) ||
+				 (pair->header & COUNTER_PAIR_VERSION_MASK) != COUNTER_PAIR_VERSION))
+		elog(ERROR, "corrupt crm.counter_pair: length %u, header %u",
+			 (unsigned) VARSIZE(pair), pair->header);
+	return pair;
+}
+
+#define PG_GETARG_COUNTER_PAIR(n) pair_from_datum(PG_GETARG_DATUM(n))
 
 /* Not inlined, like histogram_new: no stack protector on the per-row path. */
 static pg_noinline CounterPair *
-pair_new(FunctionCallInfo fcinfo, const char *function_name)
+pair_new(FunctionCallInfo fcinfo)
 {
-	return MemoryContextAllocZero(crm_aggregate_context(fcinfo, function_name), sizeof(CounterPair));
+	CounterPair *pair = state_alloc(fcinfo, sizeof(CounterPair));
+
+	SET_VARSIZE(pair, sizeof(CounterPair));
+	pair->header = COUNTER_PAIR_VERSION;
+	return pair;
 }
 
+static pg_noinline void
+pair_out_of_range(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("number of answers out of range"),
+			 errdetail("A counter would exceed %lld.", (long long) PG_INT64_MAX)));
+}
+
+/* part is 0 or 1 (CSAT) or a score 1 to 7 (CES). */
 static pg_attribute_always_inline Datum
-pair_step(FunctionCallInfo fcinfo, int64 part, const char *function_name)
+pair_step(FunctionCallInfo fcinfo, int64 part)
 {
 	CounterPair *state;
 
 	if (unlikely(PG_ARGISNULL(0)))
-		state = pair_new(fcinfo, function_name);
-	else
+		state = pair_new(fcinfo);
+	else if (likely(called_as_aggregate(fcinfo)))
 		state = (CounterPair *) PG_GETARG_POINTER(0);
+	else
+	{
+		CounterPair *given = PG_GETARG_COUNTER_PAIR(0);
+
+		state = pair_make(given->part, given->total);
+	}
+	/* reachable only from a state given by hand: 2^63 - 8 answers are never counted */
+	if (unlikely(state->part > PG_INT64_MAX - 7 || state->total == PG_INT64_MAX))
+		pair_out_of_range();
 	state->part += part;
 	state->total++;
 	PG_RETURN_POINTER(state);
@@ -606,7 +764,7 @@ csat_step(FunctionCallInfo fcinfo, int32 score, int32 threshold)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("CSAT positive threshold must be between 1 and 5"),
 				 errdetail("The threshold given was %d.", threshold)));
-	return pair_step(fcinfo, score >= threshold, "crm.csat");
+	return pair_step(fcinfo, score >= threshold);
 }
 
 PG_FUNCTION_INFO_V1(crm_csat_trans_int2);
@@ -663,7 +821,7 @@ ces_step(FunctionCallInfo fcinfo, int32 score)
 {
 	if (unlikely(score < 1 || score > 7))
 		score_out_of_range("CES", 1, 7, score);
-	return pair_step(fcinfo, score, "crm.ces");
+	return pair_step(fcinfo, score);
 }
 
 PG_FUNCTION_INFO_V1(crm_ces_trans_int2);
@@ -684,14 +842,40 @@ crm_ces_trans_int4(PG_FUNCTION_ARGS)
 	return ces_step(fcinfo, PG_GETARG_INT32(1));
 }
 
+/* Adds other's counters to state's; beyond int64 is 22003. */
+static void
+pair_add(CounterPair *state, const CounterPair *other)
+{
+	if (pg_add_s64_overflow(state->part, other->part, &state->part) ||
+		pg_add_s64_overflow(state->total, other->total, &state->total))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("number of answers out of range")));
+}
+
+PG_FUNCTION_INFO_V1(crm_counter_pair_add);
+/*
+ * Combine function of crm.csat and crm.ces (strict): adds the second pair to the first, in place
+ * when the executor owns the first. Also what Citus's coordinator calls on the shards' states.
+ */
+Datum
+crm_counter_pair_add(PG_FUNCTION_ARGS)
+{
+	CounterPair *state = PG_GETARG_COUNTER_PAIR(0);
+
+	if (!called_as_aggregate(fcinfo) || !VARATT_IS_4B_U(DatumGetPointer(PG_GETARG_DATUM(0))))
+		state = pair_make(state->part, state->total);
+	pair_add(state, PG_GETARG_COUNTER_PAIR(1));
+	PG_RETURN_POINTER(state);
+}
+
 PG_FUNCTION_INFO_V1(crm_counter_pair_combine);
-/* Combine function of crm.csat and crm.ces: adds two partial counter pairs. */
+/* Combine function of crm.csat and crm.ces of 0.1 (state internal): adds two partial pairs. */
 Datum
 crm_counter_pair_combine(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggregate_context = crm_aggregate_context(fcinfo, "crm_counter_pair_combine");
 	CounterPair *state;
-	CounterPair *other;
 
 	if (PG_ARGISNULL(1))
 	{
@@ -699,21 +883,20 @@ crm_counter_pair_combine(PG_FUNCTION_ARGS)
 			PG_RETURN_NULL();
 		PG_RETURN_POINTER(PG_GETARG_POINTER(0));
 	}
-	other = (CounterPair *) PG_GETARG_POINTER(1);
 	if (PG_ARGISNULL(0))
+	{
 		state = MemoryContextAllocZero(aggregate_context, sizeof(CounterPair));
+		SET_VARSIZE(state, sizeof(CounterPair));
+		state->header = COUNTER_PAIR_VERSION;
+	}
 	else
 		state = (CounterPair *) PG_GETARG_POINTER(0);
-	if (pg_add_s64_overflow(state->part, other->part, &state->part) ||
-		pg_add_s64_overflow(state->total, other->total, &state->total))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("number of answers out of range")));
+	pair_add(state, (CounterPair *) PG_GETARG_POINTER(1));
 	PG_RETURN_POINTER(state);
 }
 
 PG_FUNCTION_INFO_V1(crm_counter_pair_serialize);
-/* Serialize function of crm.csat and crm.ces: the two counters as a bytea. */
+/* Serialize function of crm.csat and crm.ces of 0.1: the two counters as a bytea. */
 Datum
 crm_counter_pair_serialize(PG_FUNCTION_ARGS)
 {
@@ -730,7 +913,7 @@ crm_counter_pair_serialize(PG_FUNCTION_ARGS)
 }
 
 PG_FUNCTION_INFO_V1(crm_counter_pair_deserialize);
-/* Deserialize function of crm.csat and crm.ces: checks the length and the counters' signs. */
+/* Deserialize function of crm.csat and crm.ces of 0.1: checks the length and the counters' signs. */
 Datum
 crm_counter_pair_deserialize(PG_FUNCTION_ARGS)
 {
@@ -742,6 +925,8 @@ crm_counter_pair_deserialize(PG_FUNCTION_ARGS)
 		elog(ERROR, "crm_counter_pair_deserialize: expected %zu bytes, got %zu",
 			 PAIR_SERIALIZED_SIZE, (size_t) VARSIZE_ANY_EXHDR(serialized));
 	state = MemoryContextAlloc(aggregate_context, sizeof(CounterPair));
+	SET_VARSIZE(state, sizeof(CounterPair));
+	state->header = COUNTER_PAIR_VERSION;
 	memcpy(&state->part, VARDATA_ANY(serialized), sizeof(int64));
 	memcpy(&state->total, VARDATA_ANY(serialized) + sizeof(int64), sizeof(int64));
 	if (state->part < 0 || state->total < 0)
@@ -750,21 +935,154 @@ crm_counter_pair_deserialize(PG_FUNCTION_ARGS)
 }
 
 PG_FUNCTION_INFO_V1(crm_csat_final);
-/* Final function of crm.csat: positive answers as a percentage of all answers. */
+/* Final function of crm.csat: positive answers as a percentage of all answers (NULL for none). */
 Datum
 crm_csat_final(PG_FUNCTION_ARGS)
 {
-	CounterPair *state = (CounterPair *) PG_GETARG_POINTER(0);
+	const CounterPair *state = (const CounterPair *) PG_GETARG_POINTER(0);
 
+	if (state->total == 0)
+		PG_RETURN_NULL();
 	PG_RETURN_FLOAT8(100.0 * (double) state->part / (double) state->total);
 }
 
 PG_FUNCTION_INFO_V1(crm_ces_final);
-/* Final function of crm.ces: the mean effort score. */
+/* Final function of crm.ces: the mean effort score (NULL for no answers). */
 Datum
 crm_ces_final(PG_FUNCTION_ARGS)
 {
-	CounterPair *state = (CounterPair *) PG_GETARG_POINTER(0);
+	const CounterPair *state = (const CounterPair *) PG_GETARG_POINTER(0);
 
+	if (state->total == 0)
+		PG_RETURN_NULL();
 	PG_RETURN_FLOAT8((double) state->part / (double) state->total);
+}
+
+/*
+ * crm.counter_pair's text form "(part,total)": two integers, 0 <= part, 0 <= total, and part 0
+ * when total is. The binary form: a version word (1), then part and total as int64, network order.
+ */
+static pg_noinline void
+pair_syntax_error(const char *input, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("invalid input syntax for type crm.counter_pair: \"%s\"", input),
+			 errdetail("%s", detail),
+			 errhint("Write the two counters in parentheses, e.g. (3,5): for CSAT the positive answers and all answers, for CES the sum of the scores and the number of answers.")));
+}
+
+/* The counters' rule: both non-negative, and nothing counted without answers. */
+static const char *
+pair_check(int64 part, int64 total)
+{
+	if (part < 0 || total < 0)
+		return "A counter is negative.";
+	if (total == 0 && part != 0)
+		return "The first counter is not 0 although the second (the answers) is.";
+	return NULL;
+}
+
+PG_FUNCTION_INFO_V1(crm_counter_pair_in);
+/* Text input of crm.counter_pair: "(part,total)". */
+Datum
+crm_counter_pair_in(PG_FUNCTION_ARGS)
+{
+	const char *input = PG_GETARG_CSTRING(0);
+	const char *p = input;
+	int64		counters[2];
+	const char *problem;
+
+	while (isspace((unsigned char) *p))
+		p++;
+	if (*p++ != '(')
+		pair_syntax_error(input, "A counter pair starts with \"(\".");
+	for (int i = 0; i < 2; i++)
+	{
+		int64		count = 0;
+
+		while (isspace((unsigned char) *p))
+			p++;
+		if (!isdigit((unsigned char) *p))
+			pair_syntax_error(input, psprintf("Counter %d is not a non-negative integer.", i + 1));
+		for (; isdigit((unsigned char) *p); p++)
+			if (pg_mul_s64_overflow(count, 10, &count) ||
+				pg_add_s64_overflow(count, *p - '0', &count))
+				pair_syntax_error(input, psprintf("Counter %d exceeds %lld.", i + 1, (long long) PG_INT64_MAX));
+		counters[i] = count;
+		while (isspace((unsigned char) *p))
+			p++;
+		if (*p != (i == 0 ? ',' : ')'))
+			pair_syntax_error(input, i == 0 && *p == ')' ? "Found 1 counter; a pair has exactly 2." :
+							  i == 1 && *p == ',' ? "Found more than 2 counters; a pair has exactly 2." :
+							  psprintf("Unexpected character after counter %d.", i + 1));
+		p++;
+	}
+	while (isspace((unsigned char) *p))
+		p++;
+	if (*p != '\0')
+		pair_syntax_error(input, "Unexpected characters after \")\".");
+	if ((problem = pair_check(counters[0], counters[1])) != NULL)
+		pair_syntax_error(input, problem);
+	PG_RETURN_POINTER(pair_make(counters[0], counters[1]));
+}
+
+PG_FUNCTION_INFO_V1(crm_counter_pair_out);
+/* Text output of crm.counter_pair: "(part,total)". */
+Datum
+crm_counter_pair_out(PG_FUNCTION_ARGS)
+{
+	CounterPair *pair = PG_GETARG_COUNTER_PAIR(0);
+
+	PG_RETURN_CSTRING(psprintf("(" INT64_FORMAT "," INT64_FORMAT ")", pair->part, pair->total));
+}
+
+static pg_noinline void
+pair_binary_error(const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+			 errmsg("invalid binary representation of crm.counter_pair"),
+			 errdetail("%s", detail)));
+}
+
+PG_FUNCTION_INFO_V1(crm_counter_pair_recv);
+/* Binary input of crm.counter_pair: a uint32 version word (1), then part and total as int64. */
+Datum
+crm_counter_pair_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	buffer = (StringInfo) PG_GETARG_POINTER(0);
+	int			length = buffer->len - buffer->cursor;
+	uint32		header;
+	int64		part,
+				total;
+	const char *problem;
+
+	if (length != (int) COUNTER_PAIR_SEND_SIZE)
+		pair_binary_error(psprintf("A counter pair is %d bytes long, not %d.",
+								   (int) COUNTER_PAIR_SEND_SIZE, length));
+	header = pq_getmsgint(buffer, sizeof(uint32));
+	if (header != COUNTER_PAIR_VERSION)
+		pair_binary_error(psprintf("Unknown version word %u; this build reads version %d.",
+								   header, COUNTER_PAIR_VERSION));
+	part = pq_getmsgint64(buffer);
+	total = pq_getmsgint64(buffer);
+	if ((problem = pair_check(part, total)) != NULL)
+		pair_binary_error(problem);
+	PG_RETURN_POINTER(pair_make(part, total));
+}
+
+PG_FUNCTION_INFO_V1(crm_counter_pair_send);
+/* Binary output of crm.counter_pair: the version word, then part and total, in network order. */
+Datum
+crm_counter_pair_send(PG_FUNCTION_ARGS)
+{
+	CounterPair *pair = PG_GETARG_COUNTER_PAIR(0);
+	StringInfoData buffer;
+
+	pq_begintypsend(&buffer);
+	pq_sendint32(&buffer, COUNTER_PAIR_VERSION);
+	pq_sendint64(&buffer, pair->part);
+	pq_sendint64(&buffer, pair->total);
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buffer));
 }

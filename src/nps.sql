@@ -116,175 +116,176 @@ COMMENT ON FUNCTION @extschema@.nps_ci(@extschema@.nps_summary, double precision
     'Confidence interval of the NPS: NPS -/+ crm.nps_moe, clamped to [-100, 100]. NULL bounds for an empty summary; a confidence outside (0, 1) raises 22023.';
 
 -- ---------------------------------------------------------------------------------------------
--- NPS aggregates: one histogram state (11 int64 counts) shared by crm.nps, crm.nps_agg and
--- crm.nps_union; only the final functions differ.
-CREATE FUNCTION @extschema@.nps_trans(internal, smallint) RETURNS internal
+-- NPS aggregates: one histogram state shared by crm.nps, crm.nps_agg and crm.nps_union, the
+-- crm.nps_summary itself (updated in place); only the final functions differ. A real type as the
+-- state, with a combine function, lets Citus aggregate on every shard and combine the states.
+CREATE FUNCTION @extschema@.nps_trans(@extschema@.nps_summary, smallint) RETURNS @extschema@.nps_summary
     AS 'MODULE_PATHNAME', 'crm_nps_trans_int2' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.nps_trans(internal, smallint) IS
-    'Transition function of crm.nps(smallint) and crm.nps_agg(smallint).';
-CREATE FUNCTION @extschema@.nps_trans(internal, integer) RETURNS internal
+COMMENT ON FUNCTION @extschema@.nps_trans(@extschema@.nps_summary, smallint) IS
+    'Transition function of crm.nps(smallint) and crm.nps_agg(smallint): the summary with one more answer.';
+CREATE FUNCTION @extschema@.nps_trans(@extschema@.nps_summary, integer) RETURNS @extschema@.nps_summary
     AS 'MODULE_PATHNAME', 'crm_nps_trans_int4' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.nps_trans(internal, integer) IS
-    'Transition function of crm.nps(integer) and crm.nps_agg(integer).';
-CREATE FUNCTION @extschema@.nps_union_trans(internal, @extschema@.nps_summary) RETURNS internal
+COMMENT ON FUNCTION @extschema@.nps_trans(@extschema@.nps_summary, integer) IS
+    'Transition function of crm.nps(integer) and crm.nps_agg(integer): the summary with one more answer.';
+CREATE FUNCTION @extschema@.nps_union_trans(@extschema@.nps_summary, @extschema@.nps_summary) RETURNS @extschema@.nps_summary
     AS 'MODULE_PATHNAME', 'crm_nps_union_trans' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.nps_union_trans(internal, @extschema@.nps_summary) IS
+COMMENT ON FUNCTION @extschema@.nps_union_trans(@extschema@.nps_summary, @extschema@.nps_summary) IS
     'Transition function of crm.nps_union.';
-CREATE FUNCTION @extschema@.nps_combine(internal, internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'crm_nps_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.nps_combine(internal, internal) IS
-    'Combine function of the NPS aggregates: adds two partial histograms.';
-CREATE FUNCTION @extschema@.nps_serialize(internal) RETURNS bytea
-    AS 'MODULE_PATHNAME', 'crm_nps_serialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.nps_serialize(internal) IS
-    'Serialize function of the NPS aggregates: 11 counts, 88 bytes.';
-CREATE FUNCTION @extschema@.nps_deserialize(bytea, internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'crm_nps_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.nps_deserialize(bytea, internal) IS
-    'Deserialize function of the NPS aggregates: checks the length (88 bytes) and the counts.';
-CREATE FUNCTION @extschema@.nps_final(internal) RETURNS double precision
+CREATE FUNCTION @extschema@.nps_combine(@extschema@.nps_summary, @extschema@.nps_summary) RETURNS @extschema@.nps_summary
+    AS 'MODULE_PATHNAME', 'crm_nps_summary_combine' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.nps_combine(@extschema@.nps_summary, @extschema@.nps_summary) IS
+    'Combine function of the NPS aggregates: adds two partial histograms (parallel workers, Citus shards).';
+CREATE FUNCTION @extschema@.nps_final(@extschema@.nps_summary) RETURNS double precision
     AS 'MODULE_PATHNAME', 'crm_nps_final' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.nps_final(internal) IS 'Final function of crm.nps(score).';
-CREATE FUNCTION @extschema@.nps_agg_final(internal) RETURNS @extschema@.nps_summary
+COMMENT ON FUNCTION @extschema@.nps_final(@extschema@.nps_summary) IS 'Final function of crm.nps(score).';
+CREATE FUNCTION @extschema@.nps_agg_final(@extschema@.nps_summary) RETURNS @extschema@.nps_summary
     AS 'MODULE_PATHNAME', 'crm_nps_agg_final' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.nps_agg_final(internal) IS
-    'Final function of crm.nps_agg and crm.nps_union: the histogram as a crm.nps_summary.';
+COMMENT ON FUNCTION @extschema@.nps_agg_final(@extschema@.nps_summary) IS
+    'Final function of crm.nps_agg and crm.nps_union: a copy of the state.';
 
 CREATE AGGREGATE @extschema@.nps(smallint) (
-    SFUNC = @extschema@.nps_trans, STYPE = internal, SSPACE = 88,
+    SFUNC = @extschema@.nps_trans, STYPE = @extschema@.nps_summary, SSPACE = 96,
     FINALFUNC = @extschema@.nps_final,
     COMBINEFUNC = @extschema@.nps_combine,
-    SERIALFUNC = @extschema@.nps_serialize, DESERIALFUNC = @extschema@.nps_deserialize,
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE @extschema@.nps(smallint) IS
     'Net Promoter Score of 0-10 answers: % promoters (9-10) - % detractors (0-6). NULLs skipped; NULL without answers; a score outside 0-10 raises 22003.';
 CREATE AGGREGATE @extschema@.nps(integer) (
-    SFUNC = @extschema@.nps_trans, STYPE = internal, SSPACE = 88,
+    SFUNC = @extschema@.nps_trans, STYPE = @extschema@.nps_summary, SSPACE = 96,
     FINALFUNC = @extschema@.nps_final,
     COMBINEFUNC = @extschema@.nps_combine,
-    SERIALFUNC = @extschema@.nps_serialize, DESERIALFUNC = @extschema@.nps_deserialize,
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE @extschema@.nps(integer) IS
     'Net Promoter Score of 0-10 answers: % promoters (9-10) - % detractors (0-6). NULLs skipped; NULL without answers; a score outside 0-10 raises 22003.';
 
 CREATE AGGREGATE @extschema@.nps_agg(smallint) (
-    SFUNC = @extschema@.nps_trans, STYPE = internal, SSPACE = 88,
+    SFUNC = @extschema@.nps_trans, STYPE = @extschema@.nps_summary, SSPACE = 96,
     FINALFUNC = @extschema@.nps_agg_final,
     COMBINEFUNC = @extschema@.nps_combine,
-    SERIALFUNC = @extschema@.nps_serialize, DESERIALFUNC = @extschema@.nps_deserialize,
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE @extschema@.nps_agg(smallint) IS
     'The crm.nps_summary (exact histogram) of 0-10 answers. NULLs skipped; NULL without answers; a score outside 0-10 raises 22003.';
 CREATE AGGREGATE @extschema@.nps_agg(integer) (
-    SFUNC = @extschema@.nps_trans, STYPE = internal, SSPACE = 88,
+    SFUNC = @extschema@.nps_trans, STYPE = @extschema@.nps_summary, SSPACE = 96,
     FINALFUNC = @extschema@.nps_agg_final,
     COMBINEFUNC = @extschema@.nps_combine,
-    SERIALFUNC = @extschema@.nps_serialize, DESERIALFUNC = @extschema@.nps_deserialize,
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE @extschema@.nps_agg(integer) IS
     'The crm.nps_summary (exact histogram) of 0-10 answers. NULLs skipped; NULL without answers; a score outside 0-10 raises 22003.';
 
 CREATE AGGREGATE @extschema@.nps_union(@extschema@.nps_summary) (
-    SFUNC = @extschema@.nps_union_trans, STYPE = internal, SSPACE = 88,
+    SFUNC = @extschema@.nps_union_trans, STYPE = @extschema@.nps_summary, SSPACE = 96,
     FINALFUNC = @extschema@.nps_agg_final,
     COMBINEFUNC = @extschema@.nps_combine,
-    SERIALFUNC = @extschema@.nps_serialize, DESERIALFUNC = @extschema@.nps_deserialize,
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE @extschema@.nps_union(@extschema@.nps_summary) IS
     'Merge of summaries (exact roll-up): the summary of all their answers. NULLs skipped; NULL without summaries.';
 
 -- ---------------------------------------------------------------------------------------------
--- CSAT and CES aggregates: two int64 counters (positive and all answers; sum and number of scores)
-CREATE FUNCTION @extschema@.csat_trans(internal, smallint) RETURNS internal
+-- CSAT and CES aggregates: two int64 counters (positive and all answers; sum and number of
+-- scores), the state type crm.counter_pair (updated in place).
+CREATE TYPE @extschema@.counter_pair;
+
+CREATE FUNCTION @extschema@.counter_pair_in(cstring) RETURNS @extschema@.counter_pair
+    AS 'MODULE_PATHNAME', 'crm_counter_pair_in' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.counter_pair_in(cstring) IS
+    'Text input of crm.counter_pair: (part,total), two non-negative integers, part 0 when total is.';
+CREATE FUNCTION @extschema@.counter_pair_out(@extschema@.counter_pair) RETURNS cstring
+    AS 'MODULE_PATHNAME', 'crm_counter_pair_out' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.counter_pair_out(@extschema@.counter_pair) IS
+    'Text output of crm.counter_pair: (part,total).';
+CREATE FUNCTION @extschema@.counter_pair_recv(internal) RETURNS @extschema@.counter_pair
+    AS 'MODULE_PATHNAME', 'crm_counter_pair_recv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.counter_pair_recv(internal) IS
+    'Binary input of crm.counter_pair: a 4-byte version word (1), then part and total as 8-byte integers, network byte order.';
+CREATE FUNCTION @extschema@.counter_pair_send(@extschema@.counter_pair) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'crm_counter_pair_send' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.counter_pair_send(@extschema@.counter_pair) IS
+    'Binary output of crm.counter_pair: a 4-byte version word (1), then part and total as 8-byte integers, network byte order.';
+
+-- Every value is 24 bytes: plain storage, as crm.nps_summary.
+CREATE TYPE @extschema@.counter_pair (
+    INPUT = @extschema@.counter_pair_in,
+    OUTPUT = @extschema@.counter_pair_out,
+    RECEIVE = @extschema@.counter_pair_recv,
+    SEND = @extschema@.counter_pair_send,
+    INTERNALLENGTH = VARIABLE,
+    ALIGNMENT = double,
+    STORAGE = plain
+);
+COMMENT ON TYPE @extschema@.counter_pair IS
+    'The partial state of crm.csat and crm.ces: two counters (CSAT: positive answers and all answers; CES: the sum of the scores and the number of answers).';
+
+CREATE FUNCTION @extschema@.csat_trans(@extschema@.counter_pair, smallint) RETURNS @extschema@.counter_pair
     AS 'MODULE_PATHNAME', 'crm_csat_trans_int2' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.csat_trans(internal, smallint) IS 'Transition function of crm.csat(smallint).';
-CREATE FUNCTION @extschema@.csat_trans(internal, integer) RETURNS internal
+COMMENT ON FUNCTION @extschema@.csat_trans(@extschema@.counter_pair, smallint) IS 'Transition function of crm.csat(smallint).';
+CREATE FUNCTION @extschema@.csat_trans(@extschema@.counter_pair, integer) RETURNS @extschema@.counter_pair
     AS 'MODULE_PATHNAME', 'crm_csat_trans_int4' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.csat_trans(internal, integer) IS 'Transition function of crm.csat(integer).';
-CREATE FUNCTION @extschema@.csat_trans(internal, smallint, integer) RETURNS internal
+COMMENT ON FUNCTION @extschema@.csat_trans(@extschema@.counter_pair, integer) IS 'Transition function of crm.csat(integer).';
+CREATE FUNCTION @extschema@.csat_trans(@extschema@.counter_pair, smallint, integer) RETURNS @extschema@.counter_pair
     AS 'MODULE_PATHNAME', 'crm_csat_threshold_trans_int2' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.csat_trans(internal, smallint, integer) IS
+COMMENT ON FUNCTION @extschema@.csat_trans(@extschema@.counter_pair, smallint, integer) IS
     'Transition function of crm.csat(smallint, integer).';
-CREATE FUNCTION @extschema@.csat_trans(internal, integer, integer) RETURNS internal
+CREATE FUNCTION @extschema@.csat_trans(@extschema@.counter_pair, integer, integer) RETURNS @extschema@.counter_pair
     AS 'MODULE_PATHNAME', 'crm_csat_threshold_trans_int4' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.csat_trans(internal, integer, integer) IS
+COMMENT ON FUNCTION @extschema@.csat_trans(@extschema@.counter_pair, integer, integer) IS
     'Transition function of crm.csat(integer, integer).';
-CREATE FUNCTION @extschema@.ces_trans(internal, smallint) RETURNS internal
+CREATE FUNCTION @extschema@.ces_trans(@extschema@.counter_pair, smallint) RETURNS @extschema@.counter_pair
     AS 'MODULE_PATHNAME', 'crm_ces_trans_int2' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.ces_trans(internal, smallint) IS 'Transition function of crm.ces(smallint).';
-CREATE FUNCTION @extschema@.ces_trans(internal, integer) RETURNS internal
+COMMENT ON FUNCTION @extschema@.ces_trans(@extschema@.counter_pair, smallint) IS 'Transition function of crm.ces(smallint).';
+CREATE FUNCTION @extschema@.ces_trans(@extschema@.counter_pair, integer) RETURNS @extschema@.counter_pair
     AS 'MODULE_PATHNAME', 'crm_ces_trans_int4' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.ces_trans(internal, integer) IS 'Transition function of crm.ces(integer).';
-CREATE FUNCTION @extschema@.counter_pair_combine(internal, internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'crm_counter_pair_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.counter_pair_combine(internal, internal) IS
-    'Combine function of crm.csat and crm.ces: adds two partial counter pairs.';
-CREATE FUNCTION @extschema@.counter_pair_serialize(internal) RETURNS bytea
-    AS 'MODULE_PATHNAME', 'crm_counter_pair_serialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.counter_pair_serialize(internal) IS
-    'Serialize function of crm.csat and crm.ces: two counters, 16 bytes.';
-CREATE FUNCTION @extschema@.counter_pair_deserialize(bytea, internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'crm_counter_pair_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.counter_pair_deserialize(bytea, internal) IS
-    'Deserialize function of crm.csat and crm.ces: checks the length (16 bytes) and the counters.';
-CREATE FUNCTION @extschema@.csat_final(internal) RETURNS double precision
+COMMENT ON FUNCTION @extschema@.ces_trans(@extschema@.counter_pair, integer) IS 'Transition function of crm.ces(integer).';
+CREATE FUNCTION @extschema@.counter_pair_combine(@extschema@.counter_pair, @extschema@.counter_pair) RETURNS @extschema@.counter_pair
+    AS 'MODULE_PATHNAME', 'crm_counter_pair_add' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.counter_pair_combine(@extschema@.counter_pair, @extschema@.counter_pair) IS
+    'Combine function of crm.csat and crm.ces: adds two partial counter pairs (parallel workers, Citus shards); beyond 2^63 - 1 raises 22003.';
+CREATE FUNCTION @extschema@.csat_final(@extschema@.counter_pair) RETURNS double precision
     AS 'MODULE_PATHNAME', 'crm_csat_final' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.csat_final(internal) IS 'Final function of crm.csat.';
-CREATE FUNCTION @extschema@.ces_final(internal) RETURNS double precision
+COMMENT ON FUNCTION @extschema@.csat_final(@extschema@.counter_pair) IS 'Final function of crm.csat: 100 * part / total, NULL for no answers.';
+CREATE FUNCTION @extschema@.ces_final(@extschema@.counter_pair) RETURNS double precision
     AS 'MODULE_PATHNAME', 'crm_ces_final' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.ces_final(internal) IS 'Final function of crm.ces.';
+COMMENT ON FUNCTION @extschema@.ces_final(@extschema@.counter_pair) IS 'Final function of crm.ces: part / total, NULL for no answers.';
 
 CREATE AGGREGATE @extschema@.csat(smallint) (
-    SFUNC = @extschema@.csat_trans, STYPE = internal, SSPACE = 16, FINALFUNC = @extschema@.csat_final,
-    COMBINEFUNC = @extschema@.counter_pair_combine,
-    SERIALFUNC = @extschema@.counter_pair_serialize, DESERIALFUNC = @extschema@.counter_pair_deserialize,
-    PARALLEL = SAFE
+    SFUNC = @extschema@.csat_trans, STYPE = @extschema@.counter_pair, SSPACE = 24, FINALFUNC = @extschema@.csat_final,
+    COMBINEFUNC = @extschema@.counter_pair_combine, PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE @extschema@.csat(smallint) IS
     'Customer satisfaction: % of 1-5 answers that are 4 or 5. NULLs skipped; NULL without answers; a score outside 1-5 raises 22003.';
 CREATE AGGREGATE @extschema@.csat(integer) (
-    SFUNC = @extschema@.csat_trans, STYPE = internal, SSPACE = 16, FINALFUNC = @extschema@.csat_final,
-    COMBINEFUNC = @extschema@.counter_pair_combine,
-    SERIALFUNC = @extschema@.counter_pair_serialize, DESERIALFUNC = @extschema@.counter_pair_deserialize,
-    PARALLEL = SAFE
+    SFUNC = @extschema@.csat_trans, STYPE = @extschema@.counter_pair, SSPACE = 24, FINALFUNC = @extschema@.csat_final,
+    COMBINEFUNC = @extschema@.counter_pair_combine, PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE @extschema@.csat(integer) IS
     'Customer satisfaction: % of 1-5 answers that are 4 or 5. NULLs skipped; NULL without answers; a score outside 1-5 raises 22003.';
 CREATE AGGREGATE @extschema@.csat(smallint, positive_threshold integer) (
-    SFUNC = @extschema@.csat_trans, STYPE = internal, SSPACE = 16, FINALFUNC = @extschema@.csat_final,
-    COMBINEFUNC = @extschema@.counter_pair_combine,
-    SERIALFUNC = @extschema@.counter_pair_serialize, DESERIALFUNC = @extschema@.counter_pair_deserialize,
-    PARALLEL = SAFE
+    SFUNC = @extschema@.csat_trans, STYPE = @extschema@.counter_pair, SSPACE = 24, FINALFUNC = @extschema@.csat_final,
+    COMBINEFUNC = @extschema@.counter_pair_combine, PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE @extschema@.csat(smallint, integer) IS
     'Customer satisfaction: % of 1-5 answers at or above positive_threshold (1-5, else 22023). Rows with a NULL score or threshold skipped; NULL without answers; a score outside 1-5 raises 22003.';
 CREATE AGGREGATE @extschema@.csat(integer, positive_threshold integer) (
-    SFUNC = @extschema@.csat_trans, STYPE = internal, SSPACE = 16, FINALFUNC = @extschema@.csat_final,
-    COMBINEFUNC = @extschema@.counter_pair_combine,
-    SERIALFUNC = @extschema@.counter_pair_serialize, DESERIALFUNC = @extschema@.counter_pair_deserialize,
-    PARALLEL = SAFE
+    SFUNC = @extschema@.csat_trans, STYPE = @extschema@.counter_pair, SSPACE = 24, FINALFUNC = @extschema@.csat_final,
+    COMBINEFUNC = @extschema@.counter_pair_combine, PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE @extschema@.csat(integer, integer) IS
     'Customer satisfaction: % of 1-5 answers at or above positive_threshold (1-5, else 22023). Rows with a NULL score or threshold skipped; NULL without answers; a score outside 1-5 raises 22003.';
 
 CREATE AGGREGATE @extschema@.ces(smallint) (
-    SFUNC = @extschema@.ces_trans, STYPE = internal, SSPACE = 16, FINALFUNC = @extschema@.ces_final,
-    COMBINEFUNC = @extschema@.counter_pair_combine,
-    SERIALFUNC = @extschema@.counter_pair_serialize, DESERIALFUNC = @extschema@.counter_pair_deserialize,
-    PARALLEL = SAFE
+    SFUNC = @extschema@.ces_trans, STYPE = @extschema@.counter_pair, SSPACE = 24, FINALFUNC = @extschema@.ces_final,
+    COMBINEFUNC = @extschema@.counter_pair_combine, PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE @extschema@.ces(smallint) IS
     'Customer effort score: the mean of 1-7 answers. NULLs skipped; NULL without answers; a score outside 1-7 raises 22003.';
 CREATE AGGREGATE @extschema@.ces(integer) (
-    SFUNC = @extschema@.ces_trans, STYPE = internal, SSPACE = 16, FINALFUNC = @extschema@.ces_final,
-    COMBINEFUNC = @extschema@.counter_pair_combine,
-    SERIALFUNC = @extschema@.counter_pair_serialize, DESERIALFUNC = @extschema@.counter_pair_deserialize,
-    PARALLEL = SAFE
+    SFUNC = @extschema@.ces_trans, STYPE = @extschema@.counter_pair, SSPACE = 24, FINALFUNC = @extschema@.ces_final,
+    COMBINEFUNC = @extschema@.counter_pair_combine, PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE @extschema@.ces(integer) IS
     'Customer effort score: the mean of 1-7 answers. NULLs skipped; NULL without answers; a score outside 1-7 raises 22003.';

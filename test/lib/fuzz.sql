@@ -210,6 +210,23 @@ BEGIN
             UNION ALL SELECT '(9223372036854775807,0,0,0,0,0,0,0,0,0,9223372036854775807)') AS s(x)
         WHERE x IS NOT NULL ON CONFLICT DO NOTHING;
     END IF;
+    IF to_regtype('crm.counter_pair') IS NOT NULL THEN
+        INSERT INTO fuzz.seeds VALUES ('crm.counter_pair', '(0,0)'), ('crm.counter_pair', '(3,5)'),
+            ('crm.counter_pair', '(35,5)'), ('crm.counter_pair', '(9223372036854775807,9223372036854775807)')
+        ON CONFLICT DO NOTHING;
+    END IF;
+    IF to_regtype('crm.clv_fit_state') IS NOT NULL THEN
+        INSERT INTO fuzz.seeds VALUES ('crm.clv_fit_state', '1;bgnbd;0;0'),
+            ('crm.clv_fit_state', '1;bgnbd;0.01;3;0,0,38,3;2,30.5,38,1;7,36.25,38.5,2'),
+            ('crm.clv_fit_state', '1;gammagamma;0;2;1,12.5,0,4;3,1e+300,0,9007199254740992')
+        ON CONFLICT DO NOTHING;
+    END IF;
+    IF to_regtype('crm.clv_summary_state') IS NOT NULL THEN
+        INSERT INTO fuzz.seeds VALUES ('crm.clv_summary_state', '1;9861;7;0'),
+            ('crm.clv_summary_state', '1;9861;7;3;9500,19.99;9501,5;9500,-2.5'),
+            ('crm.clv_summary_state', '1;9861;1e-300;1;-2451545,1e+300')
+        ON CONFLICT DO NOTHING;
+    END IF;
     IF to_regtype('crm.survival_curve') IS NOT NULL THEN
         INSERT INTO fuzz.seeds SELECT 'crm.survival_curve', x::text FROM (
             SELECT crm.km_fit(extract(epoch FROM coalesce(ended_at, '2026-06-30') - started_at) / 86400, ended_at IS NOT NULL)

@@ -54,6 +54,15 @@ INSERT INTO public_reviewed VALUES
     ('nps'), ('nps_agg'), ('nps_union'), ('csat'), ('ces'), ('promoters'), ('passives'), ('detractors'),
     ('responses'), ('nps_moe'), ('nps_ci'), ('nps_summary_in'), ('nps_summary_out'), ('nps_summary_send'),
     ('nps_summary_eq'), ('nps_summary_ne'), ('nps_summary_hash'), ('nps_summary_add'),
+    -- their aggregates' support functions on real state types (pure; Citus checks the caller's
+    -- EXECUTE right on each when it aggregates per shard, so they stay executable by everyone)
+    ('nps_trans'), ('nps_union_trans'), ('nps_combine'), ('nps_final'), ('nps_agg_final'),
+    ('counter_pair_in'), ('counter_pair_out'), ('counter_pair_send'), ('counter_pair_combine'),
+    ('csat_trans'), ('ces_trans'), ('csat_final'), ('ces_final'),
+    ('clv_fit_state_in'), ('clv_fit_state_out'), ('clv_fit_state_send'), ('bgnbd_trans'), ('gammagamma_trans'),
+    ('customer_summaries_combine'), ('bgnbd_final'), ('gammagamma_final'),
+    ('clv_summary_state_in'), ('clv_summary_state_out'), ('clv_summary_state_send'), ('clv_summary_trans'),
+    ('clv_summary_combine'), ('clv_summary_final'),
     -- CLV
     ('bgnbd_fit'), ('gammagamma_fit'), ('clv_summary'), ('bgnbd_p_alive'), ('bgnbd_expected_purchases'),
     ('bgnbd_p_purchases'), ('gammagamma_expected_spend'), ('clv'), ('clv_simple'),
