@@ -127,22 +127,44 @@ PG_FUNCTION_INFO_V1(crm_owns_contact);
  * contact. Reads crm.users and crm.contacts through their unique indexes, past row-level
  * security, and answers only this yes or no, so it tells nobody who owns a contact.
  */
+/* The caller's staff id, kept per call site: in a policy the function runs once per row. */
+typedef struct OwnsContactCache
+{
+	Oid			role;			/* the role the id was looked up for */
+	Oid			schema;
+	bool		is_staff;
+	int64		user_id;
+} OwnsContactCache;
+
 Datum
 crm_owns_contact(PG_FUNCTION_ARGS)
 {
-	Oid			schema = get_func_namespace(fcinfo->flinfo->fn_oid);
-	NameData	login;
-	int64		user_id;
+	OwnsContactCache *cache = (OwnsContactCache *) fcinfo->flinfo->fn_extra;
+	Oid			role = GetUserId();
 	int64		owner_id;
 
-	namestrcpy(&login, GetUserNameFromId(GetUserId(), false));
-	if (!lookup_row(schema, CRM_TABLE_USERS, CRM_INDEX_USERS_LOGIN_ROLE, F_NAMEEQ, NameGetDatum(&login),
-					CRM_COLUMN_USERS_USER_ID, &user_id))
+	if (cache == NULL)
+	{
+		cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(OwnsContactCache));
+		cache->schema = get_func_namespace(fcinfo->flinfo->fn_oid);
+		fcinfo->flinfo->fn_extra = cache;
+	}
+	/* Looked up again whenever the role differs (SET ROLE between calls of one call site). */
+	if (cache->role != role)
+	{
+		NameData	login;
+
+		namestrcpy(&login, GetUserNameFromId(role, false));
+		cache->is_staff = lookup_row(cache->schema, CRM_TABLE_USERS, CRM_INDEX_USERS_LOGIN_ROLE, F_NAMEEQ,
+									 NameGetDatum(&login), CRM_COLUMN_USERS_USER_ID, &cache->user_id);
+		cache->role = role;
+	}
+	if (!cache->is_staff)
 		PG_RETURN_BOOL(false);
-	if (!lookup_row(schema, CRM_TABLE_CONTACTS, CRM_INDEX_CONTACTS_PKEY, F_INT8EQ, PG_GETARG_DATUM(0),
+	if (!lookup_row(cache->schema, CRM_TABLE_CONTACTS, CRM_INDEX_CONTACTS_PKEY, F_INT8EQ, PG_GETARG_DATUM(0),
 					CRM_COLUMN_CONTACTS_OWNER_ID, &owner_id))
 		PG_RETURN_BOOL(false);
-	PG_RETURN_BOOL(owner_id == user_id);
+	PG_RETURN_BOOL(owner_id == cache->user_id);
 }
 
 PG_FUNCTION_INFO_V1(crm_touch_updated_at);
