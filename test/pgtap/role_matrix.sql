@@ -84,6 +84,10 @@ INSERT INTO crm.segment_membership_history (history_id, segment_id, contact_id, 
     SELECT 9000 + w, 9000, 9000 + w, '2025-01-01', '2025-06-01' FROM mx_world_owner;
 INSERT INTO crm.lead_nb_observations (lead_id, won, features) SELECT 9000 + w, false, '{}' FROM mx_world_owner;
 INSERT INTO crm.tasks (task_id, title, contact_id) SELECT 9000 + w, 'Follow up ' || w, 9000 + w FROM mx_world_owner;
+INSERT INTO crm.sales_quotas (quota_id, user_id, period_kind, period_start, amount)
+    SELECT 9000 + w, owner_id, 'quarter', '2026-01-01', 1000 FROM mx_world_owner WHERE w IN (1, 2, 3);
+INSERT INTO crm.forecast_submissions (submission_id, user_id, period_kind, period_start)
+    SELECT 9000 + w, owner_id, 'quarter', '2026-01-01' FROM mx_world_owner WHERE w IN (1, 2, 3);
 -- Extra rows: Bob's account with a contact of Ana's; activities of Mia and of Ana on Bob's
 -- contact and lead; tasks assigned to Mia, Ana, Sam on records they do not see; tasks naming a
 -- record of theirs and one of Bob's.
@@ -147,7 +151,8 @@ INSERT INTO mx_table VALUES
     ('rfm_segment_map', 'segment_map_id', '9001', '{}'),
     ('business_calendars', 'calendar_id', '9001', '{"name": "mx new"}'),
     ('business_hours', 'calendar_id', '9001', '{"weekday": 2}'),
-    ('business_holidays', 'calendar_id', '9001', '{"day": "2026-12-26"}');
+    ('business_holidays', 'calendar_id', '9001', '{"day": "2026-12-26"}'),
+    ('sales_quotas', 'quota_id', NULL, '{}'), ('forecast_submissions', 'submission_id', NULL, '{}');
 
 -- The expected matrix, from the model. One row per role, table and category: SELECT, INSERT,
 -- UPDATE, DELETE (y allowed, n not, '-' no access at all), and pending_merge: the operations whose
@@ -456,6 +461,27 @@ INSERT INTO mx_expected VALUES
 ('sales',   'business_holidays', 'all',         'y','n','n','n', ''),
 ('support', 'business_holidays', 'all',         'y','n','n','n', ''),
 ('analyst', 'business_holidays', 'all',         'y','n','n','n', ''),
+-- Forecasting: quotas and submissions by their user, as deals by their owner (no unowned rows).
+-- Managers set the quotas of the staff they manage, not their own; everyone submits only their
+-- own call; nobody updates a submission (history).
+('admin',   'sales_quotas', 'all',              'y','y','y','y', ''),
+('manager', 'sales_quotas', 'own',              'y','n','n','n', ''),
+('manager', 'sales_quotas', 'team',             'y','y','y','y', ''),
+('manager', 'sales_quotas', 'other',            'n','n','n','n', ''),
+('sales',   'sales_quotas', 'own',              'y','n','n','n', ''),
+('sales',   'sales_quotas', 'team',             'n','n','n','n', ''),
+('sales',   'sales_quotas', 'other',            'n','n','n','n', ''),
+('support', 'sales_quotas', 'all',              '-','-','-','-', ''),
+('analyst', 'sales_quotas', 'all',              'y','n','n','n', ''),
+('admin',   'forecast_submissions', 'all',      'y','y','n','y', ''),
+('manager', 'forecast_submissions', 'own',      'y','y','n','n', ''),
+('manager', 'forecast_submissions', 'team',     'y','n','n','n', ''),
+('manager', 'forecast_submissions', 'other',    'n','n','n','n', ''),
+('sales',   'forecast_submissions', 'own',      'y','y','n','n', ''),
+('sales',   'forecast_submissions', 'team',     'n','n','n','n', ''),
+('sales',   'forecast_submissions', 'other',    'n','n','n','n', ''),
+('support', 'forecast_submissions', 'all',      '-','-','-','-', ''),
+('analyst', 'forecast_submissions', 'all',      'y','n','n','n', ''),
 -- Reference tables: admins write them, staff read them (support: no pipeline).
 ('admin',   'users', 'all',                     'y','y','y','y', ''),
 ('manager', 'users', 'all',                     'y','n','n','n', ''),

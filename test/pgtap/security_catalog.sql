@@ -84,6 +84,8 @@ INSERT INTO public_reviewed VALUES
     ('bookings_mean'), ('bookings_variance'), ('bookings_count'), ('bookings_resolution'),
     ('bookings_error_bound'), ('bookings_missing_mass'), ('bookings_quantile'),
     ('bookings_probability_at_least'), ('bookings_simulate'),
+    -- forecast periods: the month or quarter holding a day
+    ('forecast_period'),
     -- lead scoring formulas
     ('lead_grade'), ('lead_meets_bant'), ('lead_scoring_decay'), ('lead_scoring_test'),
     -- data quality: normalisation and string similarity
