@@ -24,7 +24,7 @@ BEGIN
     IF NOT isfinite(day) THEN
         RAISE EXCEPTION 'a forecast period needs a finite day'
             USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('The day given was %s.', day);
+                  DETAIL = format('The day given was %s.', to_char(day, 'YYYY-MM-DD'));
     END IF;
     RETURN date_trunc(period_kind, day::timestamp)::date;
 END
@@ -218,10 +218,10 @@ BEGIN
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
     IF @extschema@.forecast_period(period_kind, period_start) <> period_start THEN
-        RAISE EXCEPTION '% is not the first day of a %', period_start, period_kind
+        RAISE EXCEPTION '% is not the first day of a %', to_char(period_start, 'YYYY-MM-DD'), period_kind
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = format('The %s holding it starts on %s.', period_kind,
-                                @extschema@.forecast_period(period_kind, period_start));
+                                to_char(@extschema@.forecast_period(period_kind, period_start), 'YYYY-MM-DD'));
     END IF;
     RETURN QUERY
     SELECT s.user_id, s.currency, s.submission_id, s.submitted_at,
