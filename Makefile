@@ -61,7 +61,8 @@ DEMO_PARTS = \
 	src/demo/retention.sql \
 	src/demo/rfm.sql \
 	src/demo/lead_scoring.sql \
-	src/demo/segments.sql
+	src/demo/segments.sql \
+	src/demo/forecast.sql
 EXTENSION  += crm_demo
 DATA_built += crm_demo--$(DEMO_VERSION).sql
 
