@@ -211,33 +211,59 @@ CREATE POLICY of_visible_contacts ON @extschema@.campaign_members TO crm_manager
 -- records are: nobody hands a task on a record they cannot see to someone else.
 -- PL/pgSQL, not SQL: each record is looked up only when the task names one, and a record of a
 -- table the role may not read at all (support and leads) is simply not visible, instead of
--- failing the whole query on the grant.
+-- failing the whole query on the grant. The privilege test and the lookup are separate
+-- statements: a generic plan of one expression holding both would check the grant on the looked-up
+-- table when it starts, before any short-circuit (test/pgtap/tasks_generic_plan.sql).
 CREATE FUNCTION @extschema@.task_records_visible(task @extschema@.tasks) RETURNS boolean
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF task.contact_id IS NOT NULL AND NOT (has_table_privilege('@extschema@.contacts', 'SELECT')
-            AND EXISTS (SELECT FROM @extschema@.contacts r WHERE r.contact_id = task.contact_id)) THEN
-        RETURN false;
+    IF task.contact_id IS NOT NULL THEN
+        IF NOT has_table_privilege('@extschema@.contacts', 'SELECT') THEN
+            RETURN false;
+        END IF;
+        IF NOT EXISTS (SELECT FROM @extschema@.contacts r WHERE r.contact_id = task.contact_id) THEN
+            RETURN false;
+        END IF;
     END IF;
-    IF task.account_id IS NOT NULL AND NOT (has_table_privilege('@extschema@.accounts', 'SELECT')
-            AND EXISTS (SELECT FROM @extschema@.accounts r WHERE r.account_id = task.account_id)) THEN
-        RETURN false;
+    IF task.account_id IS NOT NULL THEN
+        IF NOT has_table_privilege('@extschema@.accounts', 'SELECT') THEN
+            RETURN false;
+        END IF;
+        IF NOT EXISTS (SELECT FROM @extschema@.accounts r WHERE r.account_id = task.account_id) THEN
+            RETURN false;
+        END IF;
     END IF;
-    IF task.lead_id IS NOT NULL AND NOT (has_table_privilege('@extschema@.leads', 'SELECT')
-            AND EXISTS (SELECT FROM @extschema@.leads r WHERE r.lead_id = task.lead_id)) THEN
-        RETURN false;
+    IF task.lead_id IS NOT NULL THEN
+        IF NOT has_table_privilege('@extschema@.leads', 'SELECT') THEN
+            RETURN false;
+        END IF;
+        IF NOT EXISTS (SELECT FROM @extschema@.leads r WHERE r.lead_id = task.lead_id) THEN
+            RETURN false;
+        END IF;
     END IF;
-    IF task.opportunity_id IS NOT NULL AND NOT (has_table_privilege('@extschema@.opportunities', 'SELECT')
-            AND EXISTS (SELECT FROM @extschema@.opportunities r WHERE r.opportunity_id = task.opportunity_id)) THEN
-        RETURN false;
+    IF task.opportunity_id IS NOT NULL THEN
+        IF NOT has_table_privilege('@extschema@.opportunities', 'SELECT') THEN
+            RETURN false;
+        END IF;
+        IF NOT EXISTS (SELECT FROM @extschema@.opportunities r WHERE r.opportunity_id = task.opportunity_id) THEN
+            RETURN false;
+        END IF;
     END IF;
-    IF task.ticket_id IS NOT NULL AND NOT (has_table_privilege('@extschema@.tickets', 'SELECT')
-            AND EXISTS (SELECT FROM @extschema@.tickets r WHERE r.ticket_id = task.ticket_id)) THEN
-        RETURN false;
+    IF task.ticket_id IS NOT NULL THEN
+        IF NOT has_table_privilege('@extschema@.tickets', 'SELECT') THEN
+            RETURN false;
+        END IF;
+        IF NOT EXISTS (SELECT FROM @extschema@.tickets r WHERE r.ticket_id = task.ticket_id) THEN
+            RETURN false;
+        END IF;
     END IF;
-    IF task.response_id IS NOT NULL AND NOT (has_table_privilege('@extschema@.survey_responses', 'SELECT')
-            AND EXISTS (SELECT FROM @extschema@.survey_responses r WHERE r.response_id = task.response_id)) THEN
-        RETURN false;
+    IF task.response_id IS NOT NULL THEN
+        IF NOT has_table_privilege('@extschema@.survey_responses', 'SELECT') THEN
+            RETURN false;
+        END IF;
+        IF NOT EXISTS (SELECT FROM @extschema@.survey_responses r WHERE r.response_id = task.response_id) THEN
+            RETURN false;
+        END IF;
     END IF;
     RETURN true;
 END
