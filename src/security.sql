@@ -51,27 +51,34 @@ GRANT INSERT, UPDATE ON @extschema@.tickets, @extschema@.survey_responses, @exts
 
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA @extschema@ TO crm_manager, crm_sales, crm_support;
 
--- The staff ids whose records the current user may see as a manager: their own, their direct
--- reports', and everyone's on their team. An array, so a policy compares against one value
+-- The staff ids whose records the current user may see as a manager: their own, those of everyone
+-- below them in the reporting chain (direct reports, theirs, and so on, as a role hierarchy does),
+-- and everyone's on their team. An array, so a policy compares against one value
 -- computed once per query (an InitPlan), not a subquery per row of a large table. Not SECURITY
 -- DEFINER, for current_user's sake; managers may read crm.users.
 CREATE FUNCTION @extschema@.managed_user_ids(login_role name) RETURNS bigint[]
 LANGUAGE sql STABLE AS $$
-    SELECT coalesce(pg_catalog.array_agg(u.user_id), '{}')
-    FROM @extschema@.users me
-    JOIN @extschema@.users u
-      ON u.user_id = me.user_id OR u.manager_id = me.user_id
-      OR (me.team IS NOT NULL AND u.team = me.team)
-    WHERE me.login_role = managed_user_ids.login_role
+    WITH RECURSIVE me AS (
+        SELECT u.user_id, u.team FROM @extschema@.users u WHERE u.login_role = managed_user_ids.login_role
+    ), chain (user_id) AS (
+        -- UNION, not UNION ALL: a cycle in manager_id ends the recursion instead of looping.
+        SELECT user_id FROM me
+        UNION
+        SELECT u.user_id FROM @extschema@.users u JOIN chain c ON u.manager_id = c.user_id
+    )
+    SELECT coalesce(pg_catalog.array_agg(x.user_id ORDER BY x.user_id), '{}')
+    FROM (SELECT user_id FROM chain
+          UNION
+          SELECT u.user_id FROM @extschema@.users u JOIN me ON me.team IS NOT NULL AND u.team = me.team) x
 $$;
 COMMENT ON FUNCTION @extschema@.managed_user_ids(name) IS
-    'Staff ids whose records the staff member logging in as login_role sees as a manager: themselves, their direct reports and their team.';
+    'Staff ids whose records the staff member logging in as login_role sees as a manager: themselves, everyone below them in the reporting chain (direct reports, theirs, and so on) and their team.';
 CREATE FUNCTION @extschema@.managed_user_ids() RETURNS bigint[]
 LANGUAGE sql STABLE AS $$
     SELECT @extschema@.managed_user_ids(current_user)
 $$;
 COMMENT ON FUNCTION @extschema@.managed_user_ids() IS
-    'Staff ids whose records the current user sees as a manager: themselves, their direct reports and their team.';
+    'Staff ids whose records the current user sees as a manager: themselves, everyone below them in the reporting chain and their team.';
 REVOKE EXECUTE ON FUNCTION @extschema@.managed_user_ids(name), @extschema@.managed_user_ids() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.managed_user_ids(name), @extschema@.managed_user_ids()
     TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;

@@ -41,7 +41,7 @@
 --   Cy:  attainment 1.5, gap -1000, remaining 0 (quota met), coverage NULL
 --   Oz Q3: no deals: closed 0, attainment 0, gap 5000, coverage 0/5000 = 0
 BEGIN;
-SELECT plan(47);
+SELECT plan(48);
 SET LOCAL TimeZone = 'UTC';
 
 CREATE ROLE fq_vic; CREATE ROLE fq_mo; CREATE ROLE fq_ana; CREATE ROLE fq_ben; CREATE ROLE fq_jo;
@@ -204,14 +204,16 @@ SELECT results_eq($$SELECT deals, closed, commit_forecast, best_case_forecast, o
 SELECT is((SELECT count(*) FROM crm.forecast_deals WHERE owner_id IN (8005, 8006)), 0::bigint,
           'RLS: a manager sees no deals outside the staff they manage');
 RESET ROLE;
--- Vic sees what crm.managed_user_ids gives him for deals: himself and his direct reports Mo and Cy
--- (team exec is his alone), not Ana, Ben or Jo: his roll-up counts Mo's d12 (pipeline 10000,
--- weighted 1000) and Cy's d13 (closed 3000). The same rule as for deals (docs/forecast.md).
+-- Vic sees what crm.managed_user_ids gives him for deals: his whole reporting chain (Mo and Cy, Mo's
+-- Ana and Ben, Ana's Jo; team exec is his alone). So his roll-up is the chain's (Vic (+Cy) above):
+-- 9 deals, closed 4500, open pipeline 22750, weighted 8350. (Until 0.2 managers reached their direct
+-- reports only, and this roll-up counted Mo's d12 and Cy's d13: 2 deals, closed 3000.)
 SET LOCAL ROLE fq_vic;
 SELECT results_eq($$SELECT deals, closed, open_pipeline, weighted_pipeline FROM crm.forecast_rollup
                     WHERE user_id = 8001 AND period_kind = 'quarter' AND period_start = '2026-04-01' AND currency = 'USD'$$,
-                  $$VALUES (2::numeric, 3000::numeric, 10000::numeric, 1000::numeric)$$,
-                  'RLS: a VP''s roll-up counts the deals visible to them under the deals'' rule');
+                  $$VALUES (9::numeric, 4500::numeric, 22750::numeric, 8350::numeric)$$,
+                  'RLS: a VP''s roll-up covers the whole chain, three levels down');
+SELECT is((SELECT count(*) FROM crm.opportunities WHERE owner_id = 8007), 1::bigint, 'RLS: a VP sees a deal of a rep three levels down (Jo''s d11)');
 RESET ROLE;
 
 -- 9. Submissions. Ana submits her call (commit 3500); the trigger stamps her as submitter, now, and
