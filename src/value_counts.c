@@ -526,7 +526,7 @@ flat_from_rows(const ValueCount *rows, int64 count)
 	return PointerGetDatum(flat);
 }
 
-static pg_noinline pg_noreturn void
+pg_noreturn static pg_noinline void
 syntax_error(const ValueCountsKind *kind, const char *input, const char *detail)
 {
 	ereport(ERROR,
@@ -639,7 +639,7 @@ value_counts_out(const ValueCountsKind *kind, Datum datum)
 	return text.data;
 }
 
-static pg_noinline pg_noreturn void
+pg_noreturn static pg_noinline void
 binary_error(const ValueCountsKind *kind, const char *detail)
 {
 	ereport(ERROR,
