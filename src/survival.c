@@ -1,9 +1,10 @@
 /*
  * survival.c: Kaplan–Meier survival curves.
  *
- * crm.km_fit(duration, observed) collects (duration, observed) pairs, in parallel if need be,
- * and builds a crm.survival_curve: for every distinct time, how many were at risk just before
- * it, how many events (observed ends) and censorings (still alive when last seen) happened then.
+ * crm.km_fit(duration, observed) counts, per distinct duration, the events and censorings (state
+ * crm.km_state, mergeable: in parallel or per Citus shard if need be) and builds a
+ * crm.survival_curve: for every distinct time, how many were at risk just before it, how many
+ * events (observed ends) and censorings (still alive when last seen) happened then.
  * Those counts are the whole curve: the survival estimate, Greenwood's variance and the
  * confidence bounds are computed from them on demand, so the text and binary forms (which carry
  * only counts and times) round-trip exactly and can be checked for consistency on input.
@@ -11,7 +12,7 @@
  * Ties follow the standard convention: at one time, events count before censorings, so whoever
  * is censored at t is still at risk at t.
  */
-#include "crm.h"
+#include "value_counts.h"
 
 #include <float.h>
 
@@ -48,260 +49,87 @@ typedef struct SurvivalCurve
 #define PG_GETARG_SURVIVAL_CURVE_P(n) DatumGetSurvivalCurveP(PG_GETARG_DATUM(n))
 
 /*
- * The aggregate's state: event times and censoring times in two arrays, in the aggregate's memory
- * context. Keeping them apart costs no flag per row and lets the final function sort each with a
- * radix sort and merge them, events first at equal times.
+ * The aggregate's state, of type crm.km_state: per distinct time, the events and the censorings
+ * (value_counts.c). Mergeable and O(distinct times), so parallel workers and Citus shards each
+ * count their rows and ship only the counts; during aggregation the times are appended to two
+ * arrays (no allocation per row) and sorted and merged only when the state is read.
  */
-typedef struct TimeArray
-{
-	int64		count;
-	int64		capacity;
-	double	   *times;
-} TimeArray;
-
-typedef struct KmState
-{
-	TimeArray	events;
-	TimeArray	censorings;
-} KmState;
-
 static void
-time_array_init(MemoryContext context, TimeArray *array, int64 capacity)
+km_check_duration(double duration)
 {
-	array->count = 0;
-	array->capacity = Max(capacity, 64);
-	array->times = MemoryContextAllocHuge(context, sizeof(double) * array->capacity);
+	if (isnan(duration) || isinf(duration) || duration < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("duration must be a finite, non-negative number"),
+				 errdetail("The duration given was %g.", duration)));
 }
 
-static void
-time_array_reserve(TimeArray *array, int64 needed)
-{
-	if (needed <= array->capacity)
-		return;
-	while (array->capacity < needed)
-		array->capacity *= 2;
-	array->times = repalloc_huge(array->times, sizeof(double) * array->capacity);
-}
-
-static void
-time_array_append(TimeArray *array, const double *times, int64 count)
-{
-	time_array_reserve(array, array->count + count);
-	memcpy(array->times + array->count, times, sizeof(double) * count);
-	array->count += count;
-}
-
-static KmState *
-km_state_new(MemoryContext context, int64 events, int64 censorings)
-{
-	KmState    *state = MemoryContextAlloc(context, sizeof(KmState));
-
-	time_array_init(context, &state->events, events);
-	time_array_init(context, &state->censorings, censorings);
-	return state;
-}
+static const ValueCountsKind km_kind = {
+	.type_name = "crm.km_state",
+	.value_name = "time",
+	.first_name = "events",
+	.second_name = "censored",
+	.non_negative = true,
+	.check_value = km_check_duration,
+};
 
 PG_FUNCTION_INFO_V1(crm_km_trans);
 /* km_fit transition: adds one (duration, observed) pair; NULLs are skipped. */
 Datum
 crm_km_trans(PG_FUNCTION_ARGS)
 {
-	MemoryContext context = crm_aggregate_context(fcinfo, "crm_km_trans");
-	KmState    *state = PG_ARGISNULL(0) ? NULL : (KmState *) PG_GETARG_POINTER(0);
-	TimeArray  *array;
-	double		duration;
-
-	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
-	{
-		if (state == NULL)
-			PG_RETURN_NULL();
-		PG_RETURN_POINTER(state);
-	}
-	duration = PG_GETARG_FLOAT8(1);
-	if (isnan(duration) || isinf(duration) || duration < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("duration must be a finite, non-negative number"),
-				 errdetail("The duration given was %g.", duration)));
-	if (state == NULL)
-		state = km_state_new(context, 64, 64);
-	array = PG_GETARG_BOOL(2) ? &state->events : &state->censorings;
-	if (array->count == array->capacity)
-		time_array_reserve(array, array->count + 1);
-	/* -0 would sort after every positive time by its bits */
-	array->times[array->count++] = duration == 0 ? 0.0 : duration;
-	PG_RETURN_POINTER(state);
+	return value_counts_transition(&km_kind, fcinfo);
 }
 
 PG_FUNCTION_INFO_V1(crm_km_combine);
-/* km_fit combine: appends one partial state's times to the other's. */
+/* km_fit combine: merges two partial states' counts. */
 Datum
 crm_km_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext context = crm_aggregate_context(fcinfo, "crm_km_combine");
-	KmState    *left = PG_ARGISNULL(0) ? NULL : (KmState *) PG_GETARG_POINTER(0);
-	KmState    *right = PG_ARGISNULL(1) ? NULL : (KmState *) PG_GETARG_POINTER(1);
-
-	if (right == NULL)
-	{
-		if (left == NULL)
-			PG_RETURN_NULL();
-		PG_RETURN_POINTER(left);
-	}
-	if (left == NULL)
-		left = km_state_new(context, right->events.count, right->censorings.count);
-	time_array_append(&left->events, right->events.times, right->events.count);
-	time_array_append(&left->censorings, right->censorings.times, right->censorings.count);
-	PG_RETURN_POINTER(left);
+	return value_counts_combine(&km_kind, fcinfo);
 }
 
 PG_FUNCTION_INFO_V1(crm_km_serialize);
-/* km_fit serialize: the two counts, then the event times and the censoring times. */
+/* 0.1's serialize function (state internal): the state's binary form. */
 Datum
 crm_km_serialize(PG_FUNCTION_ARGS)
 {
-	KmState    *state = (KmState *) PG_GETARG_POINTER(0);
-	StringInfoData buffer;
-
-	crm_aggregate_context(fcinfo, "crm_km_serialize");
-	pq_begintypsend(&buffer);
-	pq_sendint64(&buffer, state->events.count);
-	pq_sendint64(&buffer, state->censorings.count);
-	for (int64 i = 0; i < state->events.count; i++)
-		pq_sendfloat8(&buffer, state->events.times[i]);
-	for (int64 i = 0; i < state->censorings.count; i++)
-		pq_sendfloat8(&buffer, state->censorings.times[i]);
-	PG_RETURN_BYTEA_P(pq_endtypsend(&buffer));
+	return value_counts_serialize(&km_kind, fcinfo);
 }
 
 PG_FUNCTION_INFO_V1(crm_km_deserialize);
-/* km_fit deserialize: the inverse of crm_km_serialize, checking every length. */
+/* 0.1's deserialize function (state internal): the state from its binary form, checked. */
 Datum
 crm_km_deserialize(PG_FUNCTION_ARGS)
 {
-	MemoryContext context = crm_aggregate_context(fcinfo, "crm_km_deserialize");
-	bytea	   *serial = PG_GETARG_BYTEA_PP(0);
-	StringInfoData buffer;
-	KmState    *state;
-	int64		events,
-				censorings;
-
-	buffer.data = VARDATA_ANY(serial);
-	buffer.len = VARSIZE_ANY_EXHDR(serial);
-	buffer.maxlen = buffer.len;
-	buffer.cursor = 0;
-	if (buffer.len < (int) (2 * sizeof(int64)))
-		elog(ERROR, "crm_km_deserialize: state of %d bytes is too short", buffer.len);
-	events = pq_getmsgint64(&buffer);
-	censorings = pq_getmsgint64(&buffer);
-	if (events < 0 || censorings < 0 ||
-		((uint64) events + (uint64) censorings) * sizeof(double) != (uint64) (buffer.len - buffer.cursor))
-		elog(ERROR, "crm_km_deserialize: state of %d bytes does not hold %lld + %lld times",
-			 buffer.len, (long long) events, (long long) censorings);
-	state = km_state_new(context, events, censorings);
-	for (int64 i = 0; i < events; i++)
-		state->events.times[i] = pq_getmsgfloat8(&buffer);
-	for (int64 i = 0; i < censorings; i++)
-		state->censorings.times[i] = pq_getmsgfloat8(&buffer);
-	state->events.count = events;
-	state->censorings.count = censorings;
-	PG_RETURN_POINTER(state);
-}
-
-/*
- * Sort non-negative doubles: their IEEE bit patterns, read as unsigned integers, order like the
- * numbers, so a least-significant-digit radix sort on 8-bit digits applies. Digits that every
- * time shares (the high bytes, for times in a narrow range) cost one histogram pass, no move.
- */
-static void
-sort_times(double *times, int64 count)
-{
-	uint64	   *keys,
-			   *scratch,
-			   *from,
-			   *to;
-
-	if (count < 2)
-		return;
-	keys = palloc_extended(sizeof(uint64) * count, MCXT_ALLOC_HUGE);
-	scratch = palloc_extended(sizeof(uint64) * count, MCXT_ALLOC_HUGE);
-	memcpy(keys, times, sizeof(uint64) * count);
-	from = keys;
-	to = scratch;
-	for (int shift = 0; shift < 64; shift += 8)
-	{
-		int64		offsets[256] = {0};
-		int64		position = 0;
-		uint64	   *swap;
-
-		CHECK_FOR_INTERRUPTS();
-		for (int64 i = 0; i < count; i++)
-			offsets[(from[i] >> shift) & 0xFF]++;
-		if (offsets[(from[0] >> shift) & 0xFF] == count)
-			continue;
-		for (int digit = 0; digit < 256; digit++)
-		{
-			int64		bucket = offsets[digit];
-
-			offsets[digit] = position;
-			position += bucket;
-		}
-		CHECK_FOR_INTERRUPTS();
-		for (int64 i = 0; i < count; i++)
-			to[offsets[(from[i] >> shift) & 0xFF]++] = from[i];
-		swap = from;
-		from = to;
-		to = swap;
-	}
-	memcpy(times, from, sizeof(uint64) * count);
-	pfree(keys);
-	pfree(scratch);
+	return value_counts_deserialize(&km_kind, fcinfo);
 }
 
 PG_FUNCTION_INFO_V1(crm_km_final);
-/* km_fit final: sorts the times and counts, per distinct time, risk set, events and censorings. */
+/* km_fit final: per distinct time, the risk set, events and censorings; NULL for no rows. */
 Datum
 crm_km_final(PG_FUNCTION_ARGS)
 {
-	KmState    *state;
+	ValueCountsCursor start,
+				cursor;
+	ValueCount	count;
 	SurvivalCurve *curve;
-	const double *events,
-			   *censorings;
-	int64		event_count,
-				censored_count,
-				e = 0,
-				c = 0,
-				remaining;
-	int64		rows = 0;
+	int64		rows = 0,
+				remaining = 0;
 
-	crm_aggregate_context(fcinfo, "crm_km_final");
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	state = (KmState *) PG_GETARG_POINTER(0);
-	event_count = state->events.count;
-	censored_count = state->censorings.count;
-	if (event_count + censored_count == 0)
-		PG_RETURN_NULL();
+	value_counts_cursor_from_datum(&km_kind, PG_GETARG_DATUM(0), &start);
 
-	/* Sorting in place is safe: the final function runs once, after the last transition. */
-	sort_times(state->events.times, event_count);
-	sort_times(state->censorings.times, censored_count);
-	events = state->events.times;
-	censorings = state->censorings.times;
-
-	/* First pass: count the distinct times of the merged sequence. */
-	while (e < event_count || c < censored_count)
+	/* First pass: the distinct times and the subjects. */
+	cursor = start;
+	while (value_counts_next(&cursor, &count))
 	{
-		double		time = (c >= censored_count || (e < event_count && events[e] <= censorings[c])) ? events[e] : censorings[c];
-
-		while (e < event_count && events[e] == time)
-			e++;
-		while (c < censored_count && censorings[c] == time)
-			c++;
 		rows++;
-		if ((rows & 0xFFFF) == 0)
-			CHECK_FOR_INTERRUPTS();
+		remaining = value_counts_add(remaining, value_counts_add(count.first, count.second));
 	}
+	if (rows == 0)
+		PG_RETURN_NULL();
 	if (rows > SURVIVAL_CURVE_MAX_ROWS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -312,29 +140,50 @@ crm_km_final(PG_FUNCTION_ARGS)
 	SET_VARSIZE(curve, SURVIVAL_CURVE_SIZE(rows));
 	curve->version = SURVIVAL_CURVE_VERSION;
 	curve->row_count = (int32) rows;
-	remaining = event_count + censored_count;
-	e = c = 0;
-	for (int64 row = 0; row < rows; row++)
+	cursor = start;
+	for (int64 row = 0; row < rows && value_counts_next(&cursor, &count); row++)
 	{
 		SurvivalRow *out = &curve->rows[row];
 
-		if ((row & 0xFFFF) == 0)
-			CHECK_FOR_INTERRUPTS();
-		out->time = (c >= censored_count || (e < event_count && events[e] <= censorings[c])) ? events[e] : censorings[c];
+		out->time = count.value;
 		out->at_risk = remaining;
-		while (e < event_count && events[e] == out->time)
-		{
-			out->events++;
-			e++;
-		}
-		while (c < censored_count && censorings[c] == out->time)
-		{
-			out->censored++;
-			c++;
-		}
-		remaining -= out->events + out->censored;
+		out->events = count.first;
+		out->censored = count.second;
+		remaining -= count.first + count.second;
 	}
 	PG_RETURN_POINTER(curve);
+}
+
+PG_FUNCTION_INFO_V1(crm_km_state_in);
+/* Text input of crm.km_state: 1;count;time,events,censored;... (times increasing, >= 0). */
+Datum
+crm_km_state_in(PG_FUNCTION_ARGS)
+{
+	return value_counts_in(&km_kind, PG_GETARG_CSTRING(0));
+}
+
+PG_FUNCTION_INFO_V1(crm_km_state_out);
+/* Text output of crm.km_state, which the input reads back exactly. */
+Datum
+crm_km_state_out(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_CSTRING(value_counts_out(&km_kind, PG_GETARG_DATUM(0)));
+}
+
+PG_FUNCTION_INFO_V1(crm_km_state_recv);
+/* Binary input: int32 version (1), int64 count, then (float8 time, int64 events, int64 censored). */
+Datum
+crm_km_state_recv(PG_FUNCTION_ARGS)
+{
+	return value_counts_recv(&km_kind, (StringInfo) PG_GETARG_POINTER(0));
+}
+
+PG_FUNCTION_INFO_V1(crm_km_state_send);
+/* Binary output, the form crm_km_state_recv reads: 12 + 24 bytes per distinct time. */
+Datum
+crm_km_state_send(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BYTEA_P(value_counts_send(&km_kind, PG_GETARG_DATUM(0)));
 }
 
 /*

@@ -28,23 +28,53 @@ CREATE OPERATOR @extschema@.= (
     FUNCTION = @extschema@.survival_curve_eq, COMMUTATOR = OPERATOR(@extschema@.=)
 );
 
-CREATE FUNCTION @extschema@.km_trans(internal, double precision, boolean) RETURNS internal
+-- The aggregate's state: per distinct time, the events and censorings (src/value_counts.c).
+CREATE TYPE @extschema@.km_state;
+CREATE FUNCTION @extschema@.km_state_in(cstring) RETURNS @extschema@.km_state
+    AS 'MODULE_PATHNAME', 'crm_km_state_in' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.km_state_in(cstring) IS
+    'Text input of crm.km_state: 1;count;time,events,censored;... with the times increasing, none negative.';
+CREATE FUNCTION @extschema@.km_state_out(@extschema@.km_state) RETURNS cstring
+    AS 'MODULE_PATHNAME', 'crm_km_state_out' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.km_state_out(@extschema@.km_state) IS
+    'Text output of crm.km_state (version word 1 first; times printed to read back exactly).';
+CREATE FUNCTION @extschema@.km_state_recv(internal) RETURNS @extschema@.km_state
+    AS 'MODULE_PATHNAME', 'crm_km_state_recv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.km_state_recv(internal) IS
+    'Binary input of crm.km_state: int32 version (1), int64 count, then per distinct time float8 time, int64 events, int64 censored.';
+CREATE FUNCTION @extschema@.km_state_send(@extschema@.km_state) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'crm_km_state_send' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.km_state_send(@extschema@.km_state) IS
+    'Binary output of crm.km_state, in the layout km_state_recv reads: 12 + 24 bytes per distinct time.';
+CREATE TYPE @extschema@.km_state (
+    INPUT = @extschema@.km_state_in,
+    OUTPUT = @extschema@.km_state_out,
+    RECEIVE = @extschema@.km_state_recv,
+    SEND = @extschema@.km_state_send,
+    INTERNALLENGTH = VARIABLE,
+    ALIGNMENT = double,
+    STORAGE = extended
+);
+COMMENT ON TYPE @extschema@.km_state IS
+    'The state of crm.km_fit: per distinct time, how many events and censorings (16 + 24 bytes per distinct time). Text form 1;count;time,events,censored;...';
+
+CREATE FUNCTION @extschema@.km_trans(@extschema@.km_state, double precision, boolean) RETURNS @extschema@.km_state
     AS 'MODULE_PATHNAME', 'crm_km_trans' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION @extschema@.km_combine(internal, internal) RETURNS internal
+COMMENT ON FUNCTION @extschema@.km_trans(@extschema@.km_state, double precision, boolean) IS
+    'Support function of km_fit: counts the duration as an event or a censoring (in place in an aggregate).';
+CREATE FUNCTION @extschema@.km_combine(@extschema@.km_state, @extschema@.km_state) RETURNS @extschema@.km_state
     AS 'MODULE_PATHNAME', 'crm_km_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION @extschema@.km_serialize(internal) RETURNS bytea
-    AS 'MODULE_PATHNAME', 'crm_km_serialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION @extschema@.km_deserialize(bytea, internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'crm_km_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION @extschema@.km_final(internal) RETURNS @extschema@.survival_curve
+COMMENT ON FUNCTION @extschema@.km_combine(@extschema@.km_state, @extschema@.km_state) IS
+    'Support function of km_fit: merges two partial states (the counts of both).';
+CREATE FUNCTION @extschema@.km_final(@extschema@.km_state) RETURNS @extschema@.survival_curve
     AS 'MODULE_PATHNAME', 'crm_km_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.km_final(@extschema@.km_state) IS
+    'Support function of km_fit: the survival curve from the counts; NULL for no rows.';
 
 CREATE AGGREGATE @extschema@.km_fit(duration double precision, observed boolean) (
     SFUNC = @extschema@.km_trans,
-    STYPE = internal,
+    STYPE = @extschema@.km_state,
     COMBINEFUNC = @extschema@.km_combine,
-    SERIALFUNC = @extschema@.km_serialize,
-    DESERIALFUNC = @extschema@.km_deserialize,
     FINALFUNC = @extschema@.km_final,
     PARALLEL = SAFE
 );

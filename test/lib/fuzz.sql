@@ -237,6 +237,18 @@ BEGIN
             UNION ALL SELECT '{(0,3,1,1),(0.5,1,0,1)}') AS s(x)
         WHERE x IS NOT NULL ON CONFLICT DO NOTHING;
     END IF;
+    IF to_regtype('crm.auc_state') IS NOT NULL THEN
+        INSERT INTO fuzz.seeds VALUES ('crm.auc_state', '1;0'), ('crm.auc_state', '1;1;0.5,1,0'),
+            ('crm.auc_state', '1;3;-2.5,0,3;0,1,1;0.75,2,0'),
+            ('crm.auc_state', '1;2;-1e+300,9223372036854775806,0;5e-324,0,1')
+        ON CONFLICT DO NOTHING;
+    END IF;
+    IF to_regtype('crm.km_state') IS NOT NULL THEN
+        INSERT INTO fuzz.seeds VALUES ('crm.km_state', '1;0'), ('crm.km_state', '1;1;0,1,0'),
+            ('crm.km_state', '1;3;0,0,3;0.25,2,1;30.5,1,1'),
+            ('crm.km_state', '1;2;1e-300,9223372036854775806,0;1e+300,0,1')
+        ON CONFLICT DO NOTHING;
+    END IF;
     IF to_regtype('crm.kmeans_model') IS NOT NULL THEN
         INSERT INTO fuzz.seeds SELECT 'crm.kmeans_model', x::text FROM (
             SELECT crm.kmeans(ARRAY[g::float8, (g % 7) * 1000.0], 2, 1, true) FROM generate_series(1, 40) g

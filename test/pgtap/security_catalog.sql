@@ -63,6 +63,9 @@ INSERT INTO public_reviewed VALUES
     ('customer_summaries_combine'), ('bgnbd_final'), ('gammagamma_final'),
     ('clv_summary_state_in'), ('clv_summary_state_out'), ('clv_summary_state_send'), ('clv_summary_trans'),
     ('clv_summary_combine'), ('clv_summary_final'),
+    -- AUC and Kaplan-Meier states (crm.auc_state, crm.km_state) and their support functions
+    ('auc_state_in'), ('auc_state_out'), ('auc_state_send'), ('auc_transition'), ('auc_combine'), ('auc_final'),
+    ('km_state_in'), ('km_state_out'), ('km_state_send'), ('km_trans'), ('km_combine'), ('km_final'),
     -- CLV
     ('bgnbd_fit'), ('gammagamma_fit'), ('clv_summary'), ('bgnbd_p_alive'), ('bgnbd_expected_purchases'),
     ('bgnbd_p_purchases'), ('gammagamma_expected_spend'), ('clv'), ('clv_simple'),

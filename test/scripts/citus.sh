@@ -349,6 +349,8 @@ check "control: Citus plans an aggregate with a float8 state and a combine funct
 # The aggregates whose partial states are real types, which Citus ships between nodes: they must
 # be aggregated per shard (so must any other aggregate whose state is not internal).
 declare -A pushed_down=(
+	["crm.auc(double precision, boolean)"]=1
+	["crm.km_fit(double precision, boolean)"]=1
 	["crm.clv_summary(timestamp with time zone, double precision, timestamp with time zone, double precision)"]=1
 	["crm.bgnbd_fit(integer, double precision, double precision)"]=1
 	["crm.bgnbd_fit(integer, double precision, double precision, double precision)"]=1
