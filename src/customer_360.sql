@@ -82,21 +82,26 @@ LEFT JOIN (
     FROM @extschema@.leads ld
     ORDER BY ld.contact_id, ld.score DESC, ld.lead_id DESC
 ) l ON l.contact_id = c.contact_id
--- CLV from the latest stored model (crm.fit_clv_models), from this contact's purchases alone, so
--- a query for a few contacts costs a few index scans, not a pass over every customer.
-LEFT JOIN LATERAL (
-    SELECT @extschema@.bgnbd_p_alive(m.bgnbd, s.x, s.t_x, s.big_t) AS p_alive,
-           @extschema@.bgnbd_expected_purchases(m.bgnbd, 90 / m.time_unit_days, s.x, s.t_x, s.big_t) AS expected_purchases_90d,
-           CASE WHEN m.gammagamma IS NOT NULL
-                THEN @extschema@.clv(m.bgnbd, m.gammagamma, s.x, s.t_x, s.big_t, s.m, 12, 0.01, 30.4375 / m.time_unit_days)
+-- CLV from the latest stored model (crm.fit_clv_models), from each contact's own purchases: one
+-- summary per contact, grouped by contact, so a query for a few contacts still reads only theirs
+-- (the contact condition reaches the grouped purchases) and Citus runs it on the shards (it
+-- cannot run an aggregate in a lateral subquery correlated with the contact, docs/citus.md).
+LEFT JOIN (
+    SELECT s.contact_id,
+           @extschema@.bgnbd_p_alive(s.bgnbd, (s.summary).x, (s.summary).t_x, (s.summary).big_t) AS p_alive,
+           @extschema@.bgnbd_expected_purchases(s.bgnbd, 90 / s.time_unit_days, (s.summary).x, (s.summary).t_x, (s.summary).big_t) AS expected_purchases_90d,
+           CASE WHEN s.gammagamma IS NOT NULL
+                THEN @extschema@.clv(s.bgnbd, s.gammagamma, (s.summary).x, (s.summary).t_x, (s.summary).big_t, (s.summary).m, 12, 0.01, 30.4375 / s.time_unit_days)
            END AS clv_12m
-    FROM (SELECT cm.bgnbd, cm.gammagamma, cm.time_unit_days FROM @extschema@.clv_models cm
-          ORDER BY cm.fitted_at DESC, cm.model_id DESC LIMIT 1) m,
-         LATERAL (SELECT (@extschema@.clv_summary(o.ordered_at, o.total::double precision, now(), m.time_unit_days)).*
-                  FROM @extschema@.purchases o
-                  WHERE o.contact_id = c.contact_id AND o.ordered_at <= now()) s
-    WHERE s.x IS NOT NULL
-) v ON true;
+    FROM (SELECT o.contact_id, m.bgnbd, m.gammagamma, m.time_unit_days,
+                 @extschema@.clv_summary(o.ordered_at, o.total::double precision, now(), m.time_unit_days) AS summary
+          FROM @extschema@.purchases o
+          CROSS JOIN (SELECT cm.bgnbd, cm.gammagamma, cm.time_unit_days FROM @extschema@.clv_models cm
+                      ORDER BY cm.fitted_at DESC, cm.model_id DESC LIMIT 1) m
+          WHERE o.ordered_at <= now()
+          GROUP BY o.contact_id, m.bgnbd, m.gammagamma, m.time_unit_days) s
+    WHERE (s.summary).x IS NOT NULL
+) v ON v.contact_id = c.contact_id;
 COMMENT ON VIEW @extschema@.customer_360 IS
     'One row per contact: account, owner, lifecycle stage, consent, purchases (orders paid or shipped; 0 when none), the RFM score and segment of the latest crm.refresh_rfm snapshot (NULL if not a customer then), open tickets, the latest NPS answer, the last activity per channel, the best-scored lead''s score and grade, and from the latest stored CLV model P(alive), the purchases expected in the next 90 days and the 12-month CLV (NULL without a model or purchases). Rows the reader may see only (security_invoker).';
 

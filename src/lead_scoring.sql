@@ -103,7 +103,10 @@ COMMENT ON TABLE @extschema@.lead_assignment_pointers IS
 CREATE FUNCTION @extschema@.lead_scoring_settings_guard() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_RELID <> '@extschema@.lead_scoring_settings'::pg_catalog.regclass THEN
+    -- on a distributed CRM (crm.distribute_schema) it fires on the table's Citus shards too,
+    -- crm.lead_scoring_settings_<shard id> in the same schema
+    IF TG_RELID <> '@extschema@.lead_scoring_settings'::pg_catalog.regclass
+       AND (TG_TABLE_SCHEMA <> '@extschema@' OR TG_TABLE_NAME !~ '^lead_scoring_settings_[0-9]+$') THEN
         RAISE EXCEPTION 'trigger function lead_scoring_settings_guard() fires only on @extschema@.lead_scoring_settings, not on %.%', TG_TABLE_SCHEMA, TG_TABLE_NAME
             USING ERRCODE = 'insufficient_privilege', HINT = 'Only the triggers the extension creates may use it.';
     END IF;
@@ -235,23 +238,31 @@ COMMENT ON FUNCTION @extschema@.lead_scoring_decay(interval, interval) IS
 -- activities_lead_id_idx), and the plan a trigger caches works for any leads.
 CREATE FUNCTION @extschema@.lead_scores(as_of timestamptz, lead_ids bigint[])
 RETURNS TABLE (lead_id bigint, score numeric)
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+-- PL/pgSQL, with every join and grouping also by contact_id, so that it runs on a distributed CRM
+-- (docs/citus.md): Citus plans no SQL function's parameterised queries over distributed tables,
+-- and pushes joins of its tables down to the shards only on the distribution column. A lead
+-- belongs to one contact, so the groups are the same. The settings row is joined (ON true: no row,
+-- no cap), not read by a subquery in the select list, which Citus cannot run after an aggregate.
+RETURN QUERY
 SELECT l.lead_id,
-       pg_catalog.round(LEAST(coalesce(sum(g.points), 0), (SELECT s.total_cap FROM @extschema@.lead_scoring_settings s)), 6)
+       pg_catalog.round(LEAST(coalesce(sum(g.points), 0), max(t.total_cap)), 6)
 FROM @extschema@.leads l
+LEFT JOIN @extschema@.lead_scoring_settings t ON true
 LEFT JOIN (
-    SELECT p.lead_id, LEAST(sum(p.points), grp.cap) AS points
+    SELECT p.contact_id, p.lead_id, LEAST(sum(p.points), grp.cap) AS points
     FROM (
         -- each lead's rows are read and turned into jsonb once, then every fit rule is tested on
         -- them: left to itself the planner joins the other way round and rescans the leads, and
         -- converts them again, once per rule (OFFSET 0 keeps both subqueries as written)
-        SELECT subject.lead_id, r.group_id, r.points
-        FROM (SELECT fl.lead_id, pg_catalog.to_jsonb(fl) AS lead_row, pg_catalog.to_jsonb(c) AS contact_row,
+        SELECT subject.contact_id, subject.lead_id, r.group_id, r.points
+        FROM (SELECT fl.contact_id, fl.lead_id, pg_catalog.to_jsonb(fl) AS lead_row, pg_catalog.to_jsonb(c) AS contact_row,
                      pg_catalog.to_jsonb(a) AS account_row
               FROM @extschema@.leads fl
               JOIN @extschema@.contacts c ON c.contact_id = fl.contact_id
               LEFT JOIN @extschema@.accounts a ON a.account_id = c.account_id
-              WHERE fl.lead_id = ANY (lead_ids) OFFSET 0) subject
+              WHERE fl.lead_id = ANY (lead_scores.lead_ids) OFFSET 0) subject
         CROSS JOIN LATERAL (
             SELECT r.group_id, r.points
             FROM @extschema@.lead_scoring_rules r
@@ -263,23 +274,24 @@ LEFT JOIN (
                       r.operator, r.value, r.value_type)
             OFFSET 0) r
         UNION ALL
-        SELECT e.lead_id, r.group_id,
-               r.points * @extschema@.lead_scoring_decay(as_of - e.occurred_at, coalesce(r.half_life, rg.half_life))
+        SELECT e.contact_id, e.lead_id, r.group_id,
+               r.points * @extschema@.lead_scoring_decay(lead_scores.as_of - e.occurred_at, coalesce(r.half_life, rg.half_life))
         FROM @extschema@.activities e
         JOIN @extschema@.lead_scoring_rules r
           ON r.kind = 'engagement' AND r.active AND r.activity_kind = e.kind
          AND (r.channel IS NULL OR r.channel = e.channel)
         JOIN @extschema@.lead_scoring_groups rg ON rg.group_id = r.group_id
-        WHERE e.lead_id IS NOT NULL AND e.occurred_at <= as_of
-          AND e.lead_id = ANY (lead_ids)
+        WHERE e.lead_id IS NOT NULL AND e.occurred_at <= lead_scores.as_of
+          AND e.lead_id = ANY (lead_scores.lead_ids)
           AND (r.detail_key IS NULL
                OR @extschema@.lead_scoring_test(e.details ->> r.detail_key, r.detail_operator, r.detail_value, 'text'))
     ) p
     JOIN @extschema@.lead_scoring_groups grp ON grp.group_id = p.group_id
-    GROUP BY p.lead_id, grp.group_id
-) g ON g.lead_id = l.lead_id
-WHERE l.lead_id = ANY (lead_ids)
-GROUP BY l.lead_id
+    GROUP BY p.contact_id, p.lead_id, grp.group_id
+) g ON g.contact_id = l.contact_id AND g.lead_id = l.lead_id
+WHERE l.lead_id = ANY (lead_scores.lead_ids)
+GROUP BY l.contact_id, l.lead_id;
+END
 $$;
 COMMENT ON FUNCTION @extschema@.lead_scores(timestamptz, bigint[]) IS
     'The scores of the leads in lead_ids at as_of, recomputed from the rules: total cap of the sum over groups of the group cap of (fit points + engagement points · 0.5^(age/half-life)), for activities linked to the lead (lead_id) that occurred by as_of. Rounded to 6 decimals.';
@@ -329,7 +341,10 @@ DECLARE
     label text := pg_catalog.format('lead scoring rule %s (%s)', NEW.rule_id, pg_catalog.quote_literal(NEW.name));
     element text;
 BEGIN
-    IF TG_RELID <> '@extschema@.lead_scoring_rules'::pg_catalog.regclass THEN
+    -- on a distributed CRM (crm.distribute_schema) it fires on the table's Citus shards too,
+    -- crm.lead_scoring_rules_<shard id> in the same schema
+    IF TG_RELID <> '@extschema@.lead_scoring_rules'::pg_catalog.regclass
+       AND (TG_TABLE_SCHEMA <> '@extschema@' OR TG_TABLE_NAME !~ '^lead_scoring_rules_[0-9]+$') THEN
         RAISE EXCEPTION 'trigger function lead_scoring_rules_validate() fires only on @extschema@.lead_scoring_rules, not on %.%', TG_TABLE_SCHEMA, TG_TABLE_NAME
             USING ERRCODE = 'insufficient_privilege', HINT = 'Only the triggers the extension creates may use it.';
     END IF;
@@ -429,7 +444,10 @@ CREATE TRIGGER lead_scoring_rules_validate BEFORE INSERT OR UPDATE ON @extschema
 CREATE FUNCTION @extschema@.lead_scoring_groups_validate() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_RELID <> '@extschema@.lead_scoring_groups'::pg_catalog.regclass THEN
+    -- on a distributed CRM (crm.distribute_schema) it fires on the table's Citus shards too,
+    -- crm.lead_scoring_groups_<shard id> in the same schema
+    IF TG_RELID <> '@extschema@.lead_scoring_groups'::pg_catalog.regclass
+       AND (TG_TABLE_SCHEMA <> '@extschema@' OR TG_TABLE_NAME !~ '^lead_scoring_groups_[0-9]+$') THEN
         RAISE EXCEPTION 'trigger function lead_scoring_groups_validate() fires only on @extschema@.lead_scoring_groups, not on %.%', TG_TABLE_SCHEMA, TG_TABLE_NAME
             USING ERRCODE = 'insufficient_privilege', HINT = 'Only the triggers the extension creates may use it.';
     END IF;
@@ -753,7 +771,10 @@ COMMENT ON FUNCTION @extschema@.lead_meets_bant(numeric, boolean, text, date) IS
 CREATE FUNCTION @extschema@.lead_bant_qualify() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_RELID <> '@extschema@.leads'::pg_catalog.regclass THEN
+    -- on a distributed CRM (crm.distribute_schema) it fires on the table's Citus shards too,
+    -- crm.leads_<shard id> in the same schema
+    IF TG_RELID <> '@extschema@.leads'::pg_catalog.regclass
+       AND (TG_TABLE_SCHEMA <> '@extschema@' OR TG_TABLE_NAME !~ '^leads_[0-9]+$') THEN
         RAISE EXCEPTION 'trigger function lead_bant_qualify() fires only on @extschema@.leads, not on %.%', TG_TABLE_SCHEMA, TG_TABLE_NAME
             USING ERRCODE = 'insufficient_privilege', HINT = 'Only the triggers the extension creates may use it.';
     END IF;
@@ -797,25 +818,38 @@ CREATE TRIGGER lead_status_changed AFTER UPDATE ON @extschema@.leads
 
 -- ---------------------------------------------------------------------------------------------
 -- Naive Bayes win probability
+-- The naive Bayes fields of one lead from its values (no table read), so that the features of
+-- every closed lead can be computed in one query (crm.rebuild_lead_nb_counts), which Citus runs
+-- on the shards of a distributed CRM (docs/citus.md).
+CREATE FUNCTION @extschema@.lead_nb_feature_values(source text, need text, industry text, country text,
+                                                   employee_count integer, nb_fields text[]) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT pg_catalog.jsonb_object_agg(f.field, f.value)
+FROM (VALUES
+    ('source', $1),
+    ('need', $2),
+    ('industry', $3),
+    ('country', $4),
+    ('employee_band', CASE WHEN $5 IS NULL THEN NULL
+                           WHEN $5 <= 10 THEN '1-10'
+                           WHEN $5 <= 50 THEN '11-50'
+                           WHEN $5 <= 200 THEN '51-200'
+                           WHEN $5 <= 1000 THEN '201-1000'
+                           ELSE '1001+' END)) AS f(field, value)
+WHERE f.field = ANY ($6)
+$$;
+COMMENT ON FUNCTION @extschema@.lead_nb_feature_values(text, text, text, text, integer, text[]) IS
+    'The naive Bayes features named in nb_fields (source, need, industry, country, employee_band: 1-10, 11-50, 51-200, 201-1000, 1001+ from employee_count) as a jsonb object; NULL when none is named.';
+
 CREATE FUNCTION @extschema@.lead_nb_features(lead_id bigint) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
-SELECT pg_catalog.jsonb_object_agg(f.field, f.value)
+SELECT @extschema@.lead_nb_feature_values(l.source, l.need, a.industry, coalesce(c.country, a.country),
+                                          a.employee_count, s.nb_fields)
 FROM @extschema@.leads l
 JOIN @extschema@.contacts c ON c.contact_id = l.contact_id
 LEFT JOIN @extschema@.accounts a ON a.account_id = c.account_id
 CROSS JOIN @extschema@.lead_scoring_settings s
-CROSS JOIN LATERAL (VALUES
-    ('source', l.source),
-    ('need', l.need),
-    ('industry', a.industry),
-    ('country', coalesce(c.country, a.country)),
-    ('employee_band', CASE WHEN a.employee_count IS NULL THEN NULL
-                           WHEN a.employee_count <= 10 THEN '1-10'
-                           WHEN a.employee_count <= 50 THEN '11-50'
-                           WHEN a.employee_count <= 200 THEN '51-200'
-                           WHEN a.employee_count <= 1000 THEN '201-1000'
-                           ELSE '1001+' END)) AS f(field, value)
-WHERE l.lead_id = lead_nb_features.lead_id AND f.field = ANY (s.nb_fields)
+WHERE l.lead_id = lead_nb_features.lead_id
 $$;
 COMMENT ON FUNCTION @extschema@.lead_nb_features(bigint) IS
     'The lead''s values of the naive Bayes fields chosen in settings (source, need, industry, country: the contact''s else the account''s, employee_band: 1-10, 11-50, 51-200, 201-1000, 1001+), as a jsonb object; NULL for an unknown lead.';
@@ -890,9 +924,16 @@ BEGIN
     LOCK TABLE @extschema@.lead_nb_observations, @extschema@.lead_nb_counts IN EXCLUSIVE MODE;
     DELETE FROM @extschema@.lead_nb_observations;
     DELETE FROM @extschema@.lead_nb_counts;
+    -- one query, not crm.lead_nb_features per lead: it also runs on a distributed CRM
     INSERT INTO @extschema@.lead_nb_observations (lead_id, won, features)
-    SELECT l.lead_id, l.status = 'won', coalesce(@extschema@.lead_nb_features(l.lead_id), '{}')
-    FROM @extschema@.leads l WHERE l.status IN ('won', 'lost');
+    SELECT l.lead_id, l.status = 'won',
+           coalesce(@extschema@.lead_nb_feature_values(l.source, l.need, a.industry, coalesce(c.country, a.country),
+                                                       a.employee_count, s.nb_fields), '{}')
+    FROM @extschema@.leads l
+    JOIN @extschema@.contacts c ON c.contact_id = l.contact_id
+    LEFT JOIN @extschema@.accounts a ON a.account_id = c.account_id
+    LEFT JOIN @extschema@.lead_scoring_settings s ON true
+    WHERE l.status IN ('won', 'lost');
     GET DIAGNOSTICS observed = ROW_COUNT;
     INSERT INTO @extschema@.lead_nb_counts (field, value, won, lost)
     SELECT f.key, f.value, count(*) FILTER (WHERE o.won), count(*) FILTER (WHERE NOT o.won)

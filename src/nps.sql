@@ -296,7 +296,7 @@ COMMENT ON AGGREGATE @extschema@.ces(integer) IS
 CREATE VIEW @extschema@.survey_scores_monthly WITH (security_invoker = true) AS
 SELECT answer.month,
        answer.account_id,
-       GROUPING(answer.account_id) = 1 AS all_accounts,
+       answer.all_accounts,
        COALESCE(@extschema@.nps_agg(answer.score) FILTER (WHERE answer.kind = 'nps'),
                 '(0,0,0,0,0,0,0,0,0,0,0)'::@extschema@.nps_summary) AS nps_summary,
        @extschema@.nps(@extschema@.nps_agg(answer.score) FILTER (WHERE answer.kind = 'nps')) AS nps,
@@ -306,10 +306,14 @@ SELECT answer.month,
        pg_catalog.count(*) FILTER (WHERE answer.kind = 'csat') AS csat_responses,
        @extschema@.ces(answer.score) FILTER (WHERE answer.kind = 'ces') AS ces,
        pg_catalog.count(*) FILTER (WHERE answer.kind = 'ces') AS ces_responses
-FROM (SELECT pg_catalog.date_trunc('month', r.responded_at)::date AS month, c.account_id, r.kind, r.score
+FROM (SELECT pg_catalog.date_trunc('month', r.responded_at)::date AS month, g.account_id, g.all_accounts, r.kind, r.score
       FROM @extschema@.survey_responses r
-      JOIN @extschema@.contacts c ON c.contact_id = r.contact_id) answer
-GROUP BY GROUPING SETS ((answer.month, answer.account_id), (answer.month));
+      JOIN @extschema@.contacts c ON c.contact_id = r.contact_id
+      -- each answer counts for its account and for the month's total: the grouping sets
+      -- (month, account) and (month), written without GROUPING SETS, which Citus cannot run
+      -- on distributed tables (docs/citus.md)
+      CROSS JOIN LATERAL (VALUES (c.account_id, false), (NULL, true)) AS g(account_id, all_accounts)) answer
+GROUP BY answer.month, answer.account_id, answer.all_accounts;
 COMMENT ON VIEW @extschema@.survey_scores_monthly IS
     'NPS (with its summary and 95% margin of error), CSAT and CES with their answer counts per calendar month (session time zone) and account. account_id NULL with all_accounts false: contacts without an account (B2C); all_accounts true: every answer of the month. Roll summaries up with crm.nps_union.';
 GRANT SELECT ON @extschema@.survey_scores_monthly TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
@@ -318,7 +322,14 @@ GRANT SELECT ON @extschema@.survey_scores_monthly TO crm_admin, crm_manager, crm
 -- Closing the loop: every detractor (NPS 0-6) gets a follow-up task for the contact's owner, else
 -- the account's owner; high priority for 0-3, due two days after the answer.
 CREATE FUNCTION @extschema@.open_detractor_tasks(response_ids bigint[]) RETURNS SETOF bigint
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    -- the answers already followed up, read first: on a distributed CRM (docs/citus.md) crm.tasks
+    -- stays on the coordinator, and Citus joins no such table with distributed ones
+    followed bigint[] := ARRAY(SELECT t.response_id FROM @extschema@.tasks t
+                               WHERE t.response_id = ANY (open_detractor_tasks.response_ids));
+BEGIN
+    RETURN QUERY
     INSERT INTO @extschema@.tasks (title, description, due_at, assignee_id, priority, contact_id, response_id)
     SELECT pg_catalog.format('Follow up NPS detractor (score %s)', r.score),
            COALESCE('Their comment: ' || r.comment, 'No comment given.'),
@@ -329,11 +340,12 @@ LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
     FROM @extschema@.survey_responses r
     JOIN @extschema@.contacts c ON c.contact_id = r.contact_id
     LEFT JOIN @extschema@.accounts a ON a.account_id = c.account_id
-    WHERE r.response_id = ANY (response_ids)
+    WHERE r.response_id = ANY (open_detractor_tasks.response_ids)
       AND r.kind = 'nps' AND r.score <= 6
-      AND NOT EXISTS (SELECT FROM @extschema@.tasks t WHERE t.response_id = r.response_id)
+      AND NOT (r.response_id = ANY (followed))
     ORDER BY r.response_id
-    RETURNING task_id
+    RETURNING task_id;
+END
 $$;
 COMMENT ON FUNCTION @extschema@.open_detractor_tasks(bigint[]) IS
     'Opens a follow-up task for each of these NPS answers that is a detractor (0-6) without one yet; returns the new tasks'' ids.';

@@ -134,17 +134,21 @@ COMMENT ON OPERATOR CLASS @extschema@.rfm_hash_ops USING hash IS 'Hashing of crm
 -- that count; ntile() is not used because it splits equal values between tiles.)
 CREATE FUNCTION @extschema@.rfm_scores(as_of timestamptz DEFAULT now())
 RETURNS TABLE (contact_id bigint, recency integer, frequency integer, monetary numeric, rfm @extschema@.rfm)
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+BEGIN
+    -- PL/pgSQL, not SQL: Citus cannot plan an SQL function's parameterised queries over
+    -- distributed tables (docs/citus.md, "Distributing the CRM schema").
+    RETURN QUERY
     -- Purchases (crm.purchases: orders paid or shipped) before as_of.
     -- Recency and frequency take few distinct values: their "worse" counts come from a histogram
     -- of the values, joined back, rather than from sorting every customer; monetary is ranked.
     WITH purchases AS MATERIALIZED (
         SELECT o.contact_id,
-               floor(extract(epoch FROM $1 - max(o.ordered_at)) / 86400)::integer AS recency,
+               floor(extract(epoch FROM rfm_scores.as_of - max(o.ordered_at)) / 86400)::integer AS recency,
                count(*)::integer AS frequency,
                sum(o.total) AS monetary
         FROM @extschema@.purchases o
-        WHERE o.ordered_at < $1
+        WHERE o.ordered_at < rfm_scores.as_of
         GROUP BY o.contact_id
     ), customers AS (
         SELECT count(*) AS n FROM purchases
@@ -163,7 +167,8 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
     FROM purchases p
     CROSS JOIN customers c
     JOIN recency_worse r ON r.recency = p.recency
-    JOIN frequency_worse f ON f.frequency = p.frequency
+    JOIN frequency_worse f ON f.frequency = p.frequency;
+END
 $$;
 COMMENT ON FUNCTION @extschema@.rfm_scores(timestamptz) IS
     'Per customer with a purchase (order paid or shipped) before as_of: recency (whole days since the last purchase), frequency (purchases), monetary (total spent) and the crm.rfm score: 1 + floor(5 * customers strictly worse / customers), so ties share a score and 5 is the best.';

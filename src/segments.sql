@@ -217,6 +217,10 @@ RETURNS TABLE (members bigint, joined bigint, departed bigint)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     condition text;
+    matching bigint[];
+    departing bigint[];
+    joining bigint[];
+    refresh_time timestamptz := now();
 BEGIN
     -- one refresh of a segment at a time: two would both insert the same new members
     PERFORM FROM @extschema@.segments s WHERE s.segment_id = refresh_segment.segment_id FOR UPDATE;
@@ -225,40 +229,43 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     condition := @extschema@.segment_condition(refresh_segment.segment_id);
+    -- first: on a distributed CRM, Citus allows no change to a reference table (segments) after
+    -- a parallel one to a distributed table in the same transaction
+    UPDATE @extschema@.segments s SET refreshed_at = refresh_time WHERE s.segment_id = refresh_segment.segment_id;
 
-    -- Every operator and function in the statement is named with its schema (the condition's too).
-    RETURN QUERY EXECUTE format($query$
-        WITH matching AS (
-            SELECT c.contact_id FROM @extschema@.customer_360 c WHERE %s
-        ), departing AS (
-            DELETE FROM @extschema@.segment_members m
-            WHERE m.segment_id OPERATOR(pg_catalog.=) $1
-              AND NOT (m.contact_id OPERATOR(pg_catalog.=) ANY (SELECT x.contact_id FROM matching x))
-            RETURNING m.contact_id
-        ), closed AS (
-            UPDATE @extschema@.segment_membership_history h SET left_at = $2
-            FROM departing d
-            WHERE h.segment_id OPERATOR(pg_catalog.=) $1 AND h.contact_id OPERATOR(pg_catalog.=) d.contact_id
-              AND h.left_at IS NULL
-            RETURNING h.contact_id
-        ), joining AS (
-            INSERT INTO @extschema@.segment_members (segment_id, contact_id, entered_at)
-            SELECT $1, x.contact_id, $2 FROM matching x
-            WHERE NOT EXISTS (SELECT FROM @extschema@.segment_members m
-                              WHERE m.segment_id OPERATOR(pg_catalog.=) $1
-                                AND m.contact_id OPERATOR(pg_catalog.=) x.contact_id)
-            RETURNING contact_id
-        ), opened AS (
-            INSERT INTO @extschema@.segment_membership_history (segment_id, contact_id, entered_at)
-            SELECT $1, j.contact_id, $2 FROM joining j
-            RETURNING contact_id
-        )
-        SELECT (SELECT pg_catalog.count(*) FROM matching), (SELECT pg_catalog.count(*) FROM opened),
-               (SELECT pg_catalog.count(*) FROM closed)
+    -- One statement per step, each reading or writing one table (with the contacts' ids passed
+    -- as arrays): Citus runs these on a distributed CRM, not one statement of data-modifying
+    -- CTEs joined with crm.customer_360 (docs/citus.md). Every operator and function in the
+    -- statement is named with its schema (the condition's too).
+    EXECUTE format($query$
+        SELECT coalesce(pg_catalog.array_agg(c.contact_id), '{}') FROM @extschema@.customer_360 c WHERE %s
         $query$, condition)
-    USING refresh_segment.segment_id, now();
+    INTO matching;
+    departing := ARRAY(
+        SELECT m.contact_id FROM @extschema@.segment_members m
+        WHERE m.segment_id OPERATOR(pg_catalog.=) refresh_segment.segment_id
+          AND NOT (m.contact_id OPERATOR(pg_catalog.=) ANY (matching)));
+    DELETE FROM @extschema@.segment_members m
+    WHERE m.segment_id OPERATOR(pg_catalog.=) refresh_segment.segment_id
+      AND m.contact_id OPERATOR(pg_catalog.=) ANY (departing);
+    UPDATE @extschema@.segment_membership_history h SET left_at = refresh_time
+    WHERE h.segment_id OPERATOR(pg_catalog.=) refresh_segment.segment_id
+      AND h.contact_id OPERATOR(pg_catalog.=) ANY (departing)
+      AND h.left_at IS NULL;
+    GET DIAGNOSTICS departed = ROW_COUNT;
+    joining := ARRAY(
+        SELECT x.contact_id FROM pg_catalog.unnest(matching) AS x(contact_id)
+        EXCEPT
+        SELECT m.contact_id FROM @extschema@.segment_members m
+        WHERE m.segment_id OPERATOR(pg_catalog.=) refresh_segment.segment_id);
+    INSERT INTO @extschema@.segment_members (segment_id, contact_id, entered_at)
+    SELECT refresh_segment.segment_id, x.contact_id, refresh_time FROM pg_catalog.unnest(joining) AS x(contact_id);
+    INSERT INTO @extschema@.segment_membership_history (segment_id, contact_id, entered_at)
+    SELECT refresh_segment.segment_id, x.contact_id, refresh_time FROM pg_catalog.unnest(joining) AS x(contact_id);
 
-    UPDATE @extschema@.segments s SET refreshed_at = now() WHERE s.segment_id = refresh_segment.segment_id;
+    members := pg_catalog.cardinality(matching);
+    joined := pg_catalog.cardinality(joining);
+    RETURN NEXT;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.refresh_segment(bigint) IS

@@ -524,7 +524,10 @@ INSERT INTO mx_definer VALUES
     ('crm.lead_scoring_rules_changed()', '{}', NULL),
     ('crm.lead_scoring_became_hot()', '{}', NULL),
     ('crm.lead_status_record()', '{}', NULL),
-    ('crm.lead_nb_closed()', '{}', NULL);
+    ('crm.lead_nb_closed()', '{}', NULL),
+    -- the distributed CRM (src/citus.sql)
+    ('crm.rescore_leads_distributed(timestamp with time zone)',      '{admin,manager}', NULL),
+    ('crm.lead_status_record_colocated()', '{}', NULL);
 
 CREATE TEMP TABLE mx_catalog_definer AS
 SELECT p.oid::regprocedure::text AS fn,

@@ -25,7 +25,10 @@ INSERT INTO definer_reviewed VALUES
     ('refresh_segment', 'recomputes a segment''s members over every contact (membership tables no staff role writes)'),
     ('refresh_segments', 'recomputes every segment''s members (as refresh_segment)'),
     ('rescore_leads', 'rescores every lead, whoever owns it'),
-    ('survey_responses_open_detractor_task', 'trigger: opens a follow-up task for a detractor answer given by a role that may not write tasks');
+    ('survey_responses_open_detractor_task', 'trigger: opens a follow-up task for a detractor answer given by a role that may not write tasks'),
+    -- the distributed CRM (src/citus.sql)
+    ('lead_status_record_colocated', 'trigger on a distributed crm.leads: writes the lead status history, which no staff role writes (as lead_status_record)'),
+    ('rescore_leads_distributed', 'rescores every lead of a distributed CRM, whoever owns it (as rescore_leads)');
 
 SELECT set_eq(
     $$SELECT DISTINCT proname::text FROM pg_proc WHERE pronamespace = 'crm'::regnamespace AND prosecdef$$,
@@ -50,6 +53,8 @@ SELECT is_empty(
 -- call them (aggregate support functions; aggregates check their owner's right to them).
 CREATE TEMP TABLE public_reviewed (name text PRIMARY KEY) ON COMMIT DROP;
 INSERT INTO public_reviewed VALUES
+    -- the naive Bayes features of one lead from its values (src/lead_scoring.sql; no table read)
+    ('lead_nb_feature_values'),
     -- NPS, CSAT, CES
     ('nps'), ('nps_agg'), ('nps_union'), ('csat'), ('ces'), ('promoters'), ('passives'), ('detractors'),
     ('responses'), ('nps_moe'), ('nps_ci'), ('nps_summary_in'), ('nps_summary_out'), ('nps_summary_send'),
