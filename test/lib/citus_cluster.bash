@@ -106,6 +106,8 @@ for i in 0 1 2; do
 			timezone = 'UTC'
 			citus.shard_count = 4
 		EOF
+		# A caller's own settings (the benchmark's larger buffers and shard count), which win.
+		[ -z "${citus_conf:-}" ] || printf '%s\n' "$citus_conf" >>"$dir/${names[i]}/postgresql.conf"
 		crm_as_server_user "$bindir/pg_ctl" -D "$dir/${names[i]}" -l "$dir/${names[i]}.log" -w -s start
 	) &
 done
