@@ -59,6 +59,7 @@ INSERT INTO crm.campaigns (campaign_id, name, channel, owner_id) VALUES (9000, '
 INSERT INTO crm.business_calendars (calendar_id, name, time_zone) VALUES (9001, 'mx calendar', 'Europe/Berlin');
 INSERT INTO crm.business_hours (calendar_id, weekday, opens, closes) VALUES (9001, 1, '09:00', '17:00');
 INSERT INTO crm.business_holidays (calendar_id, day, recurring_yearly, name) VALUES (9001, '2026-12-25', true, 'mx holiday');
+INSERT INTO crm.sla_policies (policy_id, name, calendar_id, priorities, first_response_target) VALUES (9001, 'mx policy', 9001, '{urgent}', '1 hour');
 
 -- The worlds.
 CREATE TEMP TABLE mx_world_owner (w int PRIMARY KEY, owner_id bigint, ticket boolean);
@@ -147,7 +148,9 @@ INSERT INTO mx_table VALUES
     ('rfm_segment_map', 'segment_map_id', '9001', '{}'),
     ('business_calendars', 'calendar_id', '9001', '{"name": "mx new"}'),
     ('business_hours', 'calendar_id', '9001', '{"weekday": 2}'),
-    ('business_holidays', 'calendar_id', '9001', '{"day": "2026-12-26"}');
+    ('business_holidays', 'calendar_id', '9001', '{"day": "2026-12-26"}'),
+    ('sla_policies', 'policy_id', '9001', '{"name": "mx new"}'),
+    ('ticket_status_history', 'ticket_id', NULL, '{}'), ('ticket_slas', 'ticket_id', NULL, '{}');
 
 -- The expected matrix, from the model. One row per role, table and category: SELECT, INSERT,
 -- UPDATE, DELETE (y allowed, n not, '-' no access at all), and pending_merge: the operations whose
@@ -456,6 +459,35 @@ INSERT INTO mx_expected VALUES
 ('sales',   'business_holidays', 'all',         'y','n','n','n', ''),
 ('support', 'business_holidays', 'all',         'y','n','n','n', ''),
 ('analyst', 'business_holidays', 'all',         'y','n','n','n', ''),
+-- SLA: policies are configuration; the SLA state and status history of tickets are written only
+-- by the tickets' trigger, and read by whoever sees the ticket.
+('admin',   'sla_policies', 'all',                'y','y','y','y', ''),
+('manager', 'sla_policies', 'all',                'y','y','y','y', ''),
+('sales',   'sla_policies', 'all',                'y','n','n','n', ''),
+('support', 'sla_policies', 'all',                'y','n','n','n', ''),
+('analyst', 'sla_policies', 'all',                'y','n','n','n', ''),
+('admin',   'ticket_status_history', 'all',       'y','n','n','n', ''),
+('manager', 'ticket_status_history', 'own',       'y','n','n','n', ''),
+('manager', 'ticket_status_history', 'team',      'y','n','n','n', ''),
+('manager', 'ticket_status_history', 'other',     'y','n','n','n', ''),
+('manager', 'ticket_status_history', 'unowned',   'y','n','n','n', ''),
+('sales',   'ticket_status_history', 'own',       'y','n','n','n', ''),
+('sales',   'ticket_status_history', 'team',      'n','n','n','n', ''),
+('sales',   'ticket_status_history', 'other',     'n','n','n','n', ''),
+('sales',   'ticket_status_history', 'unowned',   'n','n','n','n', ''),
+('support', 'ticket_status_history', 'all',       'y','n','n','n', ''),
+('analyst', 'ticket_status_history', 'all',       'y','n','n','n', ''),
+('admin',   'ticket_slas', 'all',                 'y','n','n','n', ''),
+('manager', 'ticket_slas', 'own',                 'y','n','n','n', ''),
+('manager', 'ticket_slas', 'team',                'y','n','n','n', ''),
+('manager', 'ticket_slas', 'other',               'y','n','n','n', ''),
+('manager', 'ticket_slas', 'unowned',             'y','n','n','n', ''),
+('sales',   'ticket_slas', 'own',                 'y','n','n','n', ''),
+('sales',   'ticket_slas', 'team',                'n','n','n','n', ''),
+('sales',   'ticket_slas', 'other',               'n','n','n','n', ''),
+('sales',   'ticket_slas', 'unowned',             'n','n','n','n', ''),
+('support', 'ticket_slas', 'all',                 'y','n','n','n', ''),
+('analyst', 'ticket_slas', 'all',                 'y','n','n','n', ''),
 -- Reference tables: admins write them, staff read them (support: no pipeline).
 ('admin',   'users', 'all',                     'y','y','y','y', ''),
 ('manager', 'users', 'all',                     'y','n','n','n', ''),
@@ -491,6 +523,7 @@ INSERT INTO mx_definer VALUES
     ('crm.refresh_segments()',                                        '{admin,manager}', NULL),
     ('crm.rescore_leads()',                                           '{admin,manager}', NULL),
     ('crm.survey_responses_open_detractor_task()',                    '{}', NULL),
+    ('crm.tickets_sla_track()',                                       '{}', NULL),
     ('crm.lead_scoring_activities_changed()', '{}', NULL),
     ('crm.lead_scoring_leads_inserted()', '{}', NULL),
     ('crm.lead_scoring_contacts_updated()', '{}', NULL),

@@ -25,7 +25,8 @@ INSERT INTO definer_reviewed VALUES
     ('refresh_segment', 'recomputes a segment''s members over every contact (membership tables no staff role writes)'),
     ('refresh_segments', 'recomputes every segment''s members (as refresh_segment)'),
     ('rescore_leads', 'rescores every lead, whoever owns it'),
-    ('survey_responses_open_detractor_task', 'trigger: opens a follow-up task for a detractor answer given by a role that may not write tasks');
+    ('survey_responses_open_detractor_task', 'trigger: opens a follow-up task for a detractor answer given by a role that may not write tasks'),
+    ('tickets_sla_track', 'trigger: writes a ticket''s SLA state and status history, which no staff role writes, and picks its policy from segment memberships the writer may not see');
 
 SELECT set_eq(
     $$SELECT DISTINCT proname::text FROM pg_proc WHERE pronamespace = 'crm'::regnamespace AND prosecdef$$,
