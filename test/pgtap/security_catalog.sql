@@ -26,6 +26,7 @@ INSERT INTO definer_reviewed VALUES
     ('refresh_segments', 'recomputes every segment''s members (as refresh_segment)'),
     ('rescore_leads', 'rescores every lead, whoever owns it'),
     ('survey_responses_open_detractor_task', 'trigger: opens a follow-up task for a detractor answer given by a role that may not write tasks'),
+    ('run_escalations', 'applies the escalation rules to every ticket (raising priorities, reassigning) and writes the escalation log, which no staff role writes; granted to admins and managers'),
     ('tickets_sla_track', 'trigger: writes a ticket''s SLA state and status history, which no staff role writes, and picks its policy from segment memberships the writer may not see');
 
 SELECT set_eq(

@@ -531,3 +531,170 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.sla_policies_policy_id_s
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.ticket_status_history', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.ticket_status_history_history_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.ticket_slas', '');
+
+-- ---------------------------------------------------------------------------------------------
+-- Escalation. Rules with levels act on tickets whose targets come close to their due time or
+-- pass it; crm.run_escalations(now) applies them. Each rule acts at most once per ticket, target
+-- and cycle (the first response; each next-response cycle; the resolution, again after each
+-- reopening): the log's unique key is the claim, so a second run, or a concurrent one, does
+-- nothing twice.
+CREATE TABLE @extschema@.escalation_rules (
+    rule_id      bigserial PRIMARY KEY,
+    name         text NOT NULL CONSTRAINT escalation_rules_name_key UNIQUE
+                 CONSTRAINT escalation_rules_name_not_blank CHECK (btrim(name) <> ''),
+    active       boolean NOT NULL DEFAULT true,
+    policy_id    bigint CONSTRAINT escalation_rules_policy_fkey REFERENCES @extschema@.sla_policies ON DELETE CASCADE,
+    target       text NOT NULL CONSTRAINT escalation_rules_target_valid
+                 CHECK (target IN ('first_response', 'next_response', 'resolution')),
+    level        integer NOT NULL CONSTRAINT escalation_rules_level_positive CHECK (level > 0),
+    -- when: at this percentage of the target consumed (100: at the due time), or this long (wall
+    -- clock) after the due time
+    at_percent   numeric CONSTRAINT escalation_rules_at_percent_valid
+                 CHECK (at_percent > 0 AND at_percent < 'Infinity'),
+    after_due    interval CONSTRAINT escalation_rules_after_due_valid CHECK (after_due >= '0'),
+    actions      text[] NOT NULL CONSTRAINT escalation_rules_actions_valid
+                 CHECK (cardinality(actions) > 0
+                        AND actions <@ ARRAY['notify_assignee', 'notify_team_lead', 'raise_priority', 'reassign_to_manager']),
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    updated_at   timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT escalation_rules_one_condition CHECK (num_nonnulls(at_percent, after_due) = 1)
+);
+CREATE INDEX escalation_rules_policy_id_idx ON @extschema@.escalation_rules (policy_id);
+CREATE TRIGGER escalation_rules_touch_updated_at BEFORE UPDATE ON @extschema@.escalation_rules
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.touch_updated_at();
+COMMENT ON TABLE @extschema@.escalation_rules IS
+    'Escalation rules: for tickets under policy_id (NULL: any policy), when target (first_response, next_response, resolution) is undecided and at_percent of it is consumed, or after_due has passed since its due time, take the actions (notify_assignee, notify_team_lead, raise_priority, reassign_to_manager), once per ticket, target and cycle; level orders them.';
+
+CREATE TABLE @extschema@.escalation_log (
+    log_id      bigserial PRIMARY KEY,
+    ticket_id   bigint NOT NULL CONSTRAINT escalation_log_ticket_fkey REFERENCES @extschema@.tickets ON DELETE CASCADE,
+    rule_id     bigint NOT NULL CONSTRAINT escalation_log_rule_fkey REFERENCES @extschema@.escalation_rules ON DELETE CASCADE,
+    target      text NOT NULL,
+    cycle       integer NOT NULL,
+    level       integer NOT NULL,
+    action      text NOT NULL,
+    details     jsonb NOT NULL DEFAULT '{}',
+    run_at      timestamptz NOT NULL,
+    logged_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
+    CONSTRAINT escalation_log_once UNIQUE (ticket_id, rule_id, target, cycle, action)
+);
+CREATE INDEX escalation_log_rule_id_idx ON @extschema@.escalation_log (rule_id);
+COMMENT ON TABLE @extschema@.escalation_log IS
+    'Every escalation: one row ''escalated'' per ticket, rule, target and cycle (the claim that makes runs idempotent), then one row per action taken (details: the recipient, the priority or assignee before and after), with the run''s instant; written only by crm.run_escalations.';
+
+CREATE FUNCTION @extschema@.run_escalations(run_at timestamptz DEFAULT now()) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    c record;
+    act text;
+    claimed bigint;
+    acted integer := 0;
+    recipient bigint;
+    before_value text;
+    after_value text;
+    manager bigint;
+BEGIN
+    IF run_at IS NULL OR NOT isfinite(run_at) THEN
+        RAISE EXCEPTION 'run_escalations: the instant must be a finite timestamp' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- one run at a time (a concurrent run waits, then finds the claims of this one)
+    PERFORM pg_catalog.pg_advisory_xact_lock(8317001700);
+    FOR c IN
+        SELECT s.ticket_id, r.rule_id, r.level, r.target, r.actions, v.cycle
+        FROM @extschema@.ticket_sla(run_at) s
+        JOIN @extschema@.sla_policies p ON p.policy_id = s.policy_id
+        JOIN @extschema@.escalation_rules r ON r.active AND (r.policy_id IS NULL OR r.policy_id = s.policy_id)
+        CROSS JOIN LATERAL (
+            SELECT CASE r.target WHEN 'first_response' THEN s.first_response_consumed
+                                 WHEN 'next_response' THEN s.next_response_consumed
+                                 ELSE CASE WHEN s.status NOT IN ('resolved', 'closed') THEN s.resolution_consumed END END AS consumed,
+                   CASE r.target WHEN 'first_response' THEN p.first_response_target
+                                 WHEN 'next_response' THEN p.next_response_target
+                                 ELSE p.resolution_target END AS target_length,
+                   CASE r.target WHEN 'first_response' THEN s.first_response_due
+                                 WHEN 'next_response' THEN s.next_response_due
+                                 ELSE s.resolution_due END AS due,
+                   CASE r.target WHEN 'first_response' THEN 0
+                                 WHEN 'next_response' THEN s.next_responses_met + s.next_responses_breached
+                                 ELSE s.reopened END AS cycle
+        ) v
+        WHERE v.consumed IS NOT NULL AND v.target_length IS NOT NULL
+          AND (CASE r.target WHEN 'first_response' THEN s.first_response_state
+                             WHEN 'next_response' THEN s.next_response_state
+                             ELSE s.resolution_state END) IN ('pending', 'breached')
+          AND (v.consumed >= v.target_length * (r.at_percent / 100)::double precision
+               OR (v.due IS NOT NULL AND run_at >= v.due + r.after_due))
+        ORDER BY s.ticket_id, r.level, r.rule_id
+    LOOP
+        INSERT INTO @extschema@.escalation_log AS l (ticket_id, rule_id, target, cycle, level, action, run_at)
+        VALUES (c.ticket_id, c.rule_id, c.target, c.cycle, c.level, 'escalated', run_at)
+        ON CONFLICT ON CONSTRAINT escalation_log_once DO NOTHING
+        RETURNING l.log_id INTO claimed;
+        CONTINUE WHEN claimed IS NULL;
+        -- the ticket as it is now, locked while its rule acts
+        FOREACH act IN ARRAY ARRAY['raise_priority', 'reassign_to_manager', 'notify_assignee', 'notify_team_lead'] LOOP
+            CONTINUE WHEN NOT act = ANY (c.actions);
+            recipient := NULL; before_value := NULL; after_value := NULL;
+            SELECT t.priority, t.assignee_id::text, u.manager_id INTO before_value, after_value, manager
+            FROM @extschema@.tickets t LEFT JOIN @extschema@.users u ON u.user_id = t.assignee_id
+            WHERE t.ticket_id = c.ticket_id FOR UPDATE OF t;
+            IF act = 'raise_priority' THEN
+                after_value := CASE before_value WHEN 'low' THEN 'normal' WHEN 'normal' THEN 'high' ELSE 'urgent' END;
+                IF after_value <> before_value THEN
+                    UPDATE @extschema@.tickets SET priority = after_value,
+                           updated_at = CASE WHEN run_at = pg_catalog.now() THEN updated_at ELSE run_at END
+                    WHERE ticket_id = c.ticket_id;
+                END IF;
+            ELSIF act = 'reassign_to_manager' THEN
+                before_value := after_value;
+                IF manager IS NOT NULL THEN
+                    after_value := manager::text;
+                    UPDATE @extschema@.tickets SET assignee_id = manager,
+                           updated_at = CASE WHEN run_at = pg_catalog.now() THEN updated_at ELSE run_at END
+                    WHERE ticket_id = c.ticket_id;
+                END IF;
+                recipient := manager;
+            ELSIF act = 'notify_assignee' THEN
+                recipient := after_value::bigint;
+                before_value := NULL; after_value := NULL;
+            ELSE
+                recipient := manager;
+                before_value := NULL; after_value := NULL;
+            END IF;
+            INSERT INTO @extschema@.escalation_log (ticket_id, rule_id, target, cycle, level, action, details, run_at)
+            VALUES (c.ticket_id, c.rule_id, c.target, c.cycle, c.level, act,
+                    pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('user_id', recipient, 'before', before_value, 'after', after_value)),
+                    run_at);
+            PERFORM pg_catalog.pg_notify('crm_events', pg_catalog.json_build_object(
+                'event', 'sla_escalation', 'ticket_id', c.ticket_id, 'rule_id', c.rule_id, 'level', c.level,
+                'target', c.target, 'action', act, 'user_id', recipient)::text);
+            acted := acted + 1;
+        END LOOP;
+    END LOOP;
+    RETURN acted;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.run_escalations(timestamptz) IS
+    'Applies the active escalation rules at instant run_at (default now()) to every ticket whose target is undecided and has reached the rule''s condition, once per ticket, rule, target and cycle: raises the priority, reassigns to the assignee''s manager, notifies (NOTIFY crm_events {"event": "sla_escalation", ...}); logs every action in crm.escalation_log. Returns the number of actions taken. Runs are serialized; running twice acts once.';
+
+REVOKE EXECUTE ON FUNCTION @extschema@.run_escalations(timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.run_escalations(timestamptz) TO crm_admin, crm_manager;
+
+GRANT SELECT ON @extschema@.escalation_rules, @extschema@.escalation_log
+    TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
+GRANT INSERT, UPDATE, DELETE ON @extschema@.escalation_rules TO crm_admin, crm_manager;
+GRANT USAGE ON SEQUENCE @extschema@.escalation_rules_rule_id_seq TO crm_admin, crm_manager;
+ALTER TABLE @extschema@.escalation_rules ENABLE ROW LEVEL SECURITY;
+CREATE POLICY admin_all ON @extschema@.escalation_rules TO crm_admin USING (true) WITH CHECK (true);
+CREATE POLICY manager_all ON @extschema@.escalation_rules TO crm_manager USING (true) WITH CHECK (true);
+CREATE POLICY staff_read ON @extschema@.escalation_rules FOR SELECT TO crm_sales, crm_support, crm_analyst USING (true);
+ALTER TABLE @extschema@.escalation_log ENABLE ROW LEVEL SECURITY;
+CREATE POLICY admin_read ON @extschema@.escalation_log FOR SELECT TO crm_admin USING (true);
+CREATE POLICY read_visible_tickets ON @extschema@.escalation_log FOR SELECT
+    TO crm_analyst, crm_manager, crm_sales, crm_support
+    USING (EXISTS (SELECT FROM @extschema@.tickets t WHERE t.ticket_id = escalation_log.ticket_id));
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.escalation_rules', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.escalation_rules_rule_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.escalation_log', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.escalation_log_log_id_seq', '');
