@@ -6,7 +6,7 @@
 -- status history and an independent reading of the calendar. Changes are dated by setting
 -- updated_at explicitly (the instant the SLA clock takes for a change).
 BEGIN;
-SELECT plan(70);
+SELECT plan(74);
 SET LOCAL TimeZone = 'UTC';
 
 INSERT INTO crm.business_calendars (calendar_id, name, time_zone) VALUES (801, 'sla Berlin', 'Europe/Berlin');
@@ -330,6 +330,59 @@ SELECT throws_ok($$INSERT INTO fake_tickets (ticket_id, contact_id, subject, sta
                  'trigger function tickets_sla_track() fires only on crm.tickets, not on pg_temp_' || (SELECT substr(nspname, 9) FROM pg_namespace WHERE oid = pg_my_temp_schema()) || '.fake_tickets',
                  'tickets_sla_track refuses another table (even attached by a superuser)');
 SELECT is((SELECT count(*)::int FROM crm.ticket_slas WHERE ticket_id = 1), 0, 'and wrote nothing');
+
+-- ---------------------------------------------------------------------------------------------
+-- Brute force on random status histories (seeded): eight tickets opened between Thursday 26 and
+-- Saturday 28 March 2026, six status changes each at random whole minutes up to 30 h apart (across
+-- the weekend, the spring-forward night, the holiday, lunch breaks), every status drawn, resolved
+-- ones with resolved_at. Their consumed and paused time at 8 April, moved on by crm.ticket_sla,
+-- must equal the minute-by-minute count over the history with the calendar read independently.
+SELECT setseed(0.17);
+CREATE TEMP TABLE bf_tickets AS
+SELECT 900 + k AS ticket_id, timestamptz '2026-03-26 00:00+00' + floor(random() * 2880) * interval '1 minute' AS opened_at
+FROM generate_series(1, 8) k;
+INSERT INTO crm.tickets (ticket_id, contact_id, subject, channel, opened_at)
+SELECT ticket_id, 801, 'bf', 'email', opened_at FROM bf_tickets;
+DO $bf$
+DECLARE
+    t record;
+    at timestamptz;
+    st text;
+BEGIN
+    FOR t IN SELECT * FROM bf_tickets ORDER BY ticket_id LOOP
+        at := t.opened_at;
+        FOR k IN 1..6 LOOP
+            at := at + (1 + floor(random() * 1800)) * interval '1 minute';
+            st := (ARRAY['open', 'pending', 'resolved', 'new', 'closed'])[1 + floor(random() * 5)::int];
+            UPDATE crm.tickets SET status = st, resolved_at = CASE WHEN st IN ('resolved', 'closed') THEN at END, updated_at = at
+            WHERE ticket_id = t.ticket_id;
+        END LOOP;
+    END LOOP;
+END
+$bf$;
+SELECT is((SELECT count(DISTINCT to_status)::int FROM crm.ticket_status_history WHERE ticket_id BETWEEN 901 AND 908), 5,
+          'the random histories visit every status');
+CREATE TEMP TABLE bf_count AS
+SELECT b.ticket_id,
+       count(*) FILTER (WHERE pg_temp.bf_status(b.ticket_id, m) NOT IN ('pending', 'resolved', 'closed')) * interval '1 minute' AS running,
+       count(*) FILTER (WHERE pg_temp.bf_status(b.ticket_id, m) = 'pending') * interval '1 minute' AS paused
+FROM bf_tickets b, generate_series(b.opened_at, timestamptz '2026-04-07 23:59+00', '1 minute') m
+WHERE pg_temp.bf_open(m)
+GROUP BY b.ticket_id;
+SELECT is_empty($$SELECT b.ticket_id, b.running, s.consumed, b.paused, s.paused
+                  FROM bf_count b JOIN crm.ticket_sla('2026-04-08 00:00+00') s USING (ticket_id)
+                  WHERE (b.running, b.paused) IS DISTINCT FROM (s.consumed, s.paused)$$,
+                'random histories: consumed and paused time equal the brute-force counts');
+SELECT is((SELECT count(*)::int FROM bf_count b JOIN crm.ticket_sla('2026-04-08 00:00+00') s USING (ticket_id)), 8,
+          'all eight compared');
+
+-- Without an updated_at of its own, a change is dated clock_timestamp(): after the transaction's
+-- start, at or before the statement's end; the SLA state is counted up to that instant.
+UPDATE crm.tickets SET status = 'pending' WHERE ticket_id = 803;
+SELECT ok((SELECT h.changed_at > now() AND h.changed_at <= clock_timestamp() AND h.changed_at = x.clock_at
+           FROM crm.ticket_status_history h JOIN crm.ticket_slas x USING (ticket_id)
+           WHERE h.ticket_id = 803 ORDER BY h.history_id DESC LIMIT 1),
+          'an undated change is stamped with clock_timestamp(), in the history and the SLA state alike');
 
 SELECT * FROM finish();
 ROLLBACK;
