@@ -4,7 +4,7 @@
 -- (the due time) raise the priority and notify the team lead; 2 h (wall clock) after the due time,
 -- reassign to the manager. Instants are derived by hand in the comments.
 BEGIN;
-SELECT plan(30);
+SELECT plan(32);
 SET LOCAL TimeZone = 'UTC';
 
 INSERT INTO crm.business_calendars (calendar_id, name, time_zone) VALUES (811, 'esc Berlin', 'Europe/Berlin');
@@ -104,6 +104,9 @@ SELECT results_eq($$SELECT DISTINCT ticket_id FROM crm.escalation_log ORDER BY 1
                   'a rep reads the escalations of her contacts'' tickets only');
 RESET ROLE;
 SELECT throws_ok($$SELECT crm.run_escalations('infinity')$$, '22023', NULL, 'an infinite instant is refused');
+SELECT throws_ok($$SELECT crm.run_escalations(clock_timestamp() + interval '1 minute')$$, '22023', NULL,
+                 'an instant in the future is refused (it would escalate early and claim the real escalations)');
+SELECT lives_ok($$SELECT crm.run_escalations()$$, 'now() is fine');
 SELECT throws_ok($$INSERT INTO crm.escalation_rules (name, target, level, at_percent, after_due, actions)
                    VALUES ('both', 'resolution', 1, 50, '1 hour', '{notify_assignee}')$$, '23514', NULL, 'a rule has one condition, not two');
 SELECT throws_ok($$INSERT INTO crm.escalation_rules (name, target, level, at_percent, actions)

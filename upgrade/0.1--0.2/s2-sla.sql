@@ -597,6 +597,11 @@ BEGIN
     IF run_at IS NULL OR NOT isfinite(run_at) THEN
         RAISE EXCEPTION 'run_escalations: the instant must be a finite timestamp' USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    -- an instant to come would escalate early, and its claims would stand in for the real ones
+    IF run_at > pg_catalog.clock_timestamp() THEN
+        RAISE EXCEPTION 'run_escalations: the instant % is in the future', run_at USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Run escalations at now() (the default) or at a past instant to catch up.';
+    END IF;
     -- one run at a time (a concurrent run waits, then finds the claims of this one)
     PERFORM pg_catalog.pg_advisory_xact_lock(8317001700);
     FOR c IN
