@@ -59,6 +59,8 @@ INSERT INTO crm.campaigns (campaign_id, name, channel, owner_id) VALUES (9000, '
 INSERT INTO crm.business_calendars (calendar_id, name, time_zone) VALUES (9001, 'mx calendar', 'Europe/Berlin');
 INSERT INTO crm.business_hours (calendar_id, weekday, opens, closes) VALUES (9001, 1, '09:00', '17:00');
 INSERT INTO crm.business_holidays (calendar_id, day, recurring_yearly, name) VALUES (9001, '2026-12-25', true, 'mx holiday');
+INSERT INTO crm.sla_policies (policy_id, name, calendar_id, priorities, first_response_target) VALUES (9001, 'mx policy', 9001, '{urgent}', '1 hour');
+INSERT INTO crm.escalation_rules (rule_id, name, target, level, at_percent, actions) VALUES (9001, 'mx rule', 'first_response', 1, 75, '{notify_assignee}');
 
 -- The worlds.
 CREATE TEMP TABLE mx_world_owner (w int PRIMARY KEY, owner_id bigint, ticket boolean);
@@ -75,6 +77,7 @@ INSERT INTO crm.order_lines (order_line_id, order_id, product_id, quantity, unit
 INSERT INTO crm.subscriptions (subscription_id, contact_id, plan, mrr, started_at) SELECT 9000 + w, 9000 + w, 'pro', 10, '2026-01-01' FROM mx_world_owner;
 INSERT INTO crm.tickets (ticket_id, contact_id, account_id, subject, channel) SELECT 9000 + w, 9000 + w, 9000 + w, 'Help', 'email' FROM mx_world_owner WHERE ticket;
 INSERT INTO crm.survey_responses (response_id, contact_id, ticket_id, kind, score) SELECT 9000 + w, 9000 + w, 9000 + w, 'nps', 10 FROM mx_world_owner WHERE ticket;
+INSERT INTO crm.escalation_log (ticket_id, rule_id, target, cycle, level, action, run_at) SELECT 9000 + w, 9001, 'first_response', 0, 1, 'escalated', '2026-01-01' FROM mx_world_owner WHERE ticket;
 INSERT INTO crm.campaigns (campaign_id, name, channel, owner_id) SELECT 9000 + w, 'Campaign ' || w, 'email', owner_id FROM mx_world_owner;
 INSERT INTO crm.campaign_members (campaign_id, contact_id) SELECT 9000 + w, 9000 + w FROM mx_world_owner;
 INSERT INTO crm.rfm_history (as_of, contact_id, recency, frequency, monetary, rfm, segment)
@@ -152,7 +155,10 @@ INSERT INTO mx_table VALUES
     ('business_calendars', 'calendar_id', '9001', '{"name": "mx new"}'),
     ('business_hours', 'calendar_id', '9001', '{"weekday": 2}'),
     ('business_holidays', 'calendar_id', '9001', '{"day": "2026-12-26"}'),
-    ('sales_quotas', 'quota_id', NULL, '{}'), ('forecast_submissions', 'submission_id', NULL, '{}');
+    ('sales_quotas', 'quota_id', NULL, '{}'), ('forecast_submissions', 'submission_id', NULL, '{}'),
+    ('sla_policies', 'policy_id', '9001', '{"name": "mx new"}'),
+    ('ticket_status_history', 'ticket_id', NULL, '{}'), ('ticket_slas', 'ticket_id', NULL, '{}'),
+    ('escalation_rules', 'rule_id', '9001', '{"name": "mx new"}'), ('escalation_log', 'ticket_id', NULL, '{}');
 
 -- The expected matrix, from the model. One row per role, table and category: SELECT, INSERT,
 -- UPDATE, DELETE (y allowed, n not, '-' no access at all), and pending_merge: the operations whose
@@ -482,6 +488,51 @@ INSERT INTO mx_expected VALUES
 ('sales',   'forecast_submissions', 'other',    'n','n','n','n', ''),
 ('support', 'forecast_submissions', 'all',      '-','-','-','-', ''),
 ('analyst', 'forecast_submissions', 'all',      'y','n','n','n', ''),
+-- SLA: policies are configuration; the SLA state and status history of tickets are written only
+-- by the tickets' trigger, and read by whoever sees the ticket.
+('admin',   'sla_policies', 'all',                'y','y','y','y', ''),
+('manager', 'sla_policies', 'all',                'y','y','y','y', ''),
+('sales',   'sla_policies', 'all',                'y','n','n','n', ''),
+('support', 'sla_policies', 'all',                'y','n','n','n', ''),
+('analyst', 'sla_policies', 'all',                'y','n','n','n', ''),
+('admin',   'ticket_status_history', 'all',       'y','n','n','n', ''),
+('manager', 'ticket_status_history', 'own',       'y','n','n','n', ''),
+('manager', 'ticket_status_history', 'team',      'y','n','n','n', ''),
+('manager', 'ticket_status_history', 'other',     'y','n','n','n', ''),
+('manager', 'ticket_status_history', 'unowned',   'y','n','n','n', ''),
+('sales',   'ticket_status_history', 'own',       'y','n','n','n', ''),
+('sales',   'ticket_status_history', 'team',      'n','n','n','n', ''),
+('sales',   'ticket_status_history', 'other',     'n','n','n','n', ''),
+('sales',   'ticket_status_history', 'unowned',   'n','n','n','n', ''),
+('support', 'ticket_status_history', 'all',       'y','n','n','n', ''),
+('analyst', 'ticket_status_history', 'all',       'y','n','n','n', ''),
+('admin',   'ticket_slas', 'all',                 'y','n','n','n', ''),
+('manager', 'ticket_slas', 'own',                 'y','n','n','n', ''),
+('manager', 'ticket_slas', 'team',                'y','n','n','n', ''),
+('manager', 'ticket_slas', 'other',               'y','n','n','n', ''),
+('manager', 'ticket_slas', 'unowned',             'y','n','n','n', ''),
+('sales',   'ticket_slas', 'own',                 'y','n','n','n', ''),
+('sales',   'ticket_slas', 'team',                'n','n','n','n', ''),
+('sales',   'ticket_slas', 'other',               'n','n','n','n', ''),
+('sales',   'ticket_slas', 'unowned',             'n','n','n','n', ''),
+('support', 'ticket_slas', 'all',                 'y','n','n','n', ''),
+('analyst', 'ticket_slas', 'all',                 'y','n','n','n', ''),
+('admin',   'escalation_rules', 'all',            'y','y','y','y', ''),
+('manager', 'escalation_rules', 'all',            'y','y','y','y', ''),
+('sales',   'escalation_rules', 'all',            'y','n','n','n', ''),
+('support', 'escalation_rules', 'all',            'y','n','n','n', ''),
+('analyst', 'escalation_rules', 'all',            'y','n','n','n', ''),
+('admin',   'escalation_log', 'all',              'y','n','n','n', ''),
+('manager', 'escalation_log', 'own',              'y','n','n','n', ''),
+('manager', 'escalation_log', 'team',             'y','n','n','n', ''),
+('manager', 'escalation_log', 'other',            'y','n','n','n', ''),
+('manager', 'escalation_log', 'unowned',          'y','n','n','n', ''),
+('sales',   'escalation_log', 'own',              'y','n','n','n', ''),
+('sales',   'escalation_log', 'team',             'n','n','n','n', ''),
+('sales',   'escalation_log', 'other',            'n','n','n','n', ''),
+('sales',   'escalation_log', 'unowned',          'n','n','n','n', ''),
+('support', 'escalation_log', 'all',              'y','n','n','n', ''),
+('analyst', 'escalation_log', 'all',              'y','n','n','n', ''),
 -- Reference tables: admins write them, staff read them (support: no pipeline).
 ('admin',   'users', 'all',                     'y','y','y','y', ''),
 ('manager', 'users', 'all',                     'y','n','n','n', ''),
@@ -517,6 +568,8 @@ INSERT INTO mx_definer VALUES
     ('crm.refresh_segments()',                                        '{admin,manager}', NULL),
     ('crm.rescore_leads()',                                           '{admin,manager}', NULL),
     ('crm.survey_responses_open_detractor_task()',                    '{}', NULL),
+    ('crm.tickets_sla_track()',                                       '{}', NULL),
+    ('crm.run_escalations(timestamp with time zone)',                 '{admin,manager}', NULL),
     ('crm.lead_scoring_activities_changed()', '{}', NULL),
     ('crm.lead_scoring_leads_inserted()', '{}', NULL),
     ('crm.lead_scoring_contacts_updated()', '{}', NULL),

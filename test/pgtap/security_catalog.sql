@@ -28,7 +28,9 @@ INSERT INTO definer_reviewed VALUES
     ('survey_responses_open_detractor_task', 'trigger: opens a follow-up task for a detractor answer given by a role that may not write tasks'),
     -- the distributed CRM (src/citus.sql)
     ('lead_status_record_colocated', 'trigger on a distributed crm.leads: writes the lead status history, which no staff role writes (as lead_status_record)'),
-    ('rescore_leads_distributed', 'rescores every lead of a distributed CRM, whoever owns it (as rescore_leads)');
+    ('rescore_leads_distributed', 'rescores every lead of a distributed CRM, whoever owns it (as rescore_leads)'),
+    ('run_escalations', 'applies the escalation rules to every ticket (raising priorities, reassigning) and writes the escalation log, which no staff role writes; granted to admins and managers'),
+    ('tickets_sla_track', 'trigger: writes a ticket''s SLA state and status history, which no staff role writes, and picks its policy from segment memberships the writer may not see');
 
 SELECT set_eq(
     $$SELECT DISTINCT proname::text FROM pg_proc WHERE pronamespace = 'crm'::regnamespace AND prosecdef$$,
