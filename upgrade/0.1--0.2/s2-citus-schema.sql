@@ -95,13 +95,17 @@ SET citus.enable_unsafe_triggers = on SET citus.multi_shard_modify_mode = 'seque
 DECLARE
     crm name := '@extschema@';
     -- grow with customers: distributed by contact_id, colocated with crm.contacts (first)
-    distributed text[] := ARRAY['contacts', 'leads', 'activities', 'orders', 'order_lines', 'tickets',
+    distributed text[] := ARRAY['contacts', 'leads', 'activities', 'orders', 'order_lines',
         'survey_responses', 'campaign_members', 'subscriptions', 'rfm_history', 'lead_status_history',
         'segment_members', 'segment_membership_history'];
-    -- rows that need not belong to a contact (deals of an account, tasks of a deal), and the
+    -- rows that need not belong to a contact (deals of an account, tasks of a deal), the
     -- naive Bayes observations, which only crm.rebuild_lead_nb_counts() writes on a distributed
     -- CRM: they stay ordinary tables on the coordinator, which Citus joins with its tables there
-    coordinator_local text[] := ARRAY['opportunities', 'opportunity_stage_history', 'tasks', 'lead_nb_observations'];
+    coordinator_local text[] := ARRAY['opportunities', 'opportunity_stage_history', 'tasks', 'lead_nb_observations',
+        -- the service desk: tickets with their SLA state, status history and escalation log, which
+        -- the tickets' SLA trigger and crm.run_escalations keep together in one transaction on the
+        -- coordinator (docs/citus.md)
+        'tickets', 'ticket_status_history', 'ticket_slas', 'escalation_log'];
     -- tables without contact_id: the column is added and filled from the parent row
     children text[][] := ARRAY[['order_lines', 'orders', 'order_id'],
                                ['lead_status_history', 'leads', 'lead_id']];
