@@ -24,7 +24,10 @@ SELECT is_empty($$
           'crm.refresh_segment(bigint)',
           'crm.at_risk_customers(timestamp with time zone,double precision,double precision,interval)',
           'crm.generate_demo_data(integer,integer,date)',
-          'crm.guard_seeded_rows()'])$$,
+          'crm.guard_seeded_rows()',
+          -- citus-logreg: format %I for the columns, the relation as regclass (qualified under
+          -- search_path = pg_catalog, pg_temp), security invoker, everything qualified
+          'crm.logreg_fit_table(regclass,text,text,double precision,integer)'])$$,
     'every function of crm with dynamic SQL (EXECUTE) is on the reviewed list');
 
 -- Casts are global, not per schema: only the owner of a type may create a cast from or to it, so
