@@ -827,7 +827,9 @@ rows_transition(FunctionCallInfo fcinfo, double l2)
 	logreg_set_shape(&state->data, dimension, l2);
 	logreg_reserve(&state->data, 1, state->memory);
 	row = state->data.values + state->data.rows * (dimension + 1);
-	memcpy(row, features, sizeof(double) * dimension);
+	/* -0 kept as 0 (no difference to the fit), so that equal states have one text and binary form */
+	for (int j = 0; j < dimension; j++)
+		row[j] = features[j] + 0.0;
 	row[dimension] = PG_GETARG_BOOL(2) ? 1.0 : 0.0;
 	state->data.rows++;
 	pfree(features);
@@ -1121,7 +1123,7 @@ crm_logreg_rows_recv(PG_FUNCTION_ARGS)
 		binary_error("crm.logreg_rows", psprintf("%d bytes do not hold %lld rows of %d features.", length, (long long) rows, d));
 	flat = rows_flat_new(d, rows, l2);
 	for (int64 i = 0; i < rows * (d + 1); i++)
-		flat->values[i] = pq_getmsgfloat8(buffer);
+		flat->values[i] = pq_getmsgfloat8(buffer) + 0.0;	/* -0 read as 0, as the text form does */
 	if ((problem = rows_problem(flat)) != NULL)
 		binary_error("crm.logreg_rows", problem);
 	PG_RETURN_POINTER(flat);
@@ -1618,9 +1620,9 @@ crm_logreg_step_state_recv(PG_FUNCTION_ARGS)
 	state->positives = pq_getmsgint64(buffer);
 	state->opposed = pq_getmsgint64(buffer);
 	state->strict = pq_getmsgint64(buffer);
-	state->log_likelihood = pq_getmsgfloat8(buffer);
+	state->log_likelihood = pq_getmsgfloat8(buffer) + 0.0;	/* -0 read as 0, as the text form does */
 	for (int64 i = 0; i < STEP_SUM_COUNT(d + 1); i++)
-		state->sums[i] = pq_getmsgfloat8(buffer);
+		state->sums[i] = pq_getmsgfloat8(buffer) + 0.0;
 	if ((problem = step_problem(state)) != NULL)
 		binary_error("crm.logreg_step_state", problem);
 	PG_RETURN_POINTER(state);
