@@ -5,7 +5,13 @@
  * The Newton step needs X'WX with weights p(1-p) that depend on the current coefficients, so a
  * single pass cannot accumulate it: the state keeps every row (d features and the label, 8·(d+1)
  * bytes per row) and the final function iterates over them. Partial states combine by
- * concatenation, which makes the aggregate parallel safe.
+ * concatenation, which makes the aggregate parallel safe. Since 0.2 that state is the real type
+ * crm.logreg_rows (below), which Citus can ship; the functions of 0.1's internal state come first
+ * and stay for databases whose catalog is still 0.1 (until ALTER EXTENSION crm UPDATE).
+ *
+ * For distributed data, crm.logreg_step computes one Newton step's sums at given coefficients
+ * (O(d²) numbers, whatever the rows), and the driver crm.logreg_fit_table (src/logreg.sql) runs
+ * logreg_solve's iteration with one such aggregate query per step.
  */
 #include "clv.h"				/* crm_states_context */
 
