@@ -796,13 +796,26 @@ rows_state(FunctionCallInfo fcinfo)
 	LogregRows *state;
 	LogregState given;
 
-	if (!AggCheckCallContext(fcinfo, &aggregate_context))
-		aggregate_context = CurrentMemoryContext;
-	else if (!PG_ARGISNULL(0) && VARATT_IS_EXTERNAL_EXPANDED_RW(DatumGetPointer(PG_GETARG_DATUM(0))))
+	switch (AggCheckCallContext(fcinfo, &aggregate_context))
 	{
-		state = (LogregRows *) DatumGetEOHP(PG_GETARG_DATUM(0));
-		if (likely(state->header.eoh_methods == &rows_methods))
-			return state;
+		case AGG_CONTEXT_AGGREGATE:
+			if (!PG_ARGISNULL(0) && VARATT_IS_EXTERNAL_EXPANDED_RW(DatumGetPointer(PG_GETARG_DATUM(0))))
+			{
+				state = (LogregRows *) DatumGetEOHP(PG_GETARG_DATUM(0));
+				if (likely(state->header.eoh_methods == &rows_methods))
+					return state;
+			}
+			break;
+		default:
+
+			/*
+			 * Not an aggregate, or a window aggregate: WindowAgg copies (flattens) every new
+			 * state it is given into its own memory, so the object made here lives in the
+			 * per-row memory and goes with it. (Each row then copies the rows so far: a
+			 * window with a moving end costs time quadratic in the frame, not memory.)
+			 */
+			aggregate_context = CurrentMemoryContext;
+			break;
 	}
 	state = rows_new(aggregate_context);
 	if (!PG_ARGISNULL(0))

@@ -4,7 +4,7 @@
 -- forms, the Python Newton fit of test/pgtap/logreg.sql); the driver must give crm.logreg_fit's
 -- coefficients and errors on the same rows.
 BEGIN;
-SELECT plan(44);
+SELECT plan(46);
 
 CREATE FUNCTION pg_temp.close(a double precision[], b double precision[], tolerance double precision)
 RETURNS boolean LANGUAGE sql AS $$
@@ -146,6 +146,13 @@ SELECT ok(pg_temp.close(crm.logreg_rows_final(
               '1;1;0;8;0,1;0,1;0,1;0,0;1,1;1,0;1,0;1,0'::crm.logreg_rows), ARRAY[ln(3), -2 * ln(3)]::float8[], 1e-9),
           'logreg_rows: the final function fits a stored state (the binary feature''s closed form)');
 SELECT is(length(crm.logreg_rows_send('1;1;0;2;0.5,1;3,0')), 24 + 2 * 16, 'logreg_rows ships 24 + 8·(d+1) bytes per row');
+SELECT ok(bool_and(pg_temp.close(w, (SELECT crm.logreg_fit(f, label) FROM logreg_rows), 1e-12)),
+          'logreg_fit as a window aggregate (whole frame) gives the plain fit on every row')
+FROM (SELECT crm.logreg_fit(f, label) OVER (ORDER BY i ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS w
+      FROM logreg_rows) s;
+SELECT ok(bool_and(pg_temp.close(w.c, g.c, 1e-8)), 'logreg_fit over window partitions gives the grouped fits (1e-8: rows in another order)')
+FROM (SELECT DISTINCT i % 2 AS k, crm.logreg_fit(f, label) OVER (PARTITION BY i % 2) AS c FROM logreg_rows) w
+JOIN (SELECT i % 2 AS k, crm.logreg_fit(f, label) AS c FROM logreg_rows GROUP BY 1) g USING (k);
 
 -- 10. Forced parallel plans give the serial sums (test/lib/parallel.sql).
 \i test/lib/parallel.sql
