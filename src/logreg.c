@@ -875,7 +875,7 @@ crm_logreg_rows_l2_trans(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("l2 must not be NULL"),
 				 errhint("Use 0 for no penalty.")));
-	l2 = PG_GETARG_FLOAT8(3);
+	l2 = PG_GETARG_FLOAT8(3) + 0.0;	/* -0 kept as 0: one text form per state */
 	crm_require_finite(l2, "l2");
 	if (l2 < 0)
 		ereport(ERROR,
@@ -1133,7 +1133,7 @@ crm_logreg_rows_recv(PG_FUNCTION_ARGS)
 	if (header != LOGREG_ROWS_VERSION)
 		binary_error("crm.logreg_rows", psprintf("Unknown version %u; this build reads version %d.", header, LOGREG_ROWS_VERSION));
 	d = (int32) pq_getmsgint(buffer, sizeof(int32));
-	l2 = pq_getmsgfloat8(buffer);
+	l2 = pq_getmsgfloat8(buffer) + 0.0;	/* -0 read as 0, as the text form does */
 	rows = pq_getmsgint64(buffer);
 	if (d < 0 || d > LOGREG_MAX_FEATURES)
 		binary_error("crm.logreg_rows", psprintf("%d features is outside 0 to %d.", d, LOGREG_MAX_FEATURES));
