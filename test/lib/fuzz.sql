@@ -264,6 +264,22 @@ BEGIN
             UNION ALL SELECT '1;0;0;0;;{}') AS s(x)
         WHERE x IS NOT NULL ON CONFLICT DO NOTHING;
     END IF;
+    -- logistic regression states (branch citus-logreg): made by the aggregates, and by hand
+    IF to_regtype('crm.logreg_step_state') IS NOT NULL THEN
+        INSERT INTO fuzz.seeds SELECT 'crm.logreg_step_state', x::text FROM (
+            SELECT crm.logreg_step(ARRAY[g::float8, g % 3], g % 2 = 0, NULL) FROM generate_series(1, 20) g
+            UNION ALL SELECT crm.logreg_step(ARRAY[g::float8], g % 3 = 0, ARRAY[0.5, -1e-3]) FROM generate_series(1, 20) g
+            UNION ALL SELECT crm.logreg_step('{}'::float8[], true, NULL)
+            UNION ALL SELECT '1;1;6;4;0;0;-4.1588830833596715;1,50.5;1.5,25.75,2500.75') AS s(x)
+        WHERE x IS NOT NULL ON CONFLICT DO NOTHING;
+    END IF;
+    IF to_regtype('crm.logreg_rows') IS NOT NULL THEN
+        INSERT INTO fuzz.seeds SELECT 'crm.logreg_rows', x::text FROM (
+            SELECT '1;1;0;2;0.5,1;3,0'
+            UNION ALL SELECT '1;0;1.5;1;1'
+            UNION ALL SELECT '1;2;0;3;1e+300,-2.5,0;5e-324,0,1;-0,7,1') AS s(x)
+        WHERE x IS NOT NULL ON CONFLICT DO NOTHING;
+    END IF;
     IF to_regtype('crm.rfm') IS NOT NULL THEN
         INSERT INTO fuzz.seeds VALUES ('crm.rfm', '111'), ('crm.rfm', '555'), ('crm.rfm', '543')
         ON CONFLICT DO NOTHING;

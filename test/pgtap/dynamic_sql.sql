@@ -28,7 +28,10 @@ SELECT is_empty($$
           -- the distributed CRM (src/citus.sql): DDL on crm's own tables, names from the catalog
           -- and fixed lists through format %I; constraint, policy and trigger definitions from
           -- pg_get_constraintdef/pg_get_expr/pg_get_triggerdef; superuser only
-          'crm.distribute_schema()'])$$,
+          'crm.distribute_schema()',
+          -- citus-logreg: format %I for the columns, the relation as regclass (qualified under
+          -- search_path = pg_catalog, pg_temp), security invoker, everything qualified
+          'crm.logreg_fit_table(regclass,text,text,double precision,integer)'])$$,
     'every function of crm with dynamic SQL (EXECUTE) is on the reviewed list');
 
 -- Casts are global, not per schema: only the owner of a type may create a cast from or to it, so

@@ -84,6 +84,13 @@ INSERT INTO public_reviewed VALUES
     ('rfm_eq'), ('rfm_ne'), ('rfm_lt'), ('rfm_le'), ('rfm_gt'), ('rfm_ge'), ('rfm_cmp'), ('rfm_hash'), ('rfm_hash_extended'),
     -- k-means, logistic regression, AUC
     ('kmeans'), ('kmeans_assign'), ('kmeans_centroids'), ('kmeans_model_in'), ('kmeans_model_out'), ('kmeans_model_send'), ('logreg_fit'), ('logreg_predict'), ('auc'),
+    -- logistic regression states and the distributed fit (branch citus-logreg). logreg_fit_table
+    -- reads a relation, but as SECURITY INVOKER with the caller's rights and row-level security:
+    -- it reads nothing the caller could not read with crm.logreg_step by hand, so it is for everyone
+    ('logreg_rows_in'), ('logreg_rows_out'), ('logreg_rows_send'), ('logreg_rows_trans'), ('logreg_rows_combine'),
+    ('logreg_rows_final'), ('logreg_step'), ('logreg_step_state_in'), ('logreg_step_state_out'),
+    ('logreg_step_state_send'), ('logreg_step_trans'), ('logreg_step_combine'), ('logreg_step_newton'),
+    ('logreg_fit_table'),
     -- multi-touch attribution (computed from the arguments only)
     ('attribute'), ('markov_attribution'), ('markov_attribution_trans'), ('markov_attribution_combine'),
     ('markov_model_in'), ('markov_model_out'), ('markov_model_send'), ('markov_transition_matrix'),
