@@ -24,7 +24,10 @@ SELECT is_empty($$
           'crm.refresh_segment(bigint)',
           'crm.at_risk_customers(timestamp with time zone,double precision,double precision,interval)',
           'crm.generate_demo_data(integer,integer,date)',
-          'crm.guard_seeded_rows()'])$$,
+          'crm.guard_seeded_rows()',
+          -- k-means on a table: the relation as regclass (printed quoted and qualified), the column
+          -- by quote_ident, functions and operators qualified with pg_catalog or crm
+          'crm.kmeans_table(regclass,text,integer,integer,boolean,integer)'])$$,
     'every function of crm with dynamic SQL (EXECUTE) is on the reviewed list');
 
 -- Casts are global, not per schema: only the owner of a type may create a cast from or to it, so

@@ -74,6 +74,13 @@ INSERT INTO public_reviewed VALUES
     ('rfm_eq'), ('rfm_ne'), ('rfm_lt'), ('rfm_le'), ('rfm_gt'), ('rfm_ge'), ('rfm_cmp'), ('rfm_hash'), ('rfm_hash_extended'),
     -- k-means, logistic regression, AUC
     ('kmeans'), ('kmeans_assign'), ('kmeans_centroids'), ('kmeans_model_in'), ('kmeans_model_out'), ('kmeans_model_send'), ('logreg_fit'), ('logreg_predict'), ('auc'),
+    -- k-means partial states and the distributed fit's pure helpers (computed from the arguments only;
+    -- Citus checks the caller's EXECUTE right on the support functions when it aggregates per shard)
+    ('kmeans_state_in'), ('kmeans_state_out'), ('kmeans_state_send'), ('kmeans_transition'), ('kmeans_combine'),
+    ('kmeans_final'), ('kmeans_model_final'), ('kmeans_step'), ('kmeans_step_state_in'), ('kmeans_step_state_out'),
+    ('kmeans_step_state_send'), ('kmeans_step_transition'), ('kmeans_step_combine'), ('kmeans_step_inertia'),
+    ('kmeans_step_counts'), ('kmeans_step_sums'), ('kmeans_step_model'), ('kmeans_point_hash'), ('kmeans_sample'),
+    ('kmeans_candidates'), ('kmeans_reduce'),
     -- multi-touch attribution (computed from the arguments only)
     ('attribute'), ('markov_attribution'), ('markov_attribution_trans'), ('markov_attribution_combine'),
     ('markov_model_in'), ('markov_model_out'), ('markov_model_send'), ('markov_transition_matrix'),
