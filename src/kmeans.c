@@ -18,7 +18,12 @@
 #include "lib/stringinfo.h"
 #include "libpq/pqformat.h"
 #include "miscadmin.h"
+#include "common/int.h"
+#include "common/shortest_dec.h"
 #include "utils/builtins.h"
+#include "utils/expandeddatum.h"
+#include "nodes/execnodes.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
 /* Lloyd iterations per start; stopping earlier once no point changes cluster. */
@@ -37,6 +42,7 @@
 
 typedef struct KmeansState
 {
+	ExpandedObjectHeader header;	/* a crm.kmeans_state's expanded form (unused for internal) */
 	int			dims;			/* 0 until the first non-NULL features */
 	int			k;
 	int64		seed;
@@ -57,11 +63,30 @@ typedef struct KmeansStateHeader
 	int64		count;
 } KmeansStateHeader;
 
+/*
+ * crm.kmeans_state as stored or shipped: a varlena, version word first, then the parameters and
+ * count x dims doubles (row-major). 40 bytes of header.
+ */
+typedef struct FlatKmeansState
+{
+	int32		vl_len_;
+	uint32		version;
+	int32		k;
+	int32		dims;
+	int32		standardize;
+	int32		reserved;
+	int64		seed;
+	int64		count;
+	double		points[FLEXIBLE_ARRAY_MEMBER];
+} FlatKmeansState;
+
+#define FLAT_KMEANS_HEADER offsetof(FlatKmeansState, points)
+
 /* The largest number of points of dims dimensions one state can hold (one palloc, 1 GB). */
 static int64
 kmeans_max_points(int dims)
 {
-	return (int64) ((MaxAllocSize - sizeof(KmeansStateHeader) - VARHDRSZ) / (sizeof(double) * dims));
+	return (int64) ((MaxAllocSize - Max(FLAT_KMEANS_HEADER, sizeof(KmeansStateHeader) + VARHDRSZ)) / (sizeof(double) * dims));
 }
 
 static void
@@ -80,7 +105,15 @@ kmeans_reserve(KmeansState *state, int64 needed)
 				 errhint("Cluster a sample, e.g. with TABLESAMPLE.")));
 	capacity = Max(state->capacity * 2, 1024);
 	capacity = Min(Max(capacity, needed), kmeans_max_points(state->dims));
-	if (state->points == NULL)
+	if (state->header.eoh_context != NULL)
+	{
+		/* a crm.kmeans_state: its points live in its own memory */
+		if (state->points == NULL)
+			state->points = MemoryContextAlloc(state->header.eoh_context, capacity * state->dims * sizeof(double));
+		else
+			state->points = repalloc(state->points, capacity * state->dims * sizeof(double));
+	}
+	else if (state->points == NULL)
 		state->points = palloc(capacity * state->dims * sizeof(double));
 	else
 		state->points = repalloc(state->points, capacity * state->dims * sizeof(double));
@@ -1455,4 +1488,1406 @@ crm_kmeans_model_centroids(PG_FUNCTION_ARGS)
 		raw[i] = KMEANS_MODEL_CENTROIDS(model)[i] * KMEANS_MODEL_SCALE(model)[j] + KMEANS_MODEL_MEAN(model)[j];
 	}
 	PG_RETURN_ARRAYTYPE_P(centroid_array(raw, model->k, model->dims));
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * crm.kmeans_state: the aggregates' partial state as a real type, so that Citus can aggregate
+ * per shard and ship the states (as text) and parallel query can pass them between processes.
+ * During aggregation it is an expanded object (the KmeansState above, in its own memory context
+ * under the aggregate's) that the transition function appends to in place: no copy and no
+ * allocation per row beyond the points array's amortised doubling. Stored or shipped it is
+ * FlatKmeansState. The final function sorts the points before seeding, so the answer does not
+ * depend on the order rows or partial states arrive in.
+ */
+
+static Size kmeans_state_flat_size(ExpandedObjectHeader *eohptr);
+static void kmeans_state_flatten(ExpandedObjectHeader *eohptr, void *result, Size allocated_size);
+
+static const ExpandedObjectMethods kmeans_state_methods = {
+	kmeans_state_flat_size,
+	kmeans_state_flatten
+};
+
+static Size
+kmeans_state_flat_size(ExpandedObjectHeader *eohptr)
+{
+	KmeansState *state = (KmeansState *) eohptr;
+
+	return FLAT_KMEANS_HEADER + sizeof(double) * state->count * state->dims;
+}
+
+static void
+kmeans_state_flatten(ExpandedObjectHeader *eohptr, void *result, Size allocated_size)
+{
+	KmeansState *state = (KmeansState *) eohptr;
+	FlatKmeansState *flat = (FlatKmeansState *) result;
+
+	Assert(allocated_size == kmeans_state_flat_size(eohptr));
+	memset(flat, 0, FLAT_KMEANS_HEADER);
+	SET_VARSIZE(flat, allocated_size);
+	flat->version = KMEANS_STATE_VERSION;
+	flat->k = state->k;
+	flat->dims = state->dims;
+	flat->standardize = state->standardize;
+	flat->seed = state->seed;
+	flat->count = state->count;
+	if (state->count > 0)
+		memcpy(flat->points, state->points, sizeof(double) * state->count * state->dims);
+}
+
+/* A new, empty crm.kmeans_state in its own context under parent. */
+static KmeansState *
+kmeans_state_new(MemoryContext parent, int k, int64 seed, bool standardize)
+{
+	MemoryContext context = AllocSetContextCreate(parent, "crm.kmeans state", ALLOCSET_SMALL_SIZES);
+	KmeansState *state = MemoryContextAllocZero(context, sizeof(KmeansState));
+
+	EOH_init_header(&state->header, &kmeans_state_methods, context);
+	state->k = k;
+	state->seed = seed;
+	state->standardize = standardize;
+	return state;
+}
+
+/* A stored state: its length and header were checked on input; re-checked here cheaply. */
+static FlatKmeansState *
+kmeans_flat_from_datum(Datum datum)
+{
+	FlatKmeansState *flat = (FlatKmeansState *) PG_DETOAST_DATUM(datum);
+
+	if (VARSIZE(flat) < FLAT_KMEANS_HEADER || flat->version != KMEANS_STATE_VERSION ||
+		flat->k < 1 || flat->dims < 0 || flat->count < 0 || (flat->dims == 0) != (flat->count == 0) ||
+		(flat->dims > 0 && flat->count > kmeans_max_points(flat->dims)) ||
+		VARSIZE(flat) != FLAT_KMEANS_HEADER + sizeof(double) * flat->count * flat->dims)
+		elog(ERROR, "corrupt crm.kmeans_state (%u bytes)", (unsigned) VARSIZE(flat));
+	return flat;
+}
+
+/*
+ * The state a datum holds, read only: the expanded object itself, or a KmeansState (in view)
+ * whose points are the stored value's.
+ */
+static KmeansState *
+kmeans_state_view(Datum datum, KmeansState *view)
+{
+	FlatKmeansState *flat;
+
+	if (VARATT_IS_EXTERNAL_EXPANDED(DatumGetPointer(datum)))
+	{
+		ExpandedObjectHeader *eoh = DatumGetEOHP(datum);
+
+		if (eoh->eoh_methods != &kmeans_state_methods)
+			elog(ERROR, "expected an expanded crm.kmeans_state");
+		return (KmeansState *) eoh;
+	}
+	flat = kmeans_flat_from_datum(datum);
+	memset(view, 0, sizeof(KmeansState));
+	view->k = flat->k;
+	view->dims = flat->dims;
+	view->seed = flat->seed;
+	view->standardize = flat->standardize != 0;
+	view->count = flat->count;
+	view->capacity = flat->count;
+	view->points = flat->points;
+	return view;
+}
+
+/* Appends the points of other to state (same parameters, same dimensions). */
+static void
+kmeans_state_append(KmeansState *state, const KmeansState *other)
+{
+	kmeans_require_same(state, other->k, other->seed, other->standardize);
+	if (other->count == 0)
+		return;
+	kmeans_set_dims(state, other->dims);
+	kmeans_reserve(state, state->count + other->count);
+	memcpy(state->points + state->count * state->dims, other->points,
+		   sizeof(double) * other->count * other->dims);
+	state->count += other->count;
+}
+
+/*
+ * The state a transition or combine function updates: argument 0 in place when it is the
+ * aggregate's own expanded object (every row after a group's first); else a new expanded object
+ * in the aggregate's memory (or the current one outside an aggregate) holding argument 0's points.
+ * NULL when argument 0 is NULL.
+ */
+static KmeansState *
+kmeans_state_for_update(FunctionCallInfo fcinfo)
+{
+	MemoryContext aggregate_context;
+	KmeansState view;
+	KmeansState *source,
+			   *state;
+
+	if (PG_ARGISNULL(0))
+		return NULL;
+	if (!AggCheckCallContext(fcinfo, &aggregate_context))
+		aggregate_context = CurrentMemoryContext;
+	else if (VARATT_IS_EXTERNAL_EXPANDED_RW(DatumGetPointer(PG_GETARG_DATUM(0))))
+	{
+		state = (KmeansState *) DatumGetEOHP(PG_GETARG_DATUM(0));
+		if (likely(state->header.eoh_methods == &kmeans_state_methods))
+			return state;
+	}
+	source = kmeans_state_view(PG_GETARG_DATUM(0), &view);
+	state = kmeans_state_new(aggregate_context, source->k, source->seed, source->standardize);
+	kmeans_state_append(state, source);
+	return state;
+}
+
+/* The memory a group's first state goes in. */
+static MemoryContext
+kmeans_new_state_context(FunctionCallInfo fcinfo)
+{
+	MemoryContext aggregate_context;
+
+	if (!AggCheckCallContext(fcinfo, &aggregate_context))
+		aggregate_context = CurrentMemoryContext;
+	return aggregate_context;
+}
+
+/*
+ * The coordinates of a features array, without copying when it can (one-dimensional, no NULLs):
+ * then a pointer into the array. Every coordinate must be finite.
+ */
+static const double *
+kmeans_features(ArrayType *array, int *dims)
+{
+	const double *values;
+	int			n;
+
+	if (ARR_NDIM(array) != 1 || ARR_HASNULL(array) || ARR_ELEMTYPE(array) != FLOAT8OID)
+		return crm_float8_array(array, "features", true, dims);
+	n = ARR_DIMS(array)[0];
+	values = (const double *) ((const char *) array + ARR_OVERHEAD_NONULLS(1));
+	for (int j = 0; j < n; j++)
+		if (unlikely(!isfinite(values[j])))
+			return crm_float8_array(array, "features", true, dims);
+	*dims = n;
+	return values;
+}
+
+PG_FUNCTION_INFO_V1(crm_kmeans_state_transition);
+/* Transition of crm.kmeans on crm.kmeans_state: appends one feature vector (NULL rows skipped). */
+Datum
+crm_kmeans_state_transition(PG_FUNCTION_ARGS)
+{
+	KmeansState *state;
+	int			k;
+	int64		seed = KMEANS_DEFAULT_SEED;
+	bool		standardize = false;
+	const double *features;
+	int			dims;
+
+	if (PG_ARGISNULL(2) || (PG_NARGS() > 3 && PG_ARGISNULL(3)) || (PG_NARGS() > 4 && PG_ARGISNULL(4)))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("k, seed and standardize of crm.kmeans must not be NULL")));
+	k = PG_GETARG_INT32(2);
+	if (PG_NARGS() > 3)
+		seed = PG_GETARG_INT32(3);
+	if (PG_NARGS() > 4)
+		standardize = PG_GETARG_BOOL(4);
+
+	state = kmeans_state_for_update(fcinfo);
+	if (state == NULL)
+	{
+		if (k < 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("k must be at least 1"),
+					 errdetail("The k given was %d.", k)));
+		state = kmeans_state_new(kmeans_new_state_context(fcinfo), k, seed, standardize);
+	}
+	else if (unlikely(k != state->k || seed != state->seed || standardize != state->standardize))
+		kmeans_require_same(state, k, seed, standardize);
+
+	if (PG_ARGISNULL(1))
+		PG_RETURN_DATUM(EOHPGetRWDatum(&state->header));
+	features = kmeans_features(PG_GETARG_ARRAYTYPE_P(1), &dims);
+	if (dims == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("features must not be empty")));
+	if (unlikely(dims != state->dims))
+		kmeans_set_dims(state, dims);
+	if (unlikely(state->count >= state->capacity))
+		kmeans_reserve(state, state->count + 1);
+	{
+		double	   *into = state->points + state->count * dims;
+
+		/* -0 is stored as 0: one state, one text and one binary form */
+		for (int j = 0; j < dims; j++)
+			into[j] = features[j] + 0.0;
+	}
+	state->count++;
+	PG_RETURN_DATUM(EOHPGetRWDatum(&state->header));
+}
+
+PG_FUNCTION_INFO_V1(crm_kmeans_state_combine);
+/* Combine of crm.kmeans on crm.kmeans_state: the points of both (into the first in place). */
+Datum
+crm_kmeans_state_combine(PG_FUNCTION_ARGS)
+{
+	KmeansState *state;
+	KmeansState view;
+	KmeansState *other;
+
+	if (PG_ARGISNULL(1))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		state = kmeans_state_for_update(fcinfo);
+		PG_RETURN_DATUM(EOHPGetRWDatum(&state->header));
+	}
+	other = kmeans_state_view(PG_GETARG_DATUM(1), &view);
+	state = kmeans_state_for_update(fcinfo);
+	if (state == NULL)
+		state = kmeans_state_new(kmeans_new_state_context(fcinfo), other->k, other->seed, other->standardize);
+	kmeans_state_append(state, other);
+	PG_RETURN_DATUM(EOHPGetRWDatum(&state->header));
+}
+
+/*
+ * The points a final function fits: the aggregate's own state (sorted in place by the fit, which
+ * changes no later result), or a copy of a state given by hand.
+ */
+static KmeansState *
+kmeans_state_for_fit(FunctionCallInfo fcinfo, KmeansState *copy)
+{
+	KmeansState view;
+	KmeansState *state = kmeans_state_view(PG_GETARG_DATUM(0), &view);
+
+	if (AggCheckCallContext(fcinfo, NULL) && VARATT_IS_EXTERNAL_EXPANDED(DatumGetPointer(PG_GETARG_DATUM(0))))
+		return state;
+	*copy = *state;
+	memset(&copy->header, 0, sizeof(copy->header));
+	if (state->count > 0)
+	{
+		copy->points = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * state->count * state->dims);
+		memcpy(copy->points, state->points, sizeof(double) * state->count * state->dims);
+	}
+	return copy;
+}
+
+PG_FUNCTION_INFO_V1(crm_kmeans_state_final);
+/* Final of crm.kmeans(features, k[, seed]): the centroids (k x d, rows ascending); NULL for no points. */
+Datum
+crm_kmeans_state_final(PG_FUNCTION_ARGS)
+{
+	KmeansState copy;
+	KmeansState *state;
+	double	   *mean,
+			   *scale,
+			   *best;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	state = kmeans_state_for_fit(fcinfo, &copy);
+	if (state->count == 0)
+		PG_RETURN_NULL();
+	best = kmeans_fit(state, &mean, &scale);
+	if (state->standardize)
+	{
+		/* a state of the four-argument form given by hand: the centroids in the original units */
+		for (int64 i = 0; i < (int64) state->k * state->dims; i++)
+			best[i] = best[i] * scale[i % state->dims] + mean[i % state->dims];
+	}
+	PG_RETURN_ARRAYTYPE_P(centroid_array(best, state->k, state->dims));
+}
+
+PG_FUNCTION_INFO_V1(crm_kmeans_state_model_final);
+/* Final of crm.kmeans(features, k, seed, standardize): the crm.kmeans_model; NULL for no points. */
+Datum
+crm_kmeans_state_model_final(PG_FUNCTION_ARGS)
+{
+	KmeansState copy;
+	KmeansState *state;
+	double	   *mean,
+			   *scale,
+			   *best;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	state = kmeans_state_for_fit(fcinfo, &copy);
+	if (state->count == 0)
+		PG_RETURN_NULL();
+	best = kmeans_fit(state, &mean, &scale);
+	PG_RETURN_POINTER(kmeans_model_make(state->k, state->dims, mean, scale, best));
+}
+
+/* A stored crm.kmeans_state; points (count x dims) copied when given, else left zero. */
+static FlatKmeansState *
+kmeans_flat_make(int k, int dims, int64 seed, bool standardize, int64 count, const double *points)
+{
+	Size		size = FLAT_KMEANS_HEADER + sizeof(double) * count * dims;
+	FlatKmeansState *flat = palloc0(size);
+
+	SET_VARSIZE(flat, size);
+	flat->version = KMEANS_STATE_VERSION;
+	flat->k = k;
+	flat->dims = dims;
+	flat->standardize = standardize ? 1 : 0;
+	flat->seed = seed;
+	flat->count = count;
+	if (points != NULL && count > 0)
+		memcpy(flat->points, points, sizeof(double) * count * dims);
+	return flat;
+}
+
+static void
+state_text_error(const char *input, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("invalid input syntax for type crm.kmeans_state: \"%s\"", input),
+			 errdetail("%s", detail)));
+}
+
+/* A decimal integer in [low, high] after optional spaces. */
+static int64
+text_integer(const char *input, const char **cursor, int64 low, int64 high,
+			 void (*fail) (const char *, const char *), const char *what)
+{
+	char	   *end;
+	long long	value;
+
+	model_skip_spaces(cursor);
+	if (!((**cursor >= '0' && **cursor <= '9') || **cursor == '-'))
+		fail(input, psprintf("Expected %s at character %d.", what, (int) (*cursor - input) + 1));
+	errno = 0;
+	value = strtoll(*cursor, &end, 10);
+	if (end == *cursor || errno != 0 || value < low || value > high)
+		fail(input, psprintf("%s must be an integer from %lld to %lld.", what, (long long) low, (long long) high));
+	*cursor = end;
+	return value;
+}
+
+/* A keyword: the token, then a space or the end. */
+static void
+text_keyword(const char *input, const char **cursor, const char *token,
+			 void (*fail) (const char *, const char *))
+{
+	size_t		length = strlen(token);
+
+	model_skip_spaces(cursor);
+	if (strncmp(*cursor, token, length) != 0 ||
+		((*cursor)[length] != ' ' && (*cursor)[length] != '\t' && (*cursor)[length] != '\n' &&
+		 (*cursor)[length] != '\r' && (*cursor)[length] != '{' && (*cursor)[length] != '\0'))
+		fail(input, psprintf("Expected \"%s\" at character %d.", token, (int) (*cursor - input) + 1));
+	*cursor += length;
+}
+
+PG_FUNCTION_INFO_V1(crm_kmeans_state_in);
+/* Text input: v1 k <k> seed <seed> standardize <true|false> points {{x,...},...} (or {}). */
+Datum
+crm_kmeans_state_in(PG_FUNCTION_ARGS)
+{
+	const char *input = PG_GETARG_CSTRING(0);
+	const char *cursor = input;
+	int64		count = 0,
+				capacity = 64;
+	double	   *values = palloc(sizeof(double) * capacity);
+	int			k,
+				dims = 0;
+	int64		seed,
+				points = 0;
+	bool		standardize;
+
+	text_keyword(input, &cursor, "v1", state_text_error);
+	text_keyword(input, &cursor, "k", state_text_error);
+	k = (int) text_integer(input, &cursor, 1, PG_INT32_MAX, state_text_error, "k");
+	text_keyword(input, &cursor, "seed", state_text_error);
+	seed = text_integer(input, &cursor, PG_INT32_MIN, PG_INT32_MAX, state_text_error, "seed");
+	text_keyword(input, &cursor, "standardize", state_text_error);
+	model_skip_spaces(&cursor);
+	if (strncmp(cursor, "true", 4) == 0)
+		standardize = true, cursor += 4;
+	else if (strncmp(cursor, "false", 5) == 0)
+		standardize = false, cursor += 5;
+	else
+		state_text_error(input, "standardize must be true or false.");
+	text_keyword(input, &cursor, "points", state_text_error);
+	model_expect(input, &cursor, "{");
+	model_skip_spaces(&cursor);
+	if (*cursor != '}')
+	{
+		do
+		{
+			int			n;
+
+			if ((points & 0xFFF) == 0)
+				CHECK_FOR_INTERRUPTS();
+			n = model_parse_vector(input, &cursor, &values, &count, &capacity);
+			if (points == 0)
+				dims = n;
+			else if (n != dims)
+				state_text_error(input, psprintf("Point %lld has another number of coordinates than the first.", (long long) points + 1));
+			points++;
+			model_skip_spaces(&cursor);
+		} while (*cursor == ',' && cursor++);
+	}
+	model_expect(input, &cursor, "}");
+	model_skip_spaces(&cursor);
+	if (*cursor != '\0')
+		state_text_error(input, psprintf("Unexpected text at character %d.", (int) (cursor - input) + 1));
+	if (dims > 0 && points > kmeans_max_points(dims))
+		state_text_error(input, "The state is too large.");
+	for (int64 i = 0; i < count; i++)
+		if (!isfinite(values[i]))
+			state_text_error(input, "A coordinate is not a finite number.");
+	PG_RETURN_POINTER(kmeans_flat_make(k, dims, seed, standardize, points, values));
+}
+
+/* The shortest decimal that reads back as the same double (independent of extra_float_digits). */
+static void
+append_double(StringInfo text, double value)
+{
+	char		buffer[DOUBLE_SHORTEST_DECIMAL_LEN];
+
+	double_to_shortest_decimal_buf(value, buffer);
+	appendStringInfoString(text, buffer);
+}
+
+PG_FUNCTION_INFO_V1(crm_kmeans_state_out);
+/* Text output, the form crm_kmeans_state_in reads; shortest exact decimals, so it round-trips. */
+Datum
+crm_kmeans_state_out(PG_FUNCTION_ARGS)
+{
+	KmeansState view;
+	KmeansState *state = kmeans_state_view(PG_GETARG_DATUM(0), &view);
+	StringInfoData text;
+
+	initStringInfo(&text);
+	appendStringInfo(&text, "v1 k %d seed %lld standardize %s points {", state->k,
+					 (long long) state->seed, state->standardize ? "true" : "false");
+	for (int64 i = 0; i < state->count; i++)
+	{
+		if ((i & 0xFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		appendStringInfoString(&text, i > 0 ? ",{" : "{");
+		for (int j = 0; j < state->dims; j++)
+		{
+			if (j > 0)
+				appendStringInfoChar(&text, ',');
+			append_double(&text, state->points[i * state->dims + j]);
+		}
+		appendStringInfoChar(&text, '}');
+	}
+	appendStringInfoChar(&text, '}');
+	PG_RETURN_CSTRING(text.data);
+}
+
+static void
+state_binary_error(const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+			 errmsg("invalid binary crm.kmeans_state"),
+			 errdetail("%s", detail)));
+}
+
+PG_FUNCTION_INFO_V1(crm_kmeans_state_recv);
+/*
+ * Binary input: version word (1), k, d, standardize (0 or 1) as int4, seed and the number of
+ * points as int8, then points x d coordinates as float8; every value validated (22P03).
+ */
+Datum
+crm_kmeans_state_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	buffer = (StringInfo) PG_GETARG_POINTER(0);
+	uint32		version;
+	int32		k,
+				dims,
+				standardize;
+	int64		seed,
+				count;
+	FlatKmeansState *flat;
+
+	if (buffer->len - buffer->cursor < 32)
+		state_binary_error("It is shorter than its header (32 bytes).");
+	version = pq_getmsgint(buffer, sizeof(uint32));
+	if (version != KMEANS_STATE_VERSION)
+		state_binary_error(psprintf("Unknown version word %u; this build reads version %d.", version, KMEANS_STATE_VERSION));
+	k = (int32) pq_getmsgint(buffer, sizeof(int32));
+	dims = (int32) pq_getmsgint(buffer, sizeof(int32));
+	standardize = (int32) pq_getmsgint(buffer, sizeof(int32));
+	seed = pq_getmsgint64(buffer);
+	count = pq_getmsgint64(buffer);
+	if (k < 1 || dims < 0 || (standardize != 0 && standardize != 1) ||
+		seed < PG_INT32_MIN || seed > PG_INT32_MAX || count < 0 || (dims == 0) != (count == 0) ||
+		(dims > 0 && count > kmeans_max_points(dims)))
+		state_binary_error(psprintf("k = %d, d = %d, standardize = %d, seed = %lld and %lld points are not a valid state.",
+									k, dims, standardize, (long long) seed, (long long) count));
+	if (count * dims * (int64) sizeof(double) != (int64) (buffer->len - buffer->cursor))
+		state_binary_error(psprintf("%lld points of %d coordinates need %lld bytes, not %d.", (long long) count, dims,
+									(long long) (count * dims * sizeof(double)), buffer->len - buffer->cursor));
+	flat = kmeans_flat_make(k, dims, seed, standardize == 1, count, NULL);
+	for (int64 i = 0; i < count * dims; i++)
+	{
+		double		value = pq_getmsgfloat8(buffer);
+
+		if (!isfinite(value))
+			state_binary_error("A coordinate is not a finite number.");
+		flat->points[i] = value + 0.0;
+	}
+	PG_RETURN_POINTER(flat);
+}
+
+PG_FUNCTION_INFO_V1(crm_kmeans_state_send);
+/* Binary output, the form crm_kmeans_state_recv reads. */
+Datum
+crm_kmeans_state_send(PG_FUNCTION_ARGS)
+{
+	KmeansState view;
+	KmeansState *state = kmeans_state_view(PG_GETARG_DATUM(0), &view);
+	StringInfoData buffer;
+
+	pq_begintypsend(&buffer);
+	pq_sendint32(&buffer, KMEANS_STATE_VERSION);
+	pq_sendint32(&buffer, state->k);
+	pq_sendint32(&buffer, state->dims);
+	pq_sendint32(&buffer, state->standardize ? 1 : 0);
+	pq_sendint64(&buffer, state->seed);
+	pq_sendint64(&buffer, state->count);
+	for (int64 i = 0; i < state->count * state->dims; i++)
+		pq_sendfloat8(&buffer, state->points[i]);
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buffer));
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Distributed fitting (crm.kmeans_table): pushed-down passes that move O(model) bytes.
+ *
+ * crm.kmeans_step(features, model) → crm.kmeans_step_state: for the model's k centroids, the
+ * number of points nearest each, the sum of those points (in the model's standardized units) and
+ * the inertia (the sum of squared distances to the nearest centroid). A fixed size once k and d
+ * are known: 32 + 8k(d + 1) bytes, updated in place, combined by adding. One Lloyd step is one
+ * such pass; so is the cost φ of k-means‖ seeding, and the candidates' weights.
+ */
+#define KMEANS_STEP_VERSION 1
+
+typedef struct KmeansStep
+{
+	int32		vl_len_;
+	uint32		version;
+	int32		k;
+	int32		dims;
+	int32		reserved;
+	double		inertia;
+	double		values[FLEXIBLE_ARRAY_MEMBER];	/* counts[k] (as int64), sums[k * d] */
+} KmeansStep;
+
+#define KMEANS_STEP_SIZE(k, d) (offsetof(KmeansStep, values) + sizeof(double) * ((int64) (k) + (int64) (k) * (d)))
+#define KMEANS_STEP_COUNTS(s) ((int64 *) (s)->values)
+#define KMEANS_STEP_SUMS(s) ((s)->values + (s)->k)
+
+StaticAssertDecl(offsetof(KmeansStep, values) == 32, "the step state's header is 32 bytes");
+StaticAssertDecl(sizeof(int64) == sizeof(double), "counts share the values array");
+
+/* Counts beyond int64 or sums beyond double's range: only states given by hand get there. */
+static pg_noinline void
+kmeans_step_out_of_range(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("crm.kmeans_step state out of range"),
+			 errdetail("A count exceeds the bigint range, or a sum or the inertia the double precision range.")));
+}
+
+static KmeansStep *
+kmeans_step_new(int k, int dims)
+{
+	KmeansStep *state = palloc0(KMEANS_STEP_SIZE(k, dims));
+
+	SET_VARSIZE(state, KMEANS_STEP_SIZE(k, dims));
+	state->version = KMEANS_STEP_VERSION;
+	state->k = k;
+	state->dims = dims;
+	return state;
+}
+
+static bool
+kmeans_step_shape_ok(int64 k, int64 dims)
+{
+	return k >= 1 && dims >= 1 && k <= INT_MAX && dims <= INT_MAX &&
+		(double) offsetof(KmeansStep, values) + 8.0 * ((double) k + (double) k * dims) <= (double) MaxAllocSize;
+}
+
+/* NULL when counts, sums and inertia are a valid state, else what is wrong. */
+static const char *
+kmeans_step_problem(const KmeansStep *state)
+{
+	const int64 *counts = KMEANS_STEP_COUNTS(state);
+	const double *sums = KMEANS_STEP_SUMS(state);
+
+	if (!isfinite(state->inertia) || state->inertia < 0)
+		return "The inertia is not a finite, non-negative number.";
+	for (int c = 0; c < state->k; c++)
+	{
+		if (counts[c] < 0)
+			return "A count is negative.";
+		for (int j = 0; j < state->dims; j++)
+		{
+			double		sum = sums[(int64) c * state->dims + j];
+
+			if (!isfinite(sum))
+				return "A sum is not a finite number.";
+			if (counts[c] == 0 && sum != 0)
+				return "A cluster without points has a sum other than 0.";
+		}
+	}
+	return NULL;
+}
+
+static KmeansStep *
+kmeans_step_from_datum(Datum datum)
+{
+	KmeansStep *state = (KmeansStep *) PG_DETOAST_DATUM(datum);
+
+	if (VARSIZE(state) < offsetof(KmeansStep, values) || state->version != KMEANS_STEP_VERSION ||
+		state->reserved != 0 || !kmeans_step_shape_ok(state->k, state->dims) ||
+		VARSIZE(state) != KMEANS_STEP_SIZE(state->k, state->dims))
+		elog(ERROR, "corrupt crm.kmeans_step_state (%u bytes)", (unsigned) VARSIZE(state));
+	return state;
+}
+
+/* A copy a direct call may change (its argument must stay as it is). */
+static KmeansStep *
+kmeans_step_copy(const KmeansStep *state)
+{
+	KmeansStep *copy = palloc(VARSIZE(state));
+
+	memcpy(copy, state, VARSIZE(state));
+	return copy;
+}
+
+/*
+ * The state argument 0 holds, to update: in place when the executor owns it (an aggregate's
+ * transition or combine, a plain 4-byte-header value), else a copy. NULL for NULL.
+ */
+static KmeansStep *
+kmeans_step_for_update(FunctionCallInfo fcinfo)
+{
+	if (PG_ARGISNULL(0))
+		return NULL;
+	if (AggCheckCallContext(fcinfo, NULL) && VARATT_IS_4B_U(DatumGetPointer(PG_GETARG_DATUM(0))))
+		return (KmeansStep *) DatumGetPointer(PG_GETARG_DATUM(0));
+	return kmeans_step_copy(kmeans_step_from_datum(PG_GETARG_DATUM(0)));
+}
+
+static void
+kmeans_step_require_shape(const KmeansStep *state, int k, int dims)
+{
+	if (state->k != k || state->dims != dims)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("crm.kmeans_step states of different shapes cannot be combined"),
+				 errdetail("One has k = %d and d = %d, the other k = %d and d = %d.", state->k, state->dims, k, dims),
+				 errhint("Use the same model for every row of crm.kmeans_step.")));
+}
+
+PG_FUNCTION_INFO_V1(crm_kmeans_step_transition);
+/* crm.kmeans_step transition: the point (standardized by the model) to its nearest centroid's sums. */
+Datum
+crm_kmeans_step_transition(PG_FUNCTION_ARGS)
+{
+	KmeansStep *state;
+	KmeansModel *model;
+	const double *features;
+	const double *mean,
+			   *scale;
+	double		local[16];
+	double	   *z;
+	double		distance;
+	int			dims,
+				c;
+
+	if (PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the model of crm.kmeans_step must not be NULL")));
+	state = kmeans_step_for_update(fcinfo);
+	if (PG_ARGISNULL(1))
+	{
+		if (state == NULL)
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(state);
+	}
+	model = PG_GETARG_KMEANS_MODEL_P(2);
+	if (unlikely(state == NULL))
+	{
+		kmeans_model_check(model);
+		state = kmeans_step_new(model->k, model->dims);
+	}
+	else if (unlikely(state->k != model->k || state->dims != model->dims))
+		kmeans_step_require_shape(state, model->k, model->dims);
+	features = kmeans_features(PG_GETARG_ARRAYTYPE_P(1), &dims);
+	if (dims != model->dims)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("features and model must have the same number of dimensions"),
+				 errdetail("The features have %d dimensions, the model %d.", dims, model->dims)));
+	z = dims <= (int) lengthof(local) ? local : palloc(sizeof(double) * dims);
+	mean = KMEANS_MODEL_MEAN(model);
+	scale = KMEANS_MODEL_SCALE(model);
+	/* the expression kmeans_fit and kmeans_assign standardize with */
+	for (int j = 0; j < dims; j++)
+		z[j] = (features[j] - mean[j]) / scale[j];
+	c = nearest_centroid(z, KMEANS_MODEL_CENTROIDS(model), model->k, dims, &distance);
+	KMEANS_STEP_COUNTS(state)[c]++;
+	{
+		double	   *sum = KMEANS_STEP_SUMS(state) + (int64) c * dims;
+
+		bool		finite = true;
+
+		for (int j = 0; j < dims; j++)
+		{
+			sum[j] += z[j];
+			finite &= isfinite(sum[j]);
+		}
+		state->inertia += distance;
+		if (unlikely(!finite || !isfinite(state->inertia)))
+			kmeans_step_out_of_range();
+	}
+	if (z != local)
+		pfree(z);
+	PG_RETURN_POINTER(state);
+}
+
+PG_FUNCTION_INFO_V1(crm_kmeans_step_combine);
+/* crm.kmeans_step combine: adds counts, sums and inertia (into the first in place). */
+Datum
+crm_kmeans_step_combine(PG_FUNCTION_ARGS)
+{
+	KmeansStep *state;
+	KmeansStep *other;
+
+	if (PG_ARGISNULL(1))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(kmeans_step_for_update(fcinfo));
+	}
+	other = kmeans_step_from_datum(PG_GETARG_DATUM(1));
+	state = kmeans_step_for_update(fcinfo);
+	if (state == NULL)
+		PG_RETURN_POINTER(kmeans_step_copy(other));
+	kmeans_step_require_shape(state, other->k, other->dims);
+	for (int c = 0; c < state->k; c++)
+		if (pg_add_s64_overflow(KMEANS_STEP_COUNTS(state)[c], KMEANS_STEP_COUNTS(other)[c], &KMEANS_STEP_COUNTS(state)[c]))
+			kmeans_step_out_of_range();
+	for (int64 i = 0; i < (int64) state->k * state->dims; i++)
+	{
+		KMEANS_STEP_SUMS(state)[i] += KMEANS_STEP_SUMS(other)[i];
+		if (!isfinite(KMEANS_STEP_SUMS(state)[i]))
+			kmeans_step_out_of_range();
+	}
+	state->inertia += other->inertia;
+	if (!isfinite(state->inertia))
+		kmeans_step_out_of_range();
+	PG_RETURN_POINTER(state);
+}
+
+static void
+step_text_error(const char *input, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("invalid input syntax for type crm.kmeans_step_state: \"%s\"", input),
+			 errdetail("%s", detail)));
+}
+
+PG_FUNCTION_INFO_V1(crm_kmeans_step_in);
+/* Text input: v1 inertia <x> counts {n,...} sums {{s,...},...}; every value validated (22P02). */
+Datum
+crm_kmeans_step_in(PG_FUNCTION_ARGS)
+{
+	const char *input = PG_GETARG_CSTRING(0);
+	const char *cursor = input;
+	int64		count = 0,
+				capacity = 64;
+	double	   *values = palloc(sizeof(double) * capacity);
+	int64	   *counts;
+	int			k = 0,
+				dims = 0,
+				rows = 0;
+	double		inertia;
+	const char *end;
+	const char *problem;
+	KmeansStep *state;
+
+	text_keyword(input, &cursor, "v1", step_text_error);
+	text_keyword(input, &cursor, "inertia", step_text_error);
+	if (!crm_parse_float8(cursor, &end, &inertia, "crm.kmeans_step_state", input))
+		step_text_error(input, "Expected the inertia, a number.");
+	cursor = end;
+	text_keyword(input, &cursor, "counts", step_text_error);
+	model_expect(input, &cursor, "{");
+	counts = palloc(sizeof(int64) * 64);
+	do
+	{
+		if (k > 0 && (k & (k - 1)) == 0 && k >= 64)
+			counts = repalloc(counts, sizeof(int64) * k * 2);
+		if (k >= INT_MAX / 2)
+			step_text_error(input, "The state is too large.");
+		counts[k++] = text_integer(input, &cursor, 0, PG_INT64_MAX, step_text_error, "a count");
+		model_skip_spaces(&cursor);
+	} while (*cursor == ',' && cursor++);
+	model_expect(input, &cursor, "}");
+	text_keyword(input, &cursor, "sums", step_text_error);
+	model_expect(input, &cursor, "{");
+	do
+	{
+		int			n = model_parse_vector(input, &cursor, &values, &count, &capacity);
+
+		if (rows == 0)
+			dims = n;
+		else if (n != dims)
+			step_text_error(input, psprintf("Row %d of the sums has another number of coordinates than the first.", rows + 1));
+		rows++;
+		model_skip_spaces(&cursor);
+	} while (*cursor == ',' && cursor++);
+	model_expect(input, &cursor, "}");
+	model_skip_spaces(&cursor);
+	if (*cursor != '\0')
+		step_text_error(input, psprintf("Unexpected text at character %d.", (int) (cursor - input) + 1));
+	if (rows != k)
+		step_text_error(input, "There must be one row of sums per count.");
+	if (!kmeans_step_shape_ok(k, dims))
+		step_text_error(input, "The state is too large.");
+	state = kmeans_step_new(k, dims);
+	state->inertia = inertia;
+	memcpy(KMEANS_STEP_COUNTS(state), counts, sizeof(int64) * k);
+	memcpy(KMEANS_STEP_SUMS(state), values, sizeof(double) * k * dims);
+	problem = kmeans_step_problem(state);
+	if (problem != NULL)
+		step_text_error(input, problem);
+	PG_RETURN_POINTER(state);
+}
+
+PG_FUNCTION_INFO_V1(crm_kmeans_step_out);
+/* Text output, the form crm_kmeans_step_in reads (shortest exact decimals). */
+Datum
+crm_kmeans_step_out(PG_FUNCTION_ARGS)
+{
+	KmeansStep *state = kmeans_step_from_datum(PG_GETARG_DATUM(0));
+	StringInfoData text;
+
+	initStringInfo(&text);
+	appendStringInfoString(&text, "v1 inertia ");
+	append_double(&text, state->inertia);
+	appendStringInfoString(&text, " counts {");
+	for (int c = 0; c < state->k; c++)
+		appendStringInfo(&text, "%s%lld", c > 0 ? "," : "", (long long) KMEANS_STEP_COUNTS(state)[c]);
+	appendStringInfoString(&text, "} sums {");
+	for (int c = 0; c < state->k; c++)
+	{
+		appendStringInfoString(&text, c > 0 ? ",{" : "{");
+		for (int j = 0; j < state->dims; j++)
+		{
+			if (j > 0)
+				appendStringInfoChar(&text, ',');
+			append_double(&text, KMEANS_STEP_SUMS(state)[(int64) c * state->dims + j]);
+		}
+		appendStringInfoChar(&text, '}');
+	}
+	appendStringInfoChar(&text, '}');
+	PG_RETURN_CSTRING(text.data);
+}
+
+static void
+step_binary_error(const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+			 errmsg("invalid binary crm.kmeans_step_state"),
+			 errdetail("%s", detail)));
+}
+
+PG_FUNCTION_INFO_V1(crm_kmeans_step_recv);
+/* Binary input: version word (1), k, d as int4, the inertia (float8), k counts (int8), k x d sums (float8). */
+Datum
+crm_kmeans_step_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	buffer = (StringInfo) PG_GETARG_POINTER(0);
+	uint32		version;
+	int32		k,
+				dims;
+	KmeansStep *state;
+	const char *problem;
+
+	if (buffer->len - buffer->cursor < 20)
+		step_binary_error("It is shorter than its header (20 bytes).");
+	version = pq_getmsgint(buffer, sizeof(uint32));
+	if (version != KMEANS_STEP_VERSION)
+		step_binary_error(psprintf("Unknown version word %u; this build reads version %d.", version, KMEANS_STEP_VERSION));
+	k = (int32) pq_getmsgint(buffer, sizeof(int32));
+	dims = (int32) pq_getmsgint(buffer, sizeof(int32));
+	if (!kmeans_step_shape_ok(k, dims))
+		step_binary_error(psprintf("k = %d and d = %d are not a valid shape.", k, dims));
+	if ((int64) (buffer->len - buffer->cursor) != 8 + 8 * ((int64) k + (int64) k * dims))
+		step_binary_error(psprintf("k = %d and d = %d need %lld bytes after the header, not %d.", k, dims,
+								   (long long) (8 + 8 * ((int64) k + (int64) k * dims)), buffer->len - buffer->cursor));
+	state = kmeans_step_new(k, dims);
+	state->inertia = pq_getmsgfloat8(buffer) + 0.0;
+	for (int c = 0; c < k; c++)
+		KMEANS_STEP_COUNTS(state)[c] = pq_getmsgint64(buffer);
+	for (int64 i = 0; i < (int64) k * dims; i++)
+		KMEANS_STEP_SUMS(state)[i] = pq_getmsgfloat8(buffer) + 0.0;
+	problem = kmeans_step_problem(state);
+	if (problem != NULL)
+		step_binary_error(problem);
+	PG_RETURN_POINTER(state);
+}
+
+PG_FUNCTION_INFO_V1(crm_kmeans_step_send);
+/* Binary output, the form crm_kmeans_step_recv reads: 20 + 8k(d + 1) bytes. */
+Datum
+crm_kmeans_step_send(PG_FUNCTION_ARGS)
+{
+	KmeansStep *state = kmeans_step_from_datum(PG_GETARG_DATUM(0));
+	StringInfoData buffer;
+
+	pq_begintypsend(&buffer);
+	pq_sendint32(&buffer, KMEANS_STEP_VERSION);
+	pq_sendint32(&buffer, state->k);
+	pq_sendint32(&buffer, state->dims);
+	pq_sendfloat8(&buffer, state->inertia);
+	for (int c = 0; c < state->k; c++)
+		pq_sendint64(&buffer, KMEANS_STEP_COUNTS(state)[c]);
+	for (int64 i = 0; i < (int64) state->k * state->dims; i++)
+		pq_sendfloat8(&buffer, KMEANS_STEP_SUMS(state)[i]);
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buffer));
+}
+
+PG_FUNCTION_INFO_V1(crm_kmeans_step_inertia);
+/* The inertia a step state holds: the sum of squared distances to the nearest centroid. */
+Datum
+crm_kmeans_step_inertia(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_FLOAT8(kmeans_step_from_datum(PG_GETARG_DATUM(0))->inertia);
+}
+
+PG_FUNCTION_INFO_V1(crm_kmeans_step_counts);
+/* The number of points nearest each centroid (bigint[k]). */
+Datum
+crm_kmeans_step_counts(PG_FUNCTION_ARGS)
+{
+	KmeansStep *state = kmeans_step_from_datum(PG_GETARG_DATUM(0));
+	Datum	   *elements = palloc(sizeof(Datum) * state->k);
+
+	for (int c = 0; c < state->k; c++)
+		elements[c] = Int64GetDatum(KMEANS_STEP_COUNTS(state)[c]);
+	PG_RETURN_ARRAYTYPE_P(construct_array(elements, state->k, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+PG_FUNCTION_INFO_V1(crm_kmeans_step_sums);
+/* The sums of the points nearest each centroid, in the model's standardized units (k x d). */
+Datum
+crm_kmeans_step_sums(PG_FUNCTION_ARGS)
+{
+	KmeansStep *state = kmeans_step_from_datum(PG_GETARG_DATUM(0));
+
+	PG_RETURN_ARRAYTYPE_P(centroid_array(KMEANS_STEP_SUMS(state), state->k, state->dims));
+}
+
+/* Sorts k centroids ascending and tells whether they are all distinct. */
+static bool
+kmeans_sort_centroids(double *centroids, int k, int dims)
+{
+	qsort_arg(centroids, k, sizeof(double) * dims, compare_rows, &dims);
+	for (int c = 1; c < k; c++)
+		if (compare_rows(centroids + (int64) (c - 1) * dims, centroids + (int64) c * dims, &dims) == 0)
+			return false;
+	return true;
+}
+
+PG_FUNCTION_INFO_V1(crm_kmeans_step_model);
+/*
+ * One Lloyd update: the model whose centroids are the means of the clusters the step state
+ * counted (a centroid nearest no point stays where it was), rows in ascending order; the model's
+ * means and scales unchanged.
+ */
+Datum
+crm_kmeans_step_model(PG_FUNCTION_ARGS)
+{
+	KmeansStep *state = kmeans_step_from_datum(PG_GETARG_DATUM(0));
+	KmeansModel *model = PG_GETARG_KMEANS_MODEL_P(1);
+	double	   *centroids;
+	int			k,
+				dims;
+
+	kmeans_model_check(model);
+	k = model->k;
+	dims = model->dims;
+	kmeans_step_require_shape(state, k, dims);
+	centroids = palloc(sizeof(double) * k * dims);
+	for (int c = 0; c < k; c++)
+		for (int j = 0; j < dims; j++)
+		{
+			int64		i = (int64) c * dims + j;
+			int64		n = KMEANS_STEP_COUNTS(state)[c];
+
+			centroids[i] = n > 0 ? KMEANS_STEP_SUMS(state)[i] / n : KMEANS_MODEL_CENTROIDS(model)[i];
+		}
+	if (!kmeans_sort_centroids(centroids, k, dims))
+		/* two clusters with the same mean (only by symmetry): keep the model, a fixed point */
+		PG_RETURN_POINTER(model);
+	PG_RETURN_POINTER(kmeans_model_make(k, dims, KMEANS_MODEL_MEAN(model), KMEANS_MODEL_SCALE(model), centroids));
+}
+
+/* A hash of a point's coordinates (-0 as 0), the seed and the round: 64 well-mixed bits. */
+static uint64
+kmeans_point_hash(const double *x, int dims, int64 seed, int64 round)
+{
+	uint64		h = (uint64) seed * UINT64CONST(0x9E3779B97F4A7C15) ^ (uint64) round * UINT64CONST(0xD1B54A32D192ED03);
+	uint64		mixed = splitmix64_next(&h);
+
+	for (int j = 0; j < dims; j++)
+	{
+		double		value = x[j] + 0.0;
+		uint64		bits;
+
+		memcpy(&bits, &value, sizeof(bits));
+		h ^= bits + mixed;
+		mixed = splitmix64_next(&h);
+	}
+	return mixed;
+}
+
+PG_FUNCTION_INFO_V1(crm_kmeans_point_hash);
+/* crm.kmeans_point_hash(features, seed): the deterministic order in which k-means‖ picks its first centre. */
+Datum
+crm_kmeans_point_hash(PG_FUNCTION_ARGS)
+{
+	int			dims;
+	const double *x = kmeans_features(PG_GETARG_ARRAYTYPE_P(0), &dims);
+
+	PG_RETURN_INT64((int64) kmeans_point_hash(x, dims, PG_GETARG_INT32(1), 0));
+}
+
+PG_FUNCTION_INFO_V1(crm_kmeans_sample);
+/*
+ * crm.kmeans_sample(features, candidates, seed, round, oversampling, cost): whether k-means‖
+ * takes this point in this round, with probability min(1, oversampling · d²(x, C) / cost),
+ * decided by a hash of the point, the seed and the round, so that the sample depends on neither
+ * the order of the rows nor how they are spread over shards.
+ */
+Datum
+crm_kmeans_sample(PG_FUNCTION_ARGS)
+{
+	KmeansModel *model = PG_GETARG_KMEANS_MODEL_P(1);
+	int32		seed = PG_GETARG_INT32(2);
+	int32		round = PG_GETARG_INT32(3);
+	double		oversampling = PG_GETARG_FLOAT8(4);
+	double		cost = PG_GETARG_FLOAT8(5);
+	const double *features;
+	double		local[16];
+	double	   *z;
+	double		distance,
+				u;
+	int			dims;
+
+	kmeans_model_check(model);
+	if (!(oversampling > 0) || !isfinite(oversampling) || !(cost >= 0) || !isfinite(cost))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("oversampling must be a positive and cost a non-negative finite number")));
+	features = kmeans_features(PG_GETARG_ARRAYTYPE_P(0), &dims);
+	if (dims != model->dims)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("features and model must have the same number of dimensions"),
+				 errdetail("The features have %d dimensions, the model %d.", dims, model->dims)));
+	if (cost == 0)
+		PG_RETURN_BOOL(false);
+	z = dims <= (int) lengthof(local) ? local : palloc(sizeof(double) * dims);
+	for (int j = 0; j < dims; j++)
+		z[j] = (features[j] - KMEANS_MODEL_MEAN(model)[j]) / KMEANS_MODEL_SCALE(model)[j];
+	nearest_centroid(z, KMEANS_MODEL_CENTROIDS(model), model->k, dims, &distance);
+	u = (kmeans_point_hash(features, dims, seed, round) >> 11) * (1.0 / 9007199254740992.0);
+	PG_RETURN_BOOL(u < oversampling * distance / cost);
+}
+
+PG_FUNCTION_INFO_V1(crm_kmeans_candidates);
+/*
+ * crm.kmeans_candidates(mean, scale, previous, points): a model (the given means and scales)
+ * whose centroids are previous's together with the points (raw units, an m x d array, standardized
+ * here as the fit does), each distinct point once, rows ascending. previous and points may be NULL.
+ */
+Datum
+crm_kmeans_candidates(PG_FUNCTION_ARGS)
+{
+	double	   *mean,
+			   *scale,
+			   *centroids;
+	int			dims,
+				scale_dims;
+	int64		k = 0,
+				previous_k = 0,
+				m = 0,
+				distinct;
+	KmeansModel *previous = NULL;
+	ArrayType  *points = NULL;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("mean and scale must not be NULL")));
+	mean = crm_float8_array(PG_GETARG_ARRAYTYPE_P(0), "mean", true, &dims);
+	scale = crm_float8_array(PG_GETARG_ARRAYTYPE_P(1), "scale", true, &scale_dims);
+	if (dims < 1 || scale_dims != dims)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("mean and scale must have the same, positive number of elements")));
+	for (int j = 0; j < dims; j++)
+		if (!(scale[j] > 0) || fabs(mean[j]) > KMEANS_MAX_COORDINATE)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("every scale must be positive and every mean of magnitude up to 1e100")));
+	if (!PG_ARGISNULL(2))
+	{
+		previous = PG_GETARG_KMEANS_MODEL_P(2);
+		kmeans_model_check(previous);
+		if (previous->dims != dims)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the previous candidates must have as many dimensions as mean")));
+		previous_k = previous->k;
+	}
+	if (!PG_ARGISNULL(3))
+	{
+		points = PG_GETARG_ARRAYTYPE_P(3);
+		if (ARR_ELEMTYPE(points) != FLOAT8OID)
+			elog(ERROR, "points: expected a double precision array");
+		if (ARR_NDIM(points) != 0)
+		{
+			if (ARR_NDIM(points) != 2 || ARR_DIMS(points)[1] != dims)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("points must be a two-dimensional array of rows of %d coordinates", dims)));
+			m = ARR_DIMS(points)[0];
+		}
+	}
+	if (!kmeans_model_shape_ok(previous_k + m, dims))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many k-means candidates")));
+	centroids = palloc(sizeof(double) * Max(previous_k + m, 1) * dims);
+	if (previous != NULL)
+		memcpy(centroids, KMEANS_MODEL_CENTROIDS(previous), sizeof(double) * previous_k * dims);
+	k = previous_k;
+	if (m > 0)
+	{
+		Datum	   *elements;
+		bool	   *nulls;
+		int			n;
+
+		deconstruct_array(points, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elements, &nulls, &n);
+		for (int64 i = 0; i < m; i++)
+		{
+			for (int j = 0; j < dims; j++)
+			{
+				double		value;
+
+				if (nulls[i * dims + j])
+					ereport(ERROR,
+							(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+							 errmsg("points must not contain NULL")));
+				value = DatumGetFloat8(elements[i * dims + j]);
+				crm_require_finite(value, "every point coordinate");
+				centroids[k * dims + j] = (value - mean[j]) / scale[j] + 0.0;
+			}
+			k++;
+		}
+	}
+	if (k == 0)
+		PG_RETURN_NULL();
+	qsort_arg(centroids, k, sizeof(double) * dims, compare_rows, &dims);
+	distinct = 1;
+	for (int64 i = 1; i < k; i++)
+		if (compare_rows(centroids + (distinct - 1) * dims, centroids + i * dims, &dims) != 0)
+			memmove(centroids + distinct++ * dims, centroids + i * dims, sizeof(double) * dims);
+	PG_RETURN_POINTER(kmeans_model_make((int) distinct, dims, mean, scale, centroids));
+}
+
+/* Weighted Lloyd iterations on m points from the given centroids; returns the weighted inertia. */
+static double
+kmeans_weighted_lloyd(const double *points, const double *weights, int64 m, int dims, int k,
+					  double *centroids, int *assignment, double *sums, double *totals)
+{
+	double		inertia = 0;
+
+	for (int64 i = 0; i < m; i++)
+		assignment[i] = -1;
+	for (int iteration = 0; iteration <= KMEANS_MAX_ITERATIONS; iteration++)
+	{
+		int64		changed = 0;
+
+		CHECK_FOR_INTERRUPTS();
+		inertia = 0;
+		for (int64 i = 0; i < m; i++)
+		{
+			double		distance;
+			int			c = nearest_centroid(points + i * dims, centroids, k, dims, &distance);
+
+			if (c != assignment[i])
+			{
+				assignment[i] = c;
+				changed++;
+			}
+			inertia += weights[i] * distance;
+		}
+		if (changed == 0 || iteration == KMEANS_MAX_ITERATIONS)
+			break;
+		memset(sums, 0, sizeof(double) * k * dims);
+		memset(totals, 0, sizeof(double) * k);
+		for (int64 i = 0; i < m; i++)
+		{
+			double	   *sum = sums + (int64) assignment[i] * dims;
+
+			for (int j = 0; j < dims; j++)
+				sum[j] += weights[i] * points[i * dims + j];
+			totals[assignment[i]] += weights[i];
+		}
+		for (int c = 0; c < k; c++)
+			if (totals[c] > 0)
+				for (int j = 0; j < dims; j++)
+					centroids[(int64) c * dims + j] = sums[(int64) c * dims + j] / totals[c];
+	}
+	return inertia;
+}
+
+/* An index drawn with probability proportional to mass[i] (total > 0). */
+static int64
+kmeans_draw(const double *mass, int64 m, double total, uint64 *rng)
+{
+	double		target = random_unit(rng) * total;
+	int64		chosen = m - 1;
+
+	for (int64 i = 0; i < m; i++)
+	{
+		target -= mass[i];
+		if (target < 0)
+		{
+			chosen = i;
+			break;
+		}
+	}
+	/* rounding can leave target >= 0 at the end: the last point with mass */
+	while (chosen > 0 && mass[chosen] == 0)
+		chosen--;
+	return chosen;
+}
+
+PG_FUNCTION_INFO_V1(crm_kmeans_reduce);
+/*
+ * crm.kmeans_reduce(candidates, weights, k, seed): the last step of k-means‖ seeding, on the
+ * coordinator: the candidates (a model's centroids, in its standardized units), each weighted by
+ * the number of points nearest it, reduced to k centres by weighted k-means++ and weighted Lloyd
+ * iterations, the best of 10 starts by weighted inertia. A model with the candidates' means and
+ * scales and the k centres, rows ascending.
+ */
+Datum
+crm_kmeans_reduce(PG_FUNCTION_ARGS)
+{
+	KmeansModel *candidates = PG_GETARG_KMEANS_MODEL_P(0);
+	ArrayType  *weight_array = PG_GETARG_ARRAYTYPE_P(1);
+	int			k = PG_GETARG_INT32(2);
+	uint64		rng = (uint64) (int64) PG_GETARG_INT32(3);
+	const double *points;
+	double	   *weights,
+			   *nearest,
+			   *mass,
+			   *centroids,
+			   *best,
+			   *sums,
+			   *totals;
+	int		   *assignment;
+	Datum	   *elements;
+	bool	   *nulls;
+	int			m,
+				dims,
+				positive = 0;
+	double		best_inertia = DBL_MAX,
+				total_weight = 0;
+
+	kmeans_model_check(candidates);
+	dims = candidates->dims;
+	points = KMEANS_MODEL_CENTROIDS(candidates);
+	if (ARR_ELEMTYPE(weight_array) != INT8OID)
+		elog(ERROR, "weights: expected a bigint array");
+	deconstruct_array(weight_array, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elements, &nulls, &m);
+	if (ARR_NDIM(weight_array) > 1 || m != candidates->k)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("there must be one weight per candidate"),
+				 errdetail("There are %d candidates and %d weights.", candidates->k, m)));
+	if (k < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("k must be at least 1"),
+				 errdetail("The k given was %d.", k)));
+	weights = palloc(sizeof(double) * m);
+	for (int i = 0; i < m; i++)
+	{
+		if (nulls[i] || DatumGetInt64(elements[i]) < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("weights must be non-negative and not NULL")));
+		weights[i] = (double) DatumGetInt64(elements[i]);
+		total_weight += weights[i];
+		positive += weights[i] > 0;
+	}
+	if (positive < k)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("k must not exceed the number of distinct points"),
+				 errdetail("k is %d but there are only %d distinct candidates with points.", k, positive)));
+	nearest = palloc(sizeof(double) * m);
+	mass = palloc(sizeof(double) * m);
+	centroids = palloc(sizeof(double) * k * dims);
+	best = palloc(sizeof(double) * k * dims);
+	sums = palloc(sizeof(double) * k * dims);
+	totals = palloc(sizeof(double) * k);
+	assignment = palloc(sizeof(int) * m);
+	for (int start = 0; start < KMEANS_MAX_STARTS; start++)
+	{
+		int64		first = kmeans_draw(weights, m, total_weight, &rng);
+		double		inertia;
+
+		memcpy(centroids, points + first * dims, sizeof(double) * dims);
+		for (int i = 0; i < m; i++)
+			nearest[i] = squared_distance(points + (int64) i * dims, centroids, dims);
+		for (int c = 1; c < k; c++)
+		{
+			double		total = 0;
+			int64		chosen;
+
+			CHECK_FOR_INTERRUPTS();
+			for (int i = 0; i < m; i++)
+			{
+				mass[i] = weights[i] * nearest[i];
+				total += mass[i];
+			}
+			/* positive >= k: a point with weight and distance remains */
+			chosen = kmeans_draw(mass, m, total, &rng);
+			memcpy(centroids + (int64) c * dims, points + chosen * dims, sizeof(double) * dims);
+			for (int i = 0; i < m; i++)
+				nearest[i] = Min(nearest[i], squared_distance(points + (int64) i * dims, centroids + (int64) c * dims, dims));
+		}
+		inertia = kmeans_weighted_lloyd(points, weights, m, dims, k, centroids, assignment, sums, totals);
+		if (inertia < best_inertia)
+		{
+			best_inertia = inertia;
+			memcpy(best, centroids, sizeof(double) * k * dims);
+		}
+	}
+	if (!kmeans_sort_centroids(best, k, dims))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("k-means seeding found fewer than k distinct centres"),
+				 errhint("Use a smaller k.")));
+	PG_RETURN_POINTER(kmeans_model_make(k, dims, KMEANS_MODEL_MEAN(candidates), KMEANS_MODEL_SCALE(candidates), best));
 }

@@ -255,6 +255,17 @@ BEGIN
             UNION ALL SELECT crm.kmeans(ARRAY[g::float8], 3, 7, true) FROM generate_series(1, 30) g) AS s(x)
         WHERE x IS NOT NULL ON CONFLICT DO NOTHING;
     END IF;
+    IF to_regtype('crm.kmeans_state') IS NOT NULL THEN
+        INSERT INTO fuzz.seeds VALUES ('crm.kmeans_state', 'v1 k 3 seed 42 standardize false points {}'),
+            ('crm.kmeans_state', 'v1 k 2 seed -7 standardize true points {{1,2},{3.5,-4e-300},{1e+300,0}}'),
+            ('crm.kmeans_state', 'v1 k 1 seed 2147483647 standardize false points {{0.1}}')
+        ON CONFLICT DO NOTHING;
+    END IF;
+    IF to_regtype('crm.kmeans_step_state') IS NOT NULL THEN
+        INSERT INTO fuzz.seeds VALUES ('crm.kmeans_step_state', 'v1 inertia 0 counts {0} sums {{0}}'),
+            ('crm.kmeans_step_state', 'v1 inertia 12.5 counts {3,0,9223372036854775807} sums {{1,2},{0,0},{1e+300,-5e-324}}')
+        ON CONFLICT DO NOTHING;
+    END IF;
     IF to_regtype('crm.markov_model') IS NOT NULL THEN
         INSERT INTO fuzz.seeds SELECT 'crm.markov_model', x::text FROM (
             SELECT crm.markov_attribution(path, converted, value) FROM (VALUES ('{a,b,c}'::text[], true, 10.50),

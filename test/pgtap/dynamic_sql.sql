@@ -31,7 +31,10 @@ SELECT is_empty($$
           'crm.distribute_schema()',
           -- citus-logreg: format %I for the columns, the relation as regclass (qualified under
           -- search_path = pg_catalog, pg_temp), security invoker, everything qualified
-          'crm.logreg_fit_table(regclass,text,text,double precision,integer)'])$$,
+          'crm.logreg_fit_table(regclass,text,text,double precision,integer)',
+          -- k-means on a table: the relation as regclass (printed quoted and qualified), the column
+          -- by quote_ident, functions and operators qualified with pg_catalog or crm
+          'crm.kmeans_table(regclass,text,integer,integer,boolean,integer)'])$$,
     'every function of crm with dynamic SQL (EXECUTE) is on the reviewed list');
 
 -- Casts are global, not per schema: only the owner of a type may create a cast from or to it, so

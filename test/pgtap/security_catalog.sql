@@ -91,6 +91,13 @@ INSERT INTO public_reviewed VALUES
     ('logreg_rows_final'), ('logreg_step'), ('logreg_step_state_in'), ('logreg_step_state_out'),
     ('logreg_step_state_send'), ('logreg_step_trans'), ('logreg_step_combine'), ('logreg_step_newton'),
     ('logreg_fit_table'),
+    -- k-means partial states and the distributed fit's pure helpers (computed from the arguments only;
+    -- Citus checks the caller's EXECUTE right on the support functions when it aggregates per shard)
+    ('kmeans_state_in'), ('kmeans_state_out'), ('kmeans_state_send'), ('kmeans_transition'), ('kmeans_combine'),
+    ('kmeans_final'), ('kmeans_model_final'), ('kmeans_step'), ('kmeans_step_state_in'), ('kmeans_step_state_out'),
+    ('kmeans_step_state_send'), ('kmeans_step_transition'), ('kmeans_step_combine'), ('kmeans_step_inertia'),
+    ('kmeans_step_counts'), ('kmeans_step_sums'), ('kmeans_step_model'), ('kmeans_point_hash'), ('kmeans_sample'),
+    ('kmeans_candidates'), ('kmeans_reduce'),
     -- multi-touch attribution (computed from the arguments only)
     ('attribute'), ('markov_attribution'), ('markov_attribution_trans'), ('markov_attribution_combine'),
     ('markov_model_in'), ('markov_model_out'), ('markov_model_send'), ('markov_transition_matrix'),

@@ -113,6 +113,7 @@ declare -A calls=(
 	["crm.kmeans(double precision[], integer)"]="crm.kmeans(features, 3)"
 	["crm.kmeans(double precision[], integer, integer)"]="crm.kmeans(features, 3, 7)"
 	["crm.kmeans(double precision[], integer, integer, boolean)"]="crm.kmeans(features, 3, 7, true)"
+	["crm.kmeans_step(double precision[], crm.kmeans_model)"]="crm.kmeans_step(features, 'v1 mean {0,0} scale {1,1} centroids {{2,2},{5,5},{8,8}}')"
 	["crm.km_fit(double precision, boolean)"]="crm.km_fit(duration, observed)"
 	["crm.logreg_fit(double precision[], boolean)"]="crm.logreg_fit(features, label)"
 	["crm.logreg_fit(double precision[], boolean, double precision)"]="crm.logreg_fit(features, label, 0.5)"
@@ -130,6 +131,8 @@ tolerance() { # signature: relative and absolute tolerance, or nothing for ident
 	crm.bgnbd_fit\(* | crm.gammagamma_fit\(* | crm.clv_summary\(* | crm.bookings_distribution\(*) echo "1e-9 0" ;;
 	crm.logreg_fit\(*) echo "1e-8 1e-8" ;;
 	crm.logreg_step\(*) echo "1e-9 1e-9" ;; # Newton sums added in another order
+	# k-means steps: exact counts; sums and inertia are floating-point sums taken in another order
+	crm.kmeans_step\(*) echo "1e-12 0" ;;
 	esac
 }
 
@@ -224,6 +227,11 @@ declare -A pushed_down=(
 	["crm.logreg_fit(double precision[], boolean)"]=1
 	["crm.logreg_fit(double precision[], boolean, double precision)"]=1
 	["crm.logreg_step(double precision[], boolean, double precision[])"]=1
+	# k-means: the points (crm.kmeans_state) and the distributed fit's step (crm.kmeans_step_state)
+	["crm.kmeans(double precision[], integer)"]=1
+	["crm.kmeans(double precision[], integer, integer)"]=1
+	["crm.kmeans(double precision[], integer, integer, boolean)"]=1
+	["crm.kmeans_step(double precision[], crm.kmeans_model)"]=1
 )
 
 suite_started=$SECONDS
@@ -298,6 +306,26 @@ logreg_rls() { # the driver reads with the caller's rights on the distributed ta
 	grep -q "permission denied" <<<"$output" || { echo "$output"; return 1; }
 }
 check "crm.logreg_fit_table is security invoker on Citus too: a role without SELECT is refused" logreg_rls
+# ---- k-means on distributed data: crm.kmeans_table -------------------------------------------
+# The driver runs every pass as a pushed-down aggregate (crm.kmeans_step, whose per-shard state is
+# 32 + 8k(d + 1) bytes) and samples k-means|| candidates by a hash of each point, so the model on
+# the distributed table is the local table's: the same clusters for every row, and centroids equal
+# up to the rounding of sums taken in another order (1e-12 relative).
+kmeans_driver() { # standardize
+	local local_model dist_model
+	local_model=$(sql "$coordinator" -c "SELECT crm.kmeans_table('citus_test.answers_local', 'features', 4, 7, $1)") || return
+	dist_model=$(sql "$coordinator" -c "SELECT crm.kmeans_table('citus_test.answers', 'features', 4, 7, $1)") || return
+	echo "$local_model" >"$dir/kmeans_local.out"
+	echo "$dist_model" >"$dir/kmeans_dist.out"
+	same_answers "$dir/kmeans_local.out" "$dir/kmeans_dist.out" 1e-12 0 || return
+	equals "$(sql "$coordinator" -c "SELECT count(*) FROM citus_test.answers_local
+		WHERE crm.kmeans_assign(features, '$local_model'::crm.kmeans_model) <> crm.kmeans_assign(features, '$dist_model'::crm.kmeans_model)")" 0
+}
+check "crm.kmeans_table on the distributed table gives the local table's model" kmeans_driver false
+check "crm.kmeans_table, standardized, on the distributed table gives the local table's model" kmeans_driver true
+check "crm.kmeans_table's step pass is aggregated per shard" \
+	equals "$(plan_of kmeans_step "SELECT crm.kmeans_step(features, 'v1 mean {0,0} scale {1,1} centroids {{1,1},{9,9}}') FROM citus_test.answers")" \
+	"partial states per shard"
 
 # The summary, machine-readable for the docs: signature | stype | by region | ungrouped | by customer_id.
 if [ -n "${CRM_CITUS_PUSHDOWN_FILE:-}" ]; then printf '%s\n' "${pushdown[@]}" >"$CRM_CITUS_PUSHDOWN_FILE"; fi
