@@ -25,7 +25,11 @@ INSERT INTO definer_reviewed VALUES
     ('refresh_segment', 'recomputes a segment''s members over every contact (membership tables no staff role writes)'),
     ('refresh_segments', 'recomputes every segment''s members (as refresh_segment)'),
     ('rescore_leads', 'rescores every lead, whoever owns it'),
-    ('survey_responses_open_detractor_task', 'trigger: opens a follow-up task for a detractor answer given by a role that may not write tasks');
+    ('survey_responses_open_detractor_task', 'trigger: opens a follow-up task for a detractor answer given by a role that may not write tasks'),
+    -- duplicate detection (src/dedupe.sql)
+    ('refresh_duplicate_candidates', 'compares contacts of every owner and stores the pairs in crm.duplicate_candidates, which only admins write'),
+    ('train_duplicate_model', 'learns the duplicate model from the pairs of every contact and stores it in crm.duplicate_settings'),
+    ('dedupe_match_written', 'called by the trigger on crm.contacts (running as the writer): matches contacts the current transaction wrote (checked by xmin) against every contact and stores the pairs; returns only probabilities');
 
 SELECT set_eq(
     $$SELECT DISTINCT proname::text FROM pg_proc WHERE pronamespace = 'crm'::regnamespace AND prosecdef$$,
@@ -89,6 +93,9 @@ INSERT INTO public_reviewed VALUES
     -- data quality: normalisation and string similarity
     ('normalize_name'), ('normalize_company'), ('normalize_email'), ('email_domain'), ('website_domain'),
     ('normalize_phone'), ('jaro'), ('jaro_winkler'),
+    -- duplicate detection: string comparisons, matching keys and the comparison of two contacts' fields
+    ('trigrams'), ('trigram_similarity'), ('levenshtein'), ('soundex'), ('contact_match_name'),
+    ('contact_phonetic_key'), ('compare_contacts'), ('compare_name_level'),
     -- triggers' WHEN clause: evaluated with the rights of whoever writes the table
     ('restoring_dump'),
     -- the demo generator's deterministic random numbers
