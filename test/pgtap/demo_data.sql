@@ -206,7 +206,7 @@ BEGIN
              FROM pg_extension e CROSS JOIN unnest(e.extconfig) x(oid) JOIN pg_class c ON c.oid = x.oid
              -- the configuration the extension seeds stays
              WHERE e.extname = 'crm' AND c.relkind = 'r'
-               AND c.relname NOT IN ('pipeline_stages', 'rfm_segment_map', 'lead_scoring_settings'));
+               AND c.relname NOT IN ('pipeline_stages', 'rfm_segment_map', 'lead_scoring_settings', 'duplicate_settings'));
 END
 $$;
 DROP FUNCTION crm.generate_demo_zz_test_hook(integer);

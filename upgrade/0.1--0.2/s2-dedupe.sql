@@ -300,7 +300,11 @@ LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     s @extschema@.duplicate_settings;
 BEGIN
-    SELECT * INTO STRICT s FROM @extschema@.duplicate_settings;
+    SELECT * INTO s FROM @extschema@.duplicate_settings;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'the row of crm.duplicate_settings is missing' USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = 'INSERT INTO crm.duplicate_settings DEFAULT VALUES restores the defaults.';
+    END IF;
     IF ids IS NULL THEN
         RETURN QUERY
         WITH k AS (
@@ -386,7 +390,11 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     s @extschema@.duplicate_settings;
 BEGIN
-    SELECT * INTO STRICT s FROM @extschema@.duplicate_settings;
+    SELECT * INTO s FROM @extschema@.duplicate_settings;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'the row of crm.duplicate_settings is missing' USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = 'INSERT INTO crm.duplicate_settings DEFAULT VALUES restores the defaults.';
+    END IF;
     RETURN QUERY
     WITH scored AS MATERIALIZED (
         SELECT d.contact_a, d.contact_b, d.blocks, d.evidence, w.weight, w.probability
@@ -474,7 +482,11 @@ BEGIN
     IF tolerance IS NULL OR NOT (tolerance > 0 AND tolerance < 1) THEN
         RAISE EXCEPTION 'tolerance must be in (0, 1)' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    SELECT * INTO STRICT s FROM @extschema@.duplicate_settings FOR UPDATE;
+    SELECT * INTO s FROM @extschema@.duplicate_settings FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'the row of crm.duplicate_settings is missing' USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = 'INSERT INTO crm.duplicate_settings DEFAULT VALUES restores the defaults.';
+    END IF;
     fitted := s.model;
     prior := s.match_prior;
     levels := array_fill(''::text, ARRAY[5, maxl]);
@@ -626,8 +638,8 @@ BEGIN
             USING ERRCODE = 'insufficient_privilege',
                   HINT = 'The trigger on crm.contacts calls it; use crm.refresh_duplicate_candidates() otherwise.';
     END IF;
-    SELECT * INTO STRICT s FROM @extschema@.duplicate_settings;
-    IF NOT s.incremental AND NOT (inserted AND s.insert_rule <> 'allow') THEN
+    SELECT * INTO s FROM @extschema@.duplicate_settings;
+    IF NOT FOUND OR (NOT s.incremental AND NOT (inserted AND s.insert_rule <> 'allow')) THEN
         RETURN;
     END IF;
     RETURN QUERY
