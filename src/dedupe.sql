@@ -715,12 +715,13 @@ COMMENT ON FUNCTION @extschema@.dedupe_contacts_changed() IS
     'Trigger (statement level) on crm.contacts: matches inserted contacts and contacts whose name, e-mail, phone, country or account changed, keeping crm.duplicate_candidates current, and applies the rule on insert (flag: a warning; block: 23505 when a pair reaches the auto-merge threshold). A matching contact is named only if the writer may see it.';
 REVOKE EXECUTE ON FUNCTION @extschema@.dedupe_contacts_changed() FROM PUBLIC;
 
+-- Not while a dump is restored: the dumped pairs come with it (and would collide).
 CREATE TRIGGER dedupe_contacts_inserted AFTER INSERT ON @extschema@.contacts
     REFERENCING NEW TABLE AS new_contacts
-    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.dedupe_contacts_changed();
+    FOR EACH STATEMENT WHEN (NOT @extschema@.restoring_dump()) EXECUTE FUNCTION @extschema@.dedupe_contacts_changed();
 CREATE TRIGGER dedupe_contacts_updated AFTER UPDATE ON @extschema@.contacts
     REFERENCING OLD TABLE AS old_contacts NEW TABLE AS new_contacts
-    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.dedupe_contacts_changed();
+    FOR EACH STATEMENT WHEN (NOT @extschema@.restoring_dump()) EXECUTE FUNCTION @extschema@.dedupe_contacts_changed();
 
 -- ---------------------------------------------------------------------------------------------
 -- Accounts: by website domain and company name (rules, not a model: few fields, few rows)
