@@ -5,19 +5,20 @@
 -- upgrade/0.1--0.2/s2-dedupe.sql is a copy of this file.
 
 -- ---------------------------------------------------------------------------------------------
--- String comparisons and keys (C; computed from the arguments alone)
+-- String comparisons and keys (C; computed from the arguments alone). Their COST tells the planner
+-- they are dearer than an operator, so that it looks trigram candidates up through the GIN index.
 CREATE FUNCTION @extschema@.trigrams(t text) RETURNS text[]
-    AS 'MODULE_PATHNAME', 'crm_trigrams' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'crm_trigrams' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 50;
 COMMENT ON FUNCTION @extschema@.trigrams(text) IS
     'The distinct trigrams of a text as pg_trgm defines them (words of letters and digits, ASCII letters lower-cased, each padded with two spaces before and one after), sorted; for a GIN (array_ops, &&) expression index. Texts of up to 100000 characters (54000 beyond).';
 
 CREATE FUNCTION @extschema@.trigram_similarity(a text, b text) RETURNS double precision
-    AS 'MODULE_PATHNAME', 'crm_trigram_similarity' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'crm_trigram_similarity' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100;
 COMMENT ON FUNCTION @extschema@.trigram_similarity(text, text) IS
     'pg_trgm''s similarity: shared trigrams / (trigrams of a + trigrams of b - shared), 0 when either has none. Texts of up to 100000 characters (54000 beyond).';
 
 CREATE FUNCTION @extschema@.levenshtein(a text, b text) RETURNS integer
-    AS 'MODULE_PATHNAME', 'crm_levenshtein' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'crm_levenshtein' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 50;
 COMMENT ON FUNCTION @extschema@.levenshtein(text, text) IS
     'The Levenshtein distance in characters (insertions, deletions, substitutions, each costing 1). Strings of up to 10000 characters (54000 beyond).';
 
