@@ -24,6 +24,7 @@ SQL_PARTS = \
 	src/forecast.sql \
 	src/citus.sql \
 	src/sla.sql \
+	src/dedupe.sql \
 # (every line of SQL_PARTS ends with a backslash; this comment ends the list)
 
 MODULE_big = crm

@@ -103,6 +103,14 @@ INSERT INTO crm.tasks (task_id, title, contact_id, account_id, assignee_id) VALU
     (9013, 'Sam on a quiet contact', 9005, NULL, 905),
     (9021, 'Mia''s and Bob''s', 9001, 9003, NULL), (9022, 'Ana''s and Bob''s', 9002, 9003, NULL);
 
+-- Duplicate candidates: world w's pair is its contact 900w and a twin 910w of the same owner (and,
+-- in the ticket worlds, with a ticket of its own, so support sees both).
+INSERT INTO crm.contacts (contact_id, first_name, owner_id) SELECT 9100 + w, 'Twin ' || w, owner_id FROM mx_world_owner;
+INSERT INTO crm.tickets (ticket_id, contact_id, subject, channel) SELECT 9100 + w, 9100 + w, 'Twin', 'email' FROM mx_world_owner WHERE ticket;
+DELETE FROM crm.duplicate_candidates WHERE contact_a BETWEEN 9000 AND 9199;
+INSERT INTO crm.duplicate_candidates (contact_a, contact_b, probability, weight, blocks, evidence)
+    SELECT 9000 + w, 9100 + w, 0.9, 3, '{phonetic}', '{}' FROM mx_world_owner;
+
 -- The acting users, and which world each category is to them.
 CREATE TEMP TABLE mx_actor (role text PRIMARY KEY, login name, group_role name);
 INSERT INTO mx_actor VALUES ('admin', 'mx_ad', 'crm_admin'), ('manager', 'mx_mia', 'crm_manager'),
@@ -158,7 +166,9 @@ INSERT INTO mx_table VALUES
     ('sales_quotas', 'quota_id', NULL, '{}'), ('forecast_submissions', 'submission_id', NULL, '{}'),
     ('sla_policies', 'policy_id', '9001', '{"name": "mx new"}'),
     ('ticket_status_history', 'ticket_id', NULL, '{}'), ('ticket_slas', 'ticket_id', NULL, '{}'),
-    ('escalation_rules', 'rule_id', '9001', '{"name": "mx new"}'), ('escalation_log', 'ticket_id', NULL, '{}');
+    ('escalation_rules', 'rule_id', '9001', '{"name": "mx new"}'), ('escalation_log', 'ticket_id', NULL, '{}'),
+    ('duplicate_settings', 'singleton', 'true', '{}'),
+    ('duplicate_candidates', 'contact_a', NULL, '{"contact_b": 9006}');
 
 -- The expected matrix, from the model. One row per role, table and category: SELECT, INSERT,
 -- UPDATE, DELETE (y allowed, n not, '-' no access at all), and pending_merge: the operations whose
@@ -533,6 +543,26 @@ INSERT INTO mx_expected VALUES
 ('sales',   'escalation_log', 'unowned',          'n','n','n','n', ''),
 ('support', 'escalation_log', 'all',              'y','n','n','n', ''),
 ('analyst', 'escalation_log', 'all',              'y','n','n','n', ''),
+-- Duplicate detection: the settings are configuration; a candidate pair follows both its contacts
+-- (only admins insert or delete pairs; managers and reps may set the status of a pair they see,
+-- a column grant the matrix's whole-row UPDATE does not use).
+('admin',   'duplicate_settings', 'all',        'y','y','y','y', ''),
+('manager', 'duplicate_settings', 'all',        'y','y','y','y', ''),
+('sales',   'duplicate_settings', 'all',        'y','n','n','n', ''),
+('support', 'duplicate_settings', 'all',        'y','n','n','n', ''),
+('analyst', 'duplicate_settings', 'all',        'y','n','n','n', ''),
+('admin',   'duplicate_candidates', 'all',      'y','y','y','y', ''),
+('manager', 'duplicate_candidates', 'own',      'y','n','n','n', ''),
+('manager', 'duplicate_candidates', 'team',     'y','n','n','n', ''),
+('manager', 'duplicate_candidates', 'other',    'n','n','n','n', ''),
+('manager', 'duplicate_candidates', 'unowned',  'y','n','n','n', ''),
+('sales',   'duplicate_candidates', 'own',      'y','n','n','n', ''),
+('sales',   'duplicate_candidates', 'team',     'n','n','n','n', ''),
+('sales',   'duplicate_candidates', 'other',    'n','n','n','n', ''),
+('sales',   'duplicate_candidates', 'unowned',  'n','n','n','n', ''),
+('support', 'duplicate_candidates', 'ticket',   'y','n','n','n', ''),
+('support', 'duplicate_candidates', 'no ticket','n','n','n','n', ''),
+('analyst', 'duplicate_candidates', 'all',      'y','n','n','n', ''),
 -- Reference tables: admins write them, staff read them (support: no pipeline).
 ('admin',   'users', 'all',                     'y','y','y','y', ''),
 ('manager', 'users', 'all',                     'y','n','n','n', ''),
@@ -580,7 +610,10 @@ INSERT INTO mx_definer VALUES
     ('crm.lead_nb_closed()', '{}', NULL),
     -- the distributed CRM (src/citus.sql)
     ('crm.rescore_leads_distributed(timestamp with time zone)',      '{admin,manager}', NULL),
-    ('crm.lead_status_record_colocated()', '{}', NULL);
+    ('crm.lead_status_record_colocated()', '{}', NULL),
+    ('crm.refresh_duplicate_candidates()',                             '{admin,manager}', NULL),
+    ('crm.train_duplicate_model(integer,double precision)',            '{admin,manager}', NULL),
+    ('crm.dedupe_match_written(bigint[],boolean)',                     '{admin,analyst,manager,sales,support}', NULL);
 
 CREATE TEMP TABLE mx_catalog_definer AS
 SELECT p.oid::regprocedure::text AS fn,

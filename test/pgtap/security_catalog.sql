@@ -30,7 +30,11 @@ INSERT INTO definer_reviewed VALUES
     ('lead_status_record_colocated', 'trigger on a distributed crm.leads: writes the lead status history, which no staff role writes (as lead_status_record)'),
     ('rescore_leads_distributed', 'rescores every lead of a distributed CRM, whoever owns it (as rescore_leads)'),
     ('run_escalations', 'applies the escalation rules to every ticket (raising priorities, reassigning) and writes the escalation log, which no staff role writes; granted to admins and managers'),
-    ('tickets_sla_track', 'trigger: writes a ticket''s SLA state and status history, which no staff role writes, and picks its policy from segment memberships the writer may not see');
+    ('tickets_sla_track', 'trigger: writes a ticket''s SLA state and status history, which no staff role writes, and picks its policy from segment memberships the writer may not see'),
+    -- duplicate detection (src/dedupe.sql)
+    ('refresh_duplicate_candidates', 'compares contacts of every owner and stores the pairs in crm.duplicate_candidates, which only admins write'),
+    ('train_duplicate_model', 'learns the duplicate model from the pairs of every contact and stores it in crm.duplicate_settings'),
+    ('dedupe_match_written', 'called by the trigger on crm.contacts (running as the writer): matches contacts the current transaction wrote (checked by xmin) against every contact and stores the pairs; returns only probabilities');
 
 SELECT set_eq(
     $$SELECT DISTINCT proname::text FROM pg_proc WHERE pronamespace = 'crm'::regnamespace AND prosecdef$$,
@@ -115,6 +119,9 @@ INSERT INTO public_reviewed VALUES
     -- data quality: normalisation and string similarity
     ('normalize_name'), ('normalize_company'), ('normalize_email'), ('email_domain'), ('website_domain'),
     ('normalize_phone'), ('jaro'), ('jaro_winkler'),
+    -- duplicate detection: string comparisons, matching keys and the comparison of two contacts' fields
+    ('trigrams'), ('trigram_similarity'), ('levenshtein'), ('soundex'), ('contact_match_name'),
+    ('contact_phonetic_key'), ('compare_contacts'), ('compare_name_level'),
     -- triggers' WHEN clause: evaluated with the rights of whoever writes the table
     ('restoring_dump'),
     -- the demo generator's deterministic random numbers

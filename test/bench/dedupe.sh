@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Benchmark: duplicate detection on a labelled set (test/lib/dedupe_data.sql): $people people, a
+# share $dup_rate of them entered twice with one or two edits (typos, swapped first and last
+# name, nicknames, missing e-mail, phone or account, changed e-mail, the phone written the other
+# way). Loads them with incremental matching off, then: a full refresh under the installed model,
+# EM training (no labels), a refresh under the learned model; prints the blocked pair count, the
+# blocking recall (true pairs that share a block), and precision, recall and F1 at the review and
+# the auto-merge threshold, for the installed and the learned model; then the time of matching one
+# new contact incrementally (median of $runs inserts, each rolled back).
+# Run with: scripts/bench test/bench/dedupe.sh (DEDUPE_PEOPLE=5000 by default)
+set -euo pipefail
+
+runs=${RUNS:-5}
+people=${DEDUPE_PEOPLE:-5000}
+dup_rate=${DEDUPE_DUP_RATE:-0.1}
+source "$(dirname "$0")/lib.bash"
+bench_record dedupe DEDUPE_PEOPLE DEDUPE_DUP_RATE RUNS
+trap 'bench_finish $?' EXIT
+# The figures go into docs/benchmarks.md and, as the measurement the docs state, into the
+# bench:dedupe section of docs/data_quality.md (unless CRM_BENCH_RESULTS names another file).
+eval "$(declare -f bench_write_results | sed '1s/bench_write_results/bench_write_results_one/')"
+bench_write_results() {
+	bench_write_results_one
+	if [ -z "${CRM_BENCH_RESULTS:-}" ]; then
+		CRM_BENCH_RESULTS=${CRM_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}/docs/data_quality.md \
+			bench_write_results_one
+	fi
+}
+cd "${CRM_ROOT:-$(dirname "$0")/../..}"
+
+psql_bench -At <<SQL
+\\set dd_people $people
+\\set dd_dup_rate $dup_rate
+\\set dd_seed 0.31
+DELETE FROM crm.contacts WHERE contact_id >= 800000000;
+UPDATE crm.duplicate_settings SET incremental = false, insert_rule = 'allow';
+\\i test/lib/dedupe_data.sql
+UPDATE crm.duplicate_settings SET incremental = true;
+CREATE TABLE IF NOT EXISTS bench_dedupe_truth (contact_id bigint PRIMARY KEY, person int NOT NULL);
+TRUNCATE bench_dedupe_truth;
+INSERT INTO bench_dedupe_truth SELECT * FROM dd_truth;
+SQL
+# as autovacuum would: statistics, and the GIN index's pending list merged
+psql_bench -q -c 'VACUUM ANALYZE crm.contacts'
+psql_bench -At <<SQL
+SELECT '== data: ' || count(*) || ' contacts of ' || count(DISTINCT person) || ' people, '
+       || (SELECT count(*) FROM bench_dedupe_truth x JOIN bench_dedupe_truth y ON y.person = x.person AND y.contact_id > x.contact_id)
+       || ' true duplicate pairs' FROM bench_dedupe_truth;
+SQL
+
+# precision, recall and F1 of the stored pairs at a threshold, against the labels
+quality() { # label
+	psql_bench -At <<SQL
+WITH truth AS (SELECT x.contact_id AS a, y.contact_id AS b FROM bench_dedupe_truth x
+               JOIN bench_dedupe_truth y ON y.person = x.person AND y.contact_id > x.contact_id),
+s AS (SELECT review_threshold, auto_merge_threshold FROM crm.duplicate_settings),
+t AS (SELECT 'review' AS name, review_threshold AS threshold FROM s
+      UNION ALL SELECT 'auto-merge', auto_merge_threshold FROM s),
+r AS (SELECT t.name, t.threshold,
+             count(c.*) FILTER (WHERE tr.a IS NOT NULL) AS tp, count(c.*) AS predicted,
+             (SELECT count(*) FROM truth) AS actual
+      FROM t LEFT JOIN crm.duplicate_candidates c ON c.probability >= t.threshold AND c.contact_a >= 800000000
+      LEFT JOIN truth tr ON (tr.a, tr.b) = (c.contact_a, c.contact_b)
+      GROUP BY t.name, t.threshold)
+SELECT format('   %-10s %-11s (p >= %s): %5s pairs flagged, %5s true: precision %s, recall %s, F1 %s',
+              '$1', name, threshold, predicted, tp,
+              round(tp::numeric / nullif(predicted, 0), 4), round(tp::numeric / nullif(actual, 0), 4),
+              round(2 * tp::numeric / nullif(predicted + actual, 0), 4))
+FROM r ORDER BY threshold;
+SQL
+}
+
+echo "== blocking (e-mail, phone, phonetic key, trigram similarity >= trigram_threshold)"
+psql_bench -At <<'SQL'
+\timing on
+CREATE TEMP TABLE p AS SELECT contact_a, contact_b FROM crm.dedupe_pairs(NULL) WHERE contact_a >= 800000000;
+\timing off
+WITH truth AS (SELECT x.contact_id AS a, y.contact_id AS b FROM bench_dedupe_truth x
+               JOIN bench_dedupe_truth y ON y.person = x.person AND y.contact_id > x.contact_id)
+SELECT format('   %s candidate pairs (%s per contact); blocking recall %s (%s of %s true pairs share a block)',
+              (SELECT count(*) FROM p), round((SELECT count(*) FROM p)::numeric / (SELECT count(*) FROM bench_dedupe_truth), 2),
+              round(count(p.*)::numeric / count(*), 4), count(p.*), count(*))
+FROM truth LEFT JOIN p ON (p.contact_a, p.contact_b) = (truth.a, truth.b);
+SQL
+
+echo "== installed model (defaults): full refresh"
+psql_bench -At -c '\timing on' -c 'SELECT crm.refresh_duplicate_candidates()' | sed 's/^/   /'
+quality installed
+
+echo "== EM (no labels): learned model"
+psql_bench -At -c '\timing on' -c "SELECT crm.train_duplicate_model() - 'model'" | sed 's/^/   /'
+psql_bench -At -c "SELECT format('   %-10s %-8s m %s  u %s  weight %s', field, level, round(m::numeric, 4), round(u::numeric, 6), round(weight::numeric, 2)) FROM crm.duplicate_model()"
+psql_bench -At -c '\timing on' -c 'SELECT crm.refresh_duplicate_candidates()' | sed 's/^/   /'
+quality learned
+
+echo "== incremental: one new contact (a duplicate of an existing one), matched by the trigger, median of $runs (one session, after a warm-up insert)"
+{
+	echo 'BEGIN;'
+	echo "INSERT INTO crm.contacts (first_name, last_name, phone, country) VALUES ('Warm', 'Up', '+1 202 555 0100', 'US');"
+	echo '\timing on'
+	for ((run = 1; run <= runs; run++)); do
+		echo "SAVEPOINT s;"
+		echo "INSERT INTO crm.contacts (first_name, last_name, email, phone, country)
+		      SELECT first_name, last_name || 'e', 'x$run' || email, phone, country FROM crm.contacts
+		       WHERE contact_id >= 800000000 ORDER BY contact_id OFFSET $((run * 7)) LIMIT 1;"
+		echo "ROLLBACK TO SAVEPOINT s;"
+	done
+	echo 'ROLLBACK;'
+} | psql_bench -At | awk '/^Time: / { if (++n % 3 == 2) v[++k] = $2 }
+	END { for (i = 1; i <= k; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+	      printf "   %s ms per insert (with matching)\n", v[int((k + 1) / 2)] }'
+
+psql_bench -q -c 'DROP TABLE bench_dedupe_truth' -c 'DELETE FROM crm.contacts WHERE contact_id >= 800000000' \
+	-c 'DELETE FROM crm.accounts WHERE account_id >= 800000000'
