@@ -105,7 +105,9 @@ DECLARE
         -- the service desk: tickets with their SLA state, status history and escalation log, which
         -- the tickets' SLA trigger and crm.run_escalations keep together in one transaction on the
         -- coordinator (docs/citus.md)
-        'tickets', 'ticket_status_history', 'ticket_slas', 'escalation_log'];
+        'tickets', 'ticket_status_history', 'ticket_slas', 'escalation_log',
+        -- duplicate candidates: pairs of contacts, which no distribution column can colocate
+        'duplicate_candidates'];
     -- tables without contact_id: the column is added and filled from the parent row
     children text[][] := ARRAY[['order_lines', 'orders', 'order_id'],
                                ['lead_status_history', 'leads', 'lead_id']];
@@ -118,7 +120,9 @@ DECLARE
         'lead_scoring_rules_changed', 'lead_scoring_rules_rescore', 'lead_scoring_groups_changed',
         'lead_scoring_groups_rescore', 'lead_scoring_settings_changed', 'lead_scoring_settings_rescore',
         'lead_scoring_rules_model_changed', 'lead_scoring_groups_model_changed', 'lead_scoring_settings_model_changed',
-        'survey_responses_open_detractor_task'];
+        'survey_responses_open_detractor_task',
+        -- duplicate matching compares a written contact with every other contact, on every node
+        'dedupe_contacts_inserted', 'dedupe_contacts_updated'];
     replaced_triggers text[][] := ARRAY[
         ['order_lines', 'order_lines_maintain_order_total',
          'AFTER INSERT OR UPDATE OR DELETE', 'FOR EACH ROW WHEN (NOT @extschema@.restoring_dump())', 'maintain_order_total_colocated'],

@@ -1463,7 +1463,23 @@ crm_logreg_step_trans(PG_FUNCTION_ARGS)
 		gradient[a] += residual * x[a];
 		for (int b = 0; b <= a; b++)
 			*hessian++ += wa * x[b];
+
+		/*
+		 * Overflow shows on the diagonal (|H_ab| <= sqrt(H_aa H_bb)) or in the gradient: a state
+		 * holding infinities could not be stored, shipped or read back.
+		 */
+		if (unlikely(!isfinite(hessian[-1]) || !isfinite(gradient[a])))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("crm.logreg_step sums are out of range"),
+					 errdetail("The gradient or Hessian sums exceed the range of double precision."),
+					 errhint("Scale the features (for example to standard units) before fitting.")));
 	}
+	if (unlikely(!isfinite(state->log_likelihood)))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("crm.logreg_step sums are out of range"),
+				 errdetail("The log-likelihood exceeds the range of double precision.")));
 	/* the side of x'beta = 0 the row lies on, as logreg_separates decides it */
 	length = 1;
 	for (int j = 0; j < d; j++)
@@ -1513,7 +1529,17 @@ crm_logreg_step_combine(PG_FUNCTION_ARGS)
 		if ((i & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
 		state->sums[i] += right->sums[i];
+		if (unlikely(!isfinite(state->sums[i])))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("crm.logreg_step sums are out of range"),
+					 errdetail("The gradient or Hessian sums exceed the range of double precision.")));
 	}
+	if (unlikely(!isfinite(state->log_likelihood)))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("crm.logreg_step sums are out of range"),
+				 errdetail("The log-likelihood exceeds the range of double precision.")));
 	PG_RETURN_POINTER(state);
 }
 
