@@ -22,6 +22,7 @@ SQL_PARTS = \
 	src/calendars.sql \
 	src/attribution.sql \
 	src/forecast.sql \
+	src/experiments.sql \
 # (every line of SQL_PARTS ends with a backslash; this comment ends the list)
 
 MODULE_big = crm

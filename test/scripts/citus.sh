@@ -258,6 +258,7 @@ declare -A calls=(
 	["crm.csat(integer, integer)"]="crm.csat(score5::integer, 5)"
 	["crm.csat(smallint)"]="crm.csat(score5)"
 	["crm.csat(smallint, integer)"]="crm.csat(score5, 5)"
+	["crm.experiment_stats(text, boolean, double precision)"]="crm.experiment_stats('score ' || score5, label, amount)"
 	["crm.gammagamma_fit(integer, double precision)"]="crm.gammagamma_fit(x, m)"
 	["crm.gammagamma_fit(integer, double precision, double precision)"]="crm.gammagamma_fit(x, m, 0.01)"
 	["crm.kmeans(double precision[], integer)"]="crm.kmeans(features, 3)"
@@ -276,7 +277,7 @@ declare -A calls=(
 )
 tolerance() { # signature: relative and absolute tolerance, or nothing for identical answers
 	case $1 in
-	crm.bgnbd_fit\(* | crm.gammagamma_fit\(* | crm.clv_summary\(* | crm.bookings_distribution\(*) echo "1e-9 0" ;;
+	crm.bgnbd_fit\(* | crm.gammagamma_fit\(* | crm.clv_summary\(* | crm.bookings_distribution\(* | crm.experiment_stats\(*) echo "1e-9 0" ;;
 	crm.logreg_fit\(*) echo "1e-8 1e-8" ;;
 	esac
 }
@@ -365,6 +366,7 @@ declare -A pushed_down=(
 	["crm.nps_agg(integer)"]=1
 	["crm.nps_agg(smallint)"]=1
 	["crm.nps_union(crm.nps_summary)"]=1
+	["crm.experiment_stats(text, boolean, double precision)"]=1
 )
 
 suite_started=$SECONDS
