@@ -23,6 +23,7 @@ SQL_PARTS = \
 	src/attribution.sql \
 	src/forecast.sql \
 	src/experiments.sql \
+	src/campaign_performance.sql \
 # (every line of SQL_PARTS ends with a backslash; this comment ends the list)
 
 MODULE_big = crm
