@@ -25,6 +25,8 @@ SQL_PARTS = \
 	src/citus.sql \
 	src/sla.sql \
 	src/dedupe.sql \
+	src/experiments.sql \
+	src/campaign_performance.sql \
 # (every line of SQL_PARTS ends with a backslash; this comment ends the list)
 
 MODULE_big = crm

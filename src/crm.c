@@ -126,6 +126,12 @@ normal_quantile(double p)
 }
 
 double
+crm_normal_quantile(double p)
+{
+	return normal_quantile(p);
+}
+
+double
 crm_normal_quantile_two_sided(double confidence)
 {
 	if (!(confidence > 0 && confidence < 1))

@@ -77,6 +77,9 @@ extern bool crm_parse_float8(const char *start, const char **end, double *value,
  */
 extern double *crm_float8_array(ArrayType *array, const char *what, bool require_finite, int *count);
 
+/* The standard normal quantile for p in (0, 1), to full double precision (the lower tail is exact). */
+extern double crm_normal_quantile(double p);
+
 /* The two-sided standard normal quantile for a confidence level in (0, 1): 1.96 for 0.95. */
 extern double crm_normal_quantile_two_sided(double confidence);
 

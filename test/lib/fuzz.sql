@@ -291,6 +291,15 @@ BEGIN
             UNION ALL SELECT '1;2;0;3;1e+300,-2.5,0;5e-324,0,1;-0,7,1') AS s(x)
         WHERE x IS NOT NULL ON CONFLICT DO NOTHING;
     END IF;
+    IF to_regtype('crm.experiment_state') IS NOT NULL THEN
+        INSERT INTO fuzz.seeds SELECT 'crm.experiment_state', x::text FROM (
+            SELECT crm.experiment_stats(o.variant, o.conv, o.rev) FROM (VALUES ('control', true, 12.5), ('control', false, NULL),
+                ('variant b', true, 1e150), ('variant b', false, -3), ('"q"', true, 0)) o(variant, conv, rev)
+            UNION ALL SELECT crm.experiment_stats('A', g % 3 = 0, g / 7.0) FROM generate_series(1, 20) g
+            UNION ALL SELECT '1;(9223372036854775807,9223372036854775807,1e+300,1e-300,0),(1,0,-0.5,-0.5,0);{a,b}'
+            UNION ALL SELECT '1;;{}') AS s(x)
+        WHERE x IS NOT NULL ON CONFLICT DO NOTHING;
+    END IF;
     IF to_regtype('crm.rfm') IS NOT NULL THEN
         INSERT INTO fuzz.seeds VALUES ('crm.rfm', '111'), ('crm.rfm', '555'), ('crm.rfm', '543')
         ON CONFLICT DO NOTHING;

@@ -151,7 +151,7 @@ SET ROLE ls_rep_1;
 INSERT INTO crm.activities (contact_id, lead_id, owner_id, channel, kind, occurred_at) VALUES (4001, 4001, 4001, 'email', 'email_open', now());
 SELECT ok(score = crm.lead_score(4001, scored_at) AND scored_at >= now(), 'a rep''s activity rescores the lead') FROM crm.leads WHERE lead_id = 4001;
 SELECT throws_ok($$UPDATE crm.lead_scoring_rules SET points = 100$$, '42501', NULL, 'a rep cannot change the rules');
-SELECT is((SELECT array_agg(DISTINCT h.lead_id) FROM crm.lead_status_history h), (SELECT array_agg(lead_id) FROM crm.leads),
+SELECT is((SELECT array_agg(DISTINCT h.lead_id) FROM crm.lead_status_history h), (SELECT array_agg(lead_id ORDER BY lead_id) FROM crm.leads),
           'a rep sees the status history of the leads they see, and only those');
 RESET ROLE;
 

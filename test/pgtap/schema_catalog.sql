@@ -4,9 +4,9 @@
 --
 -- One valid row per table (the fixture) is updated with one bad value at a time. The foreign key
 -- and NOT NULL tests are generated from the catalog, so none is forgotten: their counts are
--- checked against the schema (38 foreign keys, 111 NOT NULL columns besides is_seeded).
+-- checked against the schema (41 foreign keys, 111 NOT NULL columns besides is_seeded).
 BEGIN;
-SELECT plan(240);
+SELECT plan(244);
 
 CREATE ROLE t_rep LOGIN IN ROLE crm_sales;
 INSERT INTO crm.users (user_id, login_role, full_name, email, role, team, manager_id)
@@ -100,6 +100,7 @@ CREATE TEMP TABLE check_cases (table_name, constraint_name, bad_value) AS VALUES
     ('survey_responses', 'survey_responses_kind_valid', $$kind = 'ltr'$$),
     ('survey_responses', 'survey_responses_score_in_scale', 'score = 11'),
     ('campaigns', 'campaigns_budget_nonnegative', 'budget = -1'),
+    ('campaigns', 'campaigns_cost_nonnegative', 'cost = -1'),
     ('campaigns', 'campaigns_ends_after_start', $$ends_on = '2026-02-28'$$),
     ('campaigns', 'campaigns_name_not_blank', $$name = ''$$),
     ('campaigns', 'campaigns_status_valid', $$status = 'paused'$$),
@@ -141,7 +142,7 @@ SELECT lives_ok($$INSERT INTO crm.survey_responses (contact_id, kind, score) VAL
 -- ---------------------------------------------------------------------------------------------
 -- Foreign keys: 23503 naming the referencing table and the constraint; and a referenced row
 -- cannot be deleted from under its references.
-SELECT is(count(*)::int, 38, 'the foundation tables have 38 foreign keys, all tested below')
+SELECT is(count(*)::int, 41, 'the foundation tables have 41 foreign keys, all tested below')
 FROM pg_catalog.pg_constraint c JOIN foundation_tables f ON c.conrelid = ('crm.' || f.table_name)::regclass
 WHERE c.contype = 'f';
 SELECT throws_ok(pg_catalog.format('UPDATE crm.%I SET %I = -1 WHERE %s', f.table_name, a.attname, pg_temp.fixture(f.table_name)),

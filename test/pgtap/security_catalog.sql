@@ -106,6 +106,11 @@ INSERT INTO public_reviewed VALUES
     ('attribute'), ('markov_attribution'), ('markov_attribution_trans'), ('markov_attribution_combine'),
     ('markov_model_in'), ('markov_model_out'), ('markov_model_send'), ('markov_transition_matrix'),
     ('markov_conversion_probability'), ('markov_removal_effects'),
+    -- experiments: tests over counts and the experiment_stats aggregate (computed from the arguments only)
+    ('normal_quantile'), ('student_t_p_value'), ('chi_square_p_value'), ('two_proportion_test'), ('welch_test'),
+    ('sample_ratio_mismatch'), ('holm_adjust'), ('sample_size_two_proportions'), ('experiment_state_in'),
+    ('experiment_state_out'), ('experiment_state_send'), ('experiment_stats'), ('experiment_stats_trans'),
+    ('experiment_stats_combine'), ('experiment_arms'), ('experiment_comparison'), ('experiment_srm'),
     -- bookings distribution (forecast)
     ('bookings_distribution'), ('bookings_distribution_in'), ('bookings_distribution_out'),
     ('bookings_distribution_send'), ('bookings_transition'), ('bookings_combine'), ('bookings_final'),

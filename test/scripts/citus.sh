@@ -108,6 +108,7 @@ declare -A calls=(
 	["crm.csat(integer, integer)"]="crm.csat(score5::integer, 5)"
 	["crm.csat(smallint)"]="crm.csat(score5)"
 	["crm.csat(smallint, integer)"]="crm.csat(score5, 5)"
+	["crm.experiment_stats(text, boolean, double precision)"]="crm.experiment_stats('score ' || score5, label, amount)"
 	["crm.gammagamma_fit(integer, double precision)"]="crm.gammagamma_fit(x, m)"
 	["crm.gammagamma_fit(integer, double precision, double precision)"]="crm.gammagamma_fit(x, m, 0.01)"
 	["crm.kmeans(double precision[], integer)"]="crm.kmeans(features, 3)"
@@ -128,7 +129,7 @@ declare -A calls=(
 )
 tolerance() { # signature: relative and absolute tolerance, or nothing for identical answers
 	case $1 in
-	crm.bgnbd_fit\(* | crm.gammagamma_fit\(* | crm.clv_summary\(* | crm.bookings_distribution\(*) echo "1e-9 0" ;;
+	crm.bgnbd_fit\(* | crm.gammagamma_fit\(* | crm.clv_summary\(* | crm.bookings_distribution\(* | crm.experiment_stats\(*) echo "1e-9 0" ;;
 	crm.logreg_fit\(*) echo "1e-8 1e-8" ;;
 	crm.logreg_step\(*) echo "1e-9 1e-9" ;; # Newton sums added in another order
 	# k-means steps: exact counts; sums and inertia are floating-point sums taken in another order
@@ -232,6 +233,7 @@ declare -A pushed_down=(
 	["crm.kmeans(double precision[], integer, integer)"]=1
 	["crm.kmeans(double precision[], integer, integer, boolean)"]=1
 	["crm.kmeans_step(double precision[], crm.kmeans_model)"]=1
+	["crm.experiment_stats(text, boolean, double precision)"]=1
 )
 
 suite_started=$SECONDS
