@@ -62,7 +62,7 @@ WITH base AS (
     FROM generate_series(1, $rows) AS i
 )
 SELECT i AS answer_id,
-       1 + (i * 7919) % 1000000 AS customer_id,
+       (1 + (i::bigint * 7919) % 1000000)::integer AS customer_id,
        (ARRAY['north', 'east', 'south', 'west', 'centre'])[1 + floor(u1 * 5)::integer] AS region,
        floor(u2 * 11)::smallint AS score,
        (1 + floor(u3 * 5))::smallint AS score5,
