@@ -17,6 +17,7 @@ SQL_PARTS = \
 	src/auc.sql \
 	src/lead_scoring.sql \
 	src/customer_360.sql \
+	src/consent.sql \
 	src/segments.sql \
 	src/data_quality.sql \
 	src/calendars.sql \
