@@ -17,6 +17,7 @@ SQL_PARTS = \
 	src/auc.sql \
 	src/lead_scoring.sql \
 	src/customer_360.sql \
+	src/consent.sql \
 	src/segments.sql \
 	src/data_quality.sql \
 	src/calendars.sql \
@@ -27,6 +28,7 @@ SQL_PARTS = \
 	src/dedupe.sql \
 	src/experiments.sql \
 	src/campaign_performance.sql \
+	src/privacy.sql \
 # (every line of SQL_PARTS ends with a backslash; this comment ends the list)
 
 MODULE_big = crm

@@ -312,8 +312,8 @@ BEGIN
     INSERT INTO @extschema@.campaign_members (campaign_id, contact_id)
     SELECT add_segment_to_campaign.campaign_id, m.contact_id
     FROM @extschema@.segment_members m
-    JOIN @extschema@.contacts c ON c.contact_id = m.contact_id
-    WHERE m.segment_id = add_segment_to_campaign.segment_id AND c.marketing_consent
+    WHERE m.segment_id = add_segment_to_campaign.segment_id
+      AND @extschema@.has_consent(m.contact_id, 'marketing_email'::@extschema@.consent_purpose, pg_catalog.now())
     ORDER BY m.contact_id
     ON CONFLICT ON CONSTRAINT campaign_members_pkey DO NOTHING;
     GET DIAGNOSTICS added = ROW_COUNT;

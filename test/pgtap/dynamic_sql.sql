@@ -34,7 +34,12 @@ SELECT is_empty($$
           'crm.logreg_fit_table(regclass,text,text,double precision,integer)',
           -- k-means on a table: the relation as regclass (printed quoted and qualified), the column
           -- by quote_ident, functions and operators qualified with pg_catalog or crm
-          'crm.kmeans_table(regclass,text,integer,integer,boolean,integer)'])$$,
+          'crm.kmeans_table(regclass,text,integer,integer,boolean,integer)',
+          -- the right of access (src/privacy.sql): schema, table and column names from the catalog
+          -- through format %I, foreign keys' own equality operators qualified with their schema
+          -- (OPERATOR(%I.%s), the name from pg_operator), the person's values as parameters ($1-$4),
+          -- security invoker
+          'crm.export_person(bigint)'])$$,
     'every function of crm with dynamic SQL (EXECUTE) is on the reviewed list');
 
 -- Casts are global, not per schema: only the owner of a type may create a cast from or to it, so

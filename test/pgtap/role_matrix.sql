@@ -110,6 +110,9 @@ INSERT INTO crm.tickets (ticket_id, contact_id, subject, channel) SELECT 9100 + 
 DELETE FROM crm.duplicate_candidates WHERE contact_a BETWEEN 9000 AND 9199;
 INSERT INTO crm.duplicate_candidates (contact_a, contact_b, probability, weight, blocks, evidence)
     SELECT 9000 + w, 9100 + w, 0.9, 3, '{phonetic}', '{}' FROM mx_world_owner;
+-- Consent history (src/consent.sql): one row per world's contact.
+INSERT INTO crm.consent_history (consent_id, contact_id, purpose, granted, lawful_basis, source, effective_at)
+    SELECT 9000 + w, 9000 + w, 'marketing_sms', true, 'consent', 'mx form', '2026-01-01' FROM mx_world_owner;
 
 -- The acting users, and which world each category is to them.
 CREATE TEMP TABLE mx_actor (role text PRIMARY KEY, login name, group_role name);
@@ -168,7 +171,8 @@ INSERT INTO mx_table VALUES
     ('ticket_status_history', 'ticket_id', NULL, '{}'), ('ticket_slas', 'ticket_id', NULL, '{}'),
     ('escalation_rules', 'rule_id', '9001', '{"name": "mx new"}'), ('escalation_log', 'ticket_id', NULL, '{}'),
     ('duplicate_settings', 'singleton', 'true', '{}'),
-    ('duplicate_candidates', 'contact_a', NULL, '{"contact_b": 9006}');
+    ('duplicate_candidates', 'contact_a', NULL, '{"contact_b": 9006}'),
+    ('consent_history', 'consent_id', NULL, '{}');
 
 -- The expected matrix, from the model. One row per role, table and category: SELECT, INSERT,
 -- UPDATE, DELETE (y allowed, n not, '-' no access at all), and pending_merge: the operations whose
@@ -563,6 +567,19 @@ INSERT INTO mx_expected VALUES
 ('support', 'duplicate_candidates', 'ticket',   'y','n','n','n', ''),
 ('support', 'duplicate_candidates', 'no ticket','n','n','n','n', ''),
 ('analyst', 'duplicate_candidates', 'all',      'y','n','n','n', ''),
+-- Consent history: follows its contact; append-only (inserted, never updated or deleted).
+('admin',   'consent_history', 'all',           'y','y','n','n', ''),
+('manager', 'consent_history', 'own',           'y','y','n','n', ''),
+('manager', 'consent_history', 'team',          'y','y','n','n', ''),
+('manager', 'consent_history', 'other',         'n','n','n','n', ''),
+('manager', 'consent_history', 'unowned',       'y','y','n','n', ''),
+('sales',   'consent_history', 'own',           'y','y','n','n', ''),
+('sales',   'consent_history', 'team',          'n','n','n','n', ''),
+('sales',   'consent_history', 'other',         'n','n','n','n', ''),
+('sales',   'consent_history', 'unowned',       'n','n','n','n', ''),
+('support', 'consent_history', 'ticket',        'y','y','n','n', ''),
+('support', 'consent_history', 'no ticket',     'n','n','n','n', ''),
+('analyst', 'consent_history', 'all',           'y','n','n','n', ''),
 -- Reference tables: admins write them, staff read them (support: no pipeline).
 ('admin',   'users', 'all',                     'y','y','y','y', ''),
 ('manager', 'users', 'all',                     'y','n','n','n', ''),
@@ -613,7 +630,8 @@ INSERT INTO mx_definer VALUES
     ('crm.lead_status_record_colocated()', '{}', NULL),
     ('crm.refresh_duplicate_candidates()',                             '{admin,manager}', NULL),
     ('crm.train_duplicate_model(integer,double precision)',            '{admin,manager}', NULL),
-    ('crm.dedupe_match_written(bigint[],boolean)',                     '{admin,analyst,manager,sales,support}', NULL);
+    ('crm.dedupe_match_written(bigint[],boolean)',                     '{admin,analyst,manager,sales,support}', NULL),
+    ('crm.consent_history_sync()', '{}', NULL);
 
 CREATE TEMP TABLE mx_catalog_definer AS
 SELECT p.oid::regprocedure::text AS fn,

@@ -34,6 +34,8 @@ INSERT INTO definer_reviewed VALUES
     -- duplicate detection (src/dedupe.sql)
     ('refresh_duplicate_candidates', 'compares contacts of every owner and stores the pairs in crm.duplicate_candidates, which only admins write'),
     ('train_duplicate_model', 'learns the duplicate model from the pairs of every contact and stores it in crm.duplicate_settings'),
+    -- consent (src/consent.sql)
+    ('consent_history_sync', 'trigger: keeps contacts.marketing_consent equal to the consent history of the row just inserted, for a writer (support on a call) who may record consent but not update the contact; touches only that contact''s consent columns'),
     ('dedupe_match_written', 'called by the trigger on crm.contacts (running as the writer): matches contacts the current transaction wrote (checked by xmin) against every contact and stores the pairs; returns only probabilities');
 
 SELECT set_eq(

@@ -1,0 +1,147 @@
+-- src/privacy.sql: the right of access (GDPR Art. 15): crm.export_person (docs/privacy.md).
+
+-- Every row about a contact in every table the caller may read, as one JSON document:
+--   depth 1: rows of any table (any schema: users' own tables too) with a foreign key to
+--            crm.contacts naming the contact;
+--   depth 2: rows of any table with a foreign key to a depth-1 row (order lines via their orders,
+--            stage history via opportunities, tasks via leads), but not through crm.contacts
+--            itself (a contact referring to another contact is not the other's data);
+--   matches: rows of any table with a column named email or phone whose normalised value
+--            (crm.normalize_email; crm.normalize_phone with the row's own country column, or the
+--            contact's country) equals the contact's (other contacts with the same address are
+--            among them: possible duplicates).
+-- Invoker rights: the caller gets what their grants and row-level security let them read (an
+-- admin: every crm row); tables the caller may not read are named in not_readable instead.
+CREATE FUNCTION @extschema@.export_person(contact_id bigint) RETURNS jsonb
+LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    person jsonb;
+    person_email text;
+    person_phone text;
+    person_country text;
+    t record;
+    conds text[];
+    cond text;
+    rows jsonb;
+    tables jsonb := '{}';
+    not_readable text[] := '{}';
+    consent jsonb;
+BEGIN
+    SELECT pg_catalog.to_jsonb(c), @extschema@.normalize_email(c.email), @extschema@.normalize_phone(c.phone, c.country), c.country
+    INTO person, person_email, person_phone, person_country
+    FROM @extschema@.contacts c WHERE c.contact_id OPERATOR(pg_catalog.=) export_person.contact_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'contact % does not exist', export_person.contact_id
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'No contact with this id is visible to the current user.';
+    END IF;
+
+    -- Every ordinary or partitioned table outside the system schemas, with the conditions that
+    -- find the person's rows in it.
+    FOR t IN
+        WITH tabs AS (
+            SELECT cl.oid, n.nspname, cl.relname
+            FROM pg_catalog.pg_class cl JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) cl.relnamespace
+            WHERE cl.relkind IN ('r', 'p') AND NOT cl.relispartition
+              AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+              AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
+        ),
+        -- the equality operator of each key column pair of a foreign key, qualified with its schema
+        fk AS (
+            SELECT con.oid, con.conrelid, con.confrelid,
+                   -- child alias x, parent alias y (identifiers quoted, operator qualified)
+                   pg_catalog.array_to_string(pg_catalog.array_agg(pg_catalog.format('x.%I OPERATOR(%I.%s) y.%I',
+                       a.attname, opn.nspname, op.oprname, fa.attname) ORDER BY k.n), ' AND ') AS xy,
+                   -- a single-column key compared with the contact id: the child as x, or as y
+                   pg_catalog.format('x.%I OPERATOR(%I.%s) $1', (pg_catalog.array_agg(a.attname))[1],
+                       (pg_catalog.array_agg(opn.nspname))[1], (pg_catalog.array_agg(op.oprname))[1]) AS x_is_person,
+                   pg_catalog.format('y.%I OPERATOR(%I.%s) $1', (pg_catalog.array_agg(a.attname))[1],
+                       (pg_catalog.array_agg(opn.nspname))[1], (pg_catalog.array_agg(op.oprname))[1]) AS y_is_person,
+                   pg_catalog.array_agg(fa.attname::text ORDER BY k.n) AS ref_cols
+            FROM pg_catalog.pg_constraint con
+            CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(con.conkey), pg_catalog.unnest(con.confkey), pg_catalog.unnest(con.conpfeqop))
+                WITH ORDINALITY AS k(att, fatt, eqop, n)
+            JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) con.conrelid AND a.attnum OPERATOR(pg_catalog.=) k.att
+            JOIN pg_catalog.pg_attribute fa ON fa.attrelid OPERATOR(pg_catalog.=) con.confrelid AND fa.attnum OPERATOR(pg_catalog.=) k.fatt
+            JOIN pg_catalog.pg_operator op ON op.oid OPERATOR(pg_catalog.=) k.eqop
+            JOIN pg_catalog.pg_namespace opn ON opn.oid OPERATOR(pg_catalog.=) op.oprnamespace
+            WHERE con.contype OPERATOR(pg_catalog.=) 'f'
+            GROUP BY con.oid, con.conrelid, con.confrelid
+        ),
+        -- depth 1: a key to crm.contacts(contact_id)
+        d1 AS (
+            SELECT fk.oid, fk.conrelid, fk.x_is_person, fk.y_is_person FROM fk
+            WHERE fk.confrelid OPERATOR(pg_catalog.=) '@extschema@.contacts'::pg_catalog.regclass
+              AND fk.ref_cols OPERATOR(pg_catalog.=) ARRAY['contact_id']
+        )
+        SELECT tabs.oid, tabs.nspname, tabs.relname,
+               pg_catalog.has_schema_privilege(tabs.nspname, 'USAGE')
+                   AND pg_catalog.has_table_privilege(tabs.oid, 'SELECT') AS readable,
+               -- depth 1: the key names the person
+               ARRAY(SELECT d1.x_is_person FROM d1 WHERE d1.conrelid OPERATOR(pg_catalog.=) tabs.oid ORDER BY d1.oid) AS d1_conds,
+               -- depth 2: the key names a depth-1 row: EXISTS over that row's table
+               ARRAY(SELECT pg_catalog.format('EXISTS (SELECT FROM %I.%I y WHERE %s AND %s)',
+                                              pn.nspname, pc.relname, d1.y_is_person, fk.xy)
+                     FROM fk JOIN d1 ON d1.conrelid OPERATOR(pg_catalog.=) fk.confrelid
+                     JOIN pg_catalog.pg_class pc ON pc.oid OPERATOR(pg_catalog.=) d1.conrelid
+                     JOIN pg_catalog.pg_namespace pn ON pn.oid OPERATOR(pg_catalog.=) pc.relnamespace
+                     WHERE fk.conrelid OPERATOR(pg_catalog.=) tabs.oid
+                       AND fk.confrelid OPERATOR(pg_catalog.<>) '@extschema@.contacts'::pg_catalog.regclass
+                       AND pg_catalog.has_schema_privilege(pn.nspname, 'USAGE') AND pg_catalog.has_table_privilege(d1.conrelid, 'SELECT')
+                     ORDER BY fk.oid, d1.oid) AS d2_conds,
+               (SELECT a.attname FROM pg_catalog.pg_attribute a
+                WHERE a.attrelid OPERATOR(pg_catalog.=) tabs.oid AND a.attname OPERATOR(pg_catalog.=) 'email' AND NOT a.attisdropped AND a.attnum OPERATOR(pg_catalog.>) 0) AS email_col,
+               (SELECT a.attname FROM pg_catalog.pg_attribute a
+                WHERE a.attrelid OPERATOR(pg_catalog.=) tabs.oid AND a.attname OPERATOR(pg_catalog.=) 'phone' AND NOT a.attisdropped AND a.attnum OPERATOR(pg_catalog.>) 0) AS phone_col,
+               (SELECT a.attname FROM pg_catalog.pg_attribute a
+                WHERE a.attrelid OPERATOR(pg_catalog.=) tabs.oid AND a.attname OPERATOR(pg_catalog.=) 'country' AND NOT a.attisdropped AND a.attnum OPERATOR(pg_catalog.>) 0) AS country_col
+        FROM tabs
+        ORDER BY tabs.nspname, tabs.relname
+    LOOP
+        conds := t.d1_conds OPERATOR(pg_catalog.||) t.d2_conds;
+        IF t.email_col IS NOT NULL AND person_email IS NOT NULL THEN
+            conds := conds OPERATOR(pg_catalog.||) pg_catalog.format(
+                '@extschema@.normalize_email(x.%I::text) OPERATOR(pg_catalog.=) $2', t.email_col);
+        END IF;
+        IF t.phone_col IS NOT NULL AND person_phone IS NOT NULL THEN
+            conds := conds OPERATOR(pg_catalog.||) pg_catalog.format(
+                '@extschema@.normalize_phone(x.%I::text, %s) OPERATOR(pg_catalog.=) $3', t.phone_col,
+                CASE WHEN t.country_col IS NOT NULL THEN pg_catalog.format('coalesce(x.%I::text, $4)', t.country_col) ELSE '$4' END);
+        END IF;
+        CONTINUE WHEN pg_catalog.cardinality(conds) OPERATOR(pg_catalog.=) 0;
+        IF NOT t.readable THEN
+            not_readable := not_readable OPERATOR(pg_catalog.||) pg_catalog.format('%I.%I', t.nspname, t.relname);
+            CONTINUE;
+        END IF;
+        cond := '(' OPERATOR(pg_catalog.||) pg_catalog.array_to_string(conds, ') OR (') OPERATOR(pg_catalog.||) ')';
+        IF t.oid OPERATOR(pg_catalog.=) '@extschema@.contacts'::pg_catalog.regclass THEN
+            -- the person's own row is the document's "contact"; other contacts sharing an address stay
+            cond := '(' OPERATOR(pg_catalog.||) cond OPERATOR(pg_catalog.||) ') AND x.contact_id OPERATOR(pg_catalog.<>) $1';
+        END IF;
+        EXECUTE pg_catalog.format(
+            'SELECT pg_catalog.jsonb_agg(r ORDER BY r) FROM (SELECT pg_catalog.to_jsonb(x) AS r FROM %I.%I x WHERE %s) s',
+            t.nspname, t.relname, cond)
+        INTO rows USING export_person.contact_id, person_email, person_phone, person_country;
+        IF rows IS NOT NULL THEN
+            tables := tables OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(pg_catalog.format('%I.%I', t.nspname, t.relname), rows);
+        END IF;
+    END LOOP;
+
+    SELECT pg_catalog.jsonb_object_agg(p.purpose, @extschema@.has_consent(export_person.contact_id, p.purpose, pg_catalog.now()))
+    INTO consent
+    FROM pg_catalog.unnest(pg_catalog.enum_range(NULL::@extschema@.consent_purpose)) AS p(purpose);
+
+    RETURN pg_catalog.jsonb_build_object(
+        'contact_id', export_person.contact_id,
+        'exported_at', pg_catalog.now(),
+        'exported_by', current_user,
+        'contact', person,
+        'consent_now', consent,
+        'tables', tables,
+        'not_readable', pg_catalog.to_jsonb(not_readable));
+END
+$$;
+COMMENT ON FUNCTION @extschema@.export_person(bigint) IS
+    'Everything about a contact as one JSON document (GDPR right of access): its row, its consent now per purpose, and per table every row found through foreign keys to crm.contacts (and one level further) or by normalised e-mail and phone; invoker rights, with the tables the caller may not read listed in not_readable.';
+REVOKE EXECUTE ON FUNCTION @extschema@.export_person(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.export_person(bigint) TO crm_admin;
