@@ -34,6 +34,8 @@ INSERT INTO definer_reviewed VALUES
     -- duplicate detection (src/dedupe.sql)
     ('refresh_duplicate_candidates', 'compares contacts of every owner and stores the pairs in crm.duplicate_candidates, which only admins write'),
     ('train_duplicate_model', 'learns the duplicate model from the pairs of every contact and stores it in crm.duplicate_settings'),
+    -- stage analytics (src/forecast.sql)
+    ('record_expected_close_change', 'trigger: writes the expected-close history, which no staff role writes, for whoever changed a deal''s date'),
     ('dedupe_match_written', 'called by the trigger on crm.contacts (running as the writer): matches contacts the current transaction wrote (checked by xmin) against every contact and stores the pairs; returns only probabilities');
 
 SELECT set_eq(
@@ -81,7 +83,7 @@ INSERT INTO public_reviewed VALUES
     ('bgnbd_fit'), ('gammagamma_fit'), ('clv_summary'), ('bgnbd_p_alive'), ('bgnbd_expected_purchases'),
     ('bgnbd_p_purchases'), ('gammagamma_expected_spend'), ('clv'), ('clv_simple'),
     -- retention and survival
-    ('retention_rate'), ('km_fit'), ('km_median'), ('km_survival_at'), ('km_table'),
+    ('retention_rate'), ('km_fit'), ('km_median'), ('km_quantile'), ('km_survival_at'), ('km_table'),
     ('survival_curve_in'), ('survival_curve_out'), ('survival_curve_send'), ('survival_curve_eq'),
     -- RFM
     ('rfm'), ('recency_score'), ('frequency_score'), ('monetary_score'), ('rfm_in'), ('rfm_out'), ('rfm_send'),
