@@ -481,18 +481,16 @@ CREATE POLICY read_visible_deals ON @extschema@.opportunity_expected_close_histo
 CREATE VIEW @extschema@.stage_spells WITH (security_invoker = true) AS
 SELECT h.history_id, h.opportunity_id, o.owner_id, u.team, o.amount, o.currency,
        h.to_stage_id AS stage_id, s.name AS stage_name, s.position, s.is_won, s.is_lost,
-       h.changed_at AS entered_at, n.changed_at AS left_at, n.to_stage_id AS next_stage_id,
+       h.changed_at AS entered_at, h.left_at, h.next_stage_id,
        ns.position AS next_position, ns.is_won AS next_is_won, ns.is_lost AS next_is_lost
-FROM @extschema@.opportunity_stage_history h
+FROM (SELECT x.history_id, x.opportunity_id, x.to_stage_id, x.changed_at,
+             pg_catalog.lead(x.changed_at) OVER w AS left_at, pg_catalog.lead(x.to_stage_id) OVER w AS next_stage_id
+      FROM @extschema@.opportunity_stage_history x
+      WINDOW w AS (PARTITION BY x.opportunity_id ORDER BY x.changed_at, x.history_id)) h
 JOIN @extschema@.opportunities o ON o.opportunity_id = h.opportunity_id
 JOIN @extschema@.pipeline_stages s ON s.stage_id = h.to_stage_id
 LEFT JOIN @extschema@.users u ON u.user_id = o.owner_id
-LEFT JOIN LATERAL (
-    SELECT h2.to_stage_id, h2.changed_at FROM @extschema@.opportunity_stage_history h2
-    WHERE h2.opportunity_id = h.opportunity_id
-      AND (h2.changed_at, h2.history_id) > (h.changed_at, h.history_id)
-    ORDER BY h2.changed_at, h2.history_id LIMIT 1) n ON true
-LEFT JOIN @extschema@.pipeline_stages ns ON ns.stage_id = n.to_stage_id;
+LEFT JOIN @extschema@.pipeline_stages ns ON ns.stage_id = h.next_stage_id;
 COMMENT ON VIEW @extschema@.stage_spells IS
     'Each time a deal entered a stage (a stage-history row): entered_at, and left_at / next_stage_id from the deal''s next history row (NULL while it is still in the stage), with the deal''s owner, team, amount and currency.';
 
