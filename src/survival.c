@@ -578,3 +578,51 @@ crm_km_median(PG_FUNCTION_ARGS)
 	}
 	PG_RETURN_NULL();
 }
+
+PG_FUNCTION_INFO_V1(crm_km_quantile);
+/*
+ * The p-quantile of the survival time (0 < p < 1), by the rule km_median uses for p = 0.5 (R's
+ * quantile.survfit): the first time S(t) < 1 - p; where S(t) = 1 - p over an interval (within
+ * the tolerance), that interval's midpoint: the time S drops to 1 - p and the next event time,
+ * else the curve's last time. NULL when the curve stays above 1 - p. p outside (0, 1) raises
+ * 22023.
+ */
+Datum
+crm_km_quantile(PG_FUNCTION_ARGS)
+{
+	SurvivalCurve *curve = PG_GETARG_SURVIVAL_CURVE_P(0);
+	double		p = PG_GETARG_FLOAT8(1);
+	double		target;
+	double		survival = 1.0;
+	double		greenwood = 0.0;
+
+	if (isnan(p) || p <= 0.0 || p >= 1.0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("km_quantile probability must be between 0 and 1, exclusive"),
+				 errdetail("The probability given is %g.", p)));
+	target = 1.0 - p;
+	survival_curve_check(curve);
+	for (int i = 0; i < curve->row_count; i++)
+	{
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		survival_step(&curve->rows[i], &survival, &greenwood);
+		if (survival <= target - KM_QUANTILE_TOLERANCE)
+			PG_RETURN_FLOAT8(curve->rows[i].time);
+		if (survival <= target + KM_QUANTILE_TOLERANCE)
+		{
+			double		start = curve->rows[i].time;
+
+			for (int j = i + 1; j < curve->row_count; j++)
+			{
+				if ((j & 0xFFFF) == 0)
+					CHECK_FOR_INTERRUPTS();
+				if (curve->rows[j].events > 0)
+					PG_RETURN_FLOAT8(start + (curve->rows[j].time - start) / 2);
+			}
+			PG_RETURN_FLOAT8(start + (curve->rows[curve->row_count - 1].time - start) / 2);
+		}
+	}
+	PG_RETURN_NULL();
+}

@@ -70,6 +70,8 @@ INSERT INTO crm.contacts (contact_id, account_id, first_name, owner_id) SELECT 9
 INSERT INTO crm.leads (lead_id, contact_id, source, owner_id) SELECT 9000 + w, 9000 + w, 'web', owner_id FROM mx_world_owner;
 INSERT INTO crm.opportunities (opportunity_id, name, account_id, contact_id, lead_id, amount, stage_id, owner_id)
     SELECT 9000 + w, 'Deal ' || w, 9000 + w, 9000 + w, 9000 + w, 100, 1, owner_id FROM mx_world_owner;
+-- one expected-close change per deal (crm.opportunity_expected_close_history, written by trigger)
+UPDATE crm.opportunities SET expected_close = '2026-03-31' WHERE opportunity_id BETWEEN 9001 AND 9005;
 INSERT INTO crm.activities (activity_id, contact_id, lead_id, owner_id, channel, kind)
     SELECT 9000 + w, 9000 + w, 9000 + w, owner_id, 'email', 'note' FROM mx_world_owner;
 INSERT INTO crm.orders (order_id, contact_id, account_id, ordered_at) SELECT 9000 + w, 9000 + w, 9000 + w, '2026-01-01' FROM mx_world_owner;
@@ -146,7 +148,8 @@ INSERT INTO mx_table VALUES
     ('tickets', 'ticket_id', NULL, '{}'), ('survey_responses', 'response_id', NULL, '{}'),
     ('campaigns', 'campaign_id', NULL, '{}'), ('campaign_members', 'contact_id', NULL, '{"campaign_id": 9000}'),
     ('tasks', 'task_id', NULL, '{}'),
-    ('opportunity_stage_history', 'opportunity_id', NULL, '{}'), ('lead_status_history', 'lead_id', NULL, '{}'),
+    ('opportunity_stage_history', 'opportunity_id', NULL, '{}'),
+    ('opportunity_expected_close_history', 'opportunity_id', NULL, '{}'), ('lead_status_history', 'lead_id', NULL, '{}'),
     ('lead_nb_observations', 'lead_id', NULL, '{}'),
     ('rfm_history', 'contact_id', NULL, '{"as_of": "2001-01-01T00:00:00+00:00"}'),
     ('segment_members', 'contact_id', NULL, '{"segment_id": 9002}'),
@@ -360,6 +363,17 @@ INSERT INTO mx_expected VALUES
 ('sales',   'opportunity_stage_history', 'unowned', 'n','n','n','n', ''),
 ('support', 'opportunity_stage_history', 'all',     '-','-','-','-', ''),
 ('analyst', 'opportunity_stage_history', 'all',     'y','n','n','n', ''),
+('admin',   'opportunity_expected_close_history', 'all',     'y','n','n','n', ''),
+('manager', 'opportunity_expected_close_history', 'own',     'y','n','n','n', ''),
+('manager', 'opportunity_expected_close_history', 'team',    'y','n','n','n', ''),
+('manager', 'opportunity_expected_close_history', 'other',   'n','n','n','n', ''),
+('manager', 'opportunity_expected_close_history', 'unowned', 'y','n','n','n', ''),
+('sales',   'opportunity_expected_close_history', 'own',     'y','n','n','n', ''),
+('sales',   'opportunity_expected_close_history', 'team',    'n','n','n','n', ''),
+('sales',   'opportunity_expected_close_history', 'other',   'n','n','n','n', ''),
+('sales',   'opportunity_expected_close_history', 'unowned', 'n','n','n','n', ''),
+('support', 'opportunity_expected_close_history', 'all',     '-','-','-','-', ''),
+('analyst', 'opportunity_expected_close_history', 'all',     'y','n','n','n', ''),
 ('admin',   'lead_status_history', 'all',           'y','n','n','n', ''),
 ('manager', 'lead_status_history', 'own',           'y','n','n','n', ''),
 ('manager', 'lead_status_history', 'team',          'y','n','n','n', ''),
@@ -624,6 +638,7 @@ INSERT INTO mx_definer VALUES
     ('crm.lead_scoring_rules_changed()', '{}', NULL),
     ('crm.lead_scoring_became_hot()', '{}', NULL),
     ('crm.lead_status_record()', '{}', NULL),
+    ('crm.record_expected_close_change()', '{}', NULL),
     ('crm.lead_nb_closed()', '{}', NULL),
     -- the distributed CRM (src/citus.sql)
     ('crm.rescore_leads_distributed(timestamp with time zone)',      '{admin,manager}', NULL),

@@ -36,6 +36,8 @@ INSERT INTO definer_reviewed VALUES
     ('train_duplicate_model', 'learns the duplicate model from the pairs of every contact and stores it in crm.duplicate_settings'),
     -- consent (src/consent.sql)
     ('consent_history_sync', 'trigger: keeps contacts.marketing_consent equal to the consent history of the row just inserted, for a writer (support on a call) who may record consent but not update the contact; touches only that contact''s consent columns'),
+    -- stage analytics (src/forecast.sql)
+    ('record_expected_close_change', 'trigger: writes the expected-close history, which no staff role writes, for whoever changed a deal''s date'),
     ('dedupe_match_written', 'called by the trigger on crm.contacts (running as the writer): matches contacts the current transaction wrote (checked by xmin) against every contact and stores the pairs; returns only probabilities');
 
 SELECT set_eq(
@@ -83,7 +85,7 @@ INSERT INTO public_reviewed VALUES
     ('bgnbd_fit'), ('gammagamma_fit'), ('clv_summary'), ('bgnbd_p_alive'), ('bgnbd_expected_purchases'),
     ('bgnbd_p_purchases'), ('gammagamma_expected_spend'), ('clv'), ('clv_simple'),
     -- retention and survival
-    ('retention_rate'), ('km_fit'), ('km_median'), ('km_survival_at'), ('km_table'),
+    ('retention_rate'), ('km_fit'), ('km_median'), ('km_quantile'), ('km_survival_at'), ('km_table'),
     ('survival_curve_in'), ('survival_curve_out'), ('survival_curve_send'), ('survival_curve_eq'),
     -- RFM
     ('rfm'), ('recency_score'), ('frequency_score'), ('monetary_score'), ('rfm_in'), ('rfm_out'), ('rfm_send'),

@@ -101,7 +101,8 @@ DECLARE
     -- rows that need not belong to a contact (deals of an account, tasks of a deal), the
     -- naive Bayes observations, which only crm.rebuild_lead_nb_counts() writes on a distributed
     -- CRM: they stay ordinary tables on the coordinator, which Citus joins with its tables there
-    coordinator_local text[] := ARRAY['opportunities', 'opportunity_stage_history', 'tasks', 'lead_nb_observations',
+    coordinator_local text[] := ARRAY['opportunities', 'opportunity_stage_history', 'opportunity_expected_close_history',
+        'tasks', 'lead_nb_observations',
         -- the service desk: tickets with their SLA state, status history and escalation log, which
         -- the tickets' SLA trigger and crm.run_escalations keep together in one transaction on the
         -- coordinator (docs/citus.md)
