@@ -68,7 +68,8 @@ DEMO_PARTS = \
 	src/demo/rfm.sql \
 	src/demo/lead_scoring.sql \
 	src/demo/segments.sql \
-	src/demo/forecast.sql
+	src/demo/forecast.sql \
+	src/demo/recommendations.sql
 EXTENSION  += crm_demo
 DATA_built += crm_demo--$(DEMO_VERSION).sql
 

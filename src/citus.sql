@@ -107,7 +107,10 @@ DECLARE
         -- coordinator (docs/citus.md)
         'tickets', 'ticket_status_history', 'ticket_slas', 'escalation_log',
         -- duplicate candidates: pairs of contacts, which no distribution column can colocate
-        'duplicate_candidates'];
+        'duplicate_candidates',
+        -- each customer's purchased products, which only crm.refresh_product_pairs() writes on a
+        -- distributed CRM (docs/recommendations.md)
+        'customer_baskets'];
     -- tables without contact_id: the column is added and filled from the parent row
     children text[][] := ARRAY[['order_lines', 'orders', 'order_id'],
                                ['lead_status_history', 'leads', 'lead_id']];
@@ -122,7 +125,10 @@ DECLARE
         'lead_scoring_rules_model_changed', 'lead_scoring_groups_model_changed', 'lead_scoring_settings_model_changed',
         'survey_responses_open_detractor_task',
         -- duplicate matching compares a written contact with every other contact, on every node
-        'dedupe_contacts_inserted', 'dedupe_contacts_updated'];
+        'dedupe_contacts_inserted', 'dedupe_contacts_updated',
+        -- product co-occurrence counts over all customers, on every node: crm.refresh_product_pairs()
+        'product_pairs_lines_inserted', 'product_pairs_lines_updated', 'product_pairs_lines_deleted',
+        'product_pairs_orders_updated', 'product_pairs_orders_deleted'];
     replaced_triggers text[][] := ARRAY[
         ['order_lines', 'order_lines_maintain_order_total',
          'AFTER INSERT OR UPDATE OR DELETE', 'FOR EACH ROW WHEN (NOT @extschema@.restoring_dump())', 'maintain_order_total_colocated'],

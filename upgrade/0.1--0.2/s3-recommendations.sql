@@ -209,6 +209,7 @@ CREATE FUNCTION @extschema@.refresh_product_pairs() RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     pairs bigint;
+    n_customers bigint;
 BEGIN
     -- the baskets first, as the triggers lock them first
     LOCK TABLE @extschema@.customer_baskets, @extschema@.product_buyers, @extschema@.product_pairs,
@@ -227,8 +228,12 @@ BEGIN
     FROM @extschema@.customer_baskets c, unnest(c.product_ids) x(a), unnest(c.product_ids) y(b)
     WHERE x.a < y.b GROUP BY x.a, y.b;
     GET DIAGNOSTICS pairs = ROW_COUNT;
-    UPDATE @extschema@.product_pair_totals
-    SET customers = (SELECT count(*) FROM @extschema@.customer_baskets), refreshed_at = now();
+    -- (a value, not a subquery: on a distributed CRM the baskets stay on the coordinator and the
+    -- totals are a reference table, which Citus updates only from values; an upsert, should the
+    -- row have been truncated away)
+    SELECT count(*) INTO n_customers FROM @extschema@.customer_baskets;
+    INSERT INTO @extschema@.product_pair_totals AS t (singleton, customers, refreshed_at) VALUES (true, n_customers, now())
+    ON CONFLICT (singleton) DO UPDATE SET customers = excluded.customers, refreshed_at = excluded.refreshed_at;
     RETURN pairs;
 END
 $$;
