@@ -23,8 +23,8 @@ CREATE TABLE @extschema@.product_buyers (
 COMMENT ON TABLE @extschema@.product_buyers IS
     'n_a: the number of customers who have purchased each product (products nobody bought have no row).';
 
--- One row per unordered pair, product_a < product_b. The counts (here and in product_buyers) are
--- positive: the functions writing them check it (no CHECK constraint: the upsert applying a
+-- One row per unordered pair, product_a < product_b. The counts (here, in product_buyers and in
+-- product_pair_totals) are positive: the functions writing them check it (no CHECK constraint: the upsert applying a
 -- negative difference to an existing row proposes a row with that negative count).
 CREATE TABLE @extschema@.product_pairs (
     product_a  bigint NOT NULL,
@@ -39,12 +39,11 @@ COMMENT ON TABLE @extschema@.product_pairs IS
 
 CREATE TABLE @extschema@.product_pair_totals (
     singleton     boolean PRIMARY KEY DEFAULT true CONSTRAINT product_pair_totals_singleton CHECK (singleton),
-    customers     bigint NOT NULL DEFAULT 0 CONSTRAINT product_pair_totals_customers_nonnegative CHECK (customers >= 0),
+    customers     bigint NOT NULL DEFAULT 0,
     refreshed_at  timestamptz
 );
-INSERT INTO @extschema@.product_pair_totals DEFAULT VALUES;
 COMMENT ON TABLE @extschema@.product_pair_totals IS
-    'N: the number of customers with at least one purchased product; refreshed_at: the last full crm.refresh_product_pairs().';
+    'N: the number of customers with at least one purchased product (one row, written with the first purchase counted); refreshed_at: the last full crm.refresh_product_pairs().';
 
 ALTER TABLE @extschema@.customer_baskets ENABLE ROW LEVEL SECURITY;
 
@@ -122,11 +121,19 @@ BEGIN
             USING ERRCODE = 'data_corrupted', HINT = 'Run crm.refresh_product_pairs() to rebuild them.';
     END IF;
 
-    UPDATE @extschema@.product_pair_totals t SET customers = t.customers + s.d
+    -- (the one row is not seeded by the install script: a dump restores it without a clash)
+    INSERT INTO @extschema@.product_pair_totals AS t (singleton, customers)
+    SELECT true, s.d
     FROM (SELECT sum(CASE WHEN old_ids = '{}' AND new_ids <> '{}' THEN 1
                           WHEN old_ids <> '{}' AND new_ids = '{}' THEN -1 ELSE 0 END) AS d
           FROM crm_basket_change) s
-    WHERE s.d <> 0;
+    WHERE s.d <> 0
+    ON CONFLICT (singleton) DO UPDATE SET customers = t.customers + excluded.customers
+    RETURNING t.customers INTO worst;
+    IF worst < 0 THEN
+        RAISE EXCEPTION 'the customer count is inconsistent with the stored baskets'
+            USING ERRCODE = 'data_corrupted', HINT = 'Run crm.refresh_product_pairs() to rebuild it.';
+    END IF;
 
     UPDATE @extschema@.customer_baskets b SET product_ids = c.new_ids
     FROM crm_basket_change c
@@ -155,16 +162,17 @@ BEGIN
     IF @extschema@.restoring_dump() THEN
         RETURN NULL;   -- pg_restore brings customer_baskets and the counts with the data
     END IF;
+    -- (what a purchase is, crm.purchases alone says: lines are looked up through it; an order's
+    -- change of status or contact recounts its customers whatever the statuses, the recount
+    -- reading crm.purchases)
     IF TG_RELID = '@extschema@.order_lines'::pg_catalog.regclass THEN
         IF TG_OP = 'INSERT' THEN
             SELECT array_agg(DISTINCT o.contact_id) INTO affected
-            FROM (SELECT DISTINCT order_id FROM crm_new_lines) n JOIN @extschema@.orders o ON o.order_id = n.order_id
-            WHERE o.status IN ('paid', 'shipped');
+            FROM (SELECT DISTINCT order_id FROM crm_new_lines) n JOIN @extschema@.purchases o ON o.order_id = n.order_id;
         ELSIF TG_OP = 'DELETE' THEN
             -- (lines deleted with their order: the order is gone; its trigger recounts the customer)
             SELECT array_agg(DISTINCT o.contact_id) INTO affected
-            FROM (SELECT DISTINCT order_id FROM crm_old_lines) n JOIN @extschema@.orders o ON o.order_id = n.order_id
-            WHERE o.status IN ('paid', 'shipped');
+            FROM (SELECT DISTINCT order_id FROM crm_old_lines) n JOIN @extschema@.purchases o ON o.order_id = n.order_id;
         ELSE
             SELECT array_agg(DISTINCT o.contact_id) INTO affected
             FROM (SELECT n.order_id FROM crm_new_lines n JOIN crm_old_lines d ON d.order_line_id = n.order_line_id
@@ -172,17 +180,15 @@ BEGIN
                   UNION
                   SELECT d.order_id FROM crm_new_lines n JOIN crm_old_lines d ON d.order_line_id = n.order_line_id
                   WHERE n.product_id <> d.product_id OR n.order_id <> d.order_id) x
-            JOIN @extschema@.orders o ON o.order_id = x.order_id
-            WHERE o.status IN ('paid', 'shipped');
+            JOIN @extschema@.purchases o ON o.order_id = x.order_id;
         END IF;
     ELSIF TG_OP = 'DELETE' THEN
-        SELECT array_agg(DISTINCT contact_id) INTO affected FROM crm_old_orders WHERE status IN ('paid', 'shipped');
+        SELECT array_agg(DISTINCT contact_id) INTO affected FROM crm_old_orders;
     ELSE
         SELECT array_agg(DISTINCT c) INTO affected
         FROM crm_new_orders n JOIN crm_old_orders d ON d.order_id = n.order_id,
              LATERAL (VALUES (n.contact_id), (d.contact_id)) v(c)
-        WHERE (n.status IN ('paid', 'shipped')) <> (d.status IN ('paid', 'shipped'))
-           OR (n.contact_id <> d.contact_id AND n.status IN ('paid', 'shipped'));
+        WHERE n.status <> d.status OR n.contact_id <> d.contact_id;
     END IF;
     IF affected IS NOT NULL THEN
         PERFORM @extschema@.product_pairs_resync(affected);
@@ -229,8 +235,7 @@ BEGIN
     WHERE x.a < y.b GROUP BY x.a, y.b;
     GET DIAGNOSTICS pairs = ROW_COUNT;
     -- (a value, not a subquery: on a distributed CRM the baskets stay on the coordinator and the
-    -- totals are a reference table, which Citus updates only from values; an upsert, should the
-    -- row have been truncated away)
+    -- totals are a reference table, which Citus updates only from values)
     SELECT count(*) INTO n_customers FROM @extschema@.customer_baskets;
     INSERT INTO @extschema@.product_pair_totals AS t (singleton, customers, refreshed_at) VALUES (true, n_customers, now())
     ON CONFLICT (singleton) DO UPDATE SET customers = excluded.customers, refreshed_at = excluded.refreshed_at;

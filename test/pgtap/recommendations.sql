@@ -18,7 +18,7 @@ INSERT INTO crm.products (product_id, sku, name, unit_price, active) VALUES
 INSERT INTO crm.contacts (contact_id, first_name, owner_id) VALUES
     (9301, 'c1', 9391), (9302, 'c2', NULL), (9303, 'c3', NULL), (9304, 'c4', NULL), (9305, 'c5', NULL),
     (9306, 'c6', NULL), (9307, 'c7', NULL);
-SELECT is((SELECT customers FROM crm.product_pair_totals), 0::bigint, 'no purchases yet: N = 0');
+SELECT is(coalesce((SELECT customers FROM crm.product_pair_totals), 0), 0::bigint, 'no purchases yet: N = 0');
 
 -- Baskets (over all of a customer's purchases; A and B of c1 in two different orders):
 --   c1 = {A, B, C, F}   c2 = {A, B}   c3 = {A, C}   c4 = {B, D}   c5 = {D}   c6 = {A} (+ B cancelled)

@@ -49,6 +49,7 @@ INSERT INTO crm.lead_nb_counts (field, value, won, lost) VALUES ('mx', 'v', 1, 1
 INSERT INTO crm.customer_baskets (contact_id, product_ids) VALUES (9801, '{9801, 9803}');
 INSERT INTO crm.product_buyers (product_id, customers) VALUES (9801, 1);
 INSERT INTO crm.product_pairs (product_a, product_b, customers) VALUES (9801, 9802, 1);
+INSERT INTO crm.product_pair_totals (singleton, customers) VALUES (true, 1) ON CONFLICT (singleton) DO NOTHING;
 INSERT INTO crm.lead_assignment_pointers (team, last_user_id) VALUES ('mx-team', NULL);
 INSERT INTO crm.lead_scoring_groups (group_id, name) VALUES (9001, 'mx group');
 INSERT INTO crm.lead_scoring_rules (rule_id, group_id, name, kind, activity_kind, points)
