@@ -29,6 +29,7 @@ SQL_PARTS = \
 	src/experiments.sql \
 	src/campaign_performance.sql \
 	src/privacy.sql \
+	src/recommendations.sql \
 # (every line of SQL_PARTS ends with a backslash; this comment ends the list)
 
 MODULE_big = crm
@@ -69,7 +70,8 @@ DEMO_PARTS = \
 	src/demo/rfm.sql \
 	src/demo/lead_scoring.sql \
 	src/demo/segments.sql \
-	src/demo/forecast.sql
+	src/demo/forecast.sql \
+	src/demo/recommendations.sql
 EXTENSION  += crm_demo
 DATA_built += crm_demo--$(DEMO_VERSION).sql
 

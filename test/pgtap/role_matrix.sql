@@ -46,6 +46,10 @@ INSERT INTO crm.pipeline_stages (stage_id, name, position, probability, forecast
 INSERT INTO crm.clv_models (model_id, as_of, time_unit_days, customers, bgnbd)
     VALUES (9001, '2026-01-01', 7, 2, ROW(1, 1, 1, 1, 0, 2, 1, true)::crm.bgnbd_model);
 INSERT INTO crm.lead_nb_counts (field, value, won, lost) VALUES ('mx', 'v', 1, 1);
+INSERT INTO crm.customer_baskets (contact_id, product_ids) VALUES (9801, '{9801, 9803}');
+INSERT INTO crm.product_buyers (product_id, customers) VALUES (9801, 1);
+INSERT INTO crm.product_pairs (product_a, product_b, customers) VALUES (9801, 9802, 1);
+INSERT INTO crm.product_pair_totals (singleton, customers) VALUES (true, 1) ON CONFLICT (singleton) DO NOTHING;
 INSERT INTO crm.lead_assignment_pointers (team, last_user_id) VALUES ('mx-team', NULL);
 INSERT INTO crm.lead_scoring_groups (group_id, name) VALUES (9001, 'mx group');
 INSERT INTO crm.lead_scoring_rules (rule_id, group_id, name, kind, activity_kind, points)
@@ -175,7 +179,11 @@ INSERT INTO mx_table VALUES
     ('escalation_rules', 'rule_id', '9001', '{"name": "mx new"}'), ('escalation_log', 'ticket_id', NULL, '{}'),
     ('duplicate_settings', 'singleton', 'true', '{}'),
     ('duplicate_candidates', 'contact_a', NULL, '{"contact_b": 9006}'),
-    ('consent_history', 'consent_id', NULL, '{}');
+    ('consent_history', 'consent_id', NULL, '{}'),
+    ('customer_baskets', 'contact_id', '9801', '{}'),
+    ('product_buyers', 'product_id', '9801', '{}'),
+    ('product_pairs', 'product_a', '9801', '{"product_b": 9803}'),
+    ('product_pair_totals', 'singleton', 'true', '{}');
 
 -- The expected matrix, from the model. One row per role, table and category: SELECT, INSERT,
 -- UPDATE, DELETE (y allowed, n not, '-' no access at all), and pending_merge: the operations whose
@@ -443,6 +451,28 @@ INSERT INTO mx_expected VALUES
 ('sales',   'lead_nb_counts', 'all',            'y','n','n','n', ''),
 ('support', 'lead_nb_counts', 'all',            'y','n','n','n', ''),
 ('analyst', 'lead_nb_counts', 'all',            'y','n','n','n', ''),
+-- Recommendations: counts of customers every role reads and only the extension writes; the
+-- per-customer baskets behind them are read by nobody (docs/recommendations.md).
+('admin',   'product_buyers', 'all',            'y','n','n','n', ''),
+('manager', 'product_buyers', 'all',            'y','n','n','n', ''),
+('sales',   'product_buyers', 'all',            'y','n','n','n', ''),
+('support', 'product_buyers', 'all',            'y','n','n','n', ''),
+('analyst', 'product_buyers', 'all',            'y','n','n','n', ''),
+('admin',   'product_pairs', 'all',             'y','n','n','n', ''),
+('manager', 'product_pairs', 'all',             'y','n','n','n', ''),
+('sales',   'product_pairs', 'all',             'y','n','n','n', ''),
+('support', 'product_pairs', 'all',             'y','n','n','n', ''),
+('analyst', 'product_pairs', 'all',             'y','n','n','n', ''),
+('admin',   'product_pair_totals', 'all',       'y','n','n','n', ''),
+('manager', 'product_pair_totals', 'all',       'y','n','n','n', ''),
+('sales',   'product_pair_totals', 'all',       'y','n','n','n', ''),
+('support', 'product_pair_totals', 'all',       'y','n','n','n', ''),
+('analyst', 'product_pair_totals', 'all',       'y','n','n','n', ''),
+('admin',   'customer_baskets', 'all',          'n','n','n','n', ''),
+('manager', 'customer_baskets', 'all',          'n','n','n','n', ''),
+('sales',   'customer_baskets', 'all',          'n','n','n','n', ''),
+('support', 'customer_baskets', 'all',          'n','n','n','n', ''),
+('analyst', 'customer_baskets', 'all',          'n','n','n','n', ''),
 ('admin',   'lead_assignment_pointers', 'all',  'y','n','n','n', ''),
 ('manager', 'lead_assignment_pointers', 'all',  'y','n','n','n', ''),
 ('sales',   'lead_assignment_pointers', 'all',  'y','n','n','n', ''),
@@ -646,7 +676,10 @@ INSERT INTO mx_definer VALUES
     ('crm.refresh_duplicate_candidates()',                             '{admin,manager}', NULL),
     ('crm.train_duplicate_model(integer,double precision)',            '{admin,manager}', NULL),
     ('crm.dedupe_match_written(bigint[],boolean)',                     '{admin,analyst,manager,sales,support}', NULL),
-    ('crm.consent_history_sync()', '{}', NULL);
+    ('crm.consent_history_sync()', '{}', NULL),
+    -- recommendations (src/recommendations.sql)
+    ('crm.product_pairs_track()', '{}', NULL),
+    ('crm.refresh_product_pairs()',                                    '{admin,analyst,manager}', NULL);
 
 CREATE TEMP TABLE mx_catalog_definer AS
 SELECT p.oid::regprocedure::text AS fn,

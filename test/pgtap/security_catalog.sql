@@ -38,7 +38,11 @@ INSERT INTO definer_reviewed VALUES
     ('consent_history_sync', 'trigger: keeps contacts.marketing_consent equal to the consent history of the row just inserted, for a writer (support on a call) who may record consent but not update the contact; touches only that contact''s consent columns'),
     -- stage analytics (src/forecast.sql)
     ('record_expected_close_change', 'trigger: writes the expected-close history, which no staff role writes, for whoever changed a deal''s date'),
-    ('dedupe_match_written', 'called by the trigger on crm.contacts (running as the writer): matches contacts the current transaction wrote (checked by xmin) against every contact and stores the pairs; returns only probabilities');
+    ('dedupe_match_written', 'called by the trigger on crm.contacts (running as the writer): matches contacts the current transaction wrote (checked by xmin) against every contact and stores the pairs; returns only probabilities'),
+    ('dedupe_match_written', 'called by the trigger on crm.contacts (running as the writer): matches contacts the current transaction wrote (checked by xmin) against every contact and stores the pairs; returns only probabilities'),
+    -- recommendations (src/recommendations.sql)
+    ('product_pairs_track', 'trigger: recounts the customers whose purchases a statement changed into the product co-occurrence counts (which no staff role writes), from all their orders, including those the writer may not see'),
+    ('refresh_product_pairs', 'rebuilds the product co-occurrence counts from every customer''s purchases (tables no staff role writes); granted to admins, managers and analysts');
 
 SELECT set_eq(
     $$SELECT DISTINCT proname::text FROM pg_proc WHERE pronamespace = 'crm'::regnamespace AND prosecdef$$,
@@ -166,7 +170,11 @@ INSERT INTO reference_reviewed VALUES
     ('products', 'the product catalogue'),
     ('clv_models', 'fitted CLV model parameters (no customer row), written by crm.fit_clv_models'),
     ('lead_nb_counts', 'naive-Bayes feature counts summed over closed leads (no lead row), written by the extension''s triggers'),
-    ('lead_assignment_pointers', 'the round-robin position per team, written by crm.lead_scoring_next_assignee');
+    ('lead_assignment_pointers', 'the round-robin position per team, written by crm.lead_scoring_next_assignee'),
+    -- recommendations (src/recommendations.sql): counts of customers, no customer row
+    ('product_buyers', 'per product, the number of customers who bought it, written by the extension''s triggers and crm.refresh_product_pairs'),
+    ('product_pairs', 'per product pair, the number of customers who bought both, written by the extension''s triggers and crm.refresh_product_pairs'),
+    ('product_pair_totals', 'the number of customers with a purchased product, written by the extension''s triggers and crm.refresh_product_pairs');
 
 SELECT is_empty(
     $$SELECT c.relname::text FROM pg_class c

@@ -36,7 +36,7 @@ check "crm alone has no demo function (generate_demo_%, demo_%)" equals "$(sql "
 before=$(sql "$crm_functions")
 check "CREATE EXTENSION crm_demo" sql "CREATE EXTENSION crm_demo"
 check "crm_demo holds the generator, its random helpers and every hook, in schema crm" equals "$(sql "$demo_members")" \
-	demo_gamma,demo_key,demo_normal,demo_uniform,generate_demo_data,generate_demo_detractor_tasks,generate_demo_forecast,generate_demo_lead_scoring,generate_demo_rfm,generate_demo_segments,generate_demo_subscriptions
+	demo_gamma,demo_key,demo_normal,demo_uniform,generate_demo_data,generate_demo_detractor_tasks,generate_demo_forecast,generate_demo_lead_scoring,generate_demo_recommendations,generate_demo_rfm,generate_demo_segments,generate_demo_subscriptions
 check "the generator stays for superusers only, the detractor hook for crm_admin too" equals \
 	"$(sql "SELECT has_function_privilege('public', 'crm.generate_demo_data(integer,integer,date)', 'EXECUTE'),
 	               has_function_privilege('crm_admin', 'crm.generate_demo_data(integer,integer,date)', 'EXECUTE'),

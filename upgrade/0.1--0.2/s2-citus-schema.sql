@@ -110,7 +110,10 @@ DECLARE
         -- duplicate candidates: pairs of contacts, which no distribution column can colocate
         'duplicate_candidates',
         -- the consent history, whose insert trigger keeps contacts.marketing_consent (docs/privacy.md)
-        'consent_history'];
+        'consent_history',
+        -- each customer's purchased products, which only crm.refresh_product_pairs() writes on a
+        -- distributed CRM (docs/recommendations.md)
+        'customer_baskets'];
     -- tables without contact_id: the column is added and filled from the parent row
     children text[][] := ARRAY[['order_lines', 'orders', 'order_id'],
                                ['lead_status_history', 'leads', 'lead_id']];
@@ -127,7 +130,10 @@ DECLARE
         -- duplicate matching compares a written contact with every other contact, on every node
         'dedupe_contacts_inserted', 'dedupe_contacts_updated',
         -- a write of contacts.marketing_consent becoming a consent history row (on the coordinator)
-        'contacts_consent_legacy'];
+        'contacts_consent_legacy',
+        -- product co-occurrence counts over all customers, on every node: crm.refresh_product_pairs()
+        'product_pairs_lines_inserted', 'product_pairs_lines_updated', 'product_pairs_lines_deleted',
+        'product_pairs_orders_updated', 'product_pairs_orders_deleted'];
     replaced_triggers text[][] := ARRAY[
         ['order_lines', 'order_lines_maintain_order_total',
          'AFTER INSERT OR UPDATE OR DELETE', 'FOR EACH ROW WHEN (NOT @extschema@.restoring_dump())', 'maintain_order_total_colocated'],

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Benchmark: item-to-item recommendations (docs/recommendations.md). Synthetic customers with a
+# latent taste: $groups groups of $products / $groups products each; every customer belongs to one
+# group and makes 2-7 orders of 1-3 products, each product from their group with probability 0.75
+# (popular ones more often), else from the whole catalogue (popular ones more often). Each
+# customer's last order is held out (stored as pending: not a purchase); the products in it they
+# had not bought before are what a recommender should find. Offline evaluation: hit rate at n = 5
+# and 10 (share of evaluated customers with a held-out product among their top n) for
+# crm.recommend_products under each metric, against a popularity baseline (the most-bought
+# products the customer has not bought). Timings: crm.refresh_product_pairs (median of $runs),
+# the triggers' incremental update when every held-out order becomes paid (one statement), and
+# recommend_products per customer. The incremental counts are checked equal to a rebuild.
+# Run with: scripts/bench test/bench/recommendations.sh (REC_CUSTOMERS=5000 by default)
+set -euo pipefail
+
+runs=${RUNS:-3}
+customers=${REC_CUSTOMERS:-5000}
+products=${REC_PRODUCTS:-200}
+groups=${REC_GROUPS:-10}
+source "$(dirname "$0")/lib.bash"
+bench_record recommendations REC_CUSTOMERS REC_PRODUCTS REC_GROUPS RUNS
+trap 'bench_finish $?' EXIT
+
+echo "== setup: $customers customers in $groups taste groups, $products products, 2-7 orders of 1-3 products each"
+psql_bench <<SQL
+SELECT setseed(0.19) \g /dev/null
+SET session_replication_role = replica;  -- load without triggers; the counts are built below
+INSERT INTO crm.products (product_id, sku, name, unit_price)
+SELECT i, 'BR-' || i, 'product ' || i, 10 FROM generate_series(1, $products) i;
+INSERT INTO crm.contacts (contact_id, first_name, lifecycle_stage)
+SELECT i, 'c' || i, 'customer' FROM generate_series(1, $customers) i;
+CREATE TABLE bench_rec_customer AS
+SELECT i AS contact_id, floor(random() * $groups)::int AS taste, 2 + floor(random() * 6)::int AS orders
+FROM generate_series(1, $customers) i;
+CREATE TABLE bench_rec_order AS
+SELECT row_number() OVER (ORDER BY c.contact_id, k) AS order_id, c.contact_id, c.taste, k,
+       k = c.orders AS held_out
+FROM bench_rec_customer c, generate_series(1, c.orders) k;
+INSERT INTO crm.orders (order_id, contact_id, ordered_at, status)
+SELECT order_id, contact_id, '2025-01-01'::timestamptz + k * interval '30 days',
+       CASE WHEN held_out THEN 'pending' ELSE 'paid' END
+FROM bench_rec_order;
+-- product of group g: g + 1 + groups * j, j skewed toward 0 (the group's popular products)
+INSERT INTO crm.order_lines (order_id, product_id, quantity, unit_price)
+SELECT o.order_id,
+       CASE WHEN random() < 0.75
+            THEN o.taste + 1 + $groups * floor(($products / $groups) * random() ^ 2)::int
+            ELSE 1 + floor($products * random() ^ 2)::int END,
+       1, 10
+FROM bench_rec_order o, generate_series(1, 1 + floor(random() * 3)::int + 0 * o.order_id) j;
+RESET session_replication_role;
+-- what each customer should be recommended: held-out products not bought before
+CREATE TABLE bench_rec_holdout AS
+SELECT DISTINCT o.contact_id, l.product_id
+FROM bench_rec_order o JOIN crm.order_lines l ON l.order_id = o.order_id
+WHERE o.held_out AND NOT EXISTS (
+    SELECT FROM bench_rec_order p JOIN crm.order_lines m ON m.order_id = p.order_id
+    WHERE p.contact_id = o.contact_id AND NOT p.held_out AND m.product_id = l.product_id);
+ANALYZE;
+SQL
+psql_bench -At -c "SELECT '   ' || (SELECT count(*) FROM crm.order_lines) || ' order lines, '
+    || (SELECT count(DISTINCT contact_id) FROM bench_rec_holdout) || ' customers with a new product in their held-out last order'"
+
+read -r refresh_ms < <(time_queries "" "SELECT crm.refresh_product_pairs()")
+psql_bench -At -c "SELECT '   ' || (SELECT count(*) FROM crm.product_pairs) || ' product pairs over ' || customers || ' customers' FROM crm.product_pair_totals"
+
+evaluate() { # metric or 'popularity': prints hit rate at 5 and 10, and the milliseconds taken
+	local top
+	if [ "$1" = popularity ]; then
+		top="SELECT b.product_id, row_number() OVER (ORDER BY b.customers DESC, b.product_id) AS rk
+		     FROM crm.product_buyers b
+		     WHERE NOT b.product_id = ANY (coalesce((SELECT product_ids FROM crm.customer_baskets k WHERE k.contact_id = e.contact_id), '{}'))
+		     ORDER BY rk LIMIT 10"
+	else
+		top="SELECT r.product_id, row_number() OVER () AS rk FROM crm.recommend_products(e.contact_id, 10, '$1') r"
+	fi
+	psql_bench -At <<-SQL | awk '/^Time: / { ms = $2; next } { line = $0 } END { print line, ms }'
+		\\timing on
+		WITH e AS (SELECT contact_id, array_agg(product_id) AS held FROM bench_rec_holdout GROUP BY contact_id),
+		hits AS (
+		    SELECT e.contact_id,
+		           bool_or(t.rk <= 5 AND t.product_id = ANY (e.held)) AS at5,
+		           bool_or(t.rk <= 10 AND t.product_id = ANY (e.held)) AS at10
+		    FROM e LEFT JOIN LATERAL ($top) t ON true
+		    GROUP BY e.contact_id)
+		SELECT round(avg(coalesce(at5, false)::int), 4) || ' ' || round(avg(coalesce(at10, false)::int), 4) FROM hits;
+	SQL
+}
+
+echo "== hit rate on the held-out last purchase (customers with a new product in it)"
+printf '  %-22s %8s %8s %14s\n' recommender 'hit@5' 'hit@10' 'ms/customer'
+evaluated=$(psql_bench -At -c "SELECT count(DISTINCT contact_id) FROM bench_rec_holdout")
+for m in cosine lift confidence support popularity; do
+	read -r h5 h10 ms < <(evaluate "$m")
+	printf '  %-22s %8s %8s %14.3f\n' "$([ "$m" = popularity ] && echo 'popularity baseline' || echo "$m")" "$h5" "$h10" "$(echo "$ms / $evaluated" | bc -l)"
+done
+
+echo "== maintenance"
+incremental_ms=$(psql_bench -At <<-SQL | awk '/^Time: / { print $2 }'
+	\\timing on
+	UPDATE crm.orders SET status = 'paid' WHERE status = 'pending';
+SQL
+)
+psql_bench -At <<-SQL
+	CREATE TABLE bench_rec_pairs AS SELECT * FROM crm.product_pairs;
+	CREATE TABLE bench_rec_buyers AS SELECT * FROM crm.product_buyers;
+	CREATE TABLE bench_rec_total AS SELECT customers FROM crm.product_pair_totals;
+	SELECT crm.refresh_product_pairs() \\g /dev/null
+	SELECT '   incremental counts equal a rebuild: ' || (
+	    NOT EXISTS (SELECT * FROM bench_rec_pairs EXCEPT SELECT * FROM crm.product_pairs)
+	    AND NOT EXISTS (SELECT * FROM crm.product_pairs EXCEPT SELECT * FROM bench_rec_pairs)
+	    AND NOT EXISTS (SELECT * FROM bench_rec_buyers EXCEPT SELECT * FROM crm.product_buyers)
+	    AND NOT EXISTS (SELECT * FROM crm.product_buyers EXCEPT SELECT * FROM bench_rec_buyers)
+	    AND (SELECT customers FROM bench_rec_total) = (SELECT customers FROM crm.product_pair_totals));
+SQL
+printf '  crm.refresh_product_pairs(), full rebuild (median of %d)   %10.1f ms\n' "$runs" "$refresh_ms"
+printf '  every held-out order paid in one UPDATE (triggers)           %10.1f ms\n' "$incremental_ms"
+
+psql_bench <<SQL
+DROP TABLE bench_rec_customer, bench_rec_order, bench_rec_holdout, bench_rec_pairs, bench_rec_buyers, bench_rec_total;
+SET session_replication_role = replica;
+TRUNCATE crm.order_lines, crm.orders, crm.customer_baskets, crm.product_buyers, crm.product_pairs CASCADE;
+DELETE FROM crm.contacts WHERE contact_id <= $customers;
+DELETE FROM crm.products WHERE product_id <= $products;
+RESET session_replication_role;
+UPDATE crm.product_pair_totals SET customers = 0, refreshed_at = NULL;
+SQL
