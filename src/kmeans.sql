@@ -261,12 +261,18 @@ BEGIN
         INTO first USING seed;
     candidates := @extschema@.kmeans_candidates(mean, scale, NULL, ARRAY[first]);
     oversampling := 2.0 * k;
-    -- 5 rounds of oversampling 2k (more, up to 20, while fewer than k distinct candidates)
+    -- 5 rounds of oversampling 2k (more, up to 30, while fewer than k distinct candidates). The
+    -- sample is decided per distinct point (a hash of the point), so a point repeated m times is
+    -- drawn as one, with the probability of one copy: on data with many repeated points the rounds
+    -- after the fifth double the oversampling until k distinct candidates are found.
     LOOP
         round := round + 1;
         EXECUTE pg_catalog.format('SELECT @extschema@.kmeans_step(%s, $1) FROM %s', col, source) INTO state USING candidates;
         cost := @extschema@.kmeans_step_inertia(state);
-        EXIT WHEN cost = 0 OR round > 20 OR (round > 5 AND pg_catalog.array_length(@extschema@.kmeans_step_counts(state), 1) >= k);
+        EXIT WHEN cost = 0 OR round > 30 OR (round > 5 AND pg_catalog.array_length(@extschema@.kmeans_step_counts(state), 1) >= k);
+        IF round > 5 THEN
+            oversampling := oversampling * 2;
+        END IF;
         EXECUTE pg_catalog.format('SELECT pg_catalog.array_agg(%1$s) FROM %2$s
                                    WHERE %1$s IS NOT NULL AND @extschema@.kmeans_sample(%1$s, $1, $2, $3, $4, $5)', col, source)
             INTO sampled USING candidates, seed, round, oversampling, cost;

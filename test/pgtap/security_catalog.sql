@@ -34,12 +34,11 @@ INSERT INTO definer_reviewed VALUES
     -- duplicate detection (src/dedupe.sql)
     ('refresh_duplicate_candidates', 'compares contacts of every owner and stores the pairs in crm.duplicate_candidates, which only admins write'),
     ('train_duplicate_model', 'learns the duplicate model from the pairs of every contact and stores it in crm.duplicate_settings'),
+    ('dedupe_match_written', 'called by the trigger on crm.contacts (running as the writer): matches contacts the current transaction wrote (checked by xmin) against every contact and stores the pairs; returns only probabilities'),
     -- consent (src/consent.sql)
     ('consent_history_sync', 'trigger: keeps contacts.marketing_consent equal to the consent history of the row just inserted, for a writer (support on a call) who may record consent but not update the contact; touches only that contact''s consent columns'),
     -- stage analytics (src/forecast.sql)
     ('record_expected_close_change', 'trigger: writes the expected-close history, which no staff role writes, for whoever changed a deal''s date'),
-    ('dedupe_match_written', 'called by the trigger on crm.contacts (running as the writer): matches contacts the current transaction wrote (checked by xmin) against every contact and stores the pairs; returns only probabilities'),
-    ('dedupe_match_written', 'called by the trigger on crm.contacts (running as the writer): matches contacts the current transaction wrote (checked by xmin) against every contact and stores the pairs; returns only probabilities'),
     -- recommendations (src/recommendations.sql)
     ('product_pairs_track', 'trigger: recounts the customers whose purchases a statement changed into the product co-occurrence counts (which no staff role writes), from all their orders, including those the writer may not see'),
     ('refresh_product_pairs', 'rebuilds the product co-occurrence counts from every customer''s purchases (tables no staff role writes); granted to admins, managers and analysts');
