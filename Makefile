@@ -27,6 +27,7 @@ SQL_PARTS = \
 	src/dedupe.sql \
 	src/experiments.sql \
 	src/campaign_performance.sql \
+	src/routing.sql \
 # (every line of SQL_PARTS ends with a backslash; this comment ends the list)
 
 MODULE_big = crm

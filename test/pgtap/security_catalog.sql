@@ -34,7 +34,11 @@ INSERT INTO definer_reviewed VALUES
     -- duplicate detection (src/dedupe.sql)
     ('refresh_duplicate_candidates', 'compares contacts of every owner and stores the pairs in crm.duplicate_candidates, which only admins write'),
     ('train_duplicate_model', 'learns the duplicate model from the pairs of every contact and stores it in crm.duplicate_settings'),
-    ('dedupe_match_written', 'called by the trigger on crm.contacts (running as the writer): matches contacts the current transaction wrote (checked by xmin) against every contact and stores the pairs; returns only probabilities');
+    ('dedupe_match_written', 'called by the trigger on crm.contacts (running as the writer): matches contacts the current transaction wrote (checked by xmin) against every contact and stores the pairs; returns only probabilities'),
+    -- ticket routing (src/routing.sql)
+    ('route_queued_tickets', 'assigns queued tickets from every agent''s load and writes the round-robin pointer, which no staff role writes; granted to the roles that update every ticket anyway (admins, managers, support)'),
+    ('tickets_route_new', 'trigger: routes a new ticket from every agent''s load, which the writer''s view must not bias, and writes the round-robin pointer; sets only the new row''s assignee'),
+    ('tickets_route_freed', 'trigger: when an update or delete freed an agent''s load, routes the queue (as route_queued_tickets)');
 
 SELECT set_eq(
     $$SELECT DISTINCT proname::text FROM pg_proc WHERE pronamespace = 'crm'::regnamespace AND prosecdef$$,
@@ -162,7 +166,9 @@ INSERT INTO reference_reviewed VALUES
     ('products', 'the product catalogue'),
     ('clv_models', 'fitted CLV model parameters (no customer row), written by crm.fit_clv_models'),
     ('lead_nb_counts', 'naive-Bayes feature counts summed over closed leads (no lead row), written by the extension''s triggers'),
-    ('lead_assignment_pointers', 'the round-robin position per team, written by crm.lead_scoring_next_assignee');
+    ('lead_assignment_pointers', 'the round-robin position per team, written by crm.lead_scoring_next_assignee'),
+    ('ticket_priority_weights', 'routing weights per ticket priority (no customer row), written by admins'),
+    ('ticket_routing_pointer', 'the round-robin position of ticket routing (one row), written only by routing');
 
 SELECT is_empty(
     $$SELECT c.relname::text FROM pg_class c
