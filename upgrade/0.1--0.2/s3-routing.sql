@@ -22,7 +22,7 @@ ALTER TABLE @extschema@.tickets
 COMMENT ON COLUMN @extschema@.tickets.required_skills IS
     'Skills the ticket needs: routing picks an agent whose users.skills contain all of them.';
 -- an agent's open tickets (their load), and the queue: open tickets without an assignee
-CREATE INDEX tickets_open_assignee_idx ON @extschema@.tickets (assignee_id) WHERE status NOT IN ('resolved', 'closed');
+CREATE INDEX tickets_open_assignee_idx ON @extschema@.tickets (assignee_id, priority) WHERE status NOT IN ('resolved', 'closed');
 CREATE INDEX tickets_routing_queue_idx ON @extschema@.tickets (opened_at, ticket_id)
     WHERE assignee_id IS NULL AND status NOT IN ('resolved', 'closed');
 
@@ -40,7 +40,8 @@ COMMENT ON TABLE @extschema@.ticket_priority_weights IS
 -- routing (every assignment and every look at the queue), which keeps agents within capacity.
 CREATE TABLE @extschema@.ticket_routing_pointer (
     singleton     boolean PRIMARY KEY DEFAULT true CONSTRAINT ticket_routing_pointer_singleton CHECK (singleton),
-    last_user_id  bigint CONSTRAINT ticket_routing_pointer_user_fkey REFERENCES @extschema@.users ON DELETE SET NULL
+    -- no foreign key: a user deleted or truncated away leaves a harmless id (the next agent after it)
+    last_user_id  bigint
 );
 COMMENT ON TABLE @extschema@.ticket_routing_pointer IS
     'Round-robin ticket routing: the agent who got the last routed ticket (one row, written only by routing; its row lock serialises routing).';
@@ -73,6 +74,30 @@ COMMENT ON VIEW @extschema@.agent_loads IS
     'Routing agents (active staff with a shift calendar): open tickets assigned to them that the caller sees (row-level security applies), and their load (summed priority weights) against capacity.';
 GRANT SELECT ON @extschema@.agent_loads TO crm_admin, crm_manager, crm_support, crm_analyst;
 
+-- The agents who may take a ticket at `at`: active, with a shift calendar open at that instant;
+-- their skills, capacity and load (the summed weights of their open tickets). The one definition
+-- of an available agent, used by the choice and by the queue. (No SET search_path, every name
+-- qualified: the planner inlines it.)
+CREATE FUNCTION @extschema@.routing_agents(at timestamptz)
+RETURNS TABLE (user_id bigint, skills text[], capacity integer, load bigint)
+LANGUAGE sql STABLE AS $$
+    SELECT u.user_id, u.skills, u.capacity,
+           coalesce((SELECT sum(c.n OPERATOR(pg_catalog.*) @extschema@.ticket_priority_weight(c.priority))
+                     FROM (SELECT t.priority, count(*) AS n
+                           FROM @extschema@.tickets t
+                           WHERE t.assignee_id OPERATOR(pg_catalog.=) u.user_id
+                             AND t.status NOT IN ('resolved', 'closed')
+                           GROUP BY t.priority) c), 0)::bigint
+    FROM @extschema@.users u
+    WHERE u.active AND u.shift_calendar_id IS NOT NULL
+      AND @extschema@.business_time(u.shift_calendar_id, at, at OPERATOR(pg_catalog.+) interval '1 microsecond')
+          OPERATOR(pg_catalog.>) interval '0'
+$$;
+COMMENT ON FUNCTION @extschema@.routing_agents(timestamptz) IS
+    'The agents available at `at` (active, shift calendar open at that instant) with their skills, capacity and load (summed priority weights of their open tickets), read with the caller''s rights.';
+REVOKE EXECUTE ON FUNCTION @extschema@.routing_agents(timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.routing_agents(timestamptz) TO crm_admin, crm_manager, crm_support;
+
 -- The choice, under the routing lock: among active agents on shift at `at` with every skill, whose
 -- load plus the ticket's weight stays within capacity, the lowest load / capacity; among equals,
 -- the first after the last one chosen (by user_id, wrapping around), as lead assignment does
@@ -90,17 +115,9 @@ BEGIN
         SELECT p.last_user_id INTO previous FROM @extschema@.ticket_routing_pointer p FOR UPDATE;
     END IF;
     SELECT a.user_id INTO chosen
-    FROM (SELECT u.user_id, u.capacity,
-                 coalesce((SELECT sum(@extschema@.ticket_priority_weight(t.priority))
-                           FROM @extschema@.tickets t
-                           WHERE t.assignee_id OPERATOR(pg_catalog.=) u.user_id
-                             AND t.status NOT IN ('resolved', 'closed')), 0) AS load
-          FROM @extschema@.users u
-          WHERE u.active AND u.shift_calendar_id IS NOT NULL
-            AND u.skills OPERATOR(pg_catalog.@>) required
-            AND @extschema@.business_time(u.shift_calendar_id, at, at OPERATOR(pg_catalog.+) interval '1 microsecond')
-                OPERATOR(pg_catalog.>) interval '0') a
-    WHERE a.load OPERATOR(pg_catalog.+) ticket_weight OPERATOR(pg_catalog.<=) a.capacity
+    FROM @extschema@.routing_agents(at) a
+    WHERE a.skills OPERATOR(pg_catalog.@>) required
+      AND a.load OPERATOR(pg_catalog.+) ticket_weight OPERATOR(pg_catalog.<=) a.capacity
     ORDER BY a.load::numeric OPERATOR(pg_catalog./) a.capacity,
              a.user_id OPERATOR(pg_catalog.<=) coalesce(previous, 0), a.user_id
     LIMIT 1;
@@ -136,6 +153,7 @@ DECLARE
     chosen bigint;
     assigned integer := 0;
     running text;
+    room bigint;
 BEGIN
     IF at IS NULL THEN
         RAISE EXCEPTION 'the routing instant must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -152,6 +170,8 @@ BEGIN
     FROM @extschema@.users u
     WHERE u.user_id OPERATOR(pg_catalog.=) t.assignee_id AND NOT u.active
       AND t.status NOT IN ('resolved', 'closed');
+    -- the most room any available agent has: a heavier ticket waits without a look at the agents
+    SELECT max(a.capacity OPERATOR(pg_catalog.-) a.load) INTO room FROM @extschema@.routing_agents(at) a;
     FOR q IN
         SELECT t.ticket_id, t.required_skills, @extschema@.ticket_priority_weight(t.priority) AS weight
         FROM @extschema@.tickets t
@@ -159,11 +179,14 @@ BEGIN
         ORDER BY 3 DESC, t.opened_at, t.ticket_id
         FOR UPDATE OF t SKIP LOCKED
     LOOP
+        EXIT WHEN room IS NULL OR room OPERATOR(pg_catalog.<) 1;
+        CONTINUE WHEN q.weight OPERATOR(pg_catalog.>) room;
         chosen := @extschema@.route_choose_agent(q.required_skills, q.weight, at);
         IF chosen IS NOT NULL THEN
             UPDATE @extschema@.tickets SET assignee_id = chosen
             WHERE ticket_id OPERATOR(pg_catalog.=) q.ticket_id AND assignee_id IS NULL;
             assigned := assigned + 1;
+            SELECT max(a.capacity OPERATOR(pg_catalog.-) a.load) INTO room FROM @extschema@.routing_agents(at) a;
         END IF;
     END LOOP;
     PERFORM pg_catalog.set_config('crm.routing_running', coalesce(running, ''), true);
