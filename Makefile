@@ -30,6 +30,7 @@ SQL_PARTS = \
 	src/campaign_performance.sql \
 	src/privacy.sql \
 	src/recommendations.sql \
+	src/routing.sql \
 # (every line of SQL_PARTS ends with a backslash; this comment ends the list)
 
 MODULE_big = crm

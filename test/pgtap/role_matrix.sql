@@ -65,6 +65,7 @@ INSERT INTO crm.business_hours (calendar_id, weekday, opens, closes) VALUES (900
 INSERT INTO crm.business_holidays (calendar_id, day, recurring_yearly, name) VALUES (9001, '2026-12-25', true, 'mx holiday');
 INSERT INTO crm.sla_policies (policy_id, name, calendar_id, priorities, first_response_target) VALUES (9001, 'mx policy', 9001, '{urgent}', '1 hour');
 INSERT INTO crm.escalation_rules (rule_id, name, target, level, at_percent, actions) VALUES (9001, 'mx rule', 'first_response', 1, 75, '{notify_assignee}');
+INSERT INTO crm.ticket_priority_weights (priority, weight) VALUES ('low', 1);
 
 -- The worlds.
 CREATE TEMP TABLE mx_world_owner (w int PRIMARY KEY, owner_id bigint, ticket boolean);
@@ -183,7 +184,9 @@ INSERT INTO mx_table VALUES
     ('customer_baskets', 'contact_id', '9801', '{}'),
     ('product_buyers', 'product_id', '9801', '{}'),
     ('product_pairs', 'product_a', '9801', '{"product_b": 9803}'),
-    ('product_pair_totals', 'singleton', 'true', '{}');
+    ('product_pair_totals', 'singleton', 'true', '{}'),
+    ('ticket_priority_weights', 'priority', 'low', '{"priority": "high"}'),
+    ('ticket_routing_pointer', 'singleton', 'true', '{}');
 
 -- The expected matrix, from the model. One row per role, table and category: SELECT, INSERT,
 -- UPDATE, DELETE (y allowed, n not, '-' no access at all), and pending_merge: the operations whose
@@ -591,6 +594,16 @@ INSERT INTO mx_expected VALUES
 ('sales',   'escalation_log', 'unowned',          'n','n','n','n', ''),
 ('support', 'escalation_log', 'all',              'y','n','n','n', ''),
 ('analyst', 'escalation_log', 'all',              'y','n','n','n', ''),
+('admin',   'ticket_priority_weights', 'all',     'y','y','y','y', ''),
+('manager', 'ticket_priority_weights', 'all',     'y','n','n','n', ''),
+('sales',   'ticket_priority_weights', 'all',     'y','n','n','n', ''),
+('support', 'ticket_priority_weights', 'all',     'y','n','n','n', ''),
+('analyst', 'ticket_priority_weights', 'all',     'y','n','n','n', ''),
+('admin',   'ticket_routing_pointer', 'all',      'y','n','n','n', ''),
+('manager', 'ticket_routing_pointer', 'all',      'y','n','n','n', ''),
+('sales',   'ticket_routing_pointer', 'all',      'y','n','n','n', ''),
+('support', 'ticket_routing_pointer', 'all',      'y','n','n','n', ''),
+('analyst', 'ticket_routing_pointer', 'all',      'y','n','n','n', ''),
 -- Duplicate detection: the settings are configuration; a candidate pair follows both its contacts
 -- (only admins insert or delete pairs; managers and reps may set the status of a pair they see,
 -- a column grant the matrix's whole-row UPDATE does not use).
@@ -661,6 +674,9 @@ INSERT INTO mx_definer VALUES
     ('crm.survey_responses_open_detractor_task()',                    '{}', NULL),
     ('crm.tickets_sla_track()',                                       '{}', NULL),
     ('crm.run_escalations(timestamp with time zone)',                 '{admin,manager}', NULL),
+    ('crm.route_queued_tickets(timestamp with time zone)',            '{admin,manager,support}', NULL),
+    ('crm.tickets_route_new()',                                       '{}', NULL),
+    ('crm.tickets_route_freed()',                                     '{}', NULL),
     ('crm.lead_scoring_activities_changed()', '{}', NULL),
     ('crm.lead_scoring_leads_inserted()', '{}', NULL),
     ('crm.lead_scoring_contacts_updated()', '{}', NULL),

@@ -4,9 +4,9 @@
 --
 -- One valid row per table (the fixture) is updated with one bad value at a time. The foreign key
 -- and NOT NULL tests are generated from the catalog, so none is forgotten: their counts are
--- checked against the schema (41 foreign keys, 111 NOT NULL columns besides is_seeded).
+-- checked against the schema (42 foreign keys, 112 NOT NULL columns besides is_seeded).
 BEGIN;
-SELECT plan(244);
+SELECT plan(247);
 
 CREATE ROLE t_rep LOGIN IN ROLE crm_sales;
 INSERT INTO crm.users (user_id, login_role, full_name, email, role, team, manager_id)
@@ -93,6 +93,7 @@ CREATE TEMP TABLE check_cases (table_name, constraint_name, bad_value) AS VALUES
     ('order_lines', 'order_lines_unit_price_nonnegative', 'unit_price = -1'),
     ('tickets', 'tickets_first_response_after_open', $$first_response_at = opened_at - interval '1 minute'$$),
     ('tickets', 'tickets_priority_valid', $$priority = 'critical'$$),
+    ('tickets', 'tickets_required_skills_no_nulls', $$required_skills = '{billing,NULL}'$$),
     ('tickets', 'tickets_resolved_after_open', $$status = 'resolved', resolved_at = opened_at - interval '1 minute'$$),
     ('tickets', 'tickets_resolved_when_done', $$status = 'closed'$$),
     ('tickets', 'tickets_status_valid', $$status = 'escalated'$$),
@@ -142,7 +143,7 @@ SELECT lives_ok($$INSERT INTO crm.survey_responses (contact_id, kind, score) VAL
 -- ---------------------------------------------------------------------------------------------
 -- Foreign keys: 23503 naming the referencing table and the constraint; and a referenced row
 -- cannot be deleted from under its references.
-SELECT is(count(*)::int, 41, 'the foundation tables have 41 foreign keys, all tested below')
+SELECT is(count(*)::int, 42, 'the foundation tables have 42 foreign keys, all tested below')
 FROM pg_catalog.pg_constraint c JOIN foundation_tables f ON c.conrelid = ('crm.' || f.table_name)::regclass
 WHERE c.contype = 'f';
 SELECT throws_ok(pg_catalog.format('UPDATE crm.%I SET %I = -1 WHERE %s', f.table_name, a.attname, pg_temp.fixture(f.table_name)),
@@ -163,7 +164,7 @@ SELECT throws_ok('DELETE FROM crm.products WHERE product_id = 1', '23503',
 
 -- ---------------------------------------------------------------------------------------------
 -- NOT NULL: 23502 naming the column and the relation (is_seeded is guarded by trigger, below).
-SELECT is(count(*)::int, 111, 'the foundation tables have 111 NOT NULL columns besides is_seeded, all tested below')
+SELECT is(count(*)::int, 112, 'the foundation tables have 112 NOT NULL columns besides is_seeded, all tested below')
 FROM foundation_tables f
 JOIN pg_catalog.pg_attribute a ON a.attrelid = ('crm.' || f.table_name)::regclass
 WHERE a.attnum > 0 AND a.attnotnull AND NOT a.attisdropped AND a.attname <> 'is_seeded';

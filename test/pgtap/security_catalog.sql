@@ -41,7 +41,11 @@ INSERT INTO definer_reviewed VALUES
     ('record_expected_close_change', 'trigger: writes the expected-close history, which no staff role writes, for whoever changed a deal''s date'),
     -- recommendations (src/recommendations.sql)
     ('product_pairs_track', 'trigger: recounts the customers whose purchases a statement changed into the product co-occurrence counts (which no staff role writes), from all their orders, including those the writer may not see'),
-    ('refresh_product_pairs', 'rebuilds the product co-occurrence counts from every customer''s purchases (tables no staff role writes); granted to admins, managers and analysts');
+    ('refresh_product_pairs', 'rebuilds the product co-occurrence counts from every customer''s purchases (tables no staff role writes); granted to admins, managers and analysts'),
+    -- ticket routing (src/routing.sql)
+    ('route_queued_tickets', 'assigns queued tickets from every agent''s load and writes the round-robin pointer, which no staff role writes; granted to the roles that update every ticket anyway (admins, managers, support)'),
+    ('tickets_route_new', 'trigger: routes a new ticket from every agent''s load, which the writer''s view must not bias, and writes the round-robin pointer; sets only the new row''s assignee'),
+    ('tickets_route_freed', 'trigger: when an update or delete freed an agent''s load, routes the queue (as route_queued_tickets)');
 
 SELECT set_eq(
     $$SELECT DISTINCT proname::text FROM pg_proc WHERE pronamespace = 'crm'::regnamespace AND prosecdef$$,
@@ -173,7 +177,9 @@ INSERT INTO reference_reviewed VALUES
     -- recommendations (src/recommendations.sql): counts of customers, no customer row
     ('product_buyers', 'per product, the number of customers who bought it, written by the extension''s triggers and crm.refresh_product_pairs'),
     ('product_pairs', 'per product pair, the number of customers who bought both, written by the extension''s triggers and crm.refresh_product_pairs'),
-    ('product_pair_totals', 'the number of customers with a purchased product, written by the extension''s triggers and crm.refresh_product_pairs');
+    ('product_pair_totals', 'the number of customers with a purchased product, written by the extension''s triggers and crm.refresh_product_pairs'),
+    ('ticket_priority_weights', 'routing weights per ticket priority (no customer row), written by admins'),
+    ('ticket_routing_pointer', 'the round-robin position of ticket routing (one row), written only by routing');
 
 SELECT is_empty(
     $$SELECT c.relname::text FROM pg_class c
