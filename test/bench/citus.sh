@@ -36,6 +36,11 @@ bench_record citus CITUS_ROWS RUNS
 trap 'status=$?; cleanup; bench_finish $status' EXIT
 # From here on, plain psql (lib.bash's time_queries, the machine line) talks to the coordinator.
 export PGHOST=$dir PGPORT=$coordinator PGDATABASE=$db
+# The machine line names the coordinator's settings (the cluster is stopped before it is written).
+bench_server="$(sql "$coordinator" -c "SELECT 'PostgreSQL ' || current_setting('server_version')
+	|| ', Citus ' || (SELECT extversion FROM pg_extension WHERE extname = 'citus')
+	|| ', shared_buffers ' || current_setting('shared_buffers') || ', work_mem ' || current_setting('work_mem')
+	|| ', max_parallel_workers_per_gather ' || current_setting('max_parallel_workers_per_gather')")"
 
 sql "$coordinator" -c 'CREATE EXTENSION crm' >/dev/null
 sql "$coordinator" -c "SELECT citus_add_node('$dir', ${ports[2]})" >/dev/null

@@ -81,7 +81,9 @@ bench_machine() {
 	local cpu memory server
 	cpu=$(sed -n 's/^model name[[:space:]]*: *//p' /proc/cpuinfo 2>/dev/null | head -n 1)
 	memory=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo 2>/dev/null)
-	server=$(psql -X -A -t -c "SELECT 'PostgreSQL ' || current_setting('server_version')
+	# A benchmark whose server is gone by the time it ends (test/bench/citus.sh) sets bench_server.
+	server=${bench_server:-}
+	[ -n "$server" ] || server=$(psql -X -A -t -c "SELECT 'PostgreSQL ' || current_setting('server_version')
 		|| ', shared_buffers ' || current_setting('shared_buffers')
 		|| ', work_mem ' || current_setting('work_mem')
 		|| ', max_parallel_workers_per_gather ' || current_setting('max_parallel_workers_per_gather')" 2>/dev/null)
