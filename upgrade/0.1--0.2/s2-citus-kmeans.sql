@@ -250,7 +250,8 @@ BEGIN
         IF round > 5 THEN
             oversampling := oversampling * 2;
         END IF;
-        EXECUTE pg_catalog.format('SELECT pg_catalog.array_agg(%1$s) FROM %2$s
+        -- sorted, so that the candidates do not depend on the order rows arrive in (shards, plans)
+        EXECUTE pg_catalog.format('SELECT pg_catalog.array_agg(%1$s ORDER BY %1$s) FROM %2$s
                                    WHERE %1$s IS NOT NULL AND @extschema@.kmeans_sample(%1$s, $1, $2, $3, $4, $5)', col, source)
             INTO sampled USING candidates, seed, round, oversampling, cost;
         candidates := @extschema@.kmeans_candidates(mean, scale, candidates, sampled);
