@@ -17,9 +17,9 @@ WITH months AS (
     UNION ALL
     SELECT 'all 6 months', 2, NULL, l.summary, raw.*
     FROM last_six l,
-         LATERAL (SELECT crm.csat(r.score) FILTER (WHERE r.kind = 'csat'), count(*) FILTER (WHERE r.kind = 'csat'),
-                         crm.ces(r.score) FILTER (WHERE r.kind = 'ces'), count(*) FILTER (WHERE r.kind = 'ces')
-                  FROM crm.survey_responses r WHERE r.responded_at >= l.since) raw
+         (SELECT crm.csat(r.score) FILTER (WHERE r.kind = 'csat'), count(*) FILTER (WHERE r.kind = 'csat'),
+                 crm.ces(r.score) FILTER (WHERE r.kind = 'ces'), count(*) FILTER (WHERE r.kind = 'ces')
+          FROM crm.survey_responses r WHERE r.responded_at >= (SELECT since FROM last_six)) raw
 )
 SELECT period AS "month",
        round(crm.nps(summary)::numeric, 1) AS "NPS",

@@ -6,25 +6,34 @@ FROM crm.leads GROUP BY grade ORDER BY min(score) DESC;
 
 \echo
 \echo '== The ten hottest open leads, with their naive Bayes win probability =='
-SELECT l.lead_id, c.first_name || ' ' || coalesce(c.last_name, '') AS contact, l.source, l.status, round(l.score, 1) AS score,
-       l.grade, round(crm.lead_win_probability(l.lead_id)::numeric, 3) AS "P(win), naive Bayes"
-FROM crm.leads l JOIN crm.contacts c USING (contact_id)
-WHERE l.status NOT IN ('won', 'lost')
-ORDER BY l.score DESC, l.lead_id LIMIT 10;
+WITH hottest AS MATERIALIZED (
+    SELECT l.lead_id, c.first_name || ' ' || coalesce(c.last_name, '') AS contact, l.source, l.status, l.score, l.grade
+    FROM crm.leads l JOIN crm.contacts c USING (contact_id)
+    WHERE l.status NOT IN ('won', 'lost')
+    ORDER BY l.score DESC, l.lead_id LIMIT 10
+)
+SELECT lead_id, contact, source, status, round(score, 1) AS score,
+       grade, round(crm.lead_win_probability(lead_id)::numeric, 3) AS "P(win), naive Bayes"
+FROM hottest ORDER BY score DESC, lead_id;
 
 \echo
 \echo '== BANT: open leads by status =='
+WITH open_leads AS MATERIALIZED (
+    SELECT status, budget, authority, need, timeline FROM crm.leads WHERE status NOT IN ('won', 'lost')
+)
 SELECT status, count(*) AS leads, count(*) FILTER (WHERE crm.lead_meets_bant(budget, authority, need, timeline)) AS "meet BANT now"
-FROM crm.leads WHERE status NOT IN ('won', 'lost') GROUP BY status ORDER BY status;
+FROM open_leads GROUP BY status ORDER BY status;
 
 \echo
 \echo '== How well each score ranks closed leads (ROC AUC: 0.5 is chance, 1 perfect) =='
-WITH closed AS (
+WITH closed_leads AS MATERIALIZED (
+    SELECT l.* FROM crm.leads l WHERE l.status IN ('won', 'lost')
+), closed AS (
     SELECT l.lead_id, l.status = 'won' AS won, l.score::float8 AS rule_score,
            crm.lead_win_probability(l.lead_id) AS nb_probability,
            ARRAY[coalesce(l.budget, 0)::float8 / 10000, coalesce(l.authority, false)::int::float8,
                  coalesce(l.need IN ('medium', 'high'), false)::int::float8, (l.source IN ('referral', 'partner'))::int::float8] AS features
-    FROM crm.leads l WHERE l.status IN ('won', 'lost')
+    FROM closed_leads l
 ), model AS (
     SELECT crm.logreg_fit(features, won, 1.0) AS coefficients FROM closed
 )

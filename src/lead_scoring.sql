@@ -842,14 +842,18 @@ COMMENT ON FUNCTION @extschema@.lead_nb_feature_values(text, text, text, text, i
     'The naive Bayes features named in nb_fields (source, need, industry, country, employee_band: 1-10, 11-50, 51-200, 201-1000, 1001+ from employee_count) as a jsonb object; NULL when none is named.';
 
 CREATE FUNCTION @extschema@.lead_nb_features(lead_id bigint) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-SELECT @extschema@.lead_nb_feature_values(l.source, l.need, a.industry, coalesce(c.country, a.country),
-                                          a.employee_count, s.nb_fields)
-FROM @extschema@.leads l
-JOIN @extschema@.contacts c ON c.contact_id = l.contact_id
-LEFT JOIN @extschema@.accounts a ON a.account_id = c.account_id
-CROSS JOIN @extschema@.lead_scoring_settings s
-WHERE l.lead_id = lead_nb_features.lead_id
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    -- PL/pgSQL rather than SQL: Citus cannot plan a SQL function's parameterised query over
+    -- distributed tables (docs/citus.md).
+    RETURN (SELECT @extschema@.lead_nb_feature_values(l.source, l.need, a.industry, coalesce(c.country, a.country),
+                                                      a.employee_count, s.nb_fields)
+            FROM @extschema@.leads l
+            JOIN @extschema@.contacts c ON c.contact_id = l.contact_id
+            LEFT JOIN @extschema@.accounts a ON a.account_id = c.account_id
+            CROSS JOIN @extschema@.lead_scoring_settings s
+            WHERE l.lead_id = lead_nb_features.lead_id);
+END
 $$;
 COMMENT ON FUNCTION @extschema@.lead_nb_features(bigint) IS
     'The lead''s values of the naive Bayes fields chosen in settings (source, need, industry, country: the contact''s else the account''s, employee_band: 1-10, 11-50, 51-200, 201-1000, 1001+), as a jsonb object; NULL for an unknown lead.';
@@ -950,30 +954,39 @@ REVOKE EXECUTE ON FUNCTION @extschema@.rebuild_lead_nb_counts() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.rebuild_lead_nb_counts() TO crm_admin, crm_manager;
 
 CREATE FUNCTION @extschema@.lead_win_probability(lead_id bigint) RETURNS double precision
-LANGUAGE sql STABLE AS $$
-WITH totals AS (
-    SELECT won::float8 AS won, lost::float8 AS lost FROM @extschema@.lead_nb_counts WHERE field = '*'
-), features AS (
-    SELECT f.key AS field, f.value
-    FROM pg_catalog.jsonb_each_text(@extschema@.lead_nb_features(lead_win_probability.lead_id)) f
-), likelihoods AS (
-    SELECT sum(pg_catalog.ln((coalesce(n.won, 0) + 1) / (t.won + v.distinct_values))) AS log_won,
-           sum(pg_catalog.ln((coalesce(n.lost, 0) + 1) / (t.lost + v.distinct_values))) AS log_lost
-    FROM features f
-    CROSS JOIN totals t
-    LEFT JOIN @extschema@.lead_nb_counts n ON n.field = f.field AND n.value IS NOT DISTINCT FROM f.value
-    CROSS JOIN LATERAL (
-        SELECT count(*) + CASE WHEN n.field IS NULL THEN 1 ELSE 0 END AS distinct_values
-        FROM @extschema@.lead_nb_counts k WHERE k.field = f.field AND (k.won + k.lost) > 0) v
-)
-SELECT CASE WHEN NOT EXISTS (SELECT FROM @extschema@.leads l WHERE l.lead_id = lead_win_probability.lead_id) THEN NULL
-            ELSE 1 / (1 + pg_catalog.exp(
-                (pg_catalog.ln((coalesce(t.lost, 0) + 1) / (coalesce(t.won + t.lost, 0) + 2)) + coalesce(x.log_lost, 0))
-              - (pg_catalog.ln((coalesce(t.won, 0) + 1) / (coalesce(t.won + t.lost, 0) + 2)) + coalesce(x.log_won, 0))))
-       END
-FROM (SELECT 1) one
-LEFT JOIN totals t ON true
-LEFT JOIN likelihoods x ON true
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    lead_features jsonb;
+BEGIN
+    -- PL/pgSQL rather than SQL, and the lead's features read in a statement of their own: Citus
+    -- plans neither a SQL function's parameterised query over distributed tables nor a query
+    -- mixing them with the reference table of counts (docs/citus.md).
+    IF NOT EXISTS (SELECT 1 FROM @extschema@.leads l WHERE l.lead_id = lead_win_probability.lead_id) THEN
+        RETURN NULL;
+    END IF;
+    lead_features := @extschema@.lead_nb_features(lead_win_probability.lead_id);
+    RETURN (
+        WITH totals AS (
+            SELECT won::float8 AS won, lost::float8 AS lost FROM @extschema@.lead_nb_counts WHERE field = '*'
+        ), features AS (
+            SELECT f.key AS field, f.value FROM pg_catalog.jsonb_each_text(lead_features) f
+        ), likelihoods AS (
+            SELECT sum(pg_catalog.ln((coalesce(n.won, 0) + 1) / (t.won + v.distinct_values))) AS log_won,
+                   sum(pg_catalog.ln((coalesce(n.lost, 0) + 1) / (t.lost + v.distinct_values))) AS log_lost
+            FROM features f
+            CROSS JOIN totals t
+            LEFT JOIN @extschema@.lead_nb_counts n ON n.field = f.field AND n.value IS NOT DISTINCT FROM f.value
+            CROSS JOIN LATERAL (
+                SELECT count(*) + CASE WHEN n.field IS NULL THEN 1 ELSE 0 END AS distinct_values
+                FROM @extschema@.lead_nb_counts k WHERE k.field = f.field AND (k.won + k.lost) > 0) v
+        )
+        SELECT 1 / (1 + pg_catalog.exp(
+                   (pg_catalog.ln((coalesce(t.lost, 0) + 1) / (coalesce(t.won + t.lost, 0) + 2)) + coalesce(x.log_lost, 0))
+                 - (pg_catalog.ln((coalesce(t.won, 0) + 1) / (coalesce(t.won + t.lost, 0) + 2)) + coalesce(x.log_won, 0))))
+        FROM (SELECT 1) one
+        LEFT JOIN totals t ON true
+        LEFT JOIN likelihoods x ON true);
+END
 $$;
 COMMENT ON FUNCTION @extschema@.lead_win_probability(bigint) IS
     'Naive Bayes probability that the lead is won: S_won / (S_won + S_lost), S_c = P(c) · Π P(value | c) over the chosen fields, with Laplace smoothing (add one; a field''s value count includes one unseen value), computed in logs. 0.5 before any lead was closed; NULL for an unknown lead.';

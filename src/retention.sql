@@ -216,12 +216,16 @@ COMMENT ON FUNCTION @extschema@.cohort_retention(text, timestamptz) IS
 
 -- Share of customers (at least one purchase up to as_of) who bought at least twice, in percent.
 CREATE FUNCTION @extschema@.repeat_purchase_rate(as_of timestamptz DEFAULT now()) RETURNS double precision
-LANGUAGE sql STABLE AS $$
-    SELECT 100.0 * count(*) FILTER (WHERE purchases >= 2) / NULLIF(count(*), 0)
-    FROM (SELECT contact_id, count(*) AS purchases
-          FROM @extschema@.purchases
-          WHERE ordered_at <= as_of
-          GROUP BY contact_id) per_customer
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    -- PL/pgSQL rather than SQL: Citus cannot plan a SQL function's parameterised query over
+    -- distributed tables (docs/citus.md).
+    RETURN (SELECT 100.0 * count(*) FILTER (WHERE purchases >= 2) / NULLIF(count(*), 0)
+            FROM (SELECT p.contact_id, count(*) AS purchases
+                  FROM @extschema@.purchases p
+                  WHERE p.ordered_at <= repeat_purchase_rate.as_of
+                  GROUP BY p.contact_id) per_customer);
+END
 $$;
 COMMENT ON FUNCTION @extschema@.repeat_purchase_rate(timestamptz) IS
     'Percent of customers with a purchase up to as_of who made at least two; NULL without customers.';
@@ -232,17 +236,23 @@ COMMENT ON FUNCTION @extschema@.repeat_purchase_rate(timestamptz) IS
 CREATE FUNCTION @extschema@.purchase_gaps(as_of timestamptz DEFAULT now())
 RETURNS TABLE (contact_id bigint, purchase_days bigint, last_order_at timestamptz,
                usual_gap_days double precision, mean_gap_days double precision)
-LANGUAGE sql STABLE AS $$
-    SELECT contact_id, count(*) + 1, max(last_at),
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY gap), avg(gap)::double precision
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    -- PL/pgSQL rather than SQL: Citus cannot plan a SQL function's parameterised query over
+    -- distributed tables (docs/citus.md). Every column is qualified: the output columns are
+    -- variables here.
+    RETURN QUERY
+    SELECT g.contact_id, count(*) + 1, max(g.last_at),
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY g.gap), avg(g.gap)::double precision
     FROM (SELECT d.contact_id, d.last_at, (d.day - lag(d.day) OVER w)::double precision AS gap
           FROM (SELECT o.contact_id, o.ordered_at::date AS day, max(o.ordered_at) AS last_at
                 FROM @extschema@.purchases o
-                WHERE o.ordered_at <= as_of
+                WHERE o.ordered_at <= purchase_gaps.as_of
                 GROUP BY 1, 2) d
           WINDOW w AS (PARTITION BY d.contact_id ORDER BY d.day)) g
-    WHERE gap IS NOT NULL
-    GROUP BY contact_id
+    WHERE g.gap IS NOT NULL
+    GROUP BY g.contact_id;
+END
 $$;
 COMMENT ON FUNCTION @extschema@.purchase_gaps(timestamptz) IS
     'Per customer with purchases on at least two days up to as_of: the number of purchase days, the last purchase, and the usual (median) and mean days between consecutive purchase days.';

@@ -4,7 +4,8 @@
 # as docs/demo.md says (2,000 customers, seed 42, as of 2026-06-30) and distributed with
 # crm.distribute_schema() gives the analytics the same demo CRM gives on one server: crm.rfm_scores,
 # crm.cohort_retention, crm.survey_scores_monthly, crm.lead_scores and the segments' members
-# identical; crm.fit_clv_models and crm.customer_clv within 1e-9 relative (sums in another order).
+# identical; crm.fit_clv_models and crm.customer_clv within 1e-9 relative (sums in another order);
+# and every section of the demo report (demo/*.sql) prints the same text.
 # Then the triggers kept or replaced on the distributed tables keep their derived state exact
 # (order totals, lead status history, BANT qualification, stage history, updated_at), the ones
 # dropped are replaced by the documented calls, row-level security works as documented (owned
@@ -119,6 +120,18 @@ analytics_seconds=$((SECONDS - analytics_started))
 check "the analytics have rows to compare" \
 	bash -c "[ \$(wc -l <'$dir/rfm_scores.local') -gt 1000 ] && [ \$(wc -l <'$dir/lead_scores.local') -gt 100 ] && [ \$(wc -l <'$dir/segment_members.local') -gt 10 ]"
 
+# ---- the whole demo report, single server and distributed ----------------------------------------
+# Every section of demo/*.sql (as scripts/demo runs them) prints the same text on both.
+report_started=$SECONDS
+for section in "$CRM_ROOT"/demo/*.sql; do
+	name=$(basename "$section" .sql)
+	psql -h "$dir" -p "$coordinator" -d "$local_db" -X -v ON_ERROR_STOP=1 -P pager=off -f "$section" >"$dir/report_$name.local" 2>&1 || true
+	psql -h "$dir" -p "$coordinator" -d "$db" -X -v ON_ERROR_STOP=1 -P pager=off -f "$section" >"$dir/report_$name.distributed" 2>&1 || true
+	check "demo report section $name: distributed = single server ($(wc -l <"$dir/report_$name.local") lines)" \
+		same "$dir/report_$name.local" "$dir/report_$name.distributed"
+done
+report_seconds=$((SECONDS - report_started))
+
 # ---- row-level security ----------------------------------------------------------------------------
 # Policies calling crm.current_user_id() read crm.users on the workers, which Citus allows only
 # with citus.allow_nested_distributed_execution (docs/citus.md); without it they fail closed.
@@ -225,5 +238,5 @@ check "crm.rescore_leads_distributed() rescores every lead" \
 scores="SELECT * FROM crm.lead_scores('2026-06-30', ARRAY[3, 4, 5, 6]::bigint[]) ORDER BY 1"
 check "lead scores after the new activities as on the single server" equals "$(sql "$coordinator" -c "$scores")" "$(lsql -c "$scores")"
 
-tests+=("# seconds: cluster $cluster_seconds, analytics $analytics_seconds, total $((SECONDS - started))")
+tests+=("# seconds: cluster $cluster_seconds, analytics $analytics_seconds, report $report_seconds, total $((SECONDS - started))")
 finish
