@@ -10,6 +10,7 @@ SQL_PARTS = \
 	src/nps.sql \
 	src/clv.sql \
 	src/retention.sql \
+	src/churn.sql \
 	src/survival.sql \
 	src/rfm.sql \
 	src/kmeans.sql \
