@@ -62,6 +62,12 @@ BEGIN
     END IF;
     IF x = 0 THEN
         method := 'too_little_history';
+        IF NOT (bgnbd IS NULL) AND time_unit_days > 0 AND (bgnbd).r > 0 AND (bgnbd).alpha > 0 THEN
+            -- the model's population: rate ~ Gamma(r, alpha) per time unit; no own gap to update it
+            p_lapsed := 1 - pg_catalog.exp((bgnbd).r * (pg_catalog.ln((bgnbd).alpha) - pg_catalog.ln((bgnbd).alpha + big_t / time_unit_days)));
+            expected_purchases_if_active := (bgnbd).r / (bgnbd).alpha * horizon_days / time_unit_days;
+            RETURN;
+        END IF;
     ELSIF NOT (bgnbd IS NULL) AND time_unit_days > 0 THEN  -- (IS NOT NULL would need every field set)
         method := 'bgnbd';
         p_alive := @extschema@.bgnbd_p_alive(bgnbd, x, t_x / time_unit_days, big_t / time_unit_days);
@@ -152,13 +158,16 @@ BEGIN
            r.contact_id, r.last_at, r.silent, r.days, r.p, r.how, r.expected, r.per_day, r.var,
            CASE r.how
                WHEN 'bgnbd' THEN pg_catalog.format(
-                   '%s days silent after %s purchase days; BG/NBD model %s gives P(alive) %s',
-                   r.silent, r.days, model.model_id, round((1 - r.p)::numeric, 3))
+                   '%s days silent after %s purchase days; the stored BG/NBD model gives P(alive) %s',
+                   r.silent, r.days, round((1 - r.p)::numeric, 3))
                WHEN 'own_rate' THEN pg_catalog.format(
                    '%s days silent; usual rate one purchase every %s days (%s own gap%s over %s days, shrunk toward the population''s %s days): an active customer would have bought again with probability %s',
                    r.silent, round((1 / r.own_rate)::numeric, 1), r.x, CASE WHEN r.x = 1 THEN '' ELSE 's' END, round(r.t_x::numeric), round(r.gap::numeric, 1),
                    round(r.p::numeric, 3))
-               ELSE CASE WHEN r.gap > 0 THEN pg_catalog.format(
+               ELSE CASE WHEN r.p IS NOT NULL AND model.model_id IS NOT NULL THEN pg_catalog.format(
+                   'one purchase day only, %s days ago; judged by the stored BG/NBD model''s population (one purchase every %s days on average): P(lapsed) %s',
+                   r.silent, round(((model.bgnbd).alpha / (model.bgnbd).r * model.time_unit_days)::numeric, 1), round(r.p::numeric, 3))
+                   WHEN r.gap > 0 THEN pg_catalog.format(
                    'one purchase day only, %s days ago; judged by the population''s rate (one purchase every %s days): P(lapsed) %s',
                    r.silent, round(r.gap::numeric, 1), round(r.p::numeric, 3))
                    ELSE pg_catalog.format('one purchase day only, %s days ago; no repeat purchase anywhere to learn a rate from', r.silent) END
@@ -168,7 +177,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.churn_risk(timestamptz, interval, interval, double precision, text) IS
-    'Customers with a purchase within active_window before as_of, ranked by P(lapsed) (rank_by ''p_lapsed'') or by value at risk (''value_at_risk''): P(lapsed) is 1 - BG/NBD P(alive) from the latest model in crm.clv_models fitted up to as_of (method bgnbd), else crm.churn_p_lapsed from the customer''s own rate shrunk toward the population''s (own_rate); one purchase day only: the population''s rate alone (too_little_history). Value at risk = P(lapsed) x purchases expected over horizon if active x spend per purchase day. With the reason in words.';
+    'Customers with a purchase within active_window before as_of, ranked by P(lapsed) (rank_by ''p_lapsed'') or by value at risk (''value_at_risk''): P(lapsed) is 1 - BG/NBD P(alive) from the latest model in crm.clv_models fitted up to as_of (method bgnbd), else crm.churn_p_lapsed from the customer''s own rate shrunk toward the population''s (own_rate); one purchase day only: the population''s rate alone, the model''s Gamma(r, alpha) when there is one (too_little_history). Value at risk = P(lapsed) x purchases expected over horizon if active x spend per purchase day. With the reason in words.';
 
 REVOKE EXECUTE ON FUNCTION @extschema@.churn_risk(timestamptz, interval, interval, double precision, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.churn_risk(timestamptz, interval, interval, double precision, text) TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;

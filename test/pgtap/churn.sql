@@ -2,7 +2,7 @@
 -- consecutive days long ago must not outrank a regular weekly buyer silent for months), the
 -- methods, the fallback's formula against a hand computation, NULLs, SQLSTATEs and roles.
 BEGIN;
-SELECT plan(32);
+SELECT plan(33);
 SET LOCAL TIME ZONE 'UTC';
 
 CREATE ROLE ch_rae; GRANT crm_sales TO ch_rae;
@@ -100,12 +100,18 @@ SELECT results_eq($$SELECT contact_id, method FROM crm.churn_risk('2026-06-30 12
 SELECT is((SELECT round(p_lapsed::numeric, 9) FROM crm.churn_risk('2026-06-30 12:00') WHERE contact_id = 9501),
           round((1 - 1 / (1 + 0.8 / 2.5 * ((2.0 + 180.0 / 7) / (2.0 + 1.0 / 7)) ^ 1.5))::numeric, 9),
           'Twice''s P(lapsed) = 1 - BG/NBD P(alive) (closed form)');
+-- Once, one purchase day 29 days before: the model's population, rate ~ Gamma(0.5, 2.0) a week:
+-- P(lapsed) = 1 - (2 / (2 + 29/7))^0.5 = 1 - 0.570597 = 0.429403 (Python); 0.5/2 x 365/7 = 13.0357 a year
+SELECT results_eq($$SELECT method, round(p_lapsed::numeric, 6), round(expected_purchases_if_active::numeric, 4)
+                    FROM crm.churn_risk('2026-06-30 12:00') WHERE contact_id = 9504$$,
+                  $$VALUES ('too_little_history'::text, 0.429403, 13.0357)$$,
+                  'a one-off buyer is judged by the model''s population rate');
 SELECT is((SELECT rank FROM crm.churn_risk('2026-06-30 12:00') WHERE contact_id = 9502), 1::bigint,
           'under BG/NBD too the weekly buyer comes first');
 SELECT is((SELECT p_lapsed FROM crm.churn_risk('2026-06-29 12:00') WHERE contact_id = 9501),
           crm.churn_p_lapsed(1, 1, 178, 449.0 / 45, 2), 'a model fitted after as_of is not used');
 SELECT matches((SELECT reason FROM crm.churn_risk('2026-06-30 12:00') WHERE contact_id = 9501),
-               '^179 days silent after 2 purchase days; BG/NBD model 9601 gives P\(alive\) 0\.0', 'the reason names the model');
+               '^179 days silent after 2 purchase days; the stored BG/NBD model gives P\(alive\) 0\.0', 'the reason names the model');
 DELETE FROM crm.clv_models;
 
 -- NULLs and errors.
