@@ -10,6 +10,7 @@ SQL_PARTS = \
 	src/nps.sql \
 	src/clv.sql \
 	src/retention.sql \
+	src/churn.sql \
 	src/survival.sql \
 	src/rfm.sql \
 	src/kmeans.sql \
@@ -72,7 +73,8 @@ DEMO_PARTS = \
 	src/demo/lead_scoring.sql \
 	src/demo/segments.sql \
 	src/demo/forecast.sql \
-	src/demo/recommendations.sql
+	src/demo/recommendations.sql \
+	src/demo/campaigns.sql
 EXTENSION  += crm_demo
 DATA_built += crm_demo--$(DEMO_VERSION).sql
 

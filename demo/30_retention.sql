@@ -53,10 +53,15 @@ SELECT round(crm.km_survival_at(c, 182.5)::numeric, 3) AS "S(6 months)",
 FROM curve;
 
 \echo
-\echo '== At-risk customers: the ten most overdue against their own rhythm =='
-SELECT a.rank, c.first_name || ' ' || c.last_name AS customer, to_char(a.last_order_at, 'YYYY-MM-DD') AS last_order,
-       round(a.usual_gap_days::numeric) AS "usual gap", round(a.days_since_last_order::numeric) AS "days silent", a.reason
-FROM crm.at_risk_customers(:'retention_as_of') a
+\echo '== At-risk customers: the ten most likely lapsed (crm.churn_risk) =='
+\echo 'P(lapsed) from BG/NBD''s P(alive) (section 20''s model), else from the customer''s own rate shrunk toward the population''s.'
+SELECT r.rank, c.first_name || ' ' || c.last_name AS customer, to_char(r.last_order_at, 'YYYY-MM-DD') AS last_order,
+       r.days_silent AS "days silent", r.purchase_days AS "purchase days", round(r.p_lapsed::numeric, 3) AS "P(lapsed)",
+       r.method, round(r.value_at_risk::numeric, 2) AS "value at risk", r.reason
+FROM crm.churn_risk(:'retention_as_of') r
 JOIN crm.contacts c USING (contact_id)
-ORDER BY a.rank LIMIT 10;
-SELECT count(*) AS "customers at risk" FROM crm.at_risk_customers(:'retention_as_of');
+ORDER BY r.rank LIMIT 10;
+SELECT r.method, count(*) AS customers, count(*) FILTER (WHERE r.p_lapsed > 0.5) AS "P(lapsed) > 0.5",
+       round(sum(r.value_at_risk)::numeric) AS "value at risk"
+FROM crm.churn_risk(:'retention_as_of') r
+GROUP BY r.method ORDER BY r.method;

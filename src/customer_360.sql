@@ -42,7 +42,10 @@ SELECT c.contact_id,
        l.lead_grade,
        v.p_alive,
        v.expected_purchases_90d,
-       v.clv_12m
+       v.clv_12m,
+       ch.churn_p_lapsed,
+       ch.churn_method,
+       ch.churn_value_at_risk
 FROM @extschema@.contacts c
 LEFT JOIN @extschema@.accounts a ON a.account_id = c.account_id
 LEFT JOIN @extschema@.users u ON u.user_id = c.owner_id
@@ -101,9 +104,34 @@ LEFT JOIN (
           WHERE o.ordered_at <= now()
           GROUP BY o.contact_id, m.bgnbd, m.gammagamma, m.time_unit_days) s
     WHERE (s.summary).x IS NOT NULL
-) v ON v.contact_id = c.contact_id;
+) v ON v.contact_id = c.contact_id
+-- Churn risk (src/churn.sql), as crm.churn_risk(now()) with its defaults ranks it: per customer
+-- with a purchase in the last 365 days, from their own purchase days (grouped by contact, as
+-- above) and the population's mean gap between purchase days (one pass over every purchase).
+LEFT JOIN (
+    SELECT s.contact_id, a.p_lapsed AS churn_p_lapsed, a.method AS churn_method,
+           a.p_lapsed * a.expected_purchases_if_active * s.per_day AS churn_value_at_risk
+    FROM (SELECT o.contact_id, max(o.ordered_at) AS last_at,
+                 sum(o.total)::double precision / count(DISTINCT o.ordered_at::date) AS per_day,
+                 @extschema@.clv_summary(o.ordered_at, o.total::double precision, now(), 1::double precision) AS summary
+          FROM @extschema@.purchases o
+          WHERE o.ordered_at <= now()
+          GROUP BY o.contact_id) s
+    CROSS JOIN (SELECT sum(pc.span)::double precision / NULLIF(sum(pc.days - 1), 0) AS gap
+                FROM (SELECT max(o.ordered_at::date) - min(o.ordered_at::date) AS span,
+                             count(DISTINCT o.ordered_at::date) AS days
+                      FROM @extschema@.purchases o
+                      WHERE o.ordered_at <= now()
+                      GROUP BY o.contact_id) pc) g
+    LEFT JOIN (SELECT cm.bgnbd, cm.time_unit_days FROM @extschema@.clv_models cm
+               WHERE cm.as_of <= now()
+               ORDER BY cm.fitted_at DESC, cm.model_id DESC LIMIT 1) m ON true
+    CROSS JOIN LATERAL @extschema@.churn_assess(m.bgnbd, m.time_unit_days, (s.summary).x, (s.summary).t_x,
+                                               (s.summary).big_t, g.gap, 2, 365) a
+    WHERE s.last_at > now() - interval '365 days'
+) ch ON ch.contact_id = c.contact_id;
 COMMENT ON VIEW @extschema@.customer_360 IS
-    'One row per contact: account, owner, lifecycle stage, consent, purchases (orders paid or shipped; 0 when none), the RFM score and segment of the latest crm.refresh_rfm snapshot (NULL if not a customer then), open tickets, the latest NPS answer, the last activity per channel, the best-scored lead''s score and grade, and from the latest stored CLV model P(alive), the purchases expected in the next 90 days and the 12-month CLV (NULL without a model or purchases). Rows the reader may see only (security_invoker).';
+    'One row per contact: account, owner, lifecycle stage, consent, purchases (orders paid or shipped; 0 when none), the RFM score and segment of the latest crm.refresh_rfm snapshot (NULL if not a customer then), open tickets, the latest NPS answer, the last activity per channel, the best-scored lead''s score and grade, and from the latest stored CLV model P(alive), the purchases expected in the next 90 days and the 12-month CLV (NULL without a model or purchases), and the churn risk of crm.churn_risk(now()) (P(lapsed), method, value at risk; NULL without a purchase in the last 365 days). Rows the reader may see only (security_invoker).';
 
 -- Support staff, who see contacts through their tickets but not the sales records, use the queue.
 GRANT SELECT ON @extschema@.customer_360 TO crm_admin, crm_manager, crm_sales, crm_analyst;

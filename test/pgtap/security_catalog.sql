@@ -141,7 +141,9 @@ INSERT INTO public_reviewed VALUES
     -- triggers' WHEN clause: evaluated with the rights of whoever writes the table
     ('restoring_dump'),
     -- the demo generator's deterministic random numbers
-    ('demo_key'), ('demo_uniform'), ('demo_normal'), ('demo_gamma');
+    ('demo_key'), ('demo_uniform'), ('demo_normal'), ('demo_gamma'),
+    -- churn risk: the fallback P(lapsed) from its arguments only (src/churn.sql)
+    ('churn_p_lapsed'), ('churn_assess');
 
 SELECT is_empty(
     $$SELECT p.oid::regprocedure::text FROM pg_proc p
