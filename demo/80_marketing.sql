@@ -23,17 +23,23 @@ FROM crm.campaign_performance('all') p;
 \echo '== Marketing: attribution models side by side (share of attributed revenue by channel, %) =='
 \echo 'Each purchase''s path: the campaign touches of its customer in the 90 days before it. Markov: removal effects'
 \echo 'over every member''s path of touches, converted when a purchase recorded a campaign.'
-WITH touches AS (
+-- The rows are read in MATERIALIZED CTEs of plain scans, so that the same report runs on a
+-- distributed CRM (docs/citus.md): the rest works on their results.
+WITH touches AS MATERIALIZED (
     SELECT a.contact_id, a.occurred_at, a.channel::text AS channel, a.activity_id
     FROM crm.activities a WHERE a.campaign_id IS NOT NULL
+), purchases AS MATERIALIZED (
+    SELECT o.order_id, o.contact_id, o.total, o.ordered_at
+    FROM crm.purchases o WHERE o.ordered_at <= :'marketing_as_of'
+), converted_contacts AS MATERIALIZED (
+    SELECT DISTINCT o.contact_id FROM crm.orders o WHERE o.campaign_id IS NOT NULL AND o.status IN ('paid', 'shipped')
 ), paths AS (
     SELECT o.order_id, o.total, o.ordered_at,
            array_agg(t.channel ORDER BY t.occurred_at, t.activity_id) AS channels,
            array_agg(t.occurred_at ORDER BY t.occurred_at, t.activity_id) AS touched_at
-    FROM crm.purchases o
+    FROM purchases o
     JOIN touches t ON t.contact_id = o.contact_id AND t.occurred_at < o.ordered_at
                   AND t.occurred_at >= o.ordered_at - interval '90 days'
-    WHERE o.ordered_at <= :'marketing_as_of'
     GROUP BY o.order_id, o.total, o.ordered_at
 ), heuristic AS (
     SELECT m.model, c.channel, sum(c.credit) AS credit
@@ -43,8 +49,8 @@ WITH touches AS (
     GROUP BY m.model, c.channel
 ), journeys AS (
     SELECT t.contact_id, array_agg(t.channel ORDER BY t.occurred_at, t.activity_id) AS path,
-           EXISTS (SELECT FROM crm.orders o WHERE o.contact_id = t.contact_id AND o.campaign_id IS NOT NULL AND o.status IN ('paid', 'shipped')) AS converted
-    FROM touches t GROUP BY t.contact_id
+           bool_or(c.contact_id IS NOT NULL) AS converted
+    FROM touches t LEFT JOIN converted_contacts c USING (contact_id) GROUP BY t.contact_id
 ), markov AS (
     SELECT r.channel, r.share
     FROM (SELECT crm.markov_attribution(j.path, j.converted) AS m FROM journeys j) f,
@@ -99,10 +105,26 @@ FROM test t, crm.experiment_comparison(t.s, 'A') c, crm.experiment_srm(t.s) srm;
 \echo
 \echo '== Marketing: the customers most worth saving (crm.churn_risk by value at risk) and what to offer them =='
 \echo 'Value at risk = P(lapsed) x purchases a year if still active x spend per purchase day; offers: crm.recommend_products.'
-SELECT r.rank, c.first_name || ' ' || c.last_name AS customer, round(r.p_lapsed::numeric, 3) AS "P(lapsed)", r.method,
-       round(r.value_at_risk::numeric, 2) AS "value at risk", c.marketing_consent AS consent,
-       (SELECT string_agg(pr.name, ', ' ORDER BY rp.score DESC, rp.product_id)
-        FROM crm.recommend_products(r.contact_id, 3) rp JOIN crm.products pr USING (product_id)) AS "recommended products"
-FROM crm.churn_risk(:'marketing_as_of', rank_by => 'value_at_risk') r
-JOIN crm.contacts c USING (contact_id)
-ORDER BY r.rank LIMIT 10;
+-- The ten first in a MATERIALIZED CTE, their offers after: the same report runs on a distributed
+-- CRM (docs/citus.md).
+WITH worth_saving AS MATERIALIZED (
+    SELECT r.rank, r.contact_id, r.p_lapsed, r.method, r.value_at_risk
+    FROM crm.churn_risk(:'marketing_as_of', rank_by => 'value_at_risk') r
+    ORDER BY r.rank LIMIT 10
+), people AS MATERIALIZED (
+    SELECT c.contact_id, c.first_name || ' ' || c.last_name AS customer, c.marketing_consent
+    FROM crm.contacts c WHERE c.contact_id IN (SELECT w.contact_id FROM worth_saving w)
+), offers AS MATERIALIZED (
+    SELECT w.contact_id, string_agg(pr.name, ', ' ORDER BY rp.score DESC, rp.product_id) AS products
+    FROM worth_saving w
+    CROSS JOIN LATERAL crm.recommend_products(w.contact_id, 3) rp
+    JOIN crm.products pr USING (product_id)
+    GROUP BY w.contact_id
+)
+SELECT w.rank, p.customer, round(w.p_lapsed::numeric, 3) AS "P(lapsed)", w.method,
+       round(w.value_at_risk::numeric, 2) AS "value at risk", p.marketing_consent AS consent,
+       o.products AS "recommended products"
+FROM worth_saving w
+JOIN people p USING (contact_id)
+LEFT JOIN offers o USING (contact_id)
+ORDER BY w.rank;
