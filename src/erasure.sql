@@ -68,6 +68,12 @@ CREATE INDEX erasure_log_email_hash_idx ON @extschema@.erasure_log (email_hash) 
 COMMENT ON TABLE @extschema@.erasure_log IS
     'Erased contacts, without personal data: id, keyed hash of the normalised e-mail (HMAC-SHA-256, erasure_keys), reason, when, by whom, rows anonymised per table, and whether an admin allowed a re-import.';
 
+-- crm.export_person (and erase_person's discovery in users' tables) matches a phone number with
+-- the row's country, or the contact's when the row has none: the first is an index scan
+-- (contacts_match_phone, src/dedupe.sql), the second reads only the contacts without a country,
+-- through this index, instead of every contact.
+CREATE INDEX contacts_no_country ON @extschema@.contacts (contact_id) WHERE country IS NULL;
+
 -- Retention: contacts without activity for inactive_for (optionally only in some lifecycle
 -- stages) are erased by crm.apply_retention.
 CREATE TABLE @extschema@.retention_policies (
