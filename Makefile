@@ -32,6 +32,7 @@ SQL_PARTS = \
 	src/privacy.sql \
 	src/recommendations.sql \
 	src/routing.sql \
+	src/erasure.sql \
 # (every line of SQL_PARTS ends with a backslash; this comment ends the list)
 
 MODULE_big = crm
@@ -74,7 +75,8 @@ DEMO_PARTS = \
 	src/demo/segments.sql \
 	src/demo/forecast.sql \
 	src/demo/recommendations.sql \
-	src/demo/campaigns.sql
+	src/demo/campaigns.sql \
+	src/demo/consent.sql
 EXTENSION  += crm_demo
 DATA_built += crm_demo--$(DEMO_VERSION).sql
 

@@ -22,6 +22,7 @@ DECLARE
     t record;
     conds text[];
     cond text;
+    branches text[];
     rows jsonb;
     tables jsonb := '{}';
     not_readable text[] := '{}';
@@ -66,6 +67,11 @@ BEGIN
             JOIN pg_catalog.pg_operator op ON op.oid OPERATOR(pg_catalog.=) k.eqop
             JOIN pg_catalog.pg_namespace opn ON opn.oid OPERATOR(pg_catalog.=) op.oprnamespace
             WHERE con.contype OPERATOR(pg_catalog.=) 'f'
+              -- only the keys that can matter: to crm.contacts, or to a table that has one
+              AND (con.confrelid OPERATOR(pg_catalog.=) '@extschema@.contacts'::pg_catalog.regclass
+                   OR con.confrelid IN (SELECT c2.conrelid FROM pg_catalog.pg_constraint c2
+                                        WHERE c2.contype OPERATOR(pg_catalog.=) 'f'
+                                          AND c2.confrelid OPERATOR(pg_catalog.=) '@extschema@.contacts'::pg_catalog.regclass))
             GROUP BY con.oid, con.conrelid, con.confrelid
         ),
         -- depth 1: a key to crm.contacts(contact_id)
@@ -104,23 +110,44 @@ BEGIN
                 '@extschema@.normalize_email(x.%I::text) OPERATOR(pg_catalog.=) $2', t.email_col);
         END IF;
         IF t.phone_col IS NOT NULL AND person_phone IS NOT NULL THEN
-            conds := conds OPERATOR(pg_catalog.||) pg_catalog.format(
-                '@extschema@.normalize_phone(x.%I::text, %s) OPERATOR(pg_catalog.=) $3', t.phone_col,
-                CASE WHEN t.country_col IS NOT NULL THEN pg_catalog.format('coalesce(x.%I::text, $4)', t.country_col) ELSE '$4' END);
+            IF t.country_col IS NOT NULL THEN
+                -- the row's own country, else the contact's: two conditions, so that the first
+                -- can use an index on normalize_phone(phone, country) (crm.contacts has one)
+                conds := conds OPERATOR(pg_catalog.||) ARRAY[
+                    pg_catalog.format('x.%I IS NOT NULL AND @extschema@.normalize_phone(x.%I::text, x.%I::text) OPERATOR(pg_catalog.=) $3',
+                                      t.country_col, t.phone_col, t.country_col),
+                    pg_catalog.format('x.%I IS NULL AND @extschema@.normalize_phone(x.%I::text, $4) OPERATOR(pg_catalog.=) $3',
+                                      t.country_col, t.phone_col)];
+            ELSE
+                conds := conds OPERATOR(pg_catalog.||) pg_catalog.format(
+                    '@extschema@.normalize_phone(x.%I::text, $4) OPERATOR(pg_catalog.=) $3', t.phone_col);
+            END IF;
         END IF;
         CONTINUE WHEN pg_catalog.cardinality(conds) OPERATOR(pg_catalog.=) 0;
         IF NOT t.readable THEN
             not_readable := not_readable OPERATOR(pg_catalog.||) pg_catalog.format('%I.%I', t.nspname, t.relname);
             CONTINUE;
         END IF;
-        cond := '(' OPERATOR(pg_catalog.||) pg_catalog.array_to_string(conds, ') OR (') OPERATOR(pg_catalog.||) ')';
-        IF t.oid OPERATOR(pg_catalog.=) '@extschema@.contacts'::pg_catalog.regclass THEN
-            -- the person's own row is the document's "contact"; other contacts sharing an address stay
-            cond := '(' OPERATOR(pg_catalog.||) cond OPERATOR(pg_catalog.||) ') AND x.contact_id OPERATOR(pg_catalog.<>) $1';
-        END IF;
-        EXECUTE pg_catalog.format(
-            'SELECT pg_catalog.jsonb_agg(r ORDER BY r) FROM (SELECT pg_catalog.to_jsonb(x) AS r FROM %I.%I x WHERE %s) s',
-            t.nspname, t.relname, cond)
+        -- One branch per condition, each row in the first branch whose condition it meets (the
+        -- later ones exclude the earlier conditions): the rows of "c1 OR c2 OR ...", each once,
+        -- but every branch can use its own index (an OR of conditions on different columns or
+        -- tables is a sequential scan).
+        branches := '{}';
+        FOR i IN 1 .. pg_catalog.cardinality(conds) LOOP
+            cond := '(' OPERATOR(pg_catalog.||) conds[i] OPERATOR(pg_catalog.||) ')';
+            IF i OPERATOR(pg_catalog.>) 1 THEN
+                cond := cond OPERATOR(pg_catalog.||) ' AND NOT coalesce((' OPERATOR(pg_catalog.||)
+                        pg_catalog.array_to_string(conds[1:i OPERATOR(pg_catalog.-) 1], ') OR (') OPERATOR(pg_catalog.||) '), false)';
+            END IF;
+            IF t.oid OPERATOR(pg_catalog.=) '@extschema@.contacts'::pg_catalog.regclass THEN
+                -- the person's own row is the document's "contact"; other contacts sharing an address stay
+                cond := cond OPERATOR(pg_catalog.||) ' AND x.contact_id OPERATOR(pg_catalog.<>) $1';
+            END IF;
+            branches := branches OPERATOR(pg_catalog.||) pg_catalog.format(
+                'SELECT pg_catalog.to_jsonb(x) AS r FROM %I.%I x WHERE %s', t.nspname, t.relname, cond);
+        END LOOP;
+        EXECUTE pg_catalog.format('SELECT pg_catalog.jsonb_agg(r ORDER BY r) FROM (%s) s',
+                                  pg_catalog.array_to_string(branches, ' UNION ALL '))
         INTO rows USING export_person.contact_id, person_email, person_phone, person_country;
         IF rows IS NOT NULL THEN
             tables := tables OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(pg_catalog.format('%I.%I', t.nspname, t.relname), rows);

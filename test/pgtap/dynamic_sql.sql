@@ -39,7 +39,11 @@ SELECT is_empty($$
           -- through format %I, foreign keys' own equality operators qualified with their schema
           -- (OPERATOR(%I.%s), the name from pg_operator), the person's values as parameters ($1-$4),
           -- security invoker
-          'crm.export_person(bigint)'])$$,
+          'crm.export_person(bigint)',
+          -- the right to erasure (src/erasure.sql): schema, table and column names from the
+          -- catalog through format %I, fixed replacement literals, the person's id, address and
+          -- number as parameters ($1, $2), operators and functions qualified, security invoker
+          'crm.erase_person(bigint,text)'])$$,
     'every function of crm with dynamic SQL (EXECUTE) is on the reviewed list');
 
 -- Casts are global, not per schema: only the owner of a type may create a cast from or to it, so

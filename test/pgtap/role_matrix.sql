@@ -66,6 +66,9 @@ INSERT INTO crm.business_holidays (calendar_id, day, recurring_yearly, name) VAL
 INSERT INTO crm.sla_policies (policy_id, name, calendar_id, priorities, first_response_target) VALUES (9001, 'mx policy', 9001, '{urgent}', '1 hour');
 INSERT INTO crm.escalation_rules (rule_id, name, target, level, at_percent, actions) VALUES (9001, 'mx rule', 'first_response', 1, 75, '{notify_assignee}');
 INSERT INTO crm.ticket_priority_weights (priority, weight) VALUES ('low', 1);
+INSERT INTO crm.erasure_keys (key_id) VALUES (9001);
+INSERT INTO crm.erasure_log (erasure_id, contact_id, key_id, reason) VALUES (9001, 9901, 9001, 'mx');
+INSERT INTO crm.retention_policies (policy_id, name, inactive_for) VALUES (9001, 'mx policy', '5 years');
 
 -- The worlds.
 CREATE TEMP TABLE mx_world_owner (w int PRIMARY KEY, owner_id bigint, ticket boolean);
@@ -186,7 +189,10 @@ INSERT INTO mx_table VALUES
     ('product_pairs', 'product_a', '9801', '{"product_b": 9803}'),
     ('product_pair_totals', 'singleton', 'true', '{}'),
     ('ticket_priority_weights', 'priority', 'low', '{"priority": "high"}'),
-    ('ticket_routing_pointer', 'singleton', 'true', '{}');
+    ('ticket_routing_pointer', 'singleton', 'true', '{}'),
+    ('erasure_keys', 'key_id', '9001', '{}'),
+    ('erasure_log', 'erasure_id', '9001', '{"contact_id": 9902}'),
+    ('retention_policies', 'policy_id', '9001', '{"name": "mx new"}');
 
 -- The expected matrix, from the model. One row per role, table and category: SELECT, INSERT,
 -- UPDATE, DELETE (y allowed, n not, '-' no access at all), and pending_merge: the operations whose
@@ -637,6 +643,23 @@ INSERT INTO mx_expected VALUES
 ('support', 'consent_history', 'ticket',        'y','y','n','n', ''),
 ('support', 'consent_history', 'no ticket',     'n','n','n','n', ''),
 ('analyst', 'consent_history', 'all',           'y','n','n','n', ''),
+-- Erasure (src/erasure.sql): admins only. The keys: read, added (rotation), removed (retired),
+-- never changed; the log: read only (written by crm.erase_person); the retention policies: all.
+('admin',   'erasure_keys', 'all',              'y','y','n','y', ''),
+('manager', 'erasure_keys', 'all',              '-','-','-','-', ''),
+('sales',   'erasure_keys', 'all',              '-','-','-','-', ''),
+('support', 'erasure_keys', 'all',              '-','-','-','-', ''),
+('analyst', 'erasure_keys', 'all',              '-','-','-','-', ''),
+('admin',   'erasure_log', 'all',               'y','n','n','n', ''),
+('manager', 'erasure_log', 'all',               '-','-','-','-', ''),
+('sales',   'erasure_log', 'all',               '-','-','-','-', ''),
+('support', 'erasure_log', 'all',               '-','-','-','-', ''),
+('analyst', 'erasure_log', 'all',               '-','-','-','-', ''),
+('admin',   'retention_policies', 'all',        'y','y','y','y', ''),
+('manager', 'retention_policies', 'all',        '-','-','-','-', ''),
+('sales',   'retention_policies', 'all',        '-','-','-','-', ''),
+('support', 'retention_policies', 'all',        '-','-','-','-', ''),
+('analyst', 'retention_policies', 'all',        '-','-','-','-', ''),
 -- Reference tables: admins write them, staff read them (support: no pipeline).
 ('admin',   'users', 'all',                     'y','y','y','y', ''),
 ('manager', 'users', 'all',                     'y','n','n','n', ''),
@@ -695,7 +718,11 @@ INSERT INTO mx_definer VALUES
     ('crm.consent_history_sync()', '{}', NULL),
     -- recommendations (src/recommendations.sql)
     ('crm.product_pairs_track()', '{}', NULL),
-    ('crm.refresh_product_pairs()',                                    '{admin,analyst,manager}', NULL);
+    ('crm.refresh_product_pairs()',                                    '{admin,analyst,manager}', NULL),
+    -- erasure (src/erasure.sql)
+    ('crm.erase_person_core(bigint,text)',                             '{admin}', NULL),
+    ('crm.contacts_refuse_erased()', '{}', NULL),
+    ('crm.allow_reimport(text)',                                       '{admin}', NULL);
 
 CREATE TEMP TABLE mx_catalog_definer AS
 SELECT p.oid::regprocedure::text AS fn,

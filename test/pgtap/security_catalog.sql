@@ -45,7 +45,11 @@ INSERT INTO definer_reviewed VALUES
     -- ticket routing (src/routing.sql)
     ('route_queued_tickets', 'assigns queued tickets from every agent''s load and writes the round-robin pointer, which no staff role writes; granted to the roles that update every ticket anyway (admins, managers, support)'),
     ('tickets_route_new', 'trigger: routes a new ticket from every agent''s load, which the writer''s view must not bias, and writes the round-robin pointer; sets only the new row''s assignee'),
-    ('tickets_route_freed', 'trigger: when an update or delete freed an agent''s load, routes the queue (as route_queued_tickets)');
+    ('tickets_route_freed', 'trigger: when an update or delete freed an agent''s load, routes the queue (as route_queued_tickets)'),
+    -- erasure (src/erasure.sql)
+    ('erase_person_core', 'anonymises a contact''s rows in the extension''s tables as replica (session_replication_role, superuser only), so no trigger rewrites derived state (scores, duplicate pairs, SLA state), clears consent evidence, which no role updates, and writes the erasure log, which no role writes; granted to crm_admin only, who sees every crm row anyway'),
+    ('contacts_refuse_erased', 'trigger: compares a new contact''s e-mail with the erasure log under the admin-only keys, for any writer; only refuses, changes nothing'),
+    ('allow_reimport', 'records an admin''s override in the erasure log, which no role writes, matching the address under the admin-only keys; granted to crm_admin only');
 
 SELECT set_eq(
     $$SELECT DISTINCT proname::text FROM pg_proc WHERE pronamespace = 'crm'::regnamespace AND prosecdef$$,
@@ -70,6 +74,8 @@ SELECT is_empty(
 -- call them (aggregate support functions; aggregates check their owner's right to them).
 CREATE TEMP TABLE public_reviewed (name text PRIMARY KEY) ON COMMIT DROP;
 INSERT INTO public_reviewed VALUES
+    -- HMAC-SHA-256 of its arguments (src/erasure.sql; no table read)
+    ('hmac_sha256'),
     -- the naive Bayes features of one lead from its values (src/lead_scoring.sql; no table read)
     ('lead_nb_feature_values'),
     -- NPS, CSAT, CES
