@@ -31,6 +31,7 @@ SQL_PARTS = \
 	src/privacy.sql \
 	src/recommendations.sql \
 	src/routing.sql \
+	src/journeys.sql \
 # (every line of SQL_PARTS ends with a backslash; this comment ends the list)
 
 MODULE_big = crm
@@ -72,7 +73,8 @@ DEMO_PARTS = \
 	src/demo/lead_scoring.sql \
 	src/demo/segments.sql \
 	src/demo/forecast.sql \
-	src/demo/recommendations.sql
+	src/demo/recommendations.sql \
+	src/demo/journeys.sql
 EXTENSION  += crm_demo
 DATA_built += crm_demo--$(DEMO_VERSION).sql
 

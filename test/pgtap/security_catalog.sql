@@ -45,7 +45,10 @@ INSERT INTO definer_reviewed VALUES
     -- ticket routing (src/routing.sql)
     ('route_queued_tickets', 'assigns queued tickets from every agent''s load and writes the round-robin pointer, which no staff role writes; granted to the roles that update every ticket anyway (admins, managers, support)'),
     ('tickets_route_new', 'trigger: routes a new ticket from every agent''s load, which the writer''s view must not bias, and writes the round-robin pointer; sets only the new row''s assignee'),
-    ('tickets_route_freed', 'trigger: when an update or delete freed an agent''s load, routes the queue (as route_queued_tickets)');
+    ('tickets_route_freed', 'trigger: when an update or delete freed an agent''s load, routes the queue (as route_queued_tickets)'),
+    -- triggered journeys (src/journeys.sql)
+    ('journey_capture_event', 'trigger: records the journey event (signup, purchase, first purchase, detractor) of the row just written, whoever writes it, in crm.journey_events; the first-purchase check reads the contact''s other orders, which the writer may not see'),
+    ('run_journeys', 'enrolls contacts and advances every journey (enrollments, step log, outbox: tables no staff role writes), checking consent and segment membership of every contact; granted to admins and managers');
 
 SELECT set_eq(
     $$SELECT DISTINCT proname::text FROM pg_proc WHERE pronamespace = 'crm'::regnamespace AND prosecdef$$,
