@@ -172,8 +172,8 @@ COMMENT ON TABLE @extschema@.journey_outbox IS
     'Messages the journeys hand to an external sender, one per entry and send step: channel, template, payload (the step''s, with journey, contact and message ids), queued_at. The sender claims pending ones (crm.claim_journey_messages: FOR UPDATE SKIP LOCKED), sends, and marks them sent or failed (crm.finish_journey_message).';
 
 -- ---------------------------------------------------------------------------------------------
--- Capturing events: triggers on contacts (signup), orders (purchase; first_purchase for a
--- contact's first paid or shipped order) and survey answers (detractor: NPS 0 to 6). SECURITY
+-- Capturing events: triggers on contacts (signup), orders (purchase, once per order, when it
+-- becomes one of crm.purchases; first_purchase when the contact has no other) and survey answers (detractor: NPS 0 to 6). SECURITY
 -- DEFINER: they write crm.journey_events, for the row being written, whoever writes it.
 CREATE FUNCTION @extschema@.journey_capture_event() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -182,14 +182,16 @@ BEGIN
         INSERT INTO @extschema@.journey_events (contact_id, event, occurred_at)
         VALUES (NEW.contact_id, 'signup', NEW.created_at);
     ELSIF TG_RELID OPERATOR(pg_catalog.=) '@extschema@.orders'::pg_catalog.regclass THEN
-        IF NEW.status IN ('paid', 'shipped')
-           AND (TG_OP = 'INSERT' OR OLD.status NOT IN ('paid', 'shipped')) THEN
+        -- a purchase as crm.purchases defines it, recorded once per order
+        IF EXISTS (SELECT FROM @extschema@.purchases p WHERE p.order_id OPERATOR(pg_catalog.=) NEW.order_id)
+           AND NOT EXISTS (SELECT FROM @extschema@.journey_events e
+                           WHERE e.contact_id OPERATOR(pg_catalog.=) NEW.contact_id AND e.event OPERATOR(pg_catalog.=) 'purchase'
+                             AND e.details OPERATOR(pg_catalog.->>) 'order_id' OPERATOR(pg_catalog.=) NEW.order_id::text) THEN
             INSERT INTO @extschema@.journey_events (contact_id, event, occurred_at, details)
             VALUES (NEW.contact_id, 'purchase', NEW.ordered_at, pg_catalog.jsonb_build_object('order_id', NEW.order_id));
-            IF NOT EXISTS (SELECT FROM @extschema@.orders o
-                           WHERE o.contact_id OPERATOR(pg_catalog.=) NEW.contact_id
-                             AND o.order_id OPERATOR(pg_catalog.<>) NEW.order_id
-                             AND o.status IN ('paid', 'shipped')) THEN
+            IF NOT EXISTS (SELECT FROM @extschema@.purchases p
+                           WHERE p.contact_id OPERATOR(pg_catalog.=) NEW.contact_id
+                             AND p.order_id OPERATOR(pg_catalog.<>) NEW.order_id) THEN
                 INSERT INTO @extschema@.journey_events (contact_id, event, occurred_at, details)
                 VALUES (NEW.contact_id, 'first_purchase', NEW.ordered_at, pg_catalog.jsonb_build_object('order_id', NEW.order_id));
             END IF;
@@ -208,7 +210,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.journey_capture_event() IS
-    'Trigger: records journey events: signup (a new contact, at created_at), purchase and first_purchase (an order becoming paid or shipped, at ordered_at; first_purchase when the contact has no other paid or shipped order), detractor (an NPS answer 0-6, at responded_at).';
+    'Trigger: records journey events: signup (a new contact, at created_at), purchase (an order becoming one of crm.purchases, once per order, at ordered_at) and first_purchase (when the contact has no other purchase), detractor (an NPS answer 0-6, at responded_at).';
 REVOKE EXECUTE ON FUNCTION @extschema@.journey_capture_event() FROM PUBLIC;
 CREATE TRIGGER journey_contacts_signup AFTER INSERT ON @extschema@.contacts
     FOR EACH ROW WHEN (NOT @extschema@.restoring_dump()) EXECUTE FUNCTION @extschema@.journey_capture_event();
@@ -540,16 +542,20 @@ BEGIN
     IF stale_after IS NULL OR stale_after <= '0' THEN
         RAISE EXCEPTION 'claim_journey_messages: stale_after must be a positive interval' USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    -- the claimed rows materialized once: a subquery the plan could rescan would skip other rows
+    -- the second time and claim more than the batch
     RETURN QUERY
-    UPDATE @extschema@.journey_outbox o
-    SET status = 'sending', attempts = o.attempts + 1, claimed_at = pg_catalog.clock_timestamp(), claimed_by = worker
-    WHERE o.message_id IN (
+    WITH claimed AS MATERIALIZED (
         SELECT x.message_id FROM @extschema@.journey_outbox x
         WHERE x.status = 'pending'
            OR (x.status = 'sending' AND x.claimed_at < pg_catalog.clock_timestamp() - stale_after)
         ORDER BY x.message_id
         LIMIT batch
         FOR UPDATE SKIP LOCKED)
+    UPDATE @extschema@.journey_outbox o
+    SET status = 'sending', attempts = o.attempts + 1, claimed_at = pg_catalog.clock_timestamp(), claimed_by = worker
+    FROM claimed c
+    WHERE o.message_id = c.message_id
     RETURNING o.*;
 END
 $$;

@@ -1,7 +1,7 @@
 -- pgTAP: triggered journeys (src/journeys.sql). Every expected value is derived by hand in the
 -- comments: instants are in May 2026 (UTC), runs at past instants.
 BEGIN;
-SELECT plan(49);
+SELECT plan(50);
 SET LOCAL TimeZone = 'UTC';
 
 CREATE ROLE jr_mia; CREATE ROLE jr_ana; CREATE ROLE jr_al;
@@ -31,6 +31,9 @@ SELECT is((SELECT string_agg(event, ',' ORDER BY event) FROM crm.journey_events 
 UPDATE crm.orders SET status = 'paid' WHERE order_id = 8601;
 SELECT is((SELECT string_agg(event, ',' ORDER BY event) FROM crm.journey_events WHERE contact_id = 8601 AND event <> 'signup'),
           'first_purchase,purchase,purchase', 'the pending order paid later: a purchase, not a first purchase (there is another paid one)');
+UPDATE crm.orders SET status = 'shipped' WHERE order_id IN (8601, 8602);
+SELECT is((SELECT count(*)::int FROM crm.journey_events WHERE contact_id = 8601 AND event = 'purchase'), 2,
+          'paid orders shipped: no new purchase (one per order)');
 INSERT INTO crm.survey_responses (contact_id, kind, score, responded_at) VALUES
     (8602, 'nps', 6, '2026-05-02 00:00+00'), (8602, 'nps', 7, '2026-05-02 00:00+00'), (8602, 'csat', 1, '2026-05-02 00:00+00');
 SELECT is((SELECT count(*)::int FROM crm.journey_events WHERE contact_id = 8602 AND event = 'detractor'), 1,
