@@ -33,6 +33,7 @@ SQL_PARTS = \
 	src/recommendations.sql \
 	src/routing.sql \
 	src/erasure.sql \
+	src/journeys.sql \
 # (every line of SQL_PARTS ends with a backslash; this comment ends the list)
 
 MODULE_big = crm
@@ -76,7 +77,9 @@ DEMO_PARTS = \
 	src/demo/forecast.sql \
 	src/demo/recommendations.sql \
 	src/demo/campaigns.sql \
-	src/demo/consent.sql
+	src/demo/consent.sql \
+	src/demo/journeys.sql \
+# (every line of DEMO_PARTS ends with a backslash; this comment ends the list)
 EXTENSION  += crm_demo
 DATA_built += crm_demo--$(DEMO_VERSION).sql
 

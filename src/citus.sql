@@ -113,7 +113,10 @@ DECLARE
         'consent_history',
         -- each customer's purchased products, which only crm.refresh_product_pairs() writes on a
         -- distributed CRM (docs/recommendations.md)
-        'customer_baskets'];
+        'customer_baskets',
+        -- triggered journeys: events, enrollments, the step log and the outbox, which
+        -- crm.run_journeys keeps together in one transaction on the coordinator (docs/journeys.md)
+        'journey_events', 'journey_enrollments', 'journey_step_log', 'journey_outbox'];
     -- tables without contact_id: the column is added and filled from the parent row
     children text[][] := ARRAY[['order_lines', 'orders', 'order_id'],
                                ['lead_status_history', 'leads', 'lead_id']];
@@ -133,7 +136,10 @@ DECLARE
         'contacts_consent_legacy',
         -- product co-occurrence counts over all customers, on every node: crm.refresh_product_pairs()
         'product_pairs_lines_inserted', 'product_pairs_lines_updated', 'product_pairs_lines_deleted',
-        'product_pairs_orders_updated', 'product_pairs_orders_deleted'];
+        'product_pairs_orders_updated', 'product_pairs_orders_deleted',
+        -- journey events recorded on the coordinator's crm.journey_events: the application calls
+        -- crm.journey_event (signup, purchase, first_purchase, detractor) instead (docs/journeys.md)
+        'journey_contacts_signup', 'journey_orders_purchase', 'journey_survey_detractor'];
     replaced_triggers text[][] := ARRAY[
         ['order_lines', 'order_lines_maintain_order_total',
          'AFTER INSERT OR UPDATE OR DELETE', 'FOR EACH ROW WHEN (NOT @extschema@.restoring_dump())', 'maintain_order_total_colocated'],

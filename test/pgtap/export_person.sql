@@ -69,8 +69,8 @@ SELECT is((SELECT count(*)::int FROM ep, jsonb_each(doc -> 'tables') t, jsonb_ar
 SELECT is(pg_temp.ids('crm.lead_status_history', 'lead_id'), '{8101}', 'the lead''s status history, via leads');
 SELECT is((SELECT array_agg(r ->> 'contact_b') FROM ep, jsonb_array_elements(doc -> 'tables' -> 'crm.duplicate_candidates') r), '{8003}',
           'the duplicate pair naming the contact');
-SELECT is((SELECT count(*)::int FROM ep, jsonb_each(doc -> 'tables') t, jsonb_array_elements(t.value) r), 15,
-          'fifteen rows in all (1 lead, 1 status, 1 activity, 1 order, 2 lines, 2 consents, 1 card, 2 events, 1 newsletter, 1 call, 1 contact, 1 pair)');
+SELECT is((SELECT count(*)::int FROM ep, jsonb_each(doc -> 'tables') t, jsonb_array_elements(t.value) r), 18,
+          'eighteen rows in all (1 lead, 1 status, 1 activity, 1 order, 2 lines, 2 consents, 1 card, 2 events, 1 newsletter, 1 call, 1 contact, 1 pair, 3 journey events: signup, purchase, first purchase)');
 
 SELECT is(crm.export_person(NULL), NULL, 'NULL id: NULL');
 SELECT throws_ok($$SELECT crm.export_person(8999)$$, '22023', 'contact 8999 does not exist', 'an unknown id is refused (22023)');

@@ -69,6 +69,8 @@ INSERT INTO crm.ticket_priority_weights (priority, weight) VALUES ('low', 1);
 INSERT INTO crm.erasure_keys (key_id) VALUES (9001);
 INSERT INTO crm.erasure_log (erasure_id, contact_id, key_id, reason) VALUES (9001, 9901, 9001, 'mx');
 INSERT INTO crm.retention_policies (policy_id, name, inactive_for) VALUES (9001, 'mx policy', '5 years');
+INSERT INTO crm.journeys (journey_id, name, entry_event) VALUES (9001, 'mx journey', 'signup');
+INSERT INTO crm.journey_steps (journey_id, position, kind, wait_for) VALUES (9001, 1, 'wait', '1 day');
 
 -- The worlds.
 CREATE TEMP TABLE mx_world_owner (w int PRIMARY KEY, owner_id bigint, ticket boolean);
@@ -124,6 +126,16 @@ INSERT INTO crm.duplicate_candidates (contact_a, contact_b, probability, weight,
 INSERT INTO crm.consent_history (consent_id, contact_id, purpose, granted, lawful_basis, source, effective_at)
     SELECT 9000 + w, 9000 + w, 'marketing_sms', true, 'consent', 'mx form', '2026-01-01' FROM mx_world_owner;
 
+-- Triggered journeys (src/journeys.sql): per world's contact an event (id 900w: the signup
+-- events the trigger recorded are removed), an enrollment, a step and an outbox message.
+DELETE FROM crm.journey_events WHERE contact_id BETWEEN 9000 AND 9199;
+INSERT INTO crm.journey_events (event_id, contact_id, event, occurred_at) SELECT 9000 + w, 9000 + w, 'mx', '2026-01-01' FROM mx_world_owner;
+INSERT INTO crm.journey_enrollments (enrollment_id, journey_id, contact_id, entry, entered_at, position, step_started_at)
+    SELECT 9000 + w, 9001, 9000 + w, 1, '2026-01-01', 1, '2026-01-01' FROM mx_world_owner;
+INSERT INTO crm.journey_step_log (enrollment_id, position, journey_id, contact_id, kind, outcome, at, run_at)
+    SELECT 9000 + w, 1, 9001, 9000 + w, 'wait', 'waited', '2026-01-02', '2026-01-02' FROM mx_world_owner;
+INSERT INTO crm.journey_outbox (enrollment_id, position, journey_id, contact_id, channel, template, payload, queued_at)
+    SELECT 9000 + w, 1, 9001, 9000 + w, 'email', 'mx', '{}', '2026-01-02' FROM mx_world_owner;
 -- The acting users, and which world each category is to them.
 CREATE TEMP TABLE mx_actor (role text PRIMARY KEY, login name, group_role name);
 INSERT INTO mx_actor VALUES ('admin', 'mx_ad', 'crm_admin'), ('manager', 'mx_mia', 'crm_manager'),
@@ -192,7 +204,13 @@ INSERT INTO mx_table VALUES
     ('ticket_routing_pointer', 'singleton', 'true', '{}'),
     ('erasure_keys', 'key_id', '9001', '{}'),
     ('erasure_log', 'erasure_id', '9001', '{"contact_id": 9902}'),
-    ('retention_policies', 'policy_id', '9001', '{"name": "mx new"}');
+    ('retention_policies', 'policy_id', '9001', '{"name": "mx new"}'),
+    ('journeys', 'journey_id', '9001', '{"name": "mx new"}'),
+    ('journey_steps', 'journey_id', '9001', '{"position": 2}'),
+    ('journey_events', 'event_id', NULL, '{}'),
+    ('journey_enrollments', 'enrollment_id', NULL, '{"entry": 2}'),
+    ('journey_step_log', 'contact_id', NULL, '{"position": 2}'),
+    ('journey_outbox', 'contact_id', NULL, '{"position": 2}');
 
 -- The expected matrix, from the model. One row per role, table and category: SELECT, INSERT,
 -- UPDATE, DELETE (y allowed, n not, '-' no access at all), and pending_merge: the operations whose
@@ -660,6 +678,68 @@ INSERT INTO mx_expected VALUES
 ('sales',   'retention_policies', 'all',        '-','-','-','-', ''),
 ('support', 'retention_policies', 'all',        '-','-','-','-', ''),
 ('analyst', 'retention_policies', 'all',        '-','-','-','-', ''),
+-- Triggered journeys: journeys and steps are configuration (admins and managers write);
+-- events, enrollments, the step log and the outbox follow their contact. Events are recorded
+-- through column grants (crm.journey_event): a copy of a whole row, processed_at included, is
+-- refused (n). Admins update the outbox (the sender).
+('admin',   'journeys', 'all', 'y','y','y','y', ''),
+('manager', 'journeys', 'all', 'y','y','y','y', ''),
+('sales',   'journeys', 'all', 'y','n','n','n', ''),
+('support', 'journeys', 'all', 'y','n','n','n', ''),
+('analyst', 'journeys', 'all', 'y','n','n','n', ''),
+('admin',   'journey_steps', 'all', 'y','y','y','y', ''),
+('manager', 'journey_steps', 'all', 'y','y','y','y', ''),
+('sales',   'journey_steps', 'all', 'y','n','n','n', ''),
+('support', 'journey_steps', 'all', 'y','n','n','n', ''),
+('analyst', 'journey_steps', 'all', 'y','n','n','n', ''),
+('admin',   'journey_events', 'all', 'y','n','n','n', ''),
+('manager', 'journey_events', 'own', 'y','n','n','n', ''),
+('manager', 'journey_events', 'team', 'y','n','n','n', ''),
+('manager', 'journey_events', 'other', 'n','n','n','n', ''),
+('manager', 'journey_events', 'unowned', 'y','n','n','n', ''),
+('sales',   'journey_events', 'own', 'y','n','n','n', ''),
+('sales',   'journey_events', 'team', 'n','n','n','n', ''),
+('sales',   'journey_events', 'other', 'n','n','n','n', ''),
+('sales',   'journey_events', 'unowned', 'n','n','n','n', ''),
+('support', 'journey_events', 'ticket', 'y','n','n','n', ''),
+('support', 'journey_events', 'no ticket', 'n','n','n','n', ''),
+('analyst', 'journey_events', 'all', 'y','n','n','n', ''),
+('admin',   'journey_enrollments', 'all', 'y','n','n','n', ''),
+('manager', 'journey_enrollments', 'own', 'y','n','n','n', ''),
+('manager', 'journey_enrollments', 'team', 'y','n','n','n', ''),
+('manager', 'journey_enrollments', 'other', 'n','n','n','n', ''),
+('manager', 'journey_enrollments', 'unowned', 'y','n','n','n', ''),
+('sales',   'journey_enrollments', 'own', 'y','n','n','n', ''),
+('sales',   'journey_enrollments', 'team', 'n','n','n','n', ''),
+('sales',   'journey_enrollments', 'other', 'n','n','n','n', ''),
+('sales',   'journey_enrollments', 'unowned', 'n','n','n','n', ''),
+('support', 'journey_enrollments', 'ticket', 'y','n','n','n', ''),
+('support', 'journey_enrollments', 'no ticket', 'n','n','n','n', ''),
+('analyst', 'journey_enrollments', 'all', 'y','n','n','n', ''),
+('admin',   'journey_step_log', 'all', 'y','n','n','n', ''),
+('manager', 'journey_step_log', 'own', 'y','n','n','n', ''),
+('manager', 'journey_step_log', 'team', 'y','n','n','n', ''),
+('manager', 'journey_step_log', 'other', 'n','n','n','n', ''),
+('manager', 'journey_step_log', 'unowned', 'y','n','n','n', ''),
+('sales',   'journey_step_log', 'own', 'y','n','n','n', ''),
+('sales',   'journey_step_log', 'team', 'n','n','n','n', ''),
+('sales',   'journey_step_log', 'other', 'n','n','n','n', ''),
+('sales',   'journey_step_log', 'unowned', 'n','n','n','n', ''),
+('support', 'journey_step_log', 'ticket', 'y','n','n','n', ''),
+('support', 'journey_step_log', 'no ticket', 'n','n','n','n', ''),
+('analyst', 'journey_step_log', 'all', 'y','n','n','n', ''),
+('admin',   'journey_outbox', 'all', 'y','n','y','n', ''),
+('manager', 'journey_outbox', 'own', 'y','n','n','n', ''),
+('manager', 'journey_outbox', 'team', 'y','n','n','n', ''),
+('manager', 'journey_outbox', 'other', 'n','n','n','n', ''),
+('manager', 'journey_outbox', 'unowned', 'y','n','n','n', ''),
+('sales',   'journey_outbox', 'own', 'y','n','n','n', ''),
+('sales',   'journey_outbox', 'team', 'n','n','n','n', ''),
+('sales',   'journey_outbox', 'other', 'n','n','n','n', ''),
+('sales',   'journey_outbox', 'unowned', 'n','n','n','n', ''),
+('support', 'journey_outbox', 'ticket', 'y','n','n','n', ''),
+('support', 'journey_outbox', 'no ticket', 'n','n','n','n', ''),
+('analyst', 'journey_outbox', 'all', 'y','n','n','n', ''),
 -- Reference tables: admins write them, staff read them (support: no pipeline).
 ('admin',   'users', 'all',                     'y','y','y','y', ''),
 ('manager', 'users', 'all',                     'y','n','n','n', ''),
@@ -722,7 +802,10 @@ INSERT INTO mx_definer VALUES
     -- erasure (src/erasure.sql)
     ('crm.erase_person_core(bigint,text)',                             '{admin}', NULL),
     ('crm.contacts_refuse_erased()', '{}', NULL),
-    ('crm.allow_reimport(text)',                                       '{admin}', NULL);
+    ('crm.allow_reimport(text)',                                       '{admin}', NULL),
+    -- triggered journeys (src/journeys.sql)
+    ('crm.journey_capture_event()', '{}', NULL),
+    ('crm.run_journeys(timestamp with time zone)',                     '{admin,manager}', NULL);
 
 CREATE TEMP TABLE mx_catalog_definer AS
 SELECT p.oid::regprocedure::text AS fn,

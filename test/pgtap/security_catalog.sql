@@ -49,7 +49,10 @@ INSERT INTO definer_reviewed VALUES
     -- erasure (src/erasure.sql)
     ('erase_person_core', 'anonymises a contact''s rows in the extension''s tables as replica (session_replication_role, superuser only), so no trigger rewrites derived state (scores, duplicate pairs, SLA state), clears consent evidence, which no role updates, and writes the erasure log, which no role writes; granted to crm_admin only, who sees every crm row anyway'),
     ('contacts_refuse_erased', 'trigger: compares a new contact''s e-mail with the erasure log under the admin-only keys, for any writer; only refuses, changes nothing'),
-    ('allow_reimport', 'records an admin''s override in the erasure log, which no role writes, matching the address under the admin-only keys; granted to crm_admin only');
+    ('allow_reimport', 'records an admin''s override in the erasure log, which no role writes, matching the address under the admin-only keys; granted to crm_admin only'),
+    -- triggered journeys (src/journeys.sql)
+    ('journey_capture_event', 'trigger: records the journey event (signup, purchase, first purchase, detractor) of the row just written, whoever writes it, in crm.journey_events; the first-purchase check reads the contact''s other orders, which the writer may not see'),
+    ('run_journeys', 'enrolls contacts and advances every journey (enrollments, step log, outbox: tables no staff role writes), checking consent and segment membership of every contact; granted to admins and managers');
 
 SELECT set_eq(
     $$SELECT DISTINCT proname::text FROM pg_proc WHERE pronamespace = 'crm'::regnamespace AND prosecdef$$,
