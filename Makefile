@@ -32,8 +32,8 @@ SQL_PARTS = \
 	src/privacy.sql \
 	src/recommendations.sql \
 	src/routing.sql \
-	src/erasure.sql \
 	src/journeys.sql \
+	src/erasure.sql \
 # (every line of SQL_PARTS ends with a backslash; this comment ends the list)
 
 MODULE_big = crm

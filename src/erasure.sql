@@ -138,7 +138,19 @@ FROM (VALUES
     ('@extschema@.orders', 'campaign_variant', 'kept', 'experiment arm'),
     ('@extschema@.campaign_members', 'variant', 'kept', 'experiment arm'),
     ('@extschema@.tickets', 'required_skills', 'kept', 'routing category'),
-    ('@extschema@.rfm_history', 'segment', 'kept', 'derived segment')
+    ('@extschema@.rfm_history', 'segment', 'kept', 'derived segment'),
+    ('@extschema@.journey_events', 'details', 'keys other than order_id, response_id and score removed', 'what an application records with an event; the ids and the score the triggers record stay (a purchase is recorded once per order)'),
+    ('@extschema@.journey_events', 'event', 'kept', 'category'),
+    ('@extschema@.journey_enrollments', 'status', 'kept', 'category'),
+    ('@extschema@.journey_enrollments', 'exit_reason', 'kept', 'category'),
+    ('@extschema@.journey_step_log', 'kind', 'kept', 'category'),
+    ('@extschema@.journey_step_log', 'outcome', 'kept', 'category'),
+    ('@extschema@.journey_outbox', 'channel', 'kept', 'category'),
+    ('@extschema@.journey_outbox', 'template', 'kept', 'template name'),
+    ('@extschema@.journey_outbox', 'payload', 'set to ''{}''', 'the message''s data, which a step may fill with anything'),
+    ('@extschema@.journey_outbox', 'status', 'kept', 'category'),
+    ('@extschema@.journey_outbox', 'claimed_by', 'kept', 'the sender''s name'),
+    ('@extschema@.journey_outbox', 'last_error', 'set to NULL', 'a sender''s error text may quote the address')
 ) AS v(table_name, column_name, action, why)
 WHERE pg_catalog.to_regclass(v.table_name) IS NOT NULL;
 COMMENT ON VIEW @extschema@.erasure_columns IS
@@ -245,6 +257,22 @@ BEGIN
     WHERE h.contact_id OPERATOR(pg_catalog.=) id AND h.evidence IS NOT NULL;
     GET DIAGNOSTICS n = ROW_COUNT;
     counts := counts OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('crm.consent_history', n);
+
+    UPDATE @extschema@.journey_events e
+    SET details = (SELECT coalesce(pg_catalog.jsonb_object_agg(j.key, j.value), '{}'::jsonb)
+                   FROM pg_catalog.jsonb_each(e.details) AS j
+                   WHERE j.key OPERATOR(pg_catalog.=) ANY (ARRAY['order_id', 'response_id', 'score']))
+    WHERE e.contact_id OPERATOR(pg_catalog.=) id
+      AND EXISTS (SELECT FROM pg_catalog.jsonb_object_keys(e.details) AS k
+                  WHERE k OPERATOR(pg_catalog.<>) ALL (ARRAY['order_id', 'response_id', 'score']));
+    GET DIAGNOSTICS n = ROW_COUNT;
+    counts := counts OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('crm.journey_events', n);
+
+    UPDATE @extschema@.journey_outbox o SET payload = '{}', last_error = NULL
+    WHERE o.contact_id OPERATOR(pg_catalog.=) id
+      AND (o.payload OPERATOR(pg_catalog.<>) '{}'::jsonb OR o.last_error IS NOT NULL);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    counts := counts OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('crm.journey_outbox', n);
 
     IF already THEN
         RETURN pg_catalog.jsonb_build_object('contact_id', id, 'erasure_id', logged, 'already_erased', true, 'rows', counts);
