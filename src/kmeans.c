@@ -887,6 +887,10 @@ kmeans_lloyd(const double *points, int64 n, int dims, int k, double *centroids,
 	double	   *old = palloc(sizeof(double) * k * dims);
 	double	   *moved = palloc(sizeof(double) * k);
 	double	   *half_gap = palloc(sizeof(double) * k);
+	double	   *lower_move = palloc(sizeof(double) * k);
+	double		largest,
+				second_largest;
+	int			largest_at;
 	int			lanes = kmeans_lanes(k);
 	double	   *ct = palloc(sizeof(double) * lanes * dims);
 	double	   *buf = palloc(sizeof(double) * lanes);
@@ -943,15 +947,20 @@ kmeans_lloyd(const double *points, int64 n, int dims, int k, double *centroids,
 			{
 				const double *x = points + i * dims;
 				int			a = assignment[i];
-				double		bound = Max(half_gap[a], lower[i]);
+				double		bound;
 				double		first,
 							second;
 				int			c;
 
+				if ((i & 0x3FF) == 0)
+					CHECK_FOR_INTERRUPTS();
+				/* the bounds follow the centroids' last moves */
+				upper[i] += moved[a];
+				if (lower[i] != DBL_MAX)
+					lower[i] -= lower_move[a];
+				bound = Max(half_gap[a], lower[i]);
 				if (upper[i] <= bound)
 					continue;
-				if ((i & 0xFF) == 0)
-					CHECK_FOR_INTERRUPTS();
 				upper[i] = sqrt(squared_distance(x, centroids + a * dims, dims));
 				if (upper[i] <= bound)
 					continue;
@@ -1008,30 +1017,29 @@ kmeans_lloyd(const double *points, int64 n, int dims, int k, double *centroids,
 				assignment[i] = -1;
 			continue;
 		}
+		/*
+		 * How far each centroid moved: the next pass moves every point's bounds by it (upper
+		 * up by its own centroid's move, lower down by the largest move of another) as it
+		 * reaches the point, which saves a pass over the bounds per iteration; the bounds are
+		 * read nowhere else before then.
+		 */
+		largest = 0;
+		second_largest = 0;
+		largest_at = -1;
+		for (int c = 0; c < k; c++)
 		{
-			double		largest = 0,
-						second_largest = 0;
-			int			largest_at = -1;
-
-			for (int c = 0; c < k; c++)
+			moved[c] = sqrt(squared_distance(old + c * dims, centroids + c * dims, dims));
+			if (moved[c] > largest)
 			{
-				moved[c] = sqrt(squared_distance(old + c * dims, centroids + c * dims, dims));
-				if (moved[c] > largest)
-				{
-					second_largest = largest;
-					largest = moved[c];
-					largest_at = c;
-				}
-				else if (moved[c] > second_largest)
-					second_largest = moved[c];
+				second_largest = largest;
+				largest = moved[c];
+				largest_at = c;
 			}
-			for (int64 i = 0; i < n; i++)
-			{
-				upper[i] += moved[assignment[i]];
-				if (lower[i] != DBL_MAX)
-					lower[i] -= assignment[i] == largest_at ? second_largest : largest;
-			}
+			else if (moved[c] > second_largest)
+				second_largest = moved[c];
 		}
+		for (int c = 0; c < k; c++)
+			lower_move[c] = c == largest_at ? second_largest : largest;
 	}
 
 	/* the exact means of the clusters found (the running sums carry rounding) */
@@ -1082,6 +1090,7 @@ kmeans_lloyd(const double *points, int64 n, int dims, int k, double *centroids,
 	pfree(old);
 	pfree(moved);
 	pfree(half_gap);
+	pfree(lower_move);
 	pfree(ct);
 	pfree(buf);
 	return inertia;
