@@ -125,9 +125,9 @@ SQL
 columns=$(seq -s ', ' -f 'f[%g]' 1 "$dims")
 for table in $(printf 'bench_km_%s ' $tables); do
 	psql_bench -c "\\copy (SELECT $columns FROM $table) TO '$work/points.csv' WITH (FORMAT csv)"
-	# the C program $runs times, the median of its per-start means
-	c_ms=$(for ((run = 0; run < runs; run++)); do "$work/lloyd" "$work/points.csv" 8 10 "$dims"; done | sort -n | awk '{ v[NR] = $1; b = $2 } END { print v[int((NR + 1) / 2)] }')
-	c_inertia=$("$work/lloyd" "$work/points.csv" 8 10 "$dims" | awk '{ print $2 }')
+	# the C program $runs times: the median of its per-start means, and its best inertia (the
+	# same seeds every run)
+	read -r c_ms c_inertia < <(for ((run = 0; run < runs; run++)); do "$work/lloyd" "$work/points.csv" 8 10 "$dims"; done | sort -n | awk '{ v[NR] = $1; b = $2 } END { print v[int((NR + 1) / 2)], b }')
 	read -r k1_ms k8_ms < <(time_queries "SET max_parallel_workers_per_gather = 0;" \
 		"SELECT crm.kmeans(f, 1) FROM $table" \
 		"SELECT crm.kmeans(f, 8) FROM $table")
