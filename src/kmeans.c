@@ -344,6 +344,89 @@ squared_distance(const double *a, const double *b, int dims)
 	}
 }
 
+/*
+ * Distances to many centroids at once. The centroids are held transposed ("lanes"): coordinate j
+ * of centroid c at ct[j * lanes + c], lanes being k rounded up to a multiple of 4 (the padding
+ * columns hold zeros, and their distances are never read). For one point the squared distances
+ * to every centroid then come from one pass over its coordinates, the inner loop running over a
+ * fixed block of 8 (or 4) centroids: independent sums the compiler keeps in vector registers at
+ * -O2, where squared_distance's single running sum waits on each addition in turn. Each sum
+ * still adds the squared differences in the order j = 0, 1, ..., d - 1 starting from 0, exactly
+ * as squared_distance does, so every distance is bit for bit the one squared_distance returns.
+ */
+static inline int
+kmeans_lanes(int k)
+{
+	return (k + 3) & ~3;
+}
+
+/* The transposed copy of k centroids (row-major, dims each) into ct (dims x lanes). */
+static void
+kmeans_transpose(const double *centroids, int k, int dims, double *ct)
+{
+	int			lanes = kmeans_lanes(k);
+
+	for (int j = 0; j < dims; j++)
+		for (int c = 0; c < lanes; c++)
+			ct[j * lanes + c] = c < k ? centroids[c * dims + j] : 0;
+}
+
+/* One centroid's column of the transposed copy, after that centroid moved. */
+static inline void
+kmeans_transpose_one(const double *centroid, int c, int k, int dims, double *ct)
+{
+	int			lanes = kmeans_lanes(k);
+
+	for (int j = 0; j < dims; j++)
+		ct[j * lanes + c] = centroid[j];
+}
+
+/* out[c] = squared_distance(point, centroid c) for every c < lanes (see above). */
+static inline void
+distances_to_all(const double *point, const double *ct, int lanes, int dims, double *out)
+{
+	int			c0 = 0;
+
+	for (; c0 + 8 <= lanes; c0 += 8)
+	{
+		double		sum[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+		const double *column = ct + c0;
+
+		for (int j = 0; j < dims; j++, column += lanes)
+		{
+			double		x = point[j];
+
+			for (int l = 0; l < 8; l++)
+			{
+				double		diff = x - column[l];
+
+				sum[l] += diff * diff;
+			}
+		}
+		for (int l = 0; l < 8; l++)
+			out[c0 + l] = sum[l];
+	}
+	if (c0 < lanes)
+	{
+		double		sum[4] = {0, 0, 0, 0};
+		const double *column = ct + c0;
+
+		for (int j = 0; j < dims; j++, column += lanes)
+		{
+			double		x = point[j];
+
+			for (int l = 0; l < 4; l++)
+			{
+				double		diff = x - column[l];
+
+				sum[l] += diff * diff;
+			}
+		}
+		for (int l = 0; l < 4; l++)
+			out[c0 + l] = sum[l];
+	}
+}
+
 /* The nearest centroid of a point (the lowest index on ties), and its squared distance. */
 static inline int
 nearest_centroid(const double *point, const double *centroids, int k, int dims, double *distance)
@@ -366,19 +449,51 @@ nearest_centroid(const double *point, const double *centroids, int k, int dims, 
 }
 
 /*
+ * A squared distance g between two centres, and a point whose squared distance to the first is
+ * near: when g >= 4 near, the triangle inequality puts the point at least sqrt(near) from the
+ * second centre, so the second cannot be nearer. The factor 1 + 1e-6 covers the rounding of
+ * both computed distances (relative errors of about (d + 2) x 1.1e-16 each, sums of squares
+ * being sums of non-negative terms), so that a point passed over would also have been computed
+ * no nearer the second centre.
+ */
+/* From this many coordinates on, the seeding measures its candidates together and skips far points. */
+#define KMEANS_BLOCK_DIMS 8
+
+#define KMEANS_FAR(g, near) ((g) >= 4.0 * (1.0 + 1e-6) * (near))
+
+/*
  * Greedy k-means++ seeding (Arthur and Vassilvitskii 2007, and the greedy variant their paper
  * mentions): the first centroid uniformly at random; for each next one, trials candidate points
  * drawn with probability proportional to their squared distance to the nearest centroid chosen
- * so far, keeping the candidate that leaves the smallest total of those distances (the
- * distances of the best trial are kept, so the winner costs no further pass). nearest,
- * trial_distances and best_distances are scratch space for n distances each.
+ * so far, keeping the candidate that leaves the smallest total of those distances (the first on
+ * ties). The draws of one step all read the same distances, so they are made first, and one
+ * pass over the points then measures every candidate at once (distances_to_all), each total
+ * summed in point order as one candidate at a time would; a second pass moves the winner's
+ * distances into nearest. owner[i] is the chosen centroid nearest point i: a point far from
+ * every candidate by KMEANS_FAR (measured from its owner) adds its own distance to every total
+ * without being read, and likewise in the winner's pass; the totals and distances are exactly
+ * those of measuring every point. Below KMEANS_BLOCK_DIMS coordinates, where a distance costs
+ * less than the branch that would skip it, each candidate takes a pass of its own (keeping the
+ * distances of the best so far: no second pass). nearest, trial_distances, best_distances and
+ * owner are scratch space for n numbers each.
  */
 static void
 kmeans_plus_plus(const double *points, int64 n, int dims, int k, int trials, uint64 *rng,
-				 double *centroids, double *nearest, double *trial_distances, double *best_distances)
+				 double *centroids, double *nearest, double *trial_distances, double *best_distances,
+				 int *owner)
 {
 	int64		first = (int64) (random_unit(rng) * n);
 	double		total = 0;
+	int			lanes = kmeans_lanes(trials);
+	int64	   *chosen = palloc(sizeof(int64) * trials);
+	double	   *candidates = palloc(sizeof(double) * trials * dims);
+	double	   *ct = palloc(sizeof(double) * lanes * dims);
+	double	   *totals = palloc(sizeof(double) * lanes);
+	double	   *d = palloc(sizeof(double) * lanes);
+	/* gap[m * trials + t]: squared distance from chosen centroid m to candidate t */
+	double	   *gap = palloc(sizeof(double) * k * trials);
+	/* the smallest of a chosen centroid's gaps to the candidates */
+	double	   *closest = palloc(sizeof(double) * k);
 
 	memcpy(centroids, points + first * dims, dims * sizeof(double));
 	for (int64 i = 0; i < n; i++)
@@ -386,70 +501,144 @@ kmeans_plus_plus(const double *points, int64 n, int dims, int k, int trials, uin
 		if ((i & 0x3FF) == 0)
 			CHECK_FOR_INTERRUPTS();
 		nearest[i] = squared_distance(points + i * dims, centroids, dims);
+		owner[i] = 0;
 		total += nearest[i];
 	}
 	for (int c = 1; c < k; c++)
 	{
 		double	   *centroid = centroids + c * dims;
+		const double *winner;
 		double		best_total = -1;
+		int			best = 0;
 
 		CHECK_FOR_INTERRUPTS();
 		for (int trial = 0; trial < trials; trial++)
 		{
-			int64		chosen = n - 1;
-			double		trial_total = 0;
-			const double *candidate;
-
+			chosen[trial] = n - 1;
 			if (total > 0)
 			{
 				double		target = random_unit(rng) * total;
 
 				for (int64 i = 0; i < n; i++)
 				{
+					if ((i & 0xFFFF) == 0)
+						CHECK_FOR_INTERRUPTS();
 					target -= nearest[i];
 					if (target < 0)
 					{
-						chosen = i;
+						chosen[trial] = i;
 						break;
 					}
 				}
 				/* rounding can leave target >= 0 at the end: take the last point with weight */
-				while (chosen > 0 && nearest[chosen] == 0)
-					chosen--;
+				while (chosen[trial] > 0 && nearest[chosen[trial]] == 0)
+					chosen[trial]--;
 			}
 			else
 				/* every point sits on a centroid already: fewer distinct points than k */
-				chosen = (int64) (random_unit(rng) * n);
-			candidate = points + chosen * dims;
-			for (int64 i = 0; i < n; i++)
+				chosen[trial] = (int64) (random_unit(rng) * n);
+			memcpy(candidates + trial * dims, points + chosen[trial] * dims, dims * sizeof(double));
+			totals[trial] = 0;
+		}
+		if (dims < KMEANS_BLOCK_DIMS)
+		{
+			/*
+			 * Few coordinates: a point costs less to measure than to pass over, so each
+			 * candidate in turn, its distances kept while it is the best so far.
+			 */
+			for (int trial = 0; trial < trials; trial++)
 			{
-				double		d = squared_distance(points + i * dims, candidate, dims);
+				const double *candidate = candidates + trial * dims;
 
-				if ((i & 0x3FF) == 0)
-					CHECK_FOR_INTERRUPTS();
-				trial_distances[i] = d < nearest[i] ? d : nearest[i];
-				trial_total += trial_distances[i];
+				for (int64 i = 0; i < n; i++)
+				{
+					double		e = squared_distance(points + i * dims, candidate, dims);
+
+					if ((i & 0x3FF) == 0)
+						CHECK_FOR_INTERRUPTS();
+					trial_distances[i] = e < nearest[i] ? e : nearest[i];
+					totals[trial] += trial_distances[i];
+				}
+				if (best_total < 0 || totals[trial] < best_total)
+				{
+					double	   *swap = best_distances;
+
+					best_distances = trial_distances;
+					trial_distances = swap;
+					best_total = totals[trial];
+					best = trial;
+				}
 			}
-			if (best_total < 0 || trial_total < best_total)
+			memcpy(centroid, candidates + best * dims, dims * sizeof(double));
 			{
-				double	   *swap = best_distances;
+				double	   *swap = nearest;
 
-				/* keep this trial's distances: the best so far become scratch */
-				best_distances = trial_distances;
-				trial_distances = swap;
-				best_total = trial_total;
-				memcpy(centroid, candidate, dims * sizeof(double));
+				nearest = best_distances;
+				best_distances = swap;
+			}
+			total = best_total;
+			continue;
+		}
+		kmeans_transpose(candidates, trials, dims, ct);
+		for (int m = 0; m < c; m++)
+		{
+			closest[m] = DBL_MAX;
+			for (int trial = 0; trial < trials; trial++)
+			{
+				gap[m * trials + trial] = squared_distance(centroids + m * dims, candidates + trial * dims, dims);
+				closest[m] = Min(closest[m], gap[m * trials + trial]);
 			}
 		}
-		/* the winner's distances become those to the nearest chosen centroid */
+		for (int64 i = 0; i < n; i++)
 		{
-			double	   *swap = nearest;
+			double		near = nearest[i];
 
-			nearest = best_distances;
-			best_distances = swap;
+			if ((i & 0x3FF) == 0)
+				CHECK_FOR_INTERRUPTS();
+			if (KMEANS_FAR(closest[owner[i]], near))
+			{
+				/* no candidate is nearer than the owner */
+				for (int trial = 0; trial < trials; trial++)
+					totals[trial] += near;
+				continue;
+			}
+			distances_to_all(points + i * dims, ct, lanes, dims, d);
+			for (int trial = 0; trial < trials; trial++)
+				totals[trial] += d[trial] < near ? d[trial] : near;
+		}
+		for (int trial = 0; trial < trials; trial++)
+			if (best_total < 0 || totals[trial] < best_total)
+			{
+				best_total = totals[trial];
+				best = trial;
+			}
+		winner = candidates + best * dims;
+		memcpy(centroid, winner, dims * sizeof(double));
+		/* the winner's distances become those to the nearest chosen centroid */
+		for (int64 i = 0; i < n; i++)
+		{
+			double		e;
+
+			if ((i & 0x3FF) == 0)
+				CHECK_FOR_INTERRUPTS();
+			if (KMEANS_FAR(gap[owner[i] * trials + best], nearest[i]))
+				continue;
+			e = squared_distance(points + i * dims, winner, dims);
+			if (e < nearest[i])
+			{
+				nearest[i] = e;
+				owner[i] = c;
+			}
 		}
 		total = best_total;
 	}
+	pfree(chosen);
+	pfree(candidates);
+	pfree(ct);
+	pfree(totals);
+	pfree(d);
+	pfree(gap);
+	pfree(closest);
 }
 
 /*
@@ -470,12 +659,15 @@ kmeans_hartigan(const double *points, int64 n, int dims, int k, double *centroid
 {
 	int64	   *sizes = palloc0(sizeof(int64) * k);
 	double	   *sums = palloc0(sizeof(double) * k * dims);
-	double	   *to = palloc(sizeof(double) * k);
+	int			lanes = kmeans_lanes(k);
+	double	   *to = palloc(sizeof(double) * lanes);
+	double	   *ct = palloc(sizeof(double) * lanes * dims);
 	double		drift = 0;		/* an upper bound on any centroid's movement so far */
 	int64		moves = 0;
 
 	if (k < 2)
 		return 0;
+	kmeans_transpose(centroids, k, dims, ct);
 	for (int64 i = 0; i < n; i++)
 	{
 		sizes[assignment[i]]++;
@@ -506,13 +698,13 @@ kmeans_hartigan(const double *points, int64 n, int dims, int k, double *centroid
 			bound = lower[i] - (drift - stamp[i]);
 			if (bound > 0 && 0.5 * bound * bound >= remove)
 				continue;
+			distances_to_all(x, ct, lanes, dims, to);
 			for (int b = 0; b < k; b++)
 			{
 				double		add;
 
 				if (b == a)
 					continue;
-				to[b] = squared_distance(x, centroids + b * dims, dims);
 				nearest_other = Min(nearest_other, to[b]);
 				add = (double) sizes[b] / (sizes[b] + 1) * to[b];
 				if (add < best_add)
@@ -536,6 +728,8 @@ kmeans_hartigan(const double *points, int64 n, int dims, int k, double *centroid
 					ca[j] -= (x[j] - ca[j]) / (sizes[a] - 1);
 					cb[j] += (x[j] - cb[j]) / (sizes[best] + 1);
 				}
+				kmeans_transpose_one(ca, a, k, dims, ct);
+				kmeans_transpose_one(cb, best, k, dims, ct);
 				sizes[a]--;
 				sizes[best]++;
 				assignment[i] = best;
@@ -569,23 +763,29 @@ kmeans_hartigan(const double *points, int64 n, int dims, int k, double *centroid
 	pfree(sizes);
 	pfree(sums);
 	pfree(to);
+	pfree(ct);
 	return moves;
 }
 
 /*
  * The nearest and second-nearest centroid of a point: the nearest's index (the lowest on ties)
- * and both squared distances (the second DBL_MAX for k = 1).
+ * and both squared distances (the second DBL_MAX for k = 1). ct: the centroids transposed
+ * (kmeans_transpose); buf: scratch space for lanes distances. The same distances and the same
+ * comparisons, in the same order, as nearest_centroid.
  */
 static inline int
-two_nearest(const double *point, const double *centroids, int k, int dims, double *first, double *second)
+two_nearest(const double *point, const double *ct, int k, int lanes, int dims, double *buf,
+			double *first, double *second)
 {
 	int			best = 0;
-	double		best_distance = squared_distance(point, centroids, dims);
+	double		best_distance;
 	double		runner_up = DBL_MAX;
 
+	distances_to_all(point, ct, lanes, dims, buf);
+	best_distance = buf[0];
 	for (int c = 1; c < k; c++)
 	{
-		double		d = squared_distance(point, centroids + c * dims, dims);
+		double		d = buf[c];
 
 		if (d < best_distance)
 		{
@@ -687,6 +887,13 @@ kmeans_lloyd(const double *points, int64 n, int dims, int k, double *centroids,
 	double	   *old = palloc(sizeof(double) * k * dims);
 	double	   *moved = palloc(sizeof(double) * k);
 	double	   *half_gap = palloc(sizeof(double) * k);
+	double	   *lower_move = palloc(sizeof(double) * k);
+	double		largest,
+				second_largest;
+	int			largest_at;
+	int			lanes = kmeans_lanes(k);
+	double	   *ct = palloc(sizeof(double) * lanes * dims);
+	double	   *buf = palloc(sizeof(double) * lanes);
 	bool		bounds_valid = false;
 	bool		sums_valid = false;
 	double		inertia = 0;
@@ -701,6 +908,7 @@ kmeans_lloyd(const double *points, int64 n, int dims, int k, double *centroids,
 		int64		changed = 0;
 
 		CHECK_FOR_INTERRUPTS();
+		kmeans_transpose(centroids, k, dims, ct);
 		if (!bounds_valid)
 		{
 			for (int64 i = 0; i < n; i++)
@@ -711,7 +919,7 @@ kmeans_lloyd(const double *points, int64 n, int dims, int k, double *centroids,
 
 				if ((i & 0xFF) == 0)
 					CHECK_FOR_INTERRUPTS();
-				c = two_nearest(points + i * dims, centroids, k, dims, &first, &second);
+				c = two_nearest(points + i * dims, ct, k, lanes, dims, buf, &first, &second);
 				if (c != assignment[i])
 				{
 					assignment[i] = c;
@@ -739,19 +947,24 @@ kmeans_lloyd(const double *points, int64 n, int dims, int k, double *centroids,
 			{
 				const double *x = points + i * dims;
 				int			a = assignment[i];
-				double		bound = Max(half_gap[a], lower[i]);
+				double		bound;
 				double		first,
 							second;
 				int			c;
 
+				if ((i & 0x3FF) == 0)
+					CHECK_FOR_INTERRUPTS();
+				/* the bounds follow the centroids' last moves */
+				upper[i] += moved[a];
+				if (lower[i] != DBL_MAX)
+					lower[i] -= lower_move[a];
+				bound = Max(half_gap[a], lower[i]);
 				if (upper[i] <= bound)
 					continue;
-				if ((i & 0xFF) == 0)
-					CHECK_FOR_INTERRUPTS();
 				upper[i] = sqrt(squared_distance(x, centroids + a * dims, dims));
 				if (upper[i] <= bound)
 					continue;
-				c = two_nearest(x, centroids, k, dims, &first, &second);
+				c = two_nearest(x, ct, k, lanes, dims, buf, &first, &second);
 				if (c != a)
 				{
 					double	   *from = sums + a * dims;
@@ -804,30 +1017,29 @@ kmeans_lloyd(const double *points, int64 n, int dims, int k, double *centroids,
 				assignment[i] = -1;
 			continue;
 		}
+		/*
+		 * How far each centroid moved: the next pass moves every point's bounds by it (upper
+		 * up by its own centroid's move, lower down by the largest move of another) as it
+		 * reaches the point, which saves a pass over the bounds per iteration; the bounds are
+		 * read nowhere else before then.
+		 */
+		largest = 0;
+		second_largest = 0;
+		largest_at = -1;
+		for (int c = 0; c < k; c++)
 		{
-			double		largest = 0,
-						second_largest = 0;
-			int			largest_at = -1;
-
-			for (int c = 0; c < k; c++)
+			moved[c] = sqrt(squared_distance(old + c * dims, centroids + c * dims, dims));
+			if (moved[c] > largest)
 			{
-				moved[c] = sqrt(squared_distance(old + c * dims, centroids + c * dims, dims));
-				if (moved[c] > largest)
-				{
-					second_largest = largest;
-					largest = moved[c];
-					largest_at = c;
-				}
-				else if (moved[c] > second_largest)
-					second_largest = moved[c];
+				second_largest = largest;
+				largest = moved[c];
+				largest_at = c;
 			}
-			for (int64 i = 0; i < n; i++)
-			{
-				upper[i] += moved[assignment[i]];
-				if (lower[i] != DBL_MAX)
-					lower[i] -= assignment[i] == largest_at ? second_largest : largest;
-			}
+			else if (moved[c] > second_largest)
+				second_largest = moved[c];
 		}
+		for (int c = 0; c < k; c++)
+			lower_move[c] = c == largest_at ? second_largest : largest;
 	}
 
 	/* the exact means of the clusters found (the running sums carry rounding) */
@@ -840,6 +1052,7 @@ kmeans_lloyd(const double *points, int64 n, int dims, int k, double *centroids,
 		int64		changed = 0;
 
 		CHECK_FOR_INTERRUPTS();
+		kmeans_transpose(centroids, k, dims, ct);
 		inertia = 0;
 		for (int64 i = 0; i < n; i++)
 		{
@@ -849,7 +1062,7 @@ kmeans_lloyd(const double *points, int64 n, int dims, int k, double *centroids,
 			if ((i & 0xFF) == 0)
 				CHECK_FOR_INTERRUPTS();
 			/* the same comparisons as nearest_centroid: the same cluster on ties */
-			c = two_nearest(points + i * dims, centroids, k, dims, &distance[i], &second);
+			c = two_nearest(points + i * dims, ct, k, lanes, dims, buf, &distance[i], &second);
 			if (c != assignment[i])
 			{
 				assignment[i] = c;
@@ -877,6 +1090,9 @@ kmeans_lloyd(const double *points, int64 n, int dims, int k, double *centroids,
 	pfree(old);
 	pfree(moved);
 	pfree(half_gap);
+	pfree(lower_move);
+	pfree(ct);
+	pfree(buf);
 	return inertia;
 }
 
@@ -1022,7 +1238,7 @@ kmeans_fit(KmeansState *state, double **mean_out, double **scale_out)
 		double		inertia;
 
 		CHECK_FOR_INTERRUPTS();
-		kmeans_plus_plus(points, n, dims, k, trials, &rng, centroids, distance, upper, lower);
+		kmeans_plus_plus(points, n, dims, k, trials, &rng, centroids, distance, upper, lower, assignment);
 		inertia = kmeans_lloyd(points, n, dims, k, centroids, assignment, distance, upper, lower, false, &converged);
 		if (!converged)
 			elog(DEBUG1, "crm.kmeans: start %d stopped after %d iterations without converging",

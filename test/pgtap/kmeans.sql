@@ -1,7 +1,7 @@
 -- pgTAP: crm.kmeans and crm.kmeans_assign: well-separated clusters recovered exactly, seeds,
 -- parallel plans, standardising, NULLs, empty input and errors by SQLSTATE.
 BEGIN;
-SELECT plan(37);
+SELECT plan(40);
 
 -- Four blobs of 2,500 points in 3 dimensions, centred 100 apart, each point within 1 of its
 -- centre: every point must land in its own blob's cluster, and each centroid must be its blob's
@@ -104,6 +104,29 @@ SELECT is((SELECT count(*)::int FROM iris), 150, 'iris: 150 flowers');
 SELECT cmp_ok(pg_temp.iris_inertia(crm.kmeans(ARRAY[sepal_length, sepal_width, petal_length, petal_width], 8)), '<=',
               1.005 * 29.988943950786055::float8, 'iris, k = 8, default seed: inertia within 0.5% of the best of 1000 seeds')
 FROM iris;
+
+-- Twelve dimensions (the seeding measures its candidates together and passes over far points
+-- from 8 dimensions on): 8 overlapping blobs of 250 points, sd 2, centres 10 apart in three
+-- coordinates repeated. The result must be a Lloyd fixed point, checked in SQL: every point is
+-- nearest its own centroid (distances recomputed here) and each centroid is the avg() of its
+-- points; and the same for the rows in another order.
+CREATE TABLE kmeans_wide AS
+SELECT i, (SELECT array_agg(10 * (i / (1 << (j % 3)) % 2) + 2 * sin(i * 7.31 + j * 3.17) * cos(i * 1.93 + j) ORDER BY j)
+           FROM generate_series(0, 11) j)::float8[] AS f
+FROM generate_series(1, 2000) i;
+CREATE TEMP TABLE wide_model AS SELECT crm.kmeans(f, 8) AS c FROM kmeans_wide;
+SELECT is(count(*)::int, 0, '12 dimensions: every point is nearest its own centroid (recomputed in SQL)')
+FROM kmeans_wide w, wide_model m,
+     LATERAL (SELECT r FROM generate_series(1, 8) r
+              ORDER BY (SELECT sum((w.f[j] - m.c[r][j]) ^ 2) FROM generate_series(1, 12) j), r LIMIT 1) nearest
+WHERE nearest.r <> crm.kmeans_assign(w.f, m.c);
+SELECT ok(bool_and(abs(g.mean - m.c[g.cluster][g.j]) < 1e-9) AND count(DISTINCT g.cluster) = 8,
+          '12 dimensions: each centroid is the avg() of its points')
+FROM wide_model m,
+     LATERAL (SELECT crm.kmeans_assign(f, m.c) AS cluster, j, avg(f[j]) AS mean
+              FROM kmeans_wide, generate_series(1, 12) j GROUP BY 1, 2) g;
+SELECT ok((SELECT c FROM wide_model) = (SELECT crm.kmeans(f, 8) FROM (SELECT f FROM kmeans_wide ORDER BY i DESC) s),
+          '12 dimensions: the same centroids whatever the row order');
 
 -- NULLs and empty input.
 SELECT is((SELECT crm.kmeans(f, 2) FROM kmeans_blobs WHERE false), NULL, 'no rows: NULL');
