@@ -45,7 +45,11 @@ INSERT INTO definer_reviewed VALUES
     -- ticket routing (src/routing.sql)
     ('route_queued_tickets', 'assigns queued tickets from every agent''s load and writes the round-robin pointer, which no staff role writes; granted to the roles that update every ticket anyway (admins, managers, support)'),
     ('tickets_route_new', 'trigger: routes a new ticket from every agent''s load, which the writer''s view must not bias, and writes the round-robin pointer; sets only the new row''s assignee'),
-    ('tickets_route_freed', 'trigger: when an update or delete freed an agent''s load, routes the queue (as route_queued_tickets)');
+    ('tickets_route_freed', 'trigger: when an update or delete freed an agent''s load, routes the queue (as route_queued_tickets)'),
+    -- loyalty programs (src/loyalty.sql)
+    ('loyalty_ledger_prepare', 'trigger: locks the member row and creates it for a first earn entry (crm.loyalty_members, which no staff role writes); runs after loyalty_ledger_check_visible, which refuses entries for contacts the writer does not see'),
+    ('loyalty_ledger_apply', 'trigger: draws an entry on the member''s lots (the earn entries'' remaining points) and moves the member''s balance, which no staff role writes'),
+    ('loyalty_orders_track', 'trigger: earns or reverses the points of the orders a statement changed, writing ledger entries (earn, reverse) no staff role may insert, for members whose other orders the writer may not see');
 
 SELECT set_eq(
     $$SELECT DISTINCT proname::text FROM pg_proc WHERE pronamespace = 'crm'::regnamespace AND prosecdef$$,
@@ -179,7 +183,11 @@ INSERT INTO reference_reviewed VALUES
     ('product_pairs', 'per product pair, the number of customers who bought both, written by the extension''s triggers and crm.refresh_product_pairs'),
     ('product_pair_totals', 'the number of customers with a purchased product, written by the extension''s triggers and crm.refresh_product_pairs'),
     ('ticket_priority_weights', 'routing weights per ticket priority (no customer row), written by admins'),
-    ('ticket_routing_pointer', 'the round-robin position of ticket routing (one row), written only by routing');
+    ('ticket_routing_pointer', 'the round-robin position of ticket routing (one row), written only by routing'),
+    -- loyalty programs (src/loyalty.sql): configuration, no customer row
+    ('loyalty_programs', 'loyalty programs (currency, expiry, tier window), written by admins'),
+    ('loyalty_earn_rules', 'loyalty earn rules per program, written by admins'),
+    ('loyalty_tiers', 'loyalty tiers and their minimum spend per program, written by admins');
 
 SELECT is_empty(
     $$SELECT c.relname::text FROM pg_class c
