@@ -76,3 +76,12 @@ SELECT crm.evaluate_loyalty_tiers('2026-12-31') AS changed;
 -- On 2 May 2027 nothing of Ann's is in the window: Bronze.
 SELECT crm.evaluate_loyalty_tiers('2027-05-02') AS changed;
 SELECT contact_id, balance, tier, rolling_spend, tier_evaluated_at FROM crm.loyalty_members ORDER BY contact_id;
+
+-- clean up (the worked examples share one database)
+DELETE FROM crm.orders WHERE order_id BETWEEN 1 AND 5;
+DELETE FROM crm.loyalty_programs WHERE program_id = 1;
+DELETE FROM crm.contacts WHERE contact_id IN (1, 2, 3);
+DELETE FROM crm.products WHERE product_id IN (1, 2);
+SELECT setval('crm.orders_order_id_seq', 1, false), setval('crm.order_lines_order_line_id_seq', 1, false),
+       setval('crm.loyalty_ledger_entry_id_seq', 1, false), setval('crm.loyalty_programs_program_id_seq', 1, false),
+       setval('crm.loyalty_earn_rules_rule_id_seq', 1, false);
