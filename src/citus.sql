@@ -113,7 +113,10 @@ DECLARE
         'consent_history',
         -- each customer's purchased products, which only crm.refresh_product_pairs() writes on a
         -- distributed CRM (docs/recommendations.md)
-        'customer_baskets'];
+        'customer_baskets',
+        -- loyalty members and their ledgers, whose triggers lock a member and update its lots and
+        -- balance together in one transaction (docs/loyalty.md)
+        'loyalty_members', 'loyalty_ledger'];
     -- tables without contact_id: the column is added and filled from the parent row
     children text[][] := ARRAY[['order_lines', 'orders', 'order_id'],
                                ['lead_status_history', 'leads', 'lead_id']];
@@ -133,7 +136,10 @@ DECLARE
         'contacts_consent_legacy',
         -- product co-occurrence counts over all customers, on every node: crm.refresh_product_pairs()
         'product_pairs_lines_inserted', 'product_pairs_lines_updated', 'product_pairs_lines_deleted',
-        'product_pairs_orders_updated', 'product_pairs_orders_deleted'];
+        'product_pairs_orders_updated', 'product_pairs_orders_deleted',
+        -- loyalty points earned and reversed with orders, into the coordinator's ledger:
+        -- crm.loyalty_sync_orders(order_ids) (docs/loyalty.md)
+        'loyalty_lines_inserted', 'loyalty_lines_updated', 'loyalty_lines_deleted', 'loyalty_orders_updated'];
     replaced_triggers text[][] := ARRAY[
         ['order_lines', 'order_lines_maintain_order_total',
          'AFTER INSERT OR UPDATE OR DELETE', 'FOR EACH ROW WHEN (NOT @extschema@.restoring_dump())', 'maintain_order_total_colocated'],
