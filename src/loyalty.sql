@@ -155,11 +155,21 @@ BEGIN
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = 'Loyalty entries may be written only for contacts the current user may see.';
     END IF;
+    -- a redemption is judged against the lots unexpired at its date: only admins may backdate one
+    -- (otherwise points expired since could be spent)
+    IF NEW.kind = 'redeem' AND NEW.occurred_at < now()
+       AND NOT pg_has_role(current_user, 'crm_admin', 'MEMBER')
+       AND NOT (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user) THEN
+        RAISE EXCEPTION 'permission denied to date a redemption in the past'
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('The redemption is dated %s, before the transaction''s start.', NEW.occurred_at),
+                  HINT = 'Only admins may record a past redemption.';
+    END IF;
     RETURN NEW;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.loyalty_ledger_check_visible() IS
-    'Trigger on crm.loyalty_ledger (BEFORE INSERT, first): refuses (42501) an entry for a contact the writer does not see.';
+    'Trigger on crm.loyalty_ledger (BEFORE INSERT, first): refuses (42501) an entry for a contact the writer does not see, and a redemption dated before now by anyone but an admin.';
 REVOKE EXECUTE ON FUNCTION @extschema@.loyalty_ledger_check_visible() FROM PUBLIC;
 
 -- 2. locks the member, validates the entry and fills in what the ledger derives.

@@ -5,7 +5,7 @@
 -- its ledger follow the contact; staff insert only redemptions). Every expected figure is derived
 -- by hand in the comments.
 BEGIN;
-SELECT plan(43);
+SELECT plan(44);
 SET LOCAL TimeZone = 'UTC';
 
 INSERT INTO crm.products (product_id, sku, name, unit_price) VALUES (9801, 'LY-A', 'A', 10), (9802, 'LY-B', 'B', 7);
@@ -115,6 +115,8 @@ SELECT throws_ok($$INSERT INTO crm.loyalty_ledger (program_id, contact_id, kind,
                  '42501', NULL, 'a direct redemption on a contact the rep does not see: 42501 before any balance check');
 SELECT throws_ok($$INSERT INTO crm.loyalty_ledger (program_id, contact_id, kind, points, order_id) VALUES (9801, 9801, 'earn', 1000, 9803)$$,
                  '42501', NULL, 'a rep may not write earn entries, even for their own contact');
+SELECT throws_ok($$SELECT crm.loyalty_redeem(9801, 9803, 1, NULL, now() - interval '1 day')$$, '42501', NULL,
+                 'a rep may not backdate a redemption (it would spend points expired since)');
 SELECT throws_ok($$UPDATE crm.loyalty_ledger SET points = points$$, '42501', NULL, 'nobody but the extension updates the ledger');
 SELECT throws_ok($$UPDATE crm.loyalty_members SET balance = 1000$$, '42501', NULL, 'nor a member''s balance');
 RESET ROLE;

@@ -127,11 +127,12 @@ INSERT INTO crm.duplicate_candidates (contact_a, contact_b, probability, weight,
 INSERT INTO crm.consent_history (consent_id, contact_id, purpose, granted, lawful_basis, source, effective_at)
     SELECT 9000 + w, 9000 + w, 'marketing_sms', true, 'consent', 'mx form', '2026-01-01' FROM mx_world_owner;
 -- Loyalty ledgers (src/loyalty.sql): each world's contact earns 100 points (entry 910w, which
--- makes it a member) and redeems 1 (entry 900w, the fixture row: a copy is one more redemption).
+-- makes it a member) and redeems 1 (entry 900w, the fixture row: a copy is one more redemption;
+-- dated in the future, as only admins may date a redemption in the past).
 INSERT INTO crm.loyalty_ledger (entry_id, program_id, contact_id, kind, points, occurred_at)
     SELECT 9100 + w, 9001, 9000 + w, 'earn', 100, '2026-01-01' FROM mx_world_owner;
 INSERT INTO crm.loyalty_ledger (entry_id, program_id, contact_id, kind, points, occurred_at)
-    SELECT 9000 + w, 9001, 9000 + w, 'redeem', -1, '2026-01-02' FROM mx_world_owner;
+    SELECT 9000 + w, 9001, 9000 + w, 'redeem', -1, '2100-01-01' FROM mx_world_owner;
 
 -- The acting users, and which world each category is to them.
 CREATE TEMP TABLE mx_actor (role text PRIMARY KEY, login name, group_role name);
