@@ -34,6 +34,7 @@ SQL_PARTS = \
 	src/routing.sql \
 	src/journeys.sql \
 	src/erasure.sql \
+	src/loyalty.sql \
 # (every line of SQL_PARTS ends with a backslash; this comment ends the list)
 
 MODULE_big = crm
@@ -79,6 +80,7 @@ DEMO_PARTS = \
 	src/demo/campaigns.sql \
 	src/demo/consent.sql \
 	src/demo/journeys.sql \
+	src/demo/loyalty.sql \
 # (every line of DEMO_PARTS ends with a backslash; this comment ends the list)
 EXTENSION  += crm_demo
 DATA_built += crm_demo--$(DEMO_VERSION).sql

@@ -116,7 +116,10 @@ DECLARE
         'customer_baskets',
         -- triggered journeys: events, enrollments, the step log and the outbox, which
         -- crm.run_journeys keeps together in one transaction on the coordinator (docs/journeys.md)
-        'journey_events', 'journey_enrollments', 'journey_step_log', 'journey_outbox'];
+        'journey_events', 'journey_enrollments', 'journey_step_log', 'journey_outbox',
+        -- loyalty members and their ledgers, whose triggers lock a member and update its lots and
+        -- balance together in one transaction (docs/loyalty.md)
+        'loyalty_members', 'loyalty_ledger'];
     -- tables without contact_id: the column is added and filled from the parent row
     children text[][] := ARRAY[['order_lines', 'orders', 'order_id'],
                                ['lead_status_history', 'leads', 'lead_id']];
@@ -139,7 +142,10 @@ DECLARE
         'product_pairs_orders_updated', 'product_pairs_orders_deleted',
         -- journey events recorded on the coordinator's crm.journey_events: the application calls
         -- crm.journey_event (signup, purchase, first_purchase, detractor) instead (docs/journeys.md)
-        'journey_contacts_signup', 'journey_orders_purchase', 'journey_survey_detractor'];
+        'journey_contacts_signup', 'journey_orders_purchase', 'journey_survey_detractor',
+        -- loyalty points earned and reversed with orders, into the coordinator's ledger:
+        -- crm.loyalty_sync_orders(order_ids) (docs/loyalty.md)
+        'loyalty_lines_inserted', 'loyalty_lines_updated', 'loyalty_lines_deleted', 'loyalty_orders_updated'];
     replaced_triggers text[][] := ARRAY[
         ['order_lines', 'order_lines_maintain_order_total',
          'AFTER INSERT OR UPDATE OR DELETE', 'FOR EACH ROW WHEN (NOT @extschema@.restoring_dump())', 'maintain_order_total_colocated'],

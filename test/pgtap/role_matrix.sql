@@ -71,6 +71,12 @@ INSERT INTO crm.erasure_log (erasure_id, contact_id, key_id, reason) VALUES (900
 INSERT INTO crm.retention_policies (policy_id, name, inactive_for) VALUES (9001, 'mx policy', '5 years');
 INSERT INTO crm.journeys (journey_id, name, entry_event) VALUES (9001, 'mx journey', 'signup');
 INSERT INTO crm.journey_steps (journey_id, position, kind, wait_for) VALUES (9001, 1, 'wait', '1 day');
+-- loyalty: program 9001 has no earn rules (the worlds' orders earn nothing); the rule belongs to
+-- the inactive program 9002
+INSERT INTO crm.loyalty_programs (program_id, name) VALUES (9001, 'mx program');
+INSERT INTO crm.loyalty_programs (program_id, name, active) VALUES (9002, 'mx program 2', false);
+INSERT INTO crm.loyalty_earn_rules (rule_id, program_id, kind, points) VALUES (9001, 9002, 'per_order', 1);
+INSERT INTO crm.loyalty_tiers (program_id, tier, min_spend) VALUES (9001, 'mx tier', 0);
 
 -- The worlds.
 CREATE TEMP TABLE mx_world_owner (w int PRIMARY KEY, owner_id bigint, ticket boolean);
@@ -125,6 +131,13 @@ INSERT INTO crm.duplicate_candidates (contact_a, contact_b, probability, weight,
 -- Consent history (src/consent.sql): one row per world's contact.
 INSERT INTO crm.consent_history (consent_id, contact_id, purpose, granted, lawful_basis, source, effective_at)
     SELECT 9000 + w, 9000 + w, 'marketing_sms', true, 'consent', 'mx form', '2026-01-01' FROM mx_world_owner;
+-- Loyalty ledgers (src/loyalty.sql): each world's contact earns 100 points (entry 910w, which
+-- makes it a member) and redeems 1 (entry 900w, the fixture row: a copy is one more redemption;
+-- dated in the future, as only admins may date a redemption in the past).
+INSERT INTO crm.loyalty_ledger (entry_id, program_id, contact_id, kind, points, occurred_at)
+    SELECT 9100 + w, 9001, 9000 + w, 'earn', 100, '2026-01-01' FROM mx_world_owner;
+INSERT INTO crm.loyalty_ledger (entry_id, program_id, contact_id, kind, points, occurred_at)
+    SELECT 9000 + w, 9001, 9000 + w, 'redeem', -1, '2100-01-01' FROM mx_world_owner;
 
 -- Triggered journeys (src/journeys.sql): per world's contact an event (id 900w: the signup
 -- events the trigger recorded are removed), an enrollment, a step and an outbox message.
@@ -210,7 +223,12 @@ INSERT INTO mx_table VALUES
     ('journey_events', 'event_id', NULL, '{}'),
     ('journey_enrollments', 'enrollment_id', NULL, '{"entry": 2}'),
     ('journey_step_log', 'contact_id', NULL, '{"position": 2}'),
-    ('journey_outbox', 'contact_id', NULL, '{"position": 2}');
+    ('journey_outbox', 'contact_id', NULL, '{"position": 2}'),
+    ('loyalty_programs', 'program_id', '9001', '{"name": "mx new"}'),
+    ('loyalty_earn_rules', 'rule_id', '9001', '{}'),
+    ('loyalty_tiers', 'tier', 'mx tier', '{"tier": "mx tier 2", "min_spend": 1}'),
+    ('loyalty_members', 'contact_id', NULL, '{"program_id": 9002}'),
+    ('loyalty_ledger', 'entry_id', NULL, '{}');
 
 -- The expected matrix, from the model. One row per role, table and category: SELECT, INSERT,
 -- UPDATE, DELETE (y allowed, n not, '-' no access at all), and pending_merge: the operations whose
@@ -740,6 +758,48 @@ INSERT INTO mx_expected VALUES
 ('support', 'journey_outbox', 'ticket', 'y','n','n','n', ''),
 ('support', 'journey_outbox', 'no ticket', 'n','n','n','n', ''),
 ('analyst', 'journey_outbox', 'all', 'y','n','n','n', ''),
+-- Loyalty (src/loyalty.sql): programs, rules and tiers are configuration; a member and its ledger
+-- follow the contact; staff insert only redemptions, written by the triggers otherwise; nobody
+-- updates or deletes them (admins update only the tier columns of a member, a column grant).
+('admin',   'loyalty_programs', 'all', 'y','y','y','y', ''),
+('manager', 'loyalty_programs', 'all', 'y','n','n','n', ''),
+('sales', 'loyalty_programs', 'all', 'y','n','n','n', ''),
+('support', 'loyalty_programs', 'all', 'y','n','n','n', ''),
+('analyst', 'loyalty_programs', 'all', 'y','n','n','n', ''),
+('admin',   'loyalty_earn_rules', 'all', 'y','y','y','y', ''),
+('manager', 'loyalty_earn_rules', 'all', 'y','n','n','n', ''),
+('sales', 'loyalty_earn_rules', 'all', 'y','n','n','n', ''),
+('support', 'loyalty_earn_rules', 'all', 'y','n','n','n', ''),
+('analyst', 'loyalty_earn_rules', 'all', 'y','n','n','n', ''),
+('admin',   'loyalty_tiers', 'all', 'y','y','y','y', ''),
+('manager', 'loyalty_tiers', 'all', 'y','n','n','n', ''),
+('sales', 'loyalty_tiers', 'all', 'y','n','n','n', ''),
+('support', 'loyalty_tiers', 'all', 'y','n','n','n', ''),
+('analyst', 'loyalty_tiers', 'all', 'y','n','n','n', ''),
+('admin',   'loyalty_members', 'all', 'y','n','n','n', ''),
+('manager', 'loyalty_members', 'own', 'y','n','n','n', ''),
+('manager', 'loyalty_members', 'team', 'y','n','n','n', ''),
+('manager', 'loyalty_members', 'other', 'n','n','n','n', ''),
+('manager', 'loyalty_members', 'unowned', 'y','n','n','n', ''),
+('sales',   'loyalty_members', 'own', 'y','n','n','n', ''),
+('sales',   'loyalty_members', 'team', 'n','n','n','n', ''),
+('sales',   'loyalty_members', 'other', 'n','n','n','n', ''),
+('sales',   'loyalty_members', 'unowned', 'n','n','n','n', ''),
+('support', 'loyalty_members', 'ticket', 'y','n','n','n', ''),
+('support', 'loyalty_members', 'no ticket', 'n','n','n','n', ''),
+('analyst', 'loyalty_members', 'all', 'y','n','n','n', ''),
+('admin',   'loyalty_ledger', 'all', 'y','y','n','n', ''),
+('manager', 'loyalty_ledger', 'own', 'y','y','n','n', ''),
+('manager', 'loyalty_ledger', 'team', 'y','y','n','n', ''),
+('manager', 'loyalty_ledger', 'other', 'n','n','n','n', ''),
+('manager', 'loyalty_ledger', 'unowned', 'y','y','n','n', ''),
+('sales',   'loyalty_ledger', 'own', 'y','y','n','n', ''),
+('sales',   'loyalty_ledger', 'team', 'n','n','n','n', ''),
+('sales',   'loyalty_ledger', 'other', 'n','n','n','n', ''),
+('sales',   'loyalty_ledger', 'unowned', 'n','n','n','n', ''),
+('support', 'loyalty_ledger', 'ticket', 'y','y','n','n', ''),
+('support', 'loyalty_ledger', 'no ticket', 'n','n','n','n', ''),
+('analyst', 'loyalty_ledger', 'all', 'y','n','n','n', ''),
 -- Reference tables: admins write them, staff read them (support: no pipeline).
 ('admin',   'users', 'all',                     'y','y','y','y', ''),
 ('manager', 'users', 'all',                     'y','n','n','n', ''),
@@ -805,7 +865,11 @@ INSERT INTO mx_definer VALUES
     ('crm.allow_reimport(text)',                                       '{admin}', NULL),
     -- triggered journeys (src/journeys.sql)
     ('crm.journey_capture_event()', '{}', NULL),
-    ('crm.run_journeys(timestamp with time zone)',                     '{admin,manager}', NULL);
+    ('crm.run_journeys(timestamp with time zone)',                     '{admin,manager}', NULL),
+    -- loyalty programs (src/loyalty.sql)
+    ('crm.loyalty_ledger_prepare()', '{}', NULL),
+    ('crm.loyalty_ledger_apply()', '{}', NULL),
+    ('crm.loyalty_orders_track()', '{}', NULL);
 
 CREATE TEMP TABLE mx_catalog_definer AS
 SELECT p.oid::regprocedure::text AS fn,

@@ -52,7 +52,11 @@ INSERT INTO definer_reviewed VALUES
     ('allow_reimport', 'records an admin''s override in the erasure log, which no role writes, matching the address under the admin-only keys; granted to crm_admin only'),
     -- triggered journeys (src/journeys.sql)
     ('journey_capture_event', 'trigger: records the journey event (signup, purchase, first purchase, detractor) of the row just written, whoever writes it, in crm.journey_events; the first-purchase check reads the contact''s other orders, which the writer may not see'),
-    ('run_journeys', 'enrolls contacts and advances every journey (enrollments, step log, outbox: tables no staff role writes), checking consent and segment membership of every contact; granted to admins and managers');
+    ('run_journeys', 'enrolls contacts and advances every journey (enrollments, step log, outbox: tables no staff role writes), checking consent and segment membership of every contact; granted to admins and managers'),
+    -- loyalty programs (src/loyalty.sql)
+    ('loyalty_ledger_prepare', 'trigger: locks the member row and creates it for a first earn entry (crm.loyalty_members, which no staff role writes); runs after loyalty_ledger_check_visible, which refuses entries for contacts the writer does not see'),
+    ('loyalty_ledger_apply', 'trigger: draws an entry on the member''s lots (the earn entries'' remaining points) and moves the member''s balance, which no staff role writes'),
+    ('loyalty_orders_track', 'trigger: earns or reverses the points of the orders a statement changed, writing ledger entries (earn, reverse) no staff role may insert, for members whose other orders the writer may not see');
 
 SELECT set_eq(
     $$SELECT DISTINCT proname::text FROM pg_proc WHERE pronamespace = 'crm'::regnamespace AND prosecdef$$,
@@ -190,7 +194,11 @@ INSERT INTO reference_reviewed VALUES
     ('product_pairs', 'per product pair, the number of customers who bought both, written by the extension''s triggers and crm.refresh_product_pairs'),
     ('product_pair_totals', 'the number of customers with a purchased product, written by the extension''s triggers and crm.refresh_product_pairs'),
     ('ticket_priority_weights', 'routing weights per ticket priority (no customer row), written by admins'),
-    ('ticket_routing_pointer', 'the round-robin position of ticket routing (one row), written only by routing');
+    ('ticket_routing_pointer', 'the round-robin position of ticket routing (one row), written only by routing'),
+    -- loyalty programs (src/loyalty.sql): configuration, no customer row
+    ('loyalty_programs', 'loyalty programs (currency, expiry, tier window), written by admins'),
+    ('loyalty_earn_rules', 'loyalty earn rules per program, written by admins'),
+    ('loyalty_tiers', 'loyalty tiers and their minimum spend per program, written by admins');
 
 SELECT is_empty(
     $$SELECT c.relname::text FROM pg_class c
