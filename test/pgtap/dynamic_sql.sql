@@ -39,7 +39,13 @@ SELECT is_empty($$
           -- through format %I, foreign keys' own equality operators qualified with their schema
           -- (OPERATOR(%I.%s), the name from pg_operator), the person's values as parameters ($1-$4),
           -- security invoker
-          'crm.export_person(bigint)'])$$,
+          'crm.export_person(bigint)',
+          -- merges (src/merge.sql): schema, table, column names from the catalog
+          -- (crm.contact_references, pg_index, pg_attribute) through format %I; key types by
+          -- format_type under search_path = pg_catalog, pg_temp; every operator qualified; values
+          -- as parameters; segment conditions from crm.segment_condition as refresh_segment runs them
+          'crm.merge_apply(bigint)',
+          'crm.unmerge_apply(bigint)'])$$,
     'every function of crm with dynamic SQL (EXECUTE) is on the reviewed list');
 
 -- Casts are global, not per schema: only the owner of a type may create a cast from or to it, so
