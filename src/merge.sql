@@ -61,7 +61,9 @@ COMMENT ON TABLE @extschema@.merges IS
 
 CREATE TABLE @extschema@.merge_rows (
     row_id    bigserial PRIMARY KEY,
-    merge_id  bigint NOT NULL CONSTRAINT merge_rows_merge_fkey REFERENCES @extschema@.merges ON DELETE CASCADE,
+    -- the merge (crm.merges); no foreign key: a check per logged row would cost as much as the
+    -- re-pointing's own (only the merge functions write here)
+    merge_id  bigint NOT NULL,
     relation  text NOT NULL,
     action    text NOT NULL CONSTRAINT merge_rows_action_valid
               CHECK (action IN ('update', 'repoint', 'delete', 'insert', 'recompute')),
@@ -239,21 +241,18 @@ BEGIN
                 rel, r.column_name, k.key_expr)
             USING ids, mid, rel, s;
         END LOOP;
+        -- one statement: lock and image the rows, re-point them, log both images (the key as
+        -- it is after the update: it may contain the column)
         EXECUTE pg_catalog.format(
-            'WITH b AS (SELECT x.* FROM %s x WHERE x.%I OPERATOR(pg_catalog.=) ANY ($1) FOR UPDATE OF x)
-             INSERT INTO @extschema@.merge_rows (merge_id, relation, action, key, before)
-             SELECT $2, $3, ''repoint'', %s, pg_catalog.to_jsonb(x) FROM b x',
-            rel, r.column_name, k.key_expr)
-        USING d, mid, rel;
-        EXECUTE pg_catalog.format('UPDATE %s x SET %I = $1 WHERE x.%I OPERATOR(pg_catalog.=) ANY ($2)',
-                                  rel, r.column_name, r.column_name)
-        USING s, d;
-        IF r.column_name::text OPERATOR(pg_catalog.=) ANY (k.cols) THEN
-            -- the key of a re-pointed row names the survivor now
-            UPDATE @extschema@.merge_rows x SET key = pg_catalog.jsonb_set(x.key, ARRAY[r.column_name::text], pg_catalog.to_jsonb(s))
-            WHERE x.merge_id OPERATOR(pg_catalog.=) mid AND x.relation OPERATOR(pg_catalog.=) rel
-              AND x.action OPERATOR(pg_catalog.=) 'repoint';
-        END IF;
+            'WITH b AS (SELECT x.ctid AS t, pg_catalog.to_jsonb(x) AS img FROM %s x
+                        WHERE x.%I OPERATOR(pg_catalog.=) ANY ($1) FOR UPDATE OF x),
+                  u AS (UPDATE %s x SET %I = $4 FROM b
+                        WHERE x.%I OPERATOR(pg_catalog.=) ANY ($1) AND x.ctid OPERATOR(pg_catalog.=) b.t
+                        RETURNING %s AS key, b.img, pg_catalog.to_jsonb(x) AS after)
+             INSERT INTO @extschema@.merge_rows (merge_id, relation, action, key, before, after)
+             SELECT $2, $3, ''repoint'', u.key, u.img, u.after FROM u',
+            rel, r.column_name, rel, r.column_name, r.column_name, k.key_expr)
+        USING d, mid, rel, s;
     END LOOP;
 
     -- 3. The duplicates go (nothing references them any more).
@@ -392,7 +391,8 @@ BEGIN
         END IF;
     END LOOP;
 
-    -- 6. After-images, once every trigger has run: the survivor, each re-pointed or updated row.
+    -- 6. After-images, once every trigger has run: the survivor, and each re-pointed or updated
+    -- row that a later trigger changed again (a lead rescored after its activities moved).
     FOR rel IN
         SELECT DISTINCT x.relation FROM @extschema@.merge_rows x
         WHERE x.merge_id OPERATOR(pg_catalog.=) mid AND x.action IN ('repoint', 'update') ORDER BY 1
@@ -401,7 +401,8 @@ BEGIN
         EXECUTE pg_catalog.format(
             'UPDATE @extschema@.merge_rows m SET after = pg_catalog.to_jsonb(x) FROM %s x
              WHERE m.merge_id OPERATOR(pg_catalog.=) $1 AND m.relation OPERATOR(pg_catalog.=) $2
-               AND m.action IN (''repoint'', ''update'') AND %s', rel, k.key_join)
+               AND m.action IN (''repoint'', ''update'') AND %s
+               AND m.after IS DISTINCT FROM pg_catalog.to_jsonb(x)', rel, k.key_join)
         USING mid, rel;
     END LOOP;
 
@@ -584,8 +585,18 @@ BEGIN
         PERFORM @extschema@.refresh_rfm(at);
         relation := pg_catalog.format('%I.rfm_history', '@extschema@'); action := 'recomputed'; rows := 1; RETURN NEXT;
     END LOOP;
-    IF (SELECT ds.incremental FROM @extschema@.duplicate_settings ds) THEN
-        PERFORM @extschema@.dedupe_store(ARRAY[m.survivor_id] OPERATOR(pg_catalog.||) m.duplicate_ids);
+    -- (the duplicates' pairs came back with their images; the survivor's were rescored by the
+    -- trigger if the merge changed a matched field, and are rescored back now)
+    IF (SELECT ds.incremental FROM @extschema@.duplicate_settings ds)
+       AND EXISTS (SELECT FROM @extschema@.merge_rows x
+                   WHERE x.merge_id OPERATOR(pg_catalog.=) mid AND x.relation OPERATOR(pg_catalog.=) contacts_rel
+                     AND x.action OPERATOR(pg_catalog.=) 'update'
+                     AND (SELECT pg_catalog.jsonb_object_agg(f, x.before OPERATOR(pg_catalog.->) f)
+                          FROM pg_catalog.unnest(ARRAY['first_name', 'last_name', 'email', 'phone', 'country', 'account_id']) f)
+                         OPERATOR(pg_catalog.<>)
+                         (SELECT pg_catalog.jsonb_object_agg(f, x.after OPERATOR(pg_catalog.->) f)
+                          FROM pg_catalog.unnest(ARRAY['first_name', 'last_name', 'email', 'phone', 'country', 'account_id']) f)) THEN
+        PERFORM @extschema@.dedupe_store(ARRAY[m.survivor_id]);
     END IF;
 
     UPDATE @extschema@.merges g SET state = 'unmerged', unmerged_at = pg_catalog.now()

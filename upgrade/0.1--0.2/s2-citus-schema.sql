@@ -113,7 +113,9 @@ DECLARE
         'consent_history',
         -- each customer's purchased products, which only crm.refresh_product_pairs() writes on a
         -- distributed CRM (docs/recommendations.md)
-        'customer_baskets'];
+        'customer_baskets',
+        -- the merge log and its before-images, which grow with every merge (docs/data_quality.md)
+        'merges', 'merge_rows'];
     -- tables without contact_id: the column is added and filled from the parent row
     children text[][] := ARRAY[['order_lines', 'orders', 'order_id'],
                                ['lead_status_history', 'leads', 'lead_id']];
