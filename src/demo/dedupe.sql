@@ -17,11 +17,12 @@ SELECT pg_catalog.pg_extension_config_dump('crm_demo.planted_duplicates', '');
 
 -- Demo hook (called by crm.generate_demo_data, as replica: the matching trigger does not fire).
 -- About 3% of the contacts (not the first 20, each copying a contact that is not itself a copy)
--- become perturbed copies of another contact: its name, e-mail, phone, country and account, with
+-- become perturbed copies of another contact: its name, e-mail, phone and country, with
 -- one change drawn from: a typo in the last name (two letters swapped), first and last name
 -- swapped, a nickname, the phone or the e-mail missing, the e-mail changed (the same local part
--- at another domain). The copy keeps its own id, owner, history and orders (a second record of
--- the same person), so the contact count stays `customers`; its e-mail stays unique (the
+-- at another domain). The copy keeps its own id, owner, account, history and orders (a second
+-- record of the same person, entered by another rep; its account stays, so that a rep's account
+-- and its contacts keep one owner), so the contact count stays `customers`; its e-mail stays unique (the
 -- contacts' unique index): a kept address gets the copy's id appended to its local part. Then
 -- every pair is scored (crm.refresh_duplicate_candidates) under the installed model. The demo
 -- does not merge: the report measures the pairs found against the planted ones, which a merge
@@ -73,8 +74,7 @@ BEGIN
                     WHEN 'changed email' THEN split_part(o.email, '@', 1) || '@mail-' || c.contact_id || '.example.net'
                     ELSE split_part(o.email, '@', 1) || '.' || c.contact_id || '@' || split_part(o.email, '@', 2) END,
         phone = CASE WHEN p.perturbation = 'no phone' THEN NULL ELSE o.phone END,
-        country = o.country,
-        account_id = o.account_id
+        country = o.country
     FROM crm_demo.planted_duplicates p
     JOIN @extschema@.contacts o ON o.contact_id = p.original_id
     WHERE c.contact_id = p.contact_id;
