@@ -35,6 +35,7 @@ SQL_PARTS = \
 	src/journeys.sql \
 	src/erasure.sql \
 	src/loyalty.sql \
+	src/merge.sql \
 # (every line of SQL_PARTS ends with a backslash; this comment ends the list)
 
 MODULE_big = crm
@@ -81,6 +82,7 @@ DEMO_PARTS = \
 	src/demo/consent.sql \
 	src/demo/journeys.sql \
 	src/demo/loyalty.sql \
+	src/demo/dedupe.sql \
 # (every line of DEMO_PARTS ends with a backslash; this comment ends the list)
 EXTENSION  += crm_demo
 DATA_built += crm_demo--$(DEMO_VERSION).sql

@@ -119,7 +119,9 @@ DECLARE
         'journey_events', 'journey_enrollments', 'journey_step_log', 'journey_outbox',
         -- loyalty members and their ledgers, whose triggers lock a member and update its lots and
         -- balance together in one transaction (docs/loyalty.md)
-        'loyalty_members', 'loyalty_ledger'];
+        'loyalty_members', 'loyalty_ledger',
+        -- the merge log and its before-images, which grow with every merge (docs/data_quality.md)
+        'merges', 'merge_rows'];
     -- tables without contact_id: the column is added and filled from the parent row
     children text[][] := ARRAY[['order_lines', 'orders', 'order_id'],
                                ['lead_status_history', 'leads', 'lead_id']];

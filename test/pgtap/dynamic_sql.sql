@@ -43,7 +43,13 @@ SELECT is_empty($$
           -- the right to erasure (src/erasure.sql): schema, table and column names from the
           -- catalog through format %I, fixed replacement literals, the person's id, address and
           -- number as parameters ($1, $2), operators and functions qualified, security invoker
-          'crm.erase_person(bigint,text)'])$$,
+          'crm.erase_person(bigint,text)',
+          -- merges (src/merge.sql): schema, table, column names from the catalog
+          -- (crm.contact_references, pg_index, pg_attribute) through format %I; key types by
+          -- format_type under search_path = pg_catalog, pg_temp; every operator qualified; values
+          -- as parameters; segment conditions from crm.segment_condition as refresh_segment runs them
+          'crm.merge_apply(bigint)',
+          'crm.unmerge_apply(bigint)'])$$,
     'every function of crm with dynamic SQL (EXECUTE) is on the reviewed list');
 
 -- Casts are global, not per schema: only the owner of a type may create a cast from or to it, so

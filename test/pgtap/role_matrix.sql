@@ -149,6 +149,13 @@ INSERT INTO crm.journey_step_log (enrollment_id, position, journey_id, contact_i
     SELECT 9000 + w, 1, 9001, 9000 + w, 'wait', 'waited', '2026-01-02', '2026-01-02' FROM mx_world_owner;
 INSERT INTO crm.journey_outbox (enrollment_id, position, journey_id, contact_id, channel, template, payload, queued_at)
     SELECT 9000 + w, 1, 9001, 9000 + w, 'email', 'mx', '{}', '2026-01-02' FROM mx_world_owner;
+-- Merges (src/merge.sql): one per world, its survivor the world's contact; one logged row each.
+INSERT INTO crm.merges (merge_id, survivor_id, duplicate_ids, state)
+    SELECT 9000 + w, 9000 + w, ARRAY[9200 + w], 'merged' FROM mx_world_owner;
+INSERT INTO crm.merge_rows (row_id, merge_id, relation, action, key, before)
+    SELECT 9000 + w, 9000 + w, 'crm.contacts', 'delete', jsonb_build_object('contact_id', 9200 + w), '{}' FROM mx_world_owner;
+INSERT INTO crm.merge_survivorship (column_name, rule) VALUES ('title', 'survivor');
+
 -- The acting users, and which world each category is to them.
 CREATE TEMP TABLE mx_actor (role text PRIMARY KEY, login name, group_role name);
 INSERT INTO mx_actor VALUES ('admin', 'mx_ad', 'crm_admin'), ('manager', 'mx_mia', 'crm_manager'),
@@ -228,7 +235,9 @@ INSERT INTO mx_table VALUES
     ('loyalty_earn_rules', 'rule_id', '9001', '{}'),
     ('loyalty_tiers', 'tier', 'mx tier', '{"tier": "mx tier 2", "min_spend": 1}'),
     ('loyalty_members', 'contact_id', NULL, '{"program_id": 9002}'),
-    ('loyalty_ledger', 'entry_id', NULL, '{}');
+    ('loyalty_ledger', 'entry_id', NULL, '{}'),
+    ('merges', 'merge_id', NULL, '{}'), ('merge_rows', 'row_id', NULL, '{}'),
+    ('merge_survivorship', 'column_name', 'title', '{"column_name": "phone"}');
 
 -- The expected matrix, from the model. One row per role, table and category: SELECT, INSERT,
 -- UPDATE, DELETE (y allowed, n not, '-' no access at all), and pending_merge: the operations whose
@@ -815,7 +824,32 @@ INSERT INTO mx_expected VALUES
 ('manager', 'products', 'all',                  'y','n','n','n', ''),
 ('sales',   'products', 'all',                  'y','n','n','n', ''),
 ('support', 'products', 'all',                  'y','n','n','n', ''),
-('analyst', 'products', 'all',                  'y','n','n','n', '')
+('analyst', 'products', 'all',                  'y','n','n','n', ''),
+-- Merges (src/merge.sql): a merge is seen by admins and by whoever sees its survivor; managers and
+-- reps request merges and unmerges only through crm.merge_contacts and crm.unmerge (column
+-- grants); the before-images are read by admins only; the survivorship rules are configuration.
+('admin',   'merges', 'all',                    'y','y','y','y', ''),
+('manager', 'merges', 'own',                    'y','n','n','n', ''),
+('manager', 'merges', 'team',                   'y','n','n','n', ''),
+('manager', 'merges', 'other',                  'n','n','n','n', ''),
+('manager', 'merges', 'unowned',                'y','n','n','n', ''),
+('sales',   'merges', 'own',                    'y','n','n','n', ''),
+('sales',   'merges', 'team',                   'n','n','n','n', ''),
+('sales',   'merges', 'other',                  'n','n','n','n', ''),
+('sales',   'merges', 'unowned',                'n','n','n','n', ''),
+('support', 'merges', 'ticket',                 'n','n','n','n', ''),
+('support', 'merges', 'no ticket',              'n','n','n','n', ''),
+('analyst', 'merges', 'all',                    'n','n','n','n', ''),
+('admin',   'merge_rows', 'all',                'y','n','n','n', ''),
+('manager', 'merge_rows', 'all',                'n','n','n','n', ''),
+('sales',   'merge_rows', 'all',                'n','n','n','n', ''),
+('support', 'merge_rows', 'all',                'n','n','n','n', ''),
+('analyst', 'merge_rows', 'all',                'n','n','n','n', ''),
+('admin',   'merge_survivorship', 'all',        'y','y','y','y', ''),
+('manager', 'merge_survivorship', 'all',        'y','n','n','n', ''),
+('sales',   'merge_survivorship', 'all',        'y','n','n','n', ''),
+('support', 'merge_survivorship', 'all',        'y','n','n','n', ''),
+('analyst', 'merge_survivorship', 'all',        'y','n','n','n', '')
 -- expected:end
 ;
 
@@ -856,6 +890,9 @@ INSERT INTO mx_definer VALUES
     ('crm.train_duplicate_model(integer,double precision)',            '{admin,manager}', NULL),
     ('crm.dedupe_match_written(bigint[],boolean)',                     '{admin,analyst,manager,sales,support}', NULL),
     ('crm.consent_history_sync()', '{}', NULL),
+    -- merges (src/merge.sql)
+    ('crm.merge_apply(bigint)',                                        '{admin,manager,sales}', NULL),
+    ('crm.unmerge_apply(bigint)',                                      '{admin,manager,sales}', NULL),
     -- recommendations (src/recommendations.sql)
     ('crm.product_pairs_track()', '{}', NULL),
     ('crm.refresh_product_pairs()',                                    '{admin,analyst,manager}', NULL),

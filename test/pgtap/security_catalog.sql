@@ -35,6 +35,9 @@ INSERT INTO definer_reviewed VALUES
     ('refresh_duplicate_candidates', 'compares contacts of every owner and stores the pairs in crm.duplicate_candidates, which only admins write'),
     ('train_duplicate_model', 'learns the duplicate model from the pairs of every contact and stores it in crm.duplicate_settings'),
     ('dedupe_match_written', 'called by the trigger on crm.contacts (running as the writer): matches contacts the current transaction wrote (checked by xmin) against every contact and stores the pairs; returns only probabilities'),
+    -- merges (src/merge.sql)
+    ('merge_apply', 'merges contacts: re-points rows of every table referencing them, including tables the caller may not read; acts only on a merge the current transaction requested (its crm.merges row, checked by xmin), which the row-level security of crm.merges let the caller insert only for contacts they may update'),
+    ('unmerge_apply', 'undoes a merge from its before-images, in tables the caller may not read; acts only on an unmerge the current transaction requested (crm.merges row set to unmerge_requested, checked by xmin), which crm.merges'' policies allow only to whoever may update the survivor'),
     -- consent (src/consent.sql)
     ('consent_history_sync', 'trigger: keeps contacts.marketing_consent equal to the consent history of the row just inserted, for a writer (support on a call) who may record consent but not update the contact; touches only that contact''s consent columns'),
     -- stage analytics (src/forecast.sql)
