@@ -72,7 +72,8 @@ DEMO_PARTS = \
 	src/demo/lead_scoring.sql \
 	src/demo/segments.sql \
 	src/demo/forecast.sql \
-	src/demo/recommendations.sql
+	src/demo/recommendations.sql \
+	src/demo/sla.sql
 EXTENSION  += crm_demo
 DATA_built += crm_demo--$(DEMO_VERSION).sql
 
