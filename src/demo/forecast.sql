@@ -11,8 +11,8 @@
 -- * stalls (tag 134): 25% of the open deals and 40% of the lost ones went through their stages in
 --   the first 25 .. 60% of the time they had; since then they sat in their last open stage (aging
 --   deals; lost deals that died slowly);
--- * slips (tag 133): 55% of the deals open at least 30 days had their expected close date changed
---   1 to 3 times while open (open deals more often); each change falls in its own slice of the
+-- * slips (tag 133): 65% of the open and 50% of the closed deals open at least 30 days had their
+--   expected close date changed 1 to 3 times while open; each change falls in its own slice of the
 --   deal's open life and moves the date later, from a date that had already passed when changed
 --   (a slip) in 60% of the changes, else from a date 1 .. 10 days ahead (an early push); the last
 --   change sets the date the deal has now. Recorded in crm.opportunity_expected_close_history as
