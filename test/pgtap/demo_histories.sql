@@ -1,7 +1,7 @@
 -- pgTAP: the deal histories of the forecast demo hook and the service desk hook (src/demo/sla.sql),
 -- checked against their definitions by independent queries.
 BEGIN;
-SELECT plan(13);
+SELECT plan(16);
 SET LOCAL TimeZone = 'UTC';
 SELECT lives_ok($$SELECT crm.generate_demo_data(1000, 5, '2026-06-30')$$, 'generate_demo_data runs both hooks');
 
@@ -64,6 +64,20 @@ SELECT is_empty($$SELECT s.ticket_id, s.elapsed, s.paused, r.running, r.paused
                   WHERE NOT EXISTS (SELECT FROM crm.escalation_log l WHERE l.ticket_id = t.ticket_id)
                     AND (r.running <> s.elapsed OR r.paused <> s.paused)$$,
                 'the SLA clock of every ticket equals its status history recounted');
+
+-- crm.sla_recompute: the same recount for every ticket at once, here at the data's end, equal to
+-- the stored state moved on to that instant (crm.ticket_sla) for the same tickets.
+SELECT is_empty($$SELECT r.ticket_id FROM crm.sla_recompute('2026-06-30 00:00+00') r
+                  JOIN crm.ticket_sla('2026-06-30 00:00+00') s USING (ticket_id)
+                  WHERE NOT EXISTS (SELECT FROM crm.escalation_log l WHERE l.ticket_id = r.ticket_id)
+                    AND (r.running <> s.consumed OR r.paused <> s.paused)$$,
+                'sla_recompute equals the stored SLA clock moved on to the same instant');
+SELECT is((SELECT count(*) FROM crm.sla_recompute('2026-06-30 00:00+00')), (SELECT count(*) FROM crm.ticket_slas WHERE policy_id IS NOT NULL),
+          'sla_recompute gives every ticket with a policy');
+SET LOCAL ROLE crm_sales;
+SELECT is((SELECT count(*) FROM crm.sla_recompute('2026-06-30 00:00+00')), (SELECT count(*) FROM crm.ticket_slas),
+          'sla_recompute reads with the caller''s rights (a rep: the tickets visible to them)');
+RESET ROLE;
 
 SELECT * FROM finish();
 ROLLBACK;
