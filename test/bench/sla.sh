@@ -90,9 +90,10 @@ LEFT JOIN LATERAL (SELECT crm.business_time(p.calendar_id, s.from_at, s.to_at) A
 GROUP BY t.ticket_id"
 
 echo "== check: crm.sla_recompute and the hand-written query give every ticket the same running and paused time"
-psql_bench -At -c "SELECT 'tickets: ' || count(*) || ', differing: ' || count(*) FILTER (WHERE a.running IS DISTINCT FROM b.running OR a.paused IS DISTINCT FROM b.paused) || ', total running: ' || sum(a.running) || ', total paused: ' || sum(a.paused)
-FROM ($crm_query) a FULL JOIN ($hand_query) b USING (ticket_id)" | tee /dev/stderr | grep -q 'differing: 0,' ||
-	{ echo "the results differ" >&2; exit 1; }
+checked=$(psql_bench -At -c "SELECT 'tickets: ' || count(*) || ', differing: ' || count(*) FILTER (WHERE a.running IS DISTINCT FROM b.running OR a.paused IS DISTINCT FROM b.paused) || ', total running: ' || sum(a.running) || ', total paused: ' || sum(a.paused)
+FROM ($crm_query) a FULL JOIN ($hand_query) b USING (ticket_id)")
+echo "  $checked"
+grep -q 'differing: 0,' <<<"$checked" || { echo "the results differ" >&2; exit 1; }
 
 read -r crm_ms hand_ms < <(time_queries "SET max_parallel_workers_per_gather = 0;" \
 	"SELECT count(*), sum(running), sum(paused) FROM ($crm_query) x" \
