@@ -83,6 +83,7 @@ DEMO_PARTS = \
 	src/demo/journeys.sql \
 	src/demo/loyalty.sql \
 	src/demo/dedupe.sql \
+	src/demo/sla.sql \
 # (every line of DEMO_PARTS ends with a backslash; this comment ends the list)
 EXTENSION  += crm_demo
 DATA_built += crm_demo--$(DEMO_VERSION).sql

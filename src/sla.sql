@@ -428,6 +428,24 @@ $$;
 COMMENT ON FUNCTION @extschema@.ticket_sla(timestamptz) IS
     'The SLA state of every visible ticket with a policy at instant at (at or after its last change): business time consumed and paused, each target''s due time, state (pending, met, breached: a pending target whose consumed time exceeds it is breached) and consumed time, and the reply counters.';
 
+-- The SLA clock of every visible ticket that has a policy, recomputed in bulk from the status
+-- history up to `at`: the business time of its policy's calendar it ran and stood paused since it
+-- opened. The rule is crm.sla_recount's, the one the trigger uses when a ticket gets its first
+-- policy (one definition), applied to every ticket; a check or repair of the stored state, which
+-- the trigger keeps incrementally (for a ticket whose policy never changed the two agree).
+CREATE FUNCTION @extschema@.sla_recompute(at timestamptz)
+RETURNS TABLE (ticket_id bigint, policy_id bigint, calendar_id bigint, running interval, paused interval)
+LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+    SELECT t.ticket_id, s.policy_id, p.calendar_id, r.running, r.paused
+    FROM @extschema@.tickets t
+    JOIN @extschema@.ticket_slas s ON s.ticket_id = t.ticket_id
+    JOIN @extschema@.sla_policies p ON p.policy_id = s.policy_id
+    CROSS JOIN LATERAL @extschema@.sla_recount(t.ticket_id, p.calendar_id, p.pause_statuses, t.opened_at,
+                                               greatest(sla_recompute.at, t.opened_at), t.status) r
+$$;
+COMMENT ON FUNCTION @extschema@.sla_recompute(timestamptz) IS
+    'The SLA clock of every visible ticket with a policy, recomputed in bulk from its status history up to at: business time of the policy''s calendar running and paused since opened_at (crm.sla_recount''s rule, applied to every ticket).';
+
 CREATE VIEW @extschema@.ticket_sla_now WITH (security_invoker = true) AS
 SELECT * FROM @extschema@.ticket_sla(now());
 COMMENT ON VIEW @extschema@.ticket_sla_now IS 'crm.ticket_sla(now()): the SLA state of every visible ticket with a policy, now.';
@@ -493,9 +511,11 @@ REVOKE EXECUTE ON FUNCTION @extschema@.tickets_sla_track() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@.sla_pick_policy(text, @extschema@.channel, bigint, bigint) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@.sla_recount(bigint, bigint, text[], timestamptz, timestamptz, text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@.ticket_sla(timestamptz) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.sla_recompute(timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.sla_pick_policy(text, @extschema@.channel, bigint, bigint),
     @extschema@.sla_recount(bigint, bigint, text[], timestamptz, timestamptz, text),
-    @extschema@.ticket_sla(timestamptz)
+    @extschema@.ticket_sla(timestamptz),
+    @extschema@.sla_recompute(timestamptz)
     TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
 
 -- Policies: configuration, written by admins and managers, read by every staff role.

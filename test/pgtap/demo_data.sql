@@ -230,9 +230,10 @@ SELECT is_empty($$SELECT table_name, hash FROM pg_temp.table_hashes WHERE run = 
 SELECT is((SELECT array_agg(a.table_name ORDER BY a.table_name) FROM pg_temp.table_hashes a
            JOIN pg_temp.table_hashes b USING (table_name)
            WHERE a.run = 'first' AND b.run = 'other seed' AND a.hash = b.hash),
-          ARRAY['duplicate_settings', 'journey_steps', 'lead_scoring_groups', 'lead_scoring_rules', 'lead_scoring_settings',
+          ARRAY['business_calendars', 'business_holidays', 'business_hours',
+                'duplicate_settings', 'escalation_rules', 'journey_steps', 'lead_scoring_groups', 'lead_scoring_rules', 'lead_scoring_settings',
                 'loyalty_programs', 'loyalty_tiers',
-                'pipeline_stages', 'products', 'rfm_segment_map', 'segment_rules', 'segments'],
+                'pipeline_stages', 'products', 'rfm_segment_map', 'segment_rules', 'segments', 'sla_policies'],
           'another seed gives other rows (only the fixed catalogues and example rules are the same)');
 
 SELECT * FROM finish();

@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# Benchmark (issue 16): roll-ups over $opps opportunities and $opps x $per stage-history rows, the
+# crm views and functions beside the best hand-written SQL for the same result, in the same run,
+# with the results checked equal (EXCEPT both ways: the script fails if any row differs).
+#   1. crm.forecast_rollup, one quarter, every user (the whole reporting chain of each, against
+#      quota) — hand-written: the chain by a recursive CTE, the quarter's deals filtered first and
+#      summed per owner once, then per chain;
+#   2. the same for every period (months and quarters) and user: sums over the whole view;
+#   3. crm.stage_conversion over the last 12 months (per stage, owner and team, from the stage
+#      history: each spell's next stage by lead()) — hand-written: the same window over the
+#      history, the outcome per spell and GROUPING SETS, without the stage_spells view's joins.
+# The org: $users staff in a four-level tree (1 head, 10 VPs, 10% managers, the rest reps), each
+# with a quarterly quota; deals over three years, 90% USD and 10% EUR; each deal has $per history
+# rows through the stages, ending won or lost for closed deals. Medians of $runs interleaved runs,
+# one process (no parallel workers: the comparison is of plans, not of cores).
+# Run with: scripts/bench test/bench/forecast_rollup.sh   (ROLLUP_OPPS, ROLLUP_HISTORY_PER_OPP, ROLLUP_USERS)
+set -euo pipefail
+
+runs=${RUNS:-5}
+opps=${ROLLUP_OPPS:-1000000}
+per=${ROLLUP_HISTORY_PER_OPP:-10}
+users=${ROLLUP_USERS:-1000}
+source "$(dirname "$0")/lib.bash"
+bench_record forecast_rollup ROLLUP_OPPS ROLLUP_HISTORY_PER_OPP ROLLUP_USERS RUNS
+
+echo "== setup: $users staff, $opps deals, $((opps * per)) stage-history rows"
+psql_bench <<SQL
+SELECT setseed(0.16) \g /dev/null
+SET session_replication_role = replica;  -- no triggers: the history is written here
+TRUNCATE crm.opportunity_stage_history, crm.opportunity_expected_close_history, crm.forecast_submissions,
+         crm.sales_quotas, crm.opportunities CASCADE;
+DELETE FROM crm.users WHERE login_role LIKE 'bench_rollup_%';
+DELETE FROM crm.accounts WHERE name = 'Bench rollup account';
+INSERT INTO crm.accounts (name) VALUES ('Bench rollup account');
+-- user i's manager: 1 heads, 2..11 VPs under 1, managers under a VP, reps under a manager
+INSERT INTO crm.users (user_id, login_role, full_name, email, role, team, manager_id)
+SELECT 100000 + i, 'bench_rollup_' || i, 'Staff ' || i, 'bench-rollup-' || i || '@example.com',
+       CASE WHEN i <= 11 + $users / 10 THEN 'manager' ELSE 'sales' END,
+       'Team ' || CASE WHEN i = 1 THEN 0 ELSE (i - 2) % 10 + 1 END,
+       CASE WHEN i = 1 THEN NULL
+            WHEN i <= 11 THEN 100001
+            WHEN i <= 11 + $users / 10 THEN 100002 + (i - 12) % 10
+            ELSE 100012 + (i - 12) % ($users / 10) END
+FROM generate_series(1, $users) i;
+INSERT INTO crm.opportunities (opportunity_id, name, account_id, amount, currency, stage_id, expected_close, closed_at, owner_id,
+                               created_at, updated_at)
+SELECT i, 'Deal ' || i, (SELECT account_id FROM crm.accounts WHERE name = 'Bench rollup account'), round((1000 + 99000 * random())::numeric, 2), CASE WHEN random() < 0.9 THEN 'USD' ELSE 'EUR' END,
+       st, CASE WHEN st < 6 THEN d END, CASE WHEN st >= 6 THEN d::timestamptz + interval '13 hours' END,
+       100012 + floor(random() * ($users - 11))::int, d - 90, d - 90
+FROM (SELECT i, DATE '2024-01-01' + floor(random() * 1095)::int AS d,
+             CASE WHEN random() < 0.7 THEN 6 + floor(random() * 2)::int ELSE 1 + floor(random() * 5)::int END AS st
+      FROM generate_series(1, $opps) i) s;
+-- history: $per rows a deal, walking up the open stages (or back one now and then) and ending in
+-- the deal's stage; spaced over the 90 days before its date
+INSERT INTO crm.opportunity_stage_history (opportunity_id, from_stage_id, to_stage_id, changed_at, changed_by_role)
+SELECT o.opportunity_id, lag(x.stage) OVER w, x.stage,
+       coalesce(o.closed_at, o.expected_close::timestamptz) - interval '90 days' + (x.k * interval '90 days') / $per,
+       'postgres'
+FROM crm.opportunities o
+CROSS JOIN LATERAL (SELECT k, CASE WHEN k = $per - 1 THEN o.stage_id
+                                   ELSE least(5, 1 + (k * 5) / $per + (random() < 0.1)::int) END AS stage
+                    FROM generate_series(0, $per - 1) k) x
+WINDOW w AS (PARTITION BY o.opportunity_id ORDER BY x.k);
+INSERT INTO crm.sales_quotas (user_id, period_kind, period_start, currency, amount)
+SELECT u.user_id, 'quarter', q::date, 'USD', round((50000 + 500000 * random())::numeric, -3)
+FROM crm.users u, generate_series(DATE '2024-01-01', DATE '2026-10-01', interval '3 months') q
+WHERE u.login_role LIKE 'bench_rollup_%';
+RESET session_replication_role;
+VACUUM (FREEZE, ANALYZE) crm.users, crm.opportunities, crm.opportunity_stage_history, crm.sales_quotas;
+SQL
+
+quarter="DATE '2025-04-01'"
+view_quarter="SELECT * FROM crm.forecast_rollup WHERE period_kind = 'quarter' AND period_start = $quarter"
+hand_quarter="WITH RECURSIVE chain (manager_id, user_id) AS (
+    SELECT u.user_id, u.user_id FROM crm.users u
+    UNION ALL SELECT c.manager_id, u.user_id FROM chain c JOIN crm.users u ON u.manager_id = c.user_id
+), owner AS (
+    SELECT o.owner_id, o.currency, count(*) AS deals,
+           coalesce(sum(o.amount) FILTER (WHERE s.forecast_category = 'closed'), 0) AS closed,
+           coalesce(sum(o.amount) FILTER (WHERE s.forecast_category = 'commit'), 0) AS commit,
+           coalesce(sum(o.amount) FILTER (WHERE s.forecast_category = 'best_case'), 0) AS best_case,
+           coalesce(sum(o.amount) FILTER (WHERE s.forecast_category = 'pipeline'), 0) AS pipeline,
+           coalesce(sum(o.amount * (s.probability / 100)) FILTER (WHERE s.forecast_category IN ('pipeline', 'best_case', 'commit')), 0) AS weighted
+    FROM crm.opportunities o JOIN crm.pipeline_stages s USING (stage_id)
+    WHERE o.owner_id IS NOT NULL AND s.forecast_category <> 'omitted'
+      AND coalesce(o.closed_at::date, o.expected_close) >= $quarter
+      AND coalesce(o.closed_at::date, o.expected_close) < $quarter + 92
+      AND date_trunc('quarter', coalesce(o.closed_at::date, o.expected_close)::timestamp)::date = $quarter
+    GROUP BY o.owner_id, o.currency
+), d AS (
+    SELECT c.manager_id AS user_id, w.currency, sum(w.deals) AS deals, sum(w.closed) AS closed, sum(w.commit) AS commit,
+           sum(w.best_case) AS best_case, sum(w.pipeline) AS pipeline, sum(w.weighted) AS weighted
+    FROM chain c JOIN owner w ON w.owner_id = c.user_id GROUP BY c.manager_id, w.currency
+), f AS (
+    SELECT user_id, currency, coalesce(d.deals, 0) AS deals, coalesce(d.closed, 0) AS closed, coalesce(d.commit, 0) AS commit,
+           coalesce(d.best_case, 0) AS best_case, coalesce(d.pipeline, 0) AS pipeline, coalesce(d.weighted, 0) AS weighted,
+           q.amount AS quota
+    FROM d FULL JOIN (SELECT user_id, currency, amount FROM crm.sales_quotas
+                      WHERE period_kind = 'quarter' AND period_start = $quarter) q USING (user_id, currency)
+)
+SELECT user_id, 'quarter'::text AS period_kind, $quarter AS period_start, currency, deals, closed, commit, best_case, pipeline,
+       commit + closed, best_case + commit + closed, pipeline + best_case + commit, weighted, quota,
+       closed / nullif(quota, 0), quota - closed, CASE WHEN quota IS NOT NULL THEN greatest(quota - closed, 0) END,
+       (pipeline + best_case + commit) / nullif(greatest(quota - closed, 0), 0)
+FROM f"
+view_all="SELECT period_kind, count(*), sum(deals), sum(closed), sum(commit_forecast), sum(best_case_forecast), sum(open_pipeline), sum(weighted_pipeline), sum(quota) FROM crm.forecast_rollup GROUP BY period_kind"
+hand_all="WITH RECURSIVE chain (manager_id, user_id) AS (
+    SELECT u.user_id, u.user_id FROM crm.users u
+    UNION ALL SELECT c.manager_id, u.user_id FROM chain c JOIN crm.users u ON u.manager_id = c.user_id
+), deals AS (
+    SELECT o.owner_id, o.currency, o.amount, s.forecast_category, s.probability / 100 AS p,
+           coalesce(o.closed_at::date, o.expected_close)::timestamp AS day
+    FROM crm.opportunities o JOIN crm.pipeline_stages s USING (stage_id)
+    WHERE o.owner_id IS NOT NULL AND s.forecast_category <> 'omitted' AND coalesce(o.closed_at::date, o.expected_close) IS NOT NULL
+), owner AS (
+    SELECT d.owner_id, k.kind, date_trunc(k.kind, d.day)::date AS period_start, d.currency, count(*) AS deals,
+           coalesce(sum(d.amount) FILTER (WHERE d.forecast_category = 'closed'), 0) AS closed,
+           coalesce(sum(d.amount) FILTER (WHERE d.forecast_category = 'commit'), 0) AS commit,
+           coalesce(sum(d.amount) FILTER (WHERE d.forecast_category = 'best_case'), 0) AS best_case,
+           coalesce(sum(d.amount) FILTER (WHERE d.forecast_category = 'pipeline'), 0) AS pipeline,
+           coalesce(sum(d.amount * d.p) FILTER (WHERE d.forecast_category <> 'closed'), 0) AS weighted
+    FROM deals d CROSS JOIN (VALUES ('month'::text), ('quarter')) k (kind)
+    GROUP BY d.owner_id, k.kind, 3, d.currency
+), r AS (
+    SELECT c.manager_id AS user_id, w.kind, w.period_start, w.currency, sum(w.deals) AS deals, sum(w.closed) AS closed,
+           sum(w.commit) AS commit, sum(w.best_case) AS best_case, sum(w.pipeline) AS pipeline, sum(w.weighted) AS weighted
+    FROM chain c JOIN owner w ON w.owner_id = c.user_id GROUP BY 1, 2, 3, 4
+), f AS (
+    SELECT coalesce(r.kind, q.period_kind) AS kind, coalesce(r.deals, 0) AS deals, coalesce(r.closed, 0) AS closed,
+           coalesce(r.commit, 0) AS commit, coalesce(r.best_case, 0) AS best_case, coalesce(r.pipeline, 0) AS pipeline,
+           coalesce(r.weighted, 0) AS weighted, q.amount AS quota
+    FROM r FULL JOIN crm.sales_quotas q
+      ON q.user_id = r.user_id AND q.period_kind = r.kind AND q.period_start = r.period_start AND q.currency = r.currency
+)
+SELECT kind, count(*), sum(deals), sum(closed), sum(commit + closed), sum(best_case + commit + closed),
+       sum(pipeline + best_case + commit), sum(weighted), sum(quota)
+FROM f GROUP BY kind"
+window="TIMESTAMPTZ '2025-07-01 00:00+00', TIMESTAMPTZ '2026-07-01 00:00+00', TIMESTAMPTZ '2026-07-01 00:00+00'"
+view_conv="SELECT * FROM crm.stage_conversion($window)"
+hand_conv="WITH h AS (
+    SELECT x.opportunity_id, x.to_stage_id, x.changed_at,
+           lead(x.changed_at) OVER w AS left_at, lead(x.to_stage_id) OVER w AS next_stage_id
+    FROM crm.opportunity_stage_history x
+    WINDOW w AS (PARTITION BY x.opportunity_id ORDER BY x.changed_at, x.history_id)
+), spells AS (
+    SELECT h.to_stage_id AS stage_id, s.name AS stage_name, s.position, o.owner_id, u.team,
+           CASE WHEN h.left_at IS NULL OR h.left_at > TIMESTAMPTZ '2026-07-01 00:00+00' THEN 'open'
+                WHEN ns.is_lost THEN 'lost' WHEN ns.is_won OR ns.position > s.position THEN 'advanced' ELSE 'back' END AS outcome
+    FROM h JOIN crm.pipeline_stages s ON s.stage_id = h.to_stage_id
+    JOIN crm.opportunities o ON o.opportunity_id = h.opportunity_id
+    LEFT JOIN crm.users u ON u.user_id = o.owner_id
+    LEFT JOIN crm.pipeline_stages ns ON ns.stage_id = h.next_stage_id
+    WHERE NOT s.is_won AND NOT s.is_lost
+      AND h.changed_at >= TIMESTAMPTZ '2025-07-01 00:00+00' AND h.changed_at < TIMESTAMPTZ '2026-07-01 00:00+00'
+), counts AS (
+    SELECT CASE WHEN GROUPING(owner_id) = 0 THEN 'owner' WHEN GROUPING(team) = 0 THEN 'team' ELSE 'stage' END AS breakdown,
+           stage_id, stage_name, owner_id, team, count(*) AS entered,
+           count(*) FILTER (WHERE outcome = 'advanced') AS advanced, count(*) FILTER (WHERE outcome = 'lost') AS lost,
+           count(*) FILTER (WHERE outcome = 'back') AS moved_back, count(*) FILTER (WHERE outcome = 'open') AS still_open
+    FROM spells
+    GROUP BY GROUPING SETS ((stage_id, stage_name), (stage_id, stage_name, owner_id), (stage_id, stage_name, team))
+)
+SELECT breakdown, stage_id, stage_name, owner_id, team, entered, advanced, lost, moved_back, still_open,
+       advanced::double precision / nullif(advanced + lost + moved_back, 0)
+FROM counts"
+
+echo "== check: each crm result equals the hand-written one (rows in one and not the other, both ways)"
+check() { # $1 name, $2 crm query, $3 hand-written query
+	local rows diff
+	rows=$(psql_bench -At -c "SELECT count(*) FROM ($2) x")
+	diff=$(psql_bench -At -c "SELECT (SELECT count(*) FROM (($2) EXCEPT ALL ($3)) a) + (SELECT count(*) FROM (($3) EXCEPT ALL ($2)) b)")
+	printf '  %-44s %8s rows, %s differ\n' "$1" "$rows" "$diff"
+	[ "$diff" = 0 ] || { echo "the results differ" >&2; exit 1; }
+}
+check "forecast_rollup, one quarter" "$view_quarter" "$hand_quarter"
+check "forecast_rollup, every period (sums)" "$view_all" "$hand_all"
+check "stage_conversion, 12 months" "$view_conv" "$hand_conv"
+
+read -r vq hq va ha vc hc < <(time_queries "SET max_parallel_workers_per_gather = 0; SET TimeZone = 'UTC';" \
+	"$view_quarter" "$hand_quarter" "$view_all" "$hand_all" "$view_conv" "$hand_conv")
+ratio() { echo "$1 / $2" | bc -l; }
+echo "== $opps deals, $((opps * per)) history rows, $users staff (median of $runs, ms; crm / hand-written: target <= 1)"
+printf '  forecast_rollup, one quarter     crm %9.1f   hand-written %9.1f   ratio %5.2f\n' "$vq" "$hq" "$(ratio "$vq" "$hq")"
+printf '  forecast_rollup, every period    crm %9.1f   hand-written %9.1f   ratio %5.2f\n' "$va" "$ha" "$(ratio "$va" "$ha")"
+printf '  stage_conversion, 12 months      crm %9.1f   hand-written %9.1f   ratio %5.2f\n' "$vc" "$hc" "$(ratio "$vc" "$hc")"
+psql_bench <<'SQL'
+SET session_replication_role = replica;
+TRUNCATE crm.opportunity_stage_history, crm.opportunity_expected_close_history, crm.forecast_submissions,
+         crm.sales_quotas, crm.opportunities CASCADE;
+DELETE FROM crm.users WHERE login_role LIKE 'bench_rollup_%';
+DELETE FROM crm.accounts WHERE name = 'Bench rollup account';
+SQL
