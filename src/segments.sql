@@ -285,6 +285,7 @@ CREATE FUNCTION @extschema@.add_segment_to_campaign(segment_id bigint, campaign_
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     added integer;
+    members bigint[];
     campaign_owner bigint;
     -- Who called: inside a SECURITY DEFINER function current_user is the owner, but SET ROLE (the
     -- setting "role") and the session user are still the caller's.
@@ -309,12 +310,17 @@ BEGIN
                   DETAIL = 'The campaign belongs to a staff member outside your team.',
                   HINT = 'A manager adds members to the campaigns of their team and to unowned ones.';
     END IF;
-    INSERT INTO @extschema@.campaign_members (campaign_id, contact_id)
-    SELECT add_segment_to_campaign.campaign_id, m.contact_id
+    -- The members first, then consent over that list: on a distributed CRM (docs/citus.md) the
+    -- consent history stays on the coordinator, and a consent check inside a statement Citus
+    -- sends to the shards would read the workers' own, empty, history.
+    SELECT coalesce(pg_catalog.array_agg(m.contact_id ORDER BY m.contact_id), '{}') INTO members
     FROM @extschema@.segment_members m
-    WHERE m.segment_id = add_segment_to_campaign.segment_id
-      AND @extschema@.has_consent(m.contact_id, 'marketing_email'::@extschema@.consent_purpose, pg_catalog.now())
-    ORDER BY m.contact_id
+    WHERE m.segment_id = add_segment_to_campaign.segment_id;
+    INSERT INTO @extschema@.campaign_members (campaign_id, contact_id)
+    SELECT add_segment_to_campaign.campaign_id, c.contact_id
+    FROM pg_catalog.unnest(members) AS c(contact_id)
+    WHERE @extschema@.has_consent(c.contact_id, 'marketing_email'::@extschema@.consent_purpose, pg_catalog.now())
+    ORDER BY c.contact_id
     ON CONFLICT ON CONSTRAINT campaign_members_pkey DO NOTHING;
     GET DIAGNOSTICS added = ROW_COUNT;
     RETURN added;

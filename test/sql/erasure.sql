@@ -22,7 +22,8 @@ VALUES (7901, 'email', 'note', '2020-06-11', '{"note": "Mara Lindqvist asked abo
 SELECT contact_id, orders, total_spent, average_order_value FROM crm.customer_order_stats WHERE contact_id IN (7901, 7902) ORDER BY contact_id;
 
 -- Erase Mara. Rows anonymised: her contact row, 1 activity, 1 survey comment (no tickets, tasks,
--- deals or consent evidence: 0).
+-- deals or consent evidence: 0; her journey event, the signup, holds no details, and she has no
+-- outbox message: 0).
 SELECT crm.erase_person(7901, 'request by letter') - 'erasure_id' AS result;
 
 -- Her row: the placeholder name "Erased person 7901", no e-mail, phone or title; the country stays.

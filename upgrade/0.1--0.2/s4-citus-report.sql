@@ -1,5 +1,5 @@
 -- Analytics the demo report uses, as PL/pgSQL so that Citus can plan them on a distributed CRM
--- (the same definitions as src/retention.sql and src/lead_scoring.sql).
+-- (the same definitions as src/retention.sql, src/lead_scoring.sql and src/segments.sql).
 CREATE OR REPLACE FUNCTION @extschema@.repeat_purchase_rate(as_of timestamptz DEFAULT now()) RETURNS double precision
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
@@ -83,6 +83,52 @@ BEGIN
         FROM (SELECT 1) one
         LEFT JOIN totals t ON true
         LEFT JOIN likelihoods x ON true);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.add_segment_to_campaign(segment_id bigint, campaign_id bigint) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    added integer;
+    members bigint[];
+    campaign_owner bigint;
+    -- Who called: inside a SECURITY DEFINER function current_user is the owner, but SET ROLE (the
+    -- setting "role") and the session user are still the caller's.
+    caller name := CASE current_setting('role') WHEN 'none' THEN session_user ELSE current_setting('role')::name END;
+BEGIN
+    IF NOT EXISTS (SELECT FROM @extschema@.segments s WHERE s.segment_id = add_segment_to_campaign.segment_id) THEN
+        RAISE EXCEPTION 'segment % does not exist', add_segment_to_campaign.segment_id
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT c.owner_id INTO campaign_owner FROM @extschema@.campaigns c
+    WHERE c.campaign_id = add_segment_to_campaign.campaign_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'campaign % does not exist', add_segment_to_campaign.campaign_id
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- The caller's right to the campaign, as the campaigns policies give it: admins any, managers
+    -- their team's and the unowned ones.
+    IF NOT pg_has_role(caller, 'crm_admin', 'USAGE') AND campaign_owner IS NOT NULL
+       AND campaign_owner <> ALL (@extschema@.managed_user_ids(caller)) THEN
+        RAISE EXCEPTION 'permission denied to add members to campaign %', add_segment_to_campaign.campaign_id
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'The campaign belongs to a staff member outside your team.',
+                  HINT = 'A manager adds members to the campaigns of their team and to unowned ones.';
+    END IF;
+    -- The members first, then consent over that list: on a distributed CRM (docs/citus.md) the
+    -- consent history stays on the coordinator, and a consent check inside a statement Citus
+    -- sends to the shards would read the workers' own, empty, history.
+    SELECT coalesce(pg_catalog.array_agg(m.contact_id ORDER BY m.contact_id), '{}') INTO members
+    FROM @extschema@.segment_members m
+    WHERE m.segment_id = add_segment_to_campaign.segment_id;
+    INSERT INTO @extschema@.campaign_members (campaign_id, contact_id)
+    SELECT add_segment_to_campaign.campaign_id, c.contact_id
+    FROM pg_catalog.unnest(members) AS c(contact_id)
+    WHERE @extschema@.has_consent(c.contact_id, 'marketing_email'::@extschema@.consent_purpose, pg_catalog.now())
+    ORDER BY c.contact_id
+    ON CONFLICT ON CONSTRAINT campaign_members_pkey DO NOTHING;
+    GET DIAGNOSTICS added = ROW_COUNT;
+    RETURN added;
 END
 $$;
 
