@@ -1261,7 +1261,7 @@ step_read_beta(FunctionCallInfo fcinfo, StepCache *cache)
 		return;
 	}
 	raw = (struct varlena *) DatumGetPointer(PG_GETARG_DATUM(3));
-	if (!VARATT_IS_EXTENDED(raw) || VARATT_IS_SHORT(raw))
+	if (!VARATT_IS_EXTENDED(raw) || (VARATT_IS_SHORT(raw) && !VARATT_IS_EXTERNAL(raw)))
 	{
 		length = VARSIZE_ANY_EXHDR(raw);
 		if (length == cache->beta_length && memcmp(VARDATA_ANY(raw), cache->beta_bytes, length) == 0)
@@ -1309,7 +1309,8 @@ step_read_features(FunctionCallInfo fcinfo, StepCache *cache, int *dimension)
 	const double *values;
 	int			count;
 
-	if (VARATT_IS_SHORT(raw))
+	/* a short header, not a TOAST pointer (whose header is one byte too): copied aligned */
+	if (VARATT_IS_SHORT(raw) && !VARATT_IS_EXTERNAL(raw))
 	{
 		Size		size = VARSIZE_SHORT(raw) - VARHDRSZ_SHORT + VARHDRSZ;
 
