@@ -31,6 +31,7 @@ SQL_PARTS = \
 	src/privacy.sql \
 	src/recommendations.sql \
 	src/routing.sql \
+	src/ets.sql \
 # (every line of SQL_PARTS ends with a backslash; this comment ends the list)
 
 MODULE_big = crm
