@@ -388,6 +388,18 @@ ets_point_compare(const void *a, const void *b)
 	return (x->period > y->period) - (x->period < y->period);
 }
 
+/* A date as YYYY-MM-DD, whatever the DateStyle. */
+static char *
+ets_date_text(DateADT day)
+{
+	int			y,
+				m,
+				d;
+
+	j2date(day + POSTGRES_EPOCH_JDATE, &y, &m, &d);
+	return psprintf("%04d-%02d-%02d", y, m, d);
+}
+
 static int32
 ets_months(DateADT day, int *mday)
 {
@@ -427,7 +439,7 @@ ets_regularity(const EtsModel *model, int32 *months, int32 *days)
 
 		if (dd == 0)
 			return psprintf("The period %s occurs twice.",
-							DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(model->points[i].period))));
+							ets_date_text(model->points[i].period));
 		if (mday != first_mday)
 			by_month = false;
 		if (i == 1)
@@ -441,8 +453,8 @@ ets_regularity(const EtsModel *model, int32 *months, int32 *days)
 			by_day = false;
 		if (!by_month && !by_day)
 			return psprintf("The step from %s to %s differs from the first step; a gap or an irregular period.",
-							DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(model->points[i - 1].period))),
-							DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(model->points[i].period))));
+							ets_date_text(model->points[i - 1].period),
+							ets_date_text(model->points[i].period));
 	}
 	if (by_month)
 		*months = step_months;
@@ -590,6 +602,8 @@ ets_objective(const EtsProblem *p, const double *theta, EtsRun *run)
 	int			oldest = 0;
 	double		sse = 0,
 				sumlog = 0,
+				product = 1,
+				ratio,
 				objective;
 	const double *x = theta + p->states_at;
 
@@ -600,6 +614,7 @@ ets_objective(const EtsProblem *p, const double *theta, EtsRun *run)
 	phi = par[3];
 	if (!ets_admissible(p, par))
 		return INFINITY;
+	ratio = beta / alpha;
 	l = x[0];
 	if (p->trend != 'N')
 		b = x[1];
@@ -645,14 +660,20 @@ ets_objective(const EtsProblem *p, const double *theta, EtsRun *run)
 			if (!(f > 1e-10))
 				return INFINITY;
 			e = (y - f) / f;
-			sumlog += log(f);
+			/* sum log f as the log of products, one logarithm per many points */
+			product *= f;
+			if (product > 1e150 || product < 1e-150)
+			{
+				sumlog += log(product);
+				product = 1;
+			}
 		}
 		else
 			e = y - f;
 		sse += e * e;
 		level = q + alpha * ((p->season == 'A' ? y - so : p->season == 'M' ? y / so : y) - q);
 		if (p->trend != 'N')
-			b = phib + (beta / alpha) * (level - l - phib);
+			b = phib + ratio * (level - l - phib);
 		if (p->season != 'N')
 		{
 			if (p->season == 'M' && !(q > 1e-10))
@@ -662,6 +683,7 @@ ets_objective(const EtsProblem *p, const double *theta, EtsRun *run)
 		}
 		l = level;
 	}
+	sumlog += log(product);
 	objective = p->n * log(sse) + 2 * sumlog;
 	if (isnan(objective))
 		return INFINITY;

@@ -15,6 +15,7 @@
 -- The rows come in any order (the fit sorts them); the NULL value is skipped.
 SET client_min_messages = warning;
 SET extra_float_digits = 0;
+SET DateStyle = ISO;
 
 CREATE TEMP TABLE sales (month date, revenue double precision);
 INSERT INTO sales VALUES ('2026-03-01', 11), ('2026-01-01', 10), ('2026-05-01', 12), ('2026-02-01', 12),
