@@ -189,20 +189,6 @@ ets_method_text(const EtsModel *model, StringInfo out)
 					 model->method[3] == 'Y' ? "d" : "", model->method[2]);
 }
 
-/* The index of a parameter name (alpha 0, beta 1, gamma 2, phi 3); 22023 for another name. */
-static int
-ets_parameter_index(const char *key)
-{
-	for (int i = 0; i < 4; i++)
-		if (strcmp(key, ets_parameter_names[i]) == 0)
-			return i;
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("unknown fixed parameter \"%s\"", key),
-			 errhint("The keys are alpha, beta, gamma and phi.")));
-	return -1;					/* not reached */
-}
-
 /* Reads {"alpha": 0.3, ...} into the model's fixed parameters. */
 static void
 ets_read_fixed(EtsModel *model, Jsonb *fixed)
@@ -224,9 +210,17 @@ ets_read_fixed(EtsModel *model, Jsonb *fixed)
 			key = pnstrdup(v.val.string.val, v.val.string.len);
 		else if (token == WJB_VALUE)
 		{
-			int			i = ets_parameter_index(key);
+			int			i;
 			double		x;
 
+			for (i = 0; i < 4; i++)
+				if (strcmp(key, ets_parameter_names[i]) == 0)
+					break;
+			if (i == 4)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("unknown fixed parameter \"%s\"", key),
+						 errhint("The keys are alpha, beta, gamma and phi.")));
 			if (v.type != jbvNumeric)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -588,78 +582,6 @@ ets_admissible(const EtsProblem *p, const double *par)
 	return true;
 }
 
-typedef struct EtsLoop
-{
-	double		level;
-	double		slope;
-	int			oldest;
-	double		sse;
-	double		sumlog;
-} EtsLoop;
-
-/*
- * The pass over the data, specialised by the compiler for each model (error, trend and season are
- * constants at every call): returns false when a multiplicative model meets a forecast that is not
- * positive. The phi b term is kept without trend (b = 0) so every model does the same arithmetic.
- */
-static pg_attribute_always_inline bool
-ets_loop(const double *restrict data, int n, int m, double alpha, double ratio, double gamma, double phi,
-		 double *restrict ring, EtsLoop *state, const char error, const char trend, const char season)
-{
-	double		l = state->level,
-				b = state->slope,
-				sse = 0,
-				sumlog = 0,
-				product = 1;
-	int			oldest = state->oldest;
-
-	for (int t = 0; t < n; t++)
-	{
-		double		y = data[t];
-		double		phib = trend != 'N' ? phi * b : 0;
-		double		q = l + phib;
-		double		so = season != 'N' ? ring[oldest] : 0;
-		double		f,
-					e,
-					level;
-
-		f = season == 'A' ? q + so : season == 'M' ? q * so : q;
-		if (error == 'M')
-		{
-			if (!(f > 1e-10))
-				return false;
-			e = (y - f) / f;
-			/* sum log f as the log of products, one logarithm per many points */
-			product *= f;
-			if (product > 1e150 || product < 1e-150)
-			{
-				sumlog += log(product);
-				product = 1;
-			}
-		}
-		else
-			e = y - f;
-		sse += e * e;
-		level = q + alpha * ((season == 'A' ? y - so : season == 'M' ? y / so : y) - q);
-		if (trend != 'N')
-			b = phib + ratio * (level - l - phib);
-		if (season != 'N')
-		{
-			if (season == 'M' && !(q > 1e-10))
-				return false;
-			ring[oldest] = so + gamma * ((season == 'A' ? y - q : y / q) - so);
-			oldest = oldest + 1 == m ? 0 : oldest + 1;
-		}
-		l = level;
-	}
-	state->level = l;
-	state->slope = b;
-	state->oldest = oldest;
-	state->sse = sse;
-	state->sumlog = sumlog + log(product);
-	return true;
-}
-
 /*
  * Runs the model over the data from theta's initial states; returns R's objective, +infinity when
  * the parameters are out of bounds or a forecast of a multiplicative model is not positive. run,
@@ -678,8 +600,9 @@ ets_objective(const EtsProblem *p, const double *theta, EtsRun *run)
 	double		ring[ETS_MAX_SEASON];
 	int			m = p->m;
 	int			oldest = 0;
-	double		sse,
-				sumlog,
+	double		sse = 0,
+				sumlog = 0,
+				product = 1,
 				ratio,
 				objective;
 	const double *x = theta + p->states_at;
@@ -721,32 +644,46 @@ ets_objective(const EtsProblem *p, const double *theta, EtsRun *run)
 			for (int j = 0; j < m; j++)
 				run->initial[1 + (p->trend != 'N') + j] = ring[m - 1 - j];
 	}
+	for (int t = 0; t < p->n; t++)
 	{
-		EtsLoop		loop = {l, b, oldest, 0, 0};
+		double		y = p->y[t];
+		double		phib = p->trend != 'N' ? phi * b : 0;
+		double		q = l + phib;
+		double		so = p->season != 'N' ? ring[oldest] : 0;
+		double		f,
+					e,
+					level;
 
-		switch ((p->error == 'M') * 6 + (p->trend != 'N') * 3 + (p->season == 'N' ? 0 : p->season == 'A' ? 1 : 2))
+		f = p->season == 'A' ? q + so : p->season == 'M' ? q * so : q;
+		if (p->error == 'M')
 		{
-#define ETS_CASE(k, E, T, S) case k: if (!ets_loop(p->y, p->n, m, alpha, ratio, gamma, phi, ring, &loop, E, T, S)) return INFINITY; break;
-				ETS_CASE(0, 'A', 'N', 'N')
-				ETS_CASE(1, 'A', 'N', 'A')
-				ETS_CASE(2, 'A', 'N', 'M')
-				ETS_CASE(3, 'A', 'A', 'N')
-				ETS_CASE(4, 'A', 'A', 'A')
-				ETS_CASE(5, 'A', 'A', 'M')
-				ETS_CASE(6, 'M', 'N', 'N')
-				ETS_CASE(7, 'M', 'N', 'A')
-				ETS_CASE(8, 'M', 'N', 'M')
-				ETS_CASE(9, 'M', 'A', 'N')
-				ETS_CASE(10, 'M', 'A', 'A')
-				ETS_CASE(11, 'M', 'A', 'M')
-#undef ETS_CASE
+			if (!(f > 1e-10))
+				return INFINITY;
+			e = (y - f) / f;
+			/* sum log f as the log of products, one logarithm per many points */
+			product *= f;
+			if (product > 1e150 || product < 1e-150)
+			{
+				sumlog += log(product);
+				product = 1;
+			}
 		}
-		l = loop.level;
-		b = loop.slope;
-		oldest = loop.oldest;
-		sse = loop.sse;
-		sumlog = loop.sumlog;
+		else
+			e = y - f;
+		sse += e * e;
+		level = q + alpha * ((p->season == 'A' ? y - so : p->season == 'M' ? y / so : y) - q);
+		if (p->trend != 'N')
+			b = phib + ratio * (level - l - phib);
+		if (p->season != 'N')
+		{
+			if (p->season == 'M' && !(q > 1e-10))
+				return INFINITY;
+			ring[oldest] = so + gamma * ((p->season == 'A' ? y - q : y / q) - so);
+			oldest = oldest + 1 == m ? 0 : oldest + 1;
+		}
+		l = level;
 	}
+	sumlog += log(product);
 	objective = p->n * log(sse) + 2 * sumlog;
 	if (isnan(objective))
 		return INFINITY;
@@ -789,7 +726,8 @@ nelder_mead(const EtsProblem *problem, double *theta, int n, double tolerance, i
 				f;
 	const double big = 1e35;
 	int			evaluations,
-				low = 0;
+				low = 0,
+				high;
 	bool		recompute = true,
 				converged = false;
 
@@ -825,7 +763,6 @@ nelder_mead(const EtsProblem *problem, double *theta, int n, double tolerance, i
 		double		vl,
 					vh,
 					vr;
-		int			high;
 
 		CHECK_FOR_INTERRUPTS();
 		if (recompute)
@@ -990,7 +927,7 @@ ets_start(const EtsModel *model, EtsProblem *p, double *theta)
 	int			m = p->m;
 	int			k = 0;
 	double		alpha,
-				bound;
+				upper;
 	double	   *adjusted = palloc(sizeof(double) * p->n);
 	double		figure[ETS_MAX_SEASON];
 	double		seasonal_states[ETS_MAX_SEASON];
@@ -1018,8 +955,8 @@ ets_start(const EtsModel *model, EtsProblem *p, double *theta)
 		{
 			double		beta;
 
-			bound = Min(ets_upper[1], alpha);
-			beta = ets_lower[1] + 0.1 * (bound - ets_lower[1]);
+			upper = Min(ets_upper[1], alpha);
+			beta = ets_lower[1] + 0.1 * (upper - ets_lower[1]);
 			if (beta < 0 || beta > alpha)
 				beta = alpha - 1e-3;
 			p->index[1] = k;
@@ -1034,8 +971,8 @@ ets_start(const EtsModel *model, EtsProblem *p, double *theta)
 		{
 			double		gamma;
 
-			bound = Min(ets_upper[2], 1 - alpha);
-			gamma = ets_lower[2] + 0.05 * (bound - ets_lower[2]);
+			upper = Min(ets_upper[2], 1 - alpha);
+			gamma = ets_lower[2] + 0.05 * (upper - ets_lower[2]);
 			if (gamma < 0 || gamma > 1 - alpha)
 				gamma = 1 - alpha - 1e-3;
 			p->index[2] = k;
@@ -1202,8 +1139,8 @@ crm_ets_final(PG_FUNCTION_ARGS)
 	EtsModel   *model;
 	EtsModel   *trial;
 	double	   *y;
-	int32		step_months,
-				step_days;
+	int32		months,
+				days;
 	const char *problem;
 	bool		positive = true;
 	bool		any = false;
@@ -1217,7 +1154,7 @@ crm_ets_final(PG_FUNCTION_ARGS)
 	if (model->fitted)
 		PG_RETURN_POINTER(model);
 	qsort(model->points, model->count, sizeof(EtsPoint), ets_point_compare);
-	if ((problem = ets_regularity(model, &step_months, &step_days)) != NULL)
+	if ((problem = ets_regularity(model, &months, &days)) != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the periods of an ETS fit must be regular"),
@@ -1339,14 +1276,14 @@ ets_invalid(const EtsModel *model)
 	if (!model->fitted)
 		return NULL;
 	{
-		int32		step_months,
-					step_days;
+		int32		months,
+					days;
 		const char *problem;
 
 		for (int32 i = 1; i < model->count; i++)
 			if (model->points[i].period <= model->points[i - 1].period)
 				return "The points of a fitted model are not in order of period.";
-		if ((problem = ets_regularity(model, &step_months, &step_days)) != NULL)
+		if ((problem = ets_regularity(model, &months, &days)) != NULL)
 			return problem;
 	}
 	if (!ets_component_valid(model->method, model->season_length))
@@ -1622,7 +1559,7 @@ crm_ets_out(PG_FUNCTION_ARGS)
 	else
 	{
 		int			states = ets_state_count(model->method[1], model->method[2], model->season_length);
-		const double numbers[] = {model->par[0], model->par[1], model->par[2], model->par[3],
+		double		numbers[] = {model->par[0], model->par[1], model->par[2], model->par[3],
 			model->loglik, model->aic, model->aicc, model->bic, model->sigma2, model->mse};
 
 		ets_method_text(model, &text);
@@ -1669,7 +1606,7 @@ crm_ets_send(PG_FUNCTION_ARGS)
 	if (model->fitted)
 	{
 		int			states = ets_state_count(model->method[1], model->method[2], model->season_length);
-		const double numbers[] = {model->par[0], model->par[1], model->par[2], model->par[3],
+		double		numbers[] = {model->par[0], model->par[1], model->par[2], model->par[3],
 			model->loglik, model->aic, model->aicc, model->bic, model->sigma2, model->mse};
 
 		pq_sendbytes(&buffer, model->method, 4);
@@ -1953,16 +1890,16 @@ crm_ets_forecast(PG_FUNCTION_ARGS)
 	int			levels_count;
 	double	   *levels = crm_float8_array(PG_GETARG_ARRAYTYPE_P(2), "the levels", true, &levels_count);
 	double	   *mu,
-			   *lows,
-			   *highs;
+			   *lower,
+			   *upper;
 	double		sigma2 = model->sigma2,
 				alpha = model->par[0],
 				beta = model->par[1],
 				gamma = model->par[2],
 				phi = model->par[3];
 	int			m = model->season_length;
-	int32		step_months,
-				step_days;
+	int32		months,
+				days;
 	const char *problem;
 
 	if (h < 1)
@@ -1979,11 +1916,11 @@ crm_ets_forecast(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("a prediction interval's level must be between 0 and 100 (percent), exclusive"),
 					 errdetail("The level given was %g.", levels[i])));
-	if ((problem = ets_regularity(model, &step_months, &step_days)) != NULL)
+	if ((problem = ets_regularity(model, &months, &days)) != NULL)
 		elog(ERROR, "crm_ets_forecast: irregular fitted model: %s", problem);
 	mu = palloc(sizeof(double) * h);
-	lows = palloc(sizeof(double) * h * Max(levels_count, 1));
-	highs = palloc(sizeof(double) * h * Max(levels_count, 1));
+	lower = palloc(sizeof(double) * h * Max(levels_count, 1));
+	upper = palloc(sizeof(double) * h * Max(levels_count, 1));
 	ets_point_forecasts(model, h, mu);
 	if (model->method[2] != 'M')
 	{
@@ -2026,8 +1963,8 @@ crm_ets_forecast(PG_FUNCTION_ARGS)
 				double		z = crm_normal_quantile_two_sided(levels[k] / 100);
 				double		half = z * sqrt(Max(variance, 0));
 
-				lows[i * levels_count + k] = mu[i] - half;
-				highs[i * levels_count + k] = mu[i] + half;
+				lower[i * levels_count + k] = mu[i] - half;
+				upper[i * levels_count + k] = mu[i] + half;
 			}
 		}
 	}
@@ -2077,8 +2014,8 @@ crm_ets_forecast(PG_FUNCTION_ARGS)
 			{
 				double		tail = (1 - levels[k] / 100) / 2;
 
-				lows[i * levels_count + k] = quantile7(column, ETS_PATHS, tail);
-				highs[i * levels_count + k] = quantile7(column, ETS_PATHS, 1 - tail);
+				lower[i * levels_count + k] = quantile7(column, ETS_PATHS, tail);
+				upper[i * levels_count + k] = quantile7(column, ETS_PATHS, 1 - tail);
 			}
 		}
 	}
@@ -2092,7 +2029,7 @@ crm_ets_forecast(PG_FUNCTION_ARGS)
 		DateADT		last = model->points[model->count - 1].period;
 
 		for (int k = 0; k < levels_count; k++)
-			if (!isfinite(lows[i * levels_count + k]) || !isfinite(highs[i * levels_count + k]))
+			if (!isfinite(lower[i * levels_count + k]) || !isfinite(upper[i * levels_count + k]))
 				ereport(ERROR,
 						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 						 errmsg("the prediction interval of step %d is out of range", i + 1)));
@@ -2100,7 +2037,7 @@ crm_ets_forecast(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 					 errmsg("the forecast of step %d is out of range", i + 1)));
-		if (step_months > 0)
+		if (months > 0)
 		{
 			int			y,
 						mo,
@@ -2108,13 +2045,13 @@ crm_ets_forecast(PG_FUNCTION_ARGS)
 			int64		total;
 
 			j2date(last + POSTGRES_EPOCH_JDATE, &y, &mo, &d);
-			total = (int64) y * 12 + (mo - 1) + (int64) step_months * (i + 1);
+			total = (int64) y * 12 + (mo - 1) + (int64) months * (i + 1);
 			y = (int) (total / 12);
 			mo = (int) (total % 12) + 1;
 			period = date2j(y, mo, d) - POSTGRES_EPOCH_JDATE;
 		}
 		else
-			period = last + step_days * (i + 1);
+			period = last + days * (i + 1);
 		if (!IS_VALID_DATE(period))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
@@ -2122,8 +2059,8 @@ crm_ets_forecast(PG_FUNCTION_ARGS)
 		values[0] = Int32GetDatum(i + 1);
 		values[1] = DateADTGetDatum(period);
 		values[2] = Float8GetDatum(mu[i] + 0.0);
-		values[3] = ets_float8_array(lows + i * levels_count, levels_count);
-		values[4] = ets_float8_array(highs + i * levels_count, levels_count);
+		values[3] = ets_float8_array(lower + i * levels_count, levels_count);
+		values[4] = ets_float8_array(upper + i * levels_count, levels_count);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	PG_RETURN_NULL();
