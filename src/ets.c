@@ -43,7 +43,7 @@
 #define ETS_VERSION 1
 #define ETS_MAX_SEASON 24
 #define ETS_MAX_POINTS 100000
-#define ETS_MAX_HORIZON 10000
+#define ETS_MAX_HORIZON 1000
 #define ETS_MAX_STATES (2 + ETS_MAX_SEASON)
 #define ETS_MAX_DIMENSIONS (4 + 1 + 1 + ETS_MAX_SEASON - 1)
 #define ETS_MAX_ITERATIONS 2000
@@ -118,6 +118,13 @@ static inline int
 ets_state_count(char trend, char season, int m)
 {
 	return 1 + (trend != 'N') + (season != 'N' ? m : 0);
+}
+
+/* Periods are dates from 0001-01-01 (AD) to the last date PostgreSQL holds. */
+static inline bool
+ets_period_valid(DateADT day)
+{
+	return day >= (DateADT) (date2j(1, 1, 1) - POSTGRES_EPOCH_JDATE) && IS_VALID_DATE(day);
 }
 
 /* ---- the model string and the fixed parameters --------------------------------------------- */
@@ -335,10 +342,10 @@ crm_ets_transition(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a value must be a finite number"),
 				 errdetail("The value given was %g.", value)));
-	if (DATE_NOT_FINITE(PG_GETARG_DATEADT(1)))
+	if (DATE_NOT_FINITE(PG_GETARG_DATEADT(1)) || !ets_period_valid(PG_GETARG_DATEADT(1)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("a period must be a finite date")));
+				 errmsg("a period must be a finite date from 0001-01-01 on")));
 	if (state->count >= ETS_MAX_POINTS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -1271,8 +1278,12 @@ ets_invalid(const EtsModel *model)
 				return psprintf("The fixed %s is out of range.", ets_parameter_names[i]);
 		}
 	for (int32 i = 0; i < model->count; i++)
+	{
 		if (!isfinite(model->points[i].value) || DATE_NOT_FINITE(model->points[i].period))
 			return psprintf("Point %d is not finite.", i + 1);
+		if (!ets_period_valid(model->points[i].period))
+			return psprintf("The period of point %d is not a date from 0001-01-01 on.", i + 1);
+	}
 	if (!model->fitted)
 		return NULL;
 	{
@@ -1385,7 +1396,7 @@ read_date(const char *p, const char *input, int32 *period)
 	int			digits = 0;
 
 	p = skip_spaces(p);
-	for (; isdigit((unsigned char) *p) && digits < 6; p++, digits++)
+	for (; isdigit((unsigned char) *p) && digits < 7; p++, digits++)
 		y = y * 10 + (*p - '0');
 	if (digits < 4 || *p != '-' || !isdigit((unsigned char) p[1]) || !isdigit((unsigned char) p[2]) || p[3] != '-' ||
 		!isdigit((unsigned char) p[4]) || !isdigit((unsigned char) p[5]))
@@ -1660,7 +1671,11 @@ crm_ets_recv(PG_FUNCTION_ARGS)
 	if (mask < 0 || mask > 15)
 		ets_binary_error("The fixed mask is not valid.");
 	for (int i = 0; i < 4; i++)
+	{
 		fixed[i] = pq_getmsgfloat8(buffer) + 0.0;
+		if (!(mask & (1 << i)))
+			fixed[i] = 0;		/* only the fixed ones have a value (the text form has none) */
+	}
 	count = (int32) pq_getmsgint(buffer, 4);
 	if (count < 1 || count > ETS_MAX_POINTS)
 		ets_binary_error(psprintf("The number of points is not between 1 and %d.", ETS_MAX_POINTS));

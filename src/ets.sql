@@ -134,4 +134,4 @@ CREATE FUNCTION @extschema@.ets_forecast(model @extschema@.ets_model, horizon in
 RETURNS TABLE (step integer, period date, point double precision, lower double precision[], upper double precision[])
     AS 'MODULE_PATHNAME', 'crm_ets_forecast' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 12;
 COMMENT ON FUNCTION @extschema@.ets_forecast(@extschema@.ets_model, integer, double precision[]) IS
-    'The forecasts of steps 1 .. horizon (at most 10,000, else 54000): the period, the point forecast and, per level (percent), the prediction interval''s bounds. Analytic intervals except for multiplicative seasonality (5,000 simulated paths, fixed seed).';
+    'The forecasts of steps 1 .. horizon (at most 1,000, else 54000): the period, the point forecast and, per level (percent), the prediction interval''s bounds. Analytic intervals except for multiplicative seasonality (5,000 simulated paths, fixed seed).';
