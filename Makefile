@@ -36,6 +36,7 @@ SQL_PARTS = \
 	src/erasure.sql \
 	src/loyalty.sql \
 	src/merge.sql \
+	src/ets.sql \
 # (every line of SQL_PARTS ends with a backslash; this comment ends the list)
 
 MODULE_big = crm

@@ -202,6 +202,15 @@ BEGIN
             UNION ALL SELECT '1;1;1;0;0;0;0;0;0;1'
         ) s(x) ON CONFLICT DO NOTHING;
     END IF;
+    IF to_regtype('crm.ets_model') IS NOT NULL THEN
+        INSERT INTO fuzz.seeds SELECT 'crm.ets_model', x::text FROM (
+            SELECT crm.ets_fit((date '2020-01-01' + make_interval(months => i))::date, 100 + i + 10 * sin(i), 4)
+            FROM generate_series(0, 23) i
+            UNION ALL SELECT crm.ets_fit((date '2020-01-01' + i)::date, 10 + (i % 3), 1, 'ANN', '{"alpha": 0.5}')
+            FROM generate_series(0, 9) i
+            UNION ALL SELECT '1;1;ANN;0.5 - - -;2026-01-01:10 2026-02-01:12;-'
+        ) s(x) ON CONFLICT DO NOTHING;
+    END IF;
     IF to_regtype('crm.nps_summary') IS NOT NULL THEN
         INSERT INTO fuzz.seeds SELECT 'crm.nps_summary', x::text FROM (
             SELECT crm.nps_agg(score) FROM crm.survey_responses WHERE kind = 'nps'

@@ -144,6 +144,10 @@ INSERT INTO public_reviewed VALUES
     ('bookings_mean'), ('bookings_variance'), ('bookings_count'), ('bookings_resolution'),
     ('bookings_error_bound'), ('bookings_missing_mass'), ('bookings_quantile'),
     ('bookings_probability_at_least'), ('bookings_simulate'),
+    -- ETS exponential smoothing (src/ets.sql; computed from the arguments only)
+    ('ets_model_in'), ('ets_model_out'), ('ets_model_send'), ('ets_transition'), ('ets_combine'), ('ets_final'),
+    ('ets_fit'), ('ets_method'), ('ets_loglik'), ('ets_aic'), ('ets_aicc'), ('ets_bic'), ('ets_sigma2'),
+    ('ets_converged'), ('ets_points'), ('ets_parameters'), ('ets_forecast'),
     -- forecast periods: the month or quarter holding a day
     ('forecast_period'),
     -- lead scoring formulas

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Benchmark: crm.ets_fit on ETS_SEGMENTS monthly series of ETS_POINTS points each (the issue: 10,000
+# segments x 120 months, target under 10 s), one fit per segment (GROUP BY), beside the floor of
+# reading the same rows in the same run: count(*) and array_agg(value ORDER BY period) per segment.
+# Per model: ETS(A,N,N), ETS(A,A,N), ETS(A,A,A), ETS(M,A,M) over all segments; the automatic
+# selection ('ZZZ', 15 candidate models as forecast::ets) over the first ETS_ZZZ_SEGMENTS segments
+# only (it costs about the sum of its candidates), scaled to all segments in the printout.
+# Single process (max_parallel_workers_per_gather = 0); medians of $runs interleaved runs
+# (RUNS, default 1: the seasonal fits take minutes at the default size).
+# Run with: scripts/bench test/bench/ets.sh   (ETS_SEGMENTS=N ETS_ZZZ_SEGMENTS=M for other sizes)
+set -euo pipefail
+
+runs=${RUNS:-1}
+segments=${ETS_SEGMENTS:-10000}
+points=${ETS_POINTS:-120}
+zzz_segments=${ETS_ZZZ_SEGMENTS:-200}
+source "$(dirname "$0")/lib.bash"
+bench_record ets ETS_SEGMENTS ETS_POINTS ETS_ZZZ_SEGMENTS RUNS
+
+echo "== setup: $segments segments x $points months: trend, a yearly season of +-20% and 5% noise, positive"
+psql_bench <<SQL
+SELECT setseed(0.62) \g /dev/null
+DROP TABLE IF EXISTS bench_ets;
+CREATE TABLE bench_ets AS
+SELECT s AS segment, (date '2016-01-01' + make_interval(months => i - 1))::date AS period,
+       (1000 + (s * 37) % 500 + (2 + s % 5) * i) * (1 + 0.2 * sin(pi() * i / 6 + s))
+       * (1 + 0.05 * (random() - 0.5)) AS value
+FROM generate_series(1, $segments) s, generate_series(1, $points) i;
+VACUUM (FREEZE, ANALYZE) bench_ets;
+SQL
+
+serial="SET max_parallel_workers_per_gather = 0;"
+fit() { echo "SELECT count(crm.ets_aicc(m)) FROM (SELECT segment, crm.ets_fit(period, value, 12, '$1') AS m FROM bench_ets ${2:-} GROUP BY segment) s"; }
+read -r count_ms array_ms ann_ms aan_ms aaa_ms mam_ms zzz_ms < <(time_queries "$serial" \
+	"SELECT count(n) FROM (SELECT segment, count(*) AS n FROM bench_ets GROUP BY segment) s" \
+	"SELECT count(a) FROM (SELECT segment, array_agg(value ORDER BY period) AS a FROM bench_ets GROUP BY segment) s" \
+	"$(fit ANN)" "$(fit AAN)" "$(fit AAA)" "$(fit MAM)" "$(fit ZZZ "WHERE segment <= $zzz_segments")")
+
+echo "== the models ZZZ chose over the first $zzz_segments segments"
+psql_bench <<SQL
+SELECT crm.ets_method(m) AS method, count(*) AS segments, count(*) FILTER (WHERE crm.ets_converged(m)) AS converged
+FROM (SELECT segment, crm.ets_fit(period, value, 12) AS m FROM bench_ets WHERE segment <= $zzz_segments GROUP BY segment) s
+GROUP BY 1 ORDER BY 2 DESC, 1;
+SQL
+
+per() { echo "$1 / $2" | bc -l; }
+echo "== $segments segments x $points months, one process (median of $runs, ms; target for all segments < 10000 ms)"
+printf '  count(*) per segment                        %10.1f\n' "$count_ms"
+printf '  array_agg(value ORDER BY period) per segment %9.1f\n' "$array_ms"
+printf '  ets_fit ETS(A,N,N)                          %10.1f   (%.3f ms a segment)\n' "$ann_ms" "$(per "$ann_ms" "$segments")"
+printf '  ets_fit ETS(A,A,N)                          %10.1f   (%.3f ms a segment)\n' "$aan_ms" "$(per "$aan_ms" "$segments")"
+printf '  ets_fit ETS(A,A,A)                          %10.1f   (%.3f ms a segment)\n' "$aaa_ms" "$(per "$aaa_ms" "$segments")"
+printf '  ets_fit ETS(M,A,M)                          %10.1f   (%.3f ms a segment)\n' "$mam_ms" "$(per "$mam_ms" "$segments")"
+printf '  ets_fit ZZZ, %d segments                  %10.1f   (%.3f ms a segment; %.0f ms scaled to %d segments)\n' \
+	"$zzz_segments" "$zzz_ms" "$(per "$zzz_ms" "$zzz_segments")" "$(echo "$zzz_ms * $segments / $zzz_segments" | bc -l)" "$segments"
+psql_bench -c "DROP TABLE bench_ets"
