@@ -81,14 +81,26 @@ GRANT SELECT ON @extschema@.agent_loads TO crm_admin, crm_manager, crm_support, 
 CREATE FUNCTION @extschema@.routing_agents(at timestamptz)
 RETURNS TABLE (user_id bigint, skills text[], capacity integer, load bigint)
 LANGUAGE sql STABLE AS $$
-    SELECT u.user_id, u.skills, u.capacity,
-           coalesce((SELECT sum(c.n OPERATOR(pg_catalog.*) @extschema@.ticket_priority_weight(c.priority))
-                     FROM (SELECT t.priority, count(*) AS n
-                           FROM @extschema@.tickets t
-                           WHERE t.assignee_id OPERATOR(pg_catalog.=) u.user_id
-                             AND t.status NOT IN ('resolved', 'closed')
-                           GROUP BY t.priority) c), 0)::bigint
+    -- the loads in one grouped pass over the open tickets (the partial index on assignee and
+    -- priority), each priority weighed once (crm.ticket_priority_weight is not inlined: its
+    -- subquery): a subquery per agent ran twice per agent (filter and order), and a weight per
+    -- agent and priority, and cost routing about 2 ms per ticket with 50 agents
+    WITH per_priority AS MATERIALIZED (
+        SELECT t.assignee_id, t.priority, count(*) AS n
+        FROM @extschema@.tickets t
+        WHERE t.assignee_id IS NOT NULL AND t.status NOT IN ('resolved', 'closed')
+        GROUP BY t.assignee_id, t.priority
+    ), weights AS MATERIALIZED (
+        SELECT p.priority, @extschema@.ticket_priority_weight(p.priority) AS weight
+        FROM (SELECT DISTINCT pp.priority FROM per_priority pp) p
+    ), loads AS (
+        SELECT pp.assignee_id, sum(pp.n OPERATOR(pg_catalog.*) w.weight) AS load
+        FROM per_priority pp JOIN weights w ON w.priority OPERATOR(pg_catalog.=) pp.priority
+        GROUP BY pp.assignee_id
+    )
+    SELECT u.user_id, u.skills, u.capacity, coalesce(l.load, 0)::bigint
     FROM @extschema@.users u
+    LEFT JOIN loads l ON l.assignee_id OPERATOR(pg_catalog.=) u.user_id
     WHERE u.active AND u.shift_calendar_id IS NOT NULL
       AND @extschema@.business_time(u.shift_calendar_id, at, at OPERATOR(pg_catalog.+) interval '1 microsecond')
           OPERATOR(pg_catalog.>) interval '0'
