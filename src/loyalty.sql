@@ -95,17 +95,22 @@ COMMENT ON TABLE @extschema@.loyalty_ledger IS
 -- The points an order earns in a program now: 0 unless it is a purchase (crm.purchases: paid or
 -- shipped) in the program's currency with at least one line; else floor(sum of the rules).
 CREATE FUNCTION @extschema@.loyalty_order_points(program_id bigint, order_id bigint) RETURNS bigint
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT coalesce(floor(sum(CASE r.kind
-               WHEN 'per_order' THEN r.points
-               WHEN 'per_currency_unit' THEN r.points * o.total
-               ELSE r.points * coalesce((SELECT sum(l.quantity) FROM @extschema@.order_lines l
-                                         WHERE l.order_id = o.order_id AND l.product_id = r.product_id), 0) END))::bigint, 0)
-    FROM @extschema@.purchases o
-    JOIN @extschema@.loyalty_programs p ON p.program_id = loyalty_order_points.program_id AND p.currency = o.currency
-    JOIN @extschema@.loyalty_earn_rules r ON r.program_id = p.program_id
-    WHERE o.order_id = loyalty_order_points.order_id
-      AND EXISTS (SELECT FROM @extschema@.order_lines l WHERE l.order_id = o.order_id)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    -- PL/pgSQL: its plan is kept for the session (an SQL function with SET is planned at every
+    -- call, and the ledger's triggers call it per order)
+    RETURN (
+        SELECT coalesce(floor(sum(CASE r.kind
+                   WHEN 'per_order' THEN r.points
+                   WHEN 'per_currency_unit' THEN r.points * o.total
+                   ELSE r.points * coalesce((SELECT sum(l.quantity) FROM @extschema@.order_lines l
+                                             WHERE l.order_id = o.order_id AND l.product_id = r.product_id), 0) END))::bigint, 0)
+        FROM @extschema@.purchases o
+        JOIN @extschema@.loyalty_programs p ON p.program_id = loyalty_order_points.program_id AND p.currency = o.currency
+        JOIN @extschema@.loyalty_earn_rules r ON r.program_id = p.program_id
+        WHERE o.order_id = loyalty_order_points.order_id
+          AND EXISTS (SELECT FROM @extschema@.order_lines l WHERE l.order_id = o.order_id));
+END
 $$;
 COMMENT ON FUNCTION @extschema@.loyalty_order_points(bigint, bigint) IS
     'The points an order earns in a program: floor of the sum of the program''s earn rules over the order, 0 unless it is a purchase (paid or shipped) with lines in the program''s currency.';
@@ -115,10 +120,15 @@ GRANT EXECUTE ON FUNCTION @extschema@.loyalty_order_points(bigint, bigint)
 
 -- The highest tier of a program that a spend reaches (NULL: none).
 CREATE FUNCTION @extschema@.loyalty_tier_for(program_id bigint, spend numeric) RETURNS text
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT t.tier FROM @extschema@.loyalty_tiers t
-    WHERE t.program_id = loyalty_tier_for.program_id AND t.min_spend <= spend
-    ORDER BY t.min_spend DESC LIMIT 1
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    -- PL/pgSQL: its plan is kept for the session (an SQL function with SET is planned at every
+    -- call, and the ledger's triggers call it per order)
+    RETURN (
+        SELECT t.tier FROM @extschema@.loyalty_tiers t
+        WHERE t.program_id = loyalty_tier_for.program_id AND t.min_spend <= spend
+        ORDER BY t.min_spend DESC LIMIT 1);
+END
 $$;
 COMMENT ON FUNCTION @extschema@.loyalty_tier_for(bigint, numeric) IS
     'The highest tier of the program whose min_spend the spend reaches; NULL when none does.';
@@ -129,12 +139,17 @@ GRANT EXECUTE ON FUNCTION @extschema@.loyalty_tier_for(bigint, numeric)
 -- A member's spend in a program over the window ending at `at`: purchases in its currency with
 -- at - window < ordered_at <= at.
 CREATE FUNCTION @extschema@.loyalty_rolling_spend(program_id bigint, contact_id bigint, at timestamptz) RETURNS numeric
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT coalesce(sum(o.total), 0)
-    FROM @extschema@.loyalty_programs p
-    JOIN @extschema@.purchases o ON o.contact_id = loyalty_rolling_spend.contact_id AND o.currency = p.currency
-    WHERE p.program_id = loyalty_rolling_spend.program_id
-      AND o.ordered_at > at - make_interval(months => p.tier_window_months) AND o.ordered_at <= at
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    -- PL/pgSQL: its plan is kept for the session (an SQL function with SET is planned at every
+    -- call, and the ledger's triggers call it per order)
+    RETURN (
+        SELECT coalesce(sum(o.total), 0)
+        FROM @extschema@.loyalty_programs p
+        JOIN @extschema@.purchases o ON o.contact_id = loyalty_rolling_spend.contact_id AND o.currency = p.currency
+        WHERE p.program_id = loyalty_rolling_spend.program_id
+          AND o.ordered_at > at - make_interval(months => p.tier_window_months) AND o.ordered_at <= at);
+END
 $$;
 COMMENT ON FUNCTION @extschema@.loyalty_rolling_spend(bigint, bigint, timestamptz) IS
     'A contact''s spend in a program''s currency over the program''s tier window ending at `at` (purchases ordered after at - window, up to at).';
