@@ -403,11 +403,14 @@ BEGIN
       AND h.contact_id OPERATOR(pg_catalog.=) ANY (departing)
       AND h.left_at IS NULL;
     GET DIAGNOSTICS departed = ROW_COUNT;
+    -- in contact order, so the history's ids do not depend on the plan (a set operation's order)
     joining := ARRAY(
-        SELECT x.contact_id FROM pg_catalog.unnest(matching) AS x(contact_id)
-        EXCEPT
-        SELECT m.contact_id FROM @extschema@.segment_members m
-        WHERE m.segment_id OPERATOR(pg_catalog.=) refresh_segment.segment_id);
+        SELECT j.contact_id FROM (
+            SELECT x.contact_id FROM pg_catalog.unnest(matching) AS x(contact_id)
+            EXCEPT
+            SELECT m.contact_id FROM @extschema@.segment_members m
+            WHERE m.segment_id OPERATOR(pg_catalog.=) refresh_segment.segment_id) j
+        ORDER BY j.contact_id);
     INSERT INTO @extschema@.segment_members (segment_id, contact_id, entered_at)
     SELECT refresh_segment.segment_id, x.contact_id, refresh_time FROM pg_catalog.unnest(joining) AS x(contact_id);
     INSERT INTO @extschema@.segment_membership_history (segment_id, contact_id, entered_at)
