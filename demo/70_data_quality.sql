@@ -36,10 +36,3 @@ GROUP BY b.band, b.threshold ORDER BY b.threshold;
 SELECT coalesce((SELECT count(*) FROM crm.merges WHERE state = 'merged'), 0) AS "merges done",
        (SELECT count(*) FROM crm.duplicate_candidates d, crm.duplicate_settings s
         WHERE d.status = 'new' AND d.probability >= s.auto_merge_threshold) AS "pairs at the auto-merge threshold";
-
-\echo
-\echo '== What merging the likeliest pair would change (a dry run: nothing is changed) =='
-SELECT m.relation, m.action, count(*) AS rows
-FROM (SELECT contact_a, contact_b FROM crm.duplicate_candidates ORDER BY probability DESC, contact_a, contact_b LIMIT 1) p
-CROSS JOIN LATERAL crm.merge_contacts(p.contact_a, ARRAY[p.contact_b], true) m
-GROUP BY m.relation, m.action ORDER BY m.relation, m.action;

@@ -448,6 +448,16 @@ BEGIN
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = 'A contact to merge does not exist or may not be updated by the current user.';
     END IF;
+    -- A loyalty member's ledger refers to its membership by (program, contact): merging
+    -- memberships (balances, lots, tiers) is not built, so a merge that would move one refuses
+    -- here rather than on the ledger's foreign key.
+    IF EXISTS (SELECT FROM @extschema@.loyalty_members m WHERE m.contact_id OPERATOR(pg_catalog.=) ANY (duplicates)) THEN
+        RAISE EXCEPTION 'contact % is a loyalty member: merging loyalty memberships is not supported yet',
+            (SELECT pg_catalog.min(m.contact_id) FROM @extschema@.loyalty_members m
+             WHERE m.contact_id OPERATOR(pg_catalog.=) ANY (duplicates))
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Make the member the survivor, or redeem or expire the duplicate''s points and remove its membership first.';
+    END IF;
     IF dry_run THEN
         BEGIN
             INSERT INTO @extschema@.merges (survivor_id, duplicate_ids) VALUES (survivor, duplicates)

@@ -4,7 +4,7 @@
 -- unique conflicts, survivorship rules, derived state equal to a recomputation from scratch, and
 -- the round trip: every table identical before the merge and after the unmerge.
 BEGIN;
-SELECT plan(42);
+SELECT plan(43);
 
 -- Ana (sales) owns contacts 7001-7003: 7001 survives, 7002 and 7003 are its duplicates. Bob
 -- (sales) owns 7004.
@@ -181,6 +181,18 @@ RESET ROLE;
 SELECT is_empty($$SELECT * FROM before_merge EXCEPT SELECT * FROM pg_temp.snapshot()$$,
                 'round trip: every table identical before the merge and after the unmerge');
 SELECT throws_ok(format('SELECT * FROM crm.unmerge(%s)', :mid), '55000', NULL, 'undone once only: 55000');
+
+-- A duplicate who is a loyalty member (its ledger refers to the membership by program and
+-- contact): refused with 0A000 before anything moves (before: the ledger's foreign key, 23503).
+RESET ROLE;
+INSERT INTO crm.contacts (contact_id, first_name, last_name, owner_id) VALUES (61001, 'Lia', 'Berg', 7801), (61002, 'Lia', 'Berg', 7801);
+INSERT INTO crm.loyalty_programs (program_id, name) VALUES (61900, 'merge test program');
+INSERT INTO crm.loyalty_ledger (program_id, contact_id, kind, points, occurred_at) VALUES (61900, 61002, 'earn', 10, '2026-01-01');
+SET ROLE mg_ana;
+SELECT throws_ok('SELECT * FROM crm.merge_contacts(61001, ARRAY[61002::bigint], true)', '0A000',
+                 'contact 61002 is a loyalty member: merging loyalty memberships is not supported yet',
+                 'a duplicate who is a loyalty member: 0A000, nothing moves');
+RESET ROLE;
 
 SELECT * FROM finish();
 ROLLBACK;
