@@ -523,7 +523,12 @@ CREATE FUNCTION @extschema@.stage_durations(from_time timestamptz DEFAULT NULL, 
 RETURNS TABLE (breakdown text, stage_id integer, stage_name text, owner_id bigint, team text,
                n bigint, events bigint, censored bigint,
                median_days double precision, p75_days double precision, p90_days double precision)
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+BEGIN
+    -- PL/pgSQL rather than SQL: Citus cannot plan a SQL function's parameterised query over
+    -- its tables (docs/citus.md); use_column resolves names as the SQL function did.
+    RETURN QUERY
 WITH p AS (SELECT coalesce(stage_durations.as_of, pg_catalog.now()) AS as_of),
 spells AS (
     SELECT s.stage_id, s.stage_name, s.position, s.owner_id, s.team,
@@ -547,7 +552,8 @@ spells AS (
 SELECT breakdown, stage_id, stage_name, owner_id, team, n, events, censored,
        @extschema@.km_median(curve), @extschema@.km_quantile(curve, 0.75), @extschema@.km_quantile(curve, 0.9)
 FROM fits
-ORDER BY position, breakdown DESC, owner_id, team
+ORDER BY position, breakdown DESC, owner_id, team;
+END
 $$;
 COMMENT ON FUNCTION @extschema@.stage_durations(timestamptz, timestamptz, timestamptz) IS
     'Time in each open stage, in days: Kaplan-Meier median, P75 and P90 over the spells entering the stage in [from_time, to_time) (NULL: unbounded), censored at as_of (NULL: now()) while running; per stage, stage and owner, stage and team (column breakdown).';
@@ -560,7 +566,12 @@ CREATE FUNCTION @extschema@.stage_conversion(from_time timestamptz DEFAULT NULL,
 RETURNS TABLE (breakdown text, stage_id integer, stage_name text, owner_id bigint, team text,
                entered bigint, advanced bigint, lost bigint, moved_back bigint, still_open bigint,
                conversion_rate double precision)
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+BEGIN
+    -- PL/pgSQL rather than SQL: Citus cannot plan a SQL function's parameterised query over
+    -- its tables (docs/citus.md); use_column resolves names as the SQL function did.
+    RETURN QUERY
 WITH p AS (SELECT coalesce(stage_conversion.as_of, pg_catalog.now()) AS as_of),
 spells AS (
     SELECT s.stage_id, s.stage_name, s.position, s.owner_id, s.team,
@@ -586,7 +597,8 @@ spells AS (
 SELECT breakdown, stage_id, stage_name, owner_id, team, entered, advanced, lost, moved_back, still_open,
        advanced::double precision / NULLIF(advanced + lost + moved_back, 0)
 FROM counts
-ORDER BY position, breakdown DESC, owner_id, team
+ORDER BY position, breakdown DESC, owner_id, team;
+END
 $$;
 COMMENT ON FUNCTION @extschema@.stage_conversion(timestamptz, timestamptz, timestamptz) IS
     'What became of the spells entering each open stage in [from_time, to_time) by as_of (NULL: now()): advanced (won or a later stage), lost, moved back, still open; conversion_rate = advanced / (advanced + lost + moved_back); per stage, owner, team.';
@@ -597,7 +609,12 @@ CREATE FUNCTION @extschema@.win_rates(from_time timestamptz DEFAULT NULL, to_tim
 RETURNS TABLE (breakdown text, owner_id bigint, team text, currency char(3), won bigint, lost bigint,
                win_rate double precision, won_amount numeric, avg_won_amount numeric,
                avg_cycle_days double precision, median_cycle_days double precision)
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+BEGIN
+    -- PL/pgSQL rather than SQL: Citus cannot plan a SQL function's parameterised query over
+    -- its tables (docs/citus.md); use_column resolves names as the SQL function did.
+    RETURN QUERY
 SELECT CASE WHEN GROUPING(d.owner_id) = 0 THEN 'owner' WHEN GROUPING(d.team) = 0 THEN 'team' ELSE 'all' END,
        d.owner_id, d.team, d.currency,
        pg_catalog.count(*) FILTER (WHERE d.is_won), pg_catalog.count(*) FILTER (WHERE d.is_lost),
@@ -611,7 +628,8 @@ WHERE d.closed_at IS NOT NULL
   AND (win_rates.from_time IS NULL OR d.closed_at >= win_rates.from_time)
   AND (win_rates.to_time IS NULL OR d.closed_at < win_rates.to_time)
 GROUP BY GROUPING SETS ((d.currency), (d.currency, d.owner_id), (d.currency, d.team))
-ORDER BY 1, d.owner_id, d.team, d.currency
+ORDER BY 1, d.owner_id, d.team, d.currency;
+END
 $$;
 COMMENT ON FUNCTION @extschema@.win_rates(timestamptz, timestamptz) IS
     'Deals closed in [from_time, to_time) (NULL: unbounded), per currency overall, per owner, per team: won, lost, win_rate = won / (won + lost), won amount and its average, average and median cycle of the won deals in days.';
@@ -623,7 +641,12 @@ CREATE FUNCTION @extschema@.sales_velocity(from_time timestamptz DEFAULT NULL, t
 RETURNS TABLE (breakdown text, owner_id bigint, team text, currency char(3), open_deals bigint,
                win_rate double precision, avg_won_amount numeric, avg_cycle_days double precision,
                velocity_per_day double precision)
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+BEGIN
+    -- PL/pgSQL rather than SQL: Citus cannot plan a SQL function's parameterised query over
+    -- its tables (docs/citus.md); use_column resolves names as the SQL function did.
+    RETURN QUERY
 WITH p AS (SELECT coalesce(sales_velocity.as_of, pg_catalog.now()) AS as_of),
 deals AS (
     SELECT d.*, d.started_at <= p.as_of AND (d.closed_at IS NULL OR d.closed_at > p.as_of) AS open_at,
@@ -646,7 +669,8 @@ deals AS (
 SELECT breakdown, owner_id, team, currency, open_deals, win_rate, avg_won_amount, avg_cycle_days,
        open_deals * win_rate * avg_won_amount::double precision / NULLIF(avg_cycle_days, 0)
 FROM g
-ORDER BY 1, owner_id, team, currency
+ORDER BY 1, owner_id, team, currency;
+END
 $$;
 COMMENT ON FUNCTION @extschema@.sales_velocity(timestamptz, timestamptz, timestamptz) IS
     'Sales velocity per day = open deals at as_of (NULL: now()) x win rate x average won amount / average won cycle in days (the last three over the deals closed in [from_time, to_time)); per currency overall, per owner, per team; NULL where a factor is undefined.';
@@ -657,7 +681,12 @@ COMMENT ON FUNCTION @extschema@.sales_velocity(timestamptz, timestamptz, timesta
 CREATE FUNCTION @extschema@.slipped_deals(as_of timestamptz DEFAULT NULL)
 RETURNS TABLE (opportunity_id bigint, name text, owner_id bigint, team text, stage_id integer, is_open boolean,
                expected_close date, slips bigint, pushes bigint, days_overdue integer)
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+BEGIN
+    -- PL/pgSQL rather than SQL: Citus cannot plan a SQL function's parameterised query over
+    -- its tables (docs/citus.md); use_column resolves names as the SQL function did.
+    RETURN QUERY
 WITH p AS (SELECT coalesce(slipped_deals.as_of, pg_catalog.now()) AS as_of),
 changes AS (
     SELECT h.opportunity_id, h.from_expected_close, h.to_expected_close, h.changed_at, h.history_id
@@ -698,7 +727,8 @@ SELECT d.opportunity_id, d.name, d.owner_id, d.team, d.stage_id, d.is_open, pd.c
        CASE WHEN d.is_open AND pd.current_close < (p.as_of)::date THEN (p.as_of)::date - pd.current_close END
 FROM deals d JOIN per_deal pd USING (opportunity_id), p
 WHERE pd.slips > 0 OR pd.pushes > 0
-ORDER BY pd.slips DESC, pd.pushes DESC, d.opportunity_id
+ORDER BY pd.slips DESC, pd.pushes DESC, d.opportunity_id;
+END
 $$;
 COMMENT ON FUNCTION @extschema@.slipped_deals(timestamptz) IS
     'Deals whose expected close date passed while they were open (slips: how many of their dates did) or was pushed later while open (pushes), by as_of (NULL: now()); expected_close is the date in force at as_of, days_overdue how far it is behind as_of for an open deal.';
@@ -708,7 +738,12 @@ COMMENT ON FUNCTION @extschema@.slipped_deals(timestamptz) IS
 CREATE FUNCTION @extschema@.aging_deals(as_of timestamptz DEFAULT NULL)
 RETURNS TABLE (opportunity_id bigint, owner_id bigint, team text, stage_id integer, stage_name text,
                entered_at timestamptz, days_in_stage double precision, stage_p90_days double precision)
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+BEGIN
+    -- PL/pgSQL rather than SQL: Citus cannot plan a SQL function's parameterised query over
+    -- its tables (docs/citus.md); use_column resolves names as the SQL function did.
+    RETURN QUERY
 WITH p AS (SELECT coalesce(aging_deals.as_of, pg_catalog.now()) AS as_of)
 SELECT s.opportunity_id, s.owner_id, s.team, s.stage_id, s.stage_name, s.entered_at,
        extract(epoch FROM p.as_of - s.entered_at)::double precision / 86400, q.p90_days
@@ -717,7 +752,8 @@ CROSS JOIN p
 JOIN @extschema@.stage_durations(NULL, NULL, (SELECT as_of FROM p)) q ON q.breakdown = 'stage' AND q.stage_id = s.stage_id
 WHERE NOT s.is_won AND NOT s.is_lost AND s.entered_at <= p.as_of AND (s.left_at IS NULL OR s.left_at > p.as_of)
   AND extract(epoch FROM p.as_of - s.entered_at)::double precision / 86400 > q.p90_days
-ORDER BY 7 DESC, s.opportunity_id
+ORDER BY 7 DESC, s.opportunity_id;
+END
 $$;
 COMMENT ON FUNCTION @extschema@.aging_deals(timestamptz) IS
     'Deals open at as_of (NULL: now()) that have been in their stage longer than the stage''s Kaplan-Meier P90 (crm.stage_durations over every spell the caller sees, by as_of).';
