@@ -15,6 +15,8 @@
 #
 #   scripts/bench test/bench/citus.sh                    10M rows (about 20 minutes on 2 cores)
 #   CITUS_ROWS=1000000 RUNS=1 scripts/bench test/bench/citus.sh
+#   CITUS_ONLY=fits scripts/bench test/bench/citus.sh   only the distributed fits, into their own
+#                                                        block (citus_fits) of docs/benchmarks.md
 set -euo pipefail
 
 rows=${CITUS_ROWS:-10000000}
@@ -32,7 +34,14 @@ max_parallel_workers_per_gather = 2
 citus.shard_count = 16"
 source "$here/../lib/citus_cluster.bash"
 source "$here/../lib/citus_calls.bash"
-bench_record citus CITUS_ROWS RUNS
+only=${CITUS_ONLY:-}
+case $only in
+	'') bench_record citus CITUS_ROWS RUNS ;;
+	fits)
+		bench_record citus_fits CITUS_ROWS RUNS CITUS_ONLY
+		bench_command=${bench_command/citus_fits.sh/citus.sh} ;;
+	*) echo "CITUS_ONLY: 'fits' or unset, not '$only'" >&2; exit 2 ;;
+esac
 trap 'status=$?; cleanup; bench_finish $status' EXIT
 # From here on, plain psql (lib.bash's time_queries, the machine line) talks to the coordinator.
 export PGHOST=$dir PGPORT=$coordinator PGDATABASE=$db
@@ -117,9 +126,9 @@ read -r local_count dist_count < <(median_ms "SELECT count(*) FROM citus_test.an
 printf '  %-58s %10s %12s\n' "" "one server" "distributed"
 printf '  %-58s %10.0f %12.0f\n' "count(*)" "$local_count" "$dist_count"
 
-echo "== every crm aggregate, ungrouped (ms, and the bytes the coordinator receives: ungrouped / grouped by region)"
-printf '  %-58s %10s %12s %8s %12s %12s\n' aggregate "one server" distributed ratio "bytes" "by region"
-while IFS= read -r signature; do
+[ "$only" = fits ] || echo "== every crm aggregate, ungrouped (ms, and the bytes the coordinator receives: ungrouped / grouped by region)"
+[ "$only" = fits ] || printf '  %-58s %10s %12s %8s %12s %12s\n' aggregate "one server" distributed ratio "bytes" "by region"
+[ "$only" = fits ] || while IFS= read -r signature; do
 	call=${calls[$signature]}
 	read -r t_local t_dist < <(median_ms "SELECT $call FROM citus_test.answers_local" "SELECT $call FROM citus_test.answers")
 	bytes=$(received "SELECT $call FROM citus_test.answers")
