@@ -34,9 +34,11 @@ SELECT throws_ok($$INSERT INTO crm.contacts (contact_id, first_name) VALUES (1, 
 -- Orders on one day are one purchase: no zero gap, no repeat customer from a single day.
 SELECT is((SELECT count(*)::int FROM (SELECT * FROM crm.purchase_gaps()) g), 0, 'before any order: no gaps');
 INSERT INTO crm.contacts (contact_id, first_name) VALUES (77, 'Same-day');
-INSERT INTO crm.orders (contact_id, ordered_at) VALUES (77, now() - interval '1 hour'), (77, now() - interval '30 minutes');
+-- Yesterday at 12:00 and 12:30 (session time zone): the same day whatever time the test runs (now()
+-- minus an hour is the day before between 00:00 and 01:00).
+INSERT INTO crm.orders (contact_id, ordered_at) VALUES (77, date_trunc('day', now()) - interval '12 hours'), (77, date_trunc('day', now()) - interval '11 hours 30 minutes');
 SELECT is_empty($$SELECT * FROM crm.purchase_gaps() WHERE contact_id = 77$$, 'two orders on one day make no gap');
-INSERT INTO crm.orders (contact_id, ordered_at) VALUES (77, now() - interval '3 days 1 hour');
+INSERT INTO crm.orders (contact_id, ordered_at) VALUES (77, date_trunc('day', now()) - interval '3 days 12 hours');
 SELECT results_eq($$SELECT purchase_days, usual_gap_days FROM crm.purchase_gaps() WHERE contact_id = 77$$,
                   $$VALUES (2::bigint, 3::float8)$$, 'an order three days earlier: two purchase days, a 3-day gap');
 DELETE FROM crm.orders WHERE contact_id = 77;
