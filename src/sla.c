@@ -18,6 +18,7 @@
 #include "crm.h"
 
 #include "access/htup_details.h"
+#include "catalog/pg_proc_d.h"
 #include "catalog/pg_type_d.h"
 #include "common/int.h"
 #include "crm_names.h"
@@ -610,8 +611,8 @@ crm_sla_recompute(PG_FUNCTION_ARGS)
 						   psprintf("SELECT h." CRM_COLUMN_HISTORY_TICKET_ID ", h." CRM_COLUMN_HISTORY_FROM_STATUS
 									", h." CRM_COLUMN_HISTORY_TO_STATUS ", h." CRM_COLUMN_HISTORY_CHANGED_AT
 									" FROM %s." CRM_TABLE_TICKET_STATUS_HISTORY " h"
-									" WHERE h." CRM_COLUMN_HISTORY_TICKET_ID " OPERATOR(pg_catalog.>=) " INT64_FORMAT
-									" AND h." CRM_COLUMN_HISTORY_TICKET_ID " OPERATOR(pg_catalog.<=) " INT64_FORMAT
+									" WHERE h." CRM_COLUMN_HISTORY_TICKET_ID " OPERATOR(pg_catalog.>=) '" INT64_FORMAT "'::pg_catalog.int8"
+									" AND h." CRM_COLUMN_HISTORY_TICKET_ID " OPERATOR(pg_catalog.<=) '" INT64_FORMAT "'::pg_catalog.int8"
 									" ORDER BY h." CRM_COLUMN_HISTORY_TICKET_ID ", h." CRM_COLUMN_HISTORY_CHANGED_AT
 									", h." CRM_COLUMN_HISTORY_HISTORY_ID,
 									schema, state.tickets[0].ticket_id, state.tickets[state.ntickets - 1].ticket_id));
