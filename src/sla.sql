@@ -116,49 +116,13 @@ COMMENT ON FUNCTION @extschema@.sla_pick_policy(text, @extschema@.channel, bigin
 -- Business time of the calendar that a ticket spent running and paused in [from, until), from its
 -- status history (the status at each instant is the to_status of the last change at or before
 -- it; before the first row, or with no history at all, the status given). Used when a ticket gets
--- its first policy, and by anyone checking the stored state.
+-- its first policy, and by anyone checking the stored state. In C (src/sla.c): the same fold as
+-- crm.sla_recompute's, one definition of the rule for both.
 CREATE FUNCTION @extschema@.sla_recount(ticket_id bigint, calendar bigint, pause_statuses text[],
                                         from_time timestamptz, until timestamptz, current_status text,
                                         OUT running interval, OUT paused interval)
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    status text;
-    at timestamptz := from_time;
-    change record;
-    step interval;
-BEGIN
-    running := '0';
-    paused := '0';
-    status := coalesce((SELECT h.from_status FROM @extschema@.ticket_status_history h
-                        WHERE h.ticket_id = sla_recount.ticket_id
-                        ORDER BY h.changed_at, h.history_id LIMIT 1), current_status);
-    FOR change IN
-        SELECT h.to_status, greatest(least(h.changed_at, until), from_time) AS changed_at
-        FROM @extschema@.ticket_status_history h
-        WHERE h.ticket_id = sla_recount.ticket_id
-        ORDER BY h.changed_at, h.history_id
-    LOOP
-        IF change.changed_at > at THEN
-            step := @extschema@.business_time(calendar, at, change.changed_at);
-            IF status = ANY (pause_statuses) THEN
-                paused := paused + step;
-            ELSIF status NOT IN ('resolved', 'closed') THEN
-                running := running + step;
-            END IF;
-            at := change.changed_at;
-        END IF;
-        status := change.to_status;
-    END LOOP;
-    IF until > at THEN
-        step := @extschema@.business_time(calendar, at, until);
-        IF status = ANY (pause_statuses) THEN
-            paused := paused + step;
-        ELSIF status NOT IN ('resolved', 'closed') THEN
-            running := running + step;
-        END IF;
-    END IF;
-END
-$$;
+AS 'MODULE_PATHNAME', 'crm_sla_recount'
+LANGUAGE C STABLE SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION @extschema@.sla_recount(bigint, bigint, text[], timestamptz, timestamptz, text) IS
     'Business time of the calendar a ticket spent running (not paused, not resolved or closed) and paused in [from_time, until), from its status history (current_status before the first change or without history).';
 
@@ -431,18 +395,13 @@ COMMENT ON FUNCTION @extschema@.ticket_sla(timestamptz) IS
 -- The SLA clock of every visible ticket that has a policy, recomputed in bulk from the status
 -- history up to `at`: the business time of its policy's calendar it ran and stood paused since it
 -- opened. The rule is crm.sla_recount's, the one the trigger uses when a ticket gets its first
--- policy (one definition), applied to every ticket; a check or repair of the stored state, which
--- the trigger keeps incrementally (for a ticket whose policy never changed the two agree).
+-- policy (one definition: the same fold in src/sla.c), applied to every ticket in one ordered pass
+-- over the tickets joined to their history; a check or repair of the stored state, which the
+-- trigger keeps incrementally (for a ticket whose policy never changed the two agree).
 CREATE FUNCTION @extschema@.sla_recompute(at timestamptz)
 RETURNS TABLE (ticket_id bigint, policy_id bigint, calendar_id bigint, running interval, paused interval)
-LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
-    SELECT t.ticket_id, s.policy_id, p.calendar_id, r.running, r.paused
-    FROM @extschema@.tickets t
-    JOIN @extschema@.ticket_slas s ON s.ticket_id = t.ticket_id
-    JOIN @extschema@.sla_policies p ON p.policy_id = s.policy_id
-    CROSS JOIN LATERAL @extschema@.sla_recount(t.ticket_id, p.calendar_id, p.pause_statuses, t.opened_at,
-                                               greatest(sla_recompute.at, t.opened_at), t.status) r
-$$;
+AS 'MODULE_PATHNAME', 'crm_sla_recompute'
+LANGUAGE C STABLE STRICT SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION @extschema@.sla_recompute(timestamptz) IS
     'The SLA clock of every visible ticket with a policy, recomputed in bulk from its status history up to at: business time of the policy''s calendar running and paused since opened_at (crm.sla_recount''s rule, applied to every ticket).';
 

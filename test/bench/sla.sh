@@ -2,10 +2,11 @@
 # Benchmark (issue 17): the SLA clock recomputed in bulk from the status history: for $tickets
 # tickets with $changes status changes each (after the creation row), the business time each ran
 # and stood paused up to an instant, by crm.sla_recompute (crm.sla_recount's rule, the one the SLA
-# trigger uses when a ticket gets its first policy, applied to every ticket) beside a hand-written
-# set-based SQL version of the same rule (each status spell from the history by lead(), its business time by
-# crm.business_time, summed per ticket), in the same run; the results are checked equal (every
-# ticket's running and paused time), and the script fails if one differs.
+# trigger uses when a ticket gets its first policy, applied to every ticket: one fold in C over the
+# tickets and their history in index order) beside a hand-written set-based SQL version of the
+# same rule (each status spell from the history by lead(), its business time by crm.business_time,
+# summed per ticket), in the same run; the results are checked equal (every ticket's running and
+# paused time), and the script fails if one differs.
 # The calendar: Monday to Friday 09:00-12:00 and 13:00-17:00, Europe/Berlin, 20 holidays and two
 # yearly ones; pause status 'pending'. Each ticket opens at a random minute of 2026 and goes
 # new -> open -> pending -> open -> ... -> resolved -> closed over up to 20 days.
@@ -74,20 +75,27 @@ SQL
 at="TIMESTAMPTZ '2026-12-31 00:00+00'"
 
 crm_query="SELECT ticket_id, running, paused FROM crm.sla_recompute($at)"
-hand_query="SELECT t.ticket_id,
-       coalesce(sum(b.step) FILTER (WHERE s.status NOT IN ('pending', 'resolved', 'closed')), '0') AS running,
-       coalesce(sum(b.step) FILTER (WHERE s.status = 'pending'), '0') AS paused
-FROM crm.tickets t
-JOIN crm.ticket_slas x ON x.ticket_id = t.ticket_id
-JOIN crm.sla_policies p ON p.policy_id = x.policy_id
-LEFT JOIN LATERAL (
-    SELECT h.to_status AS status, greatest(least(h.changed_at, $at), t.opened_at) AS from_at,
-           greatest(least(coalesce(lead(h.changed_at) OVER w, $at), $at), t.opened_at) AS to_at
-    FROM crm.ticket_status_history h WHERE h.ticket_id = t.ticket_id
-    WINDOW w AS (ORDER BY h.changed_at, h.history_id)
-) s ON true
-LEFT JOIN LATERAL (SELECT crm.business_time(p.calendar_id, s.from_at, s.to_at) AS step WHERE s.to_at > s.from_at) b ON true
-GROUP BY t.ticket_id"
+# The hand-written version: the best set-based SQL found for the same rule on this data (of the
+# shapes tried, the fastest): one window over the history joined to the tickets with a policy
+# (each status spell from its change to the next, by lead()), crm.business_time of the spells
+# that count only (FILTER: a resolved or closed spell is not measured), summed per ticket. It
+# leaves out what this data never needs (so it can only be faster for it): the spell before a
+# ticket's first change (empty here: the first change is the creation, at opened_at) and tickets
+# without history (none here); the check below compares every ticket all the same.
+hand_query="SELECT s.ticket_id,
+       coalesce(sum(crm.business_time(s.calendar_id, s.from_at, s.to_at))
+                FILTER (WHERE s.status NOT IN ('pending', 'resolved', 'closed') AND s.to_at > s.from_at), '0') AS running,
+       coalesce(sum(crm.business_time(s.calendar_id, s.from_at, s.to_at))
+                FILTER (WHERE s.status = 'pending' AND s.to_at > s.from_at), '0') AS paused
+FROM (SELECT t.ticket_id, p.calendar_id, h.to_status AS status,
+             greatest(least(h.changed_at, $at), t.opened_at) AS from_at,
+             greatest(least(coalesce(lead(h.changed_at) OVER w, $at), $at), t.opened_at) AS to_at
+      FROM crm.tickets t
+      JOIN crm.ticket_slas x ON x.ticket_id = t.ticket_id
+      JOIN crm.sla_policies p ON p.policy_id = x.policy_id
+      JOIN crm.ticket_status_history h ON h.ticket_id = t.ticket_id
+      WINDOW w AS (PARTITION BY h.ticket_id ORDER BY h.changed_at, h.history_id)) s
+GROUP BY s.ticket_id"
 
 echo "== check: crm.sla_recompute and the hand-written query give every ticket the same running and paused time"
 checked=$(psql_bench -At -c "SELECT 'tickets: ' || count(*) || ', differing: ' || count(*) FILTER (WHERE a.running IS DISTINCT FROM b.running OR a.paused IS DISTINCT FROM b.paused) || ', total running: ' || sum(a.running) || ', total paused: ' || sum(a.paused)
