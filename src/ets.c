@@ -528,21 +528,31 @@ ets_roots_inside(double alpha, double beta, double gamma, double phi, int m)
 		double		lead = a[d],
 					constant = a[0];
 		double		b[ETS_MAX_SEASON + 2];
+		double		scale;
+		uint64		bits;
+		int			exponent;
 
 		if (!(fabs(constant) < fabs(lead)))
 			return false;
 		for (int i = 0; i < d; i++)
 			b[i] = lead * a[i + 1] - constant * a[d - 1 - i];
-		memcpy(a, b, sizeof(double) * d);
-		/* keep the scale: divide by the new leading coefficient's magnitude */
-		{
-			double		scale = fabs(a[d - 1]);
 
-			if (scale == 0)
-				return false;
-			for (int i = 0; i < d; i++)
-				a[i] /= scale;
-		}
+		/*
+		 * Keep the scale: the coefficients shrink about as the square of the leading one at each
+		 * step. Multiplying by a power of two is exact, so the comparisons above are those of the
+		 * unscaled recursion; no division.
+		 */
+		scale = fabs(b[d - 1]);
+		if (!(scale > 0) || !isfinite(scale))
+			return false;
+		memcpy(&bits, &scale, sizeof(bits));
+		exponent = (int) ((bits >> 52) & 0x7ff) - 1023;
+		if (exponent > 1000 || exponent < -1000)
+			return false;
+		bits = (uint64) (1023 - exponent) << 52;
+		memcpy(&scale, &bits, sizeof(scale));
+		for (int i = 0; i < d; i++)
+			a[i] = b[i] * scale;
 	}
 	return true;
 }
@@ -590,44 +600,36 @@ ets_admissible(const EtsProblem *p, const double *par)
 }
 
 /*
- * Runs the model over the data from theta's initial states; returns R's objective, +infinity when
- * the parameters are out of bounds or a forecast of a multiplicative model is not positive. run,
- * when given, receives the sums and the final states.
+ * One pass of the model over the data from the initial states x (l0, b0, s0 .. s(m-2)): R's
+ * objective, +infinity when a forecast of a multiplicative model is not positive. Inlined once per
+ * model form (error, trend, season constants), so the loop has no test of the form.
  */
-static double
-ets_objective(const EtsProblem *p, const double *theta, EtsRun *run)
+static pg_attribute_always_inline double
+ets_pass(const EtsProblem *p, const double *par, const double *x, EtsRun *run,
+		 const char error, const char trend, const char season)
 {
-	double		par[4];
-	double		alpha,
-				beta,
-				gamma,
-				phi;
+	const double alpha = par[0],
+				gamma = par[2],
+				phi = par[3],
+				ratio = par[1] / par[0];
 	double		l,
 				b = 0;
 	double		ring[ETS_MAX_SEASON];
-	int			m = p->m;
+	const int	m = p->m;
+	const int	n = p->n;
+	const double *y = p->y;
 	int			oldest = 0;
 	double		sse = 0,
 				sumlog = 0,
 				product = 1,
-				ratio,
 				objective;
-	const double *x = theta + p->states_at;
 
-	ets_parameters(p, theta, par);
-	alpha = par[0];
-	beta = par[1];
-	gamma = par[2];
-	phi = par[3];
-	if (!ets_admissible(p, par))
-		return INFINITY;
-	ratio = beta / alpha;
 	l = x[0];
-	if (p->trend != 'N')
+	if (trend != 'N')
 		b = x[1];
-	if (p->season != 'N')
+	if (season != 'N')
 	{
-		const double *s = x + 1 + (p->trend != 'N');
+		const double *s = x + 1 + (trend != 'N');
 		double		sum = 0;
 
 		/* ring[0] the oldest (s(m-1)), ring[m-1] the most recent (s0) */
@@ -636,8 +638,8 @@ ets_objective(const EtsProblem *p, const double *theta, EtsRun *run)
 			ring[m - 1 - j] = s[j];
 			sum += s[j];
 		}
-		ring[0] = (p->season == 'M' ? m : 0) - sum;
-		if (p->season == 'M')
+		ring[0] = (season == 'M' ? m : 0) - sum;
+		if (season == 'M')
 			for (int j = 0; j < m; j++)
 				if (!(ring[j] > 0))
 					return INFINITY;
@@ -645,53 +647,53 @@ ets_objective(const EtsProblem *p, const double *theta, EtsRun *run)
 	if (run)
 	{
 		run->initial[0] = l;
-		if (p->trend != 'N')
+		if (trend != 'N')
 			run->initial[1] = b;
-		if (p->season != 'N')
+		if (season != 'N')
 			for (int j = 0; j < m; j++)
-				run->initial[1 + (p->trend != 'N') + j] = ring[m - 1 - j];
+				run->initial[1 + (trend != 'N') + j] = ring[m - 1 - j];
 	}
-	for (int t = 0; t < p->n; t++)
+	for (int t = 0; t < n; t++)
 	{
-		double		y = p->y[t];
-		double		phib = p->trend != 'N' ? phi * b : 0;
-		double		q = l + phib;
-		double		so = p->season != 'N' ? ring[oldest] : 0;
+		const double yt = y[t];
+		const double phib = trend != 'N' ? phi * b : 0;
+		const double q = trend != 'N' ? l + phib : l;
+		const double so = season != 'N' ? ring[oldest] : 0;
 		double		f,
 					e,
 					level;
 
-		f = p->season == 'A' ? q + so : p->season == 'M' ? q * so : q;
-		if (p->error == 'M')
+		f = season == 'A' ? q + so : season == 'M' ? q * so : q;
+		if (error == 'M')
 		{
-			if (!(f > 1e-10))
+			if (unlikely(!(f > 1e-10)))
 				return INFINITY;
-			e = (y - f) / f;
+			e = (yt - f) / f;
 			/* sum log f as the log of products, one logarithm per many points */
 			product *= f;
-			if (product > 1e150 || product < 1e-150)
+			if (unlikely(product > 1e150 || product < 1e-150))
 			{
 				sumlog += log(product);
 				product = 1;
 			}
 		}
 		else
-			e = y - f;
+			e = yt - f;
 		sse += e * e;
-		level = q + alpha * ((p->season == 'A' ? y - so : p->season == 'M' ? y / so : y) - q);
-		if (p->trend != 'N')
+		level = q + alpha * ((season == 'A' ? yt - so : season == 'M' ? yt / so : yt) - q);
+		if (trend != 'N')
 			b = phib + ratio * (level - l - phib);
-		if (p->season != 'N')
+		if (season != 'N')
 		{
-			if (p->season == 'M' && !(q > 1e-10))
+			if (season == 'M' && unlikely(!(q > 1e-10)))
 				return INFINITY;
-			ring[oldest] = so + gamma * ((p->season == 'A' ? y - q : y / q) - so);
+			ring[oldest] = so + gamma * ((season == 'A' ? yt - q : yt / q) - so);
 			oldest = oldest + 1 == m ? 0 : oldest + 1;
 		}
 		l = level;
 	}
 	sumlog += log(product);
-	objective = p->n * log(sse) + 2 * sumlog;
+	objective = n * log(sse) + 2 * sumlog;
 	if (isnan(objective))
 		return INFINITY;
 	if (objective < -1e10)
@@ -701,13 +703,59 @@ ets_objective(const EtsProblem *p, const double *theta, EtsRun *run)
 		run->objective = objective;
 		run->sse = sse;
 		run->final[0] = l;
-		if (p->trend != 'N')
+		if (trend != 'N')
 			run->final[1] = b;
-		if (p->season != 'N')
+		if (season != 'N')
 			for (int j = 0; j < m; j++)	/* s0 the most recent: the slot before the oldest */
-				run->final[1 + (p->trend != 'N') + j] = ring[(oldest - 1 - j + 2 * m) % m];
+				run->final[1 + (trend != 'N') + j] = ring[(oldest - 1 - j + 2 * m) % m];
 	}
 	return objective;
+}
+
+#define ETS_FORM(error, trend, season) (((error) == 'M') * 9 + ((trend) != 'N') * 3 + ((season) == 'A' ? 1 : (season) == 'M' ? 2 : 0))
+
+/*
+ * Runs the model over the data from theta's initial states; returns R's objective, +infinity when
+ * the parameters are out of bounds or a forecast of a multiplicative model is not positive. run,
+ * when given, receives the sums and the final states.
+ */
+static double
+ets_objective(const EtsProblem *p, const double *theta, EtsRun *run)
+{
+	double		par[4];
+	const double *x = theta + p->states_at;
+
+	ets_parameters(p, theta, par);
+	if (!ets_admissible(p, par))
+		return INFINITY;
+	/* a damped trend is phi b with phi < 1, an undamped one the same with phi = 1 (exact) */
+	switch (ETS_FORM(p->error, p->trend, p->season))
+	{
+		case ETS_FORM('A', 'N', 'N'):
+			return ets_pass(p, par, x, run, 'A', 'N', 'N');
+		case ETS_FORM('A', 'N', 'A'):
+			return ets_pass(p, par, x, run, 'A', 'N', 'A');
+		case ETS_FORM('A', 'N', 'M'):
+			return ets_pass(p, par, x, run, 'A', 'N', 'M');
+		case ETS_FORM('A', 'A', 'N'):
+			return ets_pass(p, par, x, run, 'A', 'A', 'N');
+		case ETS_FORM('A', 'A', 'A'):
+			return ets_pass(p, par, x, run, 'A', 'A', 'A');
+		case ETS_FORM('A', 'A', 'M'):
+			return ets_pass(p, par, x, run, 'A', 'A', 'M');
+		case ETS_FORM('M', 'N', 'N'):
+			return ets_pass(p, par, x, run, 'M', 'N', 'N');
+		case ETS_FORM('M', 'N', 'A'):
+			return ets_pass(p, par, x, run, 'M', 'N', 'A');
+		case ETS_FORM('M', 'N', 'M'):
+			return ets_pass(p, par, x, run, 'M', 'N', 'M');
+		case ETS_FORM('M', 'A', 'N'):
+			return ets_pass(p, par, x, run, 'M', 'A', 'N');
+		case ETS_FORM('M', 'A', 'A'):
+			return ets_pass(p, par, x, run, 'M', 'A', 'A');
+		default:
+			return ets_pass(p, par, x, run, 'M', 'A', 'M');
+	}
 }
 
 /* ---- Nelder-Mead -------------------------------------------------------------------------------- */
