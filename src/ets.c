@@ -512,9 +512,10 @@ ets_parameters(const EtsProblem *p, const double *theta, double *par)
  * Schur-Cohn test (R finds the roots with polyroot and compares their moduli with 1 + 1e-10).
  */
 static bool
-ets_roots_inside(double alpha, double beta, double gamma, double phi, int m)
+ets_roots_inside(double alpha, double beta, double gamma, double phi, int m, bool unit_root)
 {
-	double		a[ETS_MAX_SEASON + 2];
+	double		buffers[2][ETS_MAX_SEASON + 2];
+	double	   *a = buffers[0];
 	int			d = m + 1;
 
 	a[0] = phi * (1 - alpha - gamma);
@@ -523,26 +524,39 @@ ets_roots_inside(double alpha, double beta, double gamma, double phi, int m)
 		a[i] = alpha + beta - alpha * phi;
 	a[m] = alpha + beta - phi;
 	a[m + 1] = 1;
+	if (unit_root)
+	{
+		/*
+		 * Without trend (beta 0, phi 1) the polynomial is (z - 1) times z^m + alpha (z^(m-1) +
+		 * ... + z) + alpha + gamma - 1: R accepts the root 1 (it rejects moduli above 1 + 1e-10),
+		 * the strict test below would reject it or not by rounding. Test the quotient.
+		 */
+		double	   *c = buffers[1];
+
+		c[m] = a[m + 1];
+		for (int k = m; k >= 1; k--)
+			c[k - 1] = a[k] + c[k];
+		a = c;
+		d = m;
+	}
 	for (; d > 0; d--)
 	{
-		double		lead = a[d],
+		const double lead = a[d],
 					constant = a[0];
-		double		b[ETS_MAX_SEASON + 2];
+		double	   *b = a == buffers[0] ? buffers[1] : buffers[0];
 		double		scale;
 		uint64		bits;
 		int			exponent;
 
 		if (!(fabs(constant) < fabs(lead)))
 			return false;
-		for (int i = 0; i < d; i++)
-			b[i] = lead * a[i + 1] - constant * a[d - 1 - i];
 
 		/*
-		 * Keep the scale: the coefficients shrink about as the square of the leading one at each
-		 * step. Multiplying by a power of two is exact, so the comparisons above are those of the
-		 * unscaled recursion; no division.
+		 * The next polynomial, scaled so that its leading coefficient is about 1 (the coefficients
+		 * shrink about as the square of the leading one at each step). The scale is a power of
+		 * two, so the scaling is exact and the comparisons are those of the unscaled recursion.
 		 */
-		scale = fabs(b[d - 1]);
+		scale = fabs(lead * a[d] - constant * a[0]);
 		if (!(scale > 0) || !isfinite(scale))
 			return false;
 		memcpy(&bits, &scale, sizeof(bits));
@@ -552,7 +566,8 @@ ets_roots_inside(double alpha, double beta, double gamma, double phi, int m)
 		bits = (uint64) (1023 - exponent) << 52;
 		memcpy(&scale, &bits, sizeof(scale));
 		for (int i = 0; i < d; i++)
-			a[i] = b[i] * scale;
+			b[i] = (lead * a[i + 1] - constant * a[d - 1 - i]) * scale;
+		a = b;
 	}
 	return true;
 }
@@ -593,7 +608,7 @@ ets_admissible(const EtsProblem *p, const double *par)
 			return false;
 		if (beta < -(1 - phi) * (gamma / m + alpha))
 			return false;
-		if (!ets_roots_inside(alpha, beta, gamma, phi, m))
+		if (!ets_roots_inside(alpha, beta, gamma, phi, m, p->trend == 'N'))
 			return false;
 	}
 	return true;

@@ -7,7 +7,7 @@
 -- Then the text and binary forms, garbage input (22P02), every error by SQLSTATE, NULLs, the
 -- fixed parameters, and serial = forced parallel over 40 series grouped.
 BEGIN;
-SELECT plan(68);
+SELECT plan(69);
 
 CREATE FUNCTION pg_temp.near(x double precision, reference double precision, relative double precision DEFAULT 5e-5)
 RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT abs(x - reference) <= relative * abs(reference) $$;
@@ -178,6 +178,21 @@ FROM (VALUES (1, 'AAA', -576.224137614), (2, 'AAA', -622.55699121), (3, 'AAA', -
              (1, 'MAM', -656.180077094), (2, 'MAM', -663.159256722), (3, 'MAM', -671.425186612),
              (1, 'MAdM', -551.894693848), (2, 'MAdM', -562.582075903), (3, 'MAdM', -568.971353192)) r(segment, model, loglik)
 CROSS JOIN LATERAL (SELECT crm.ets_fit(b.period, b.value, 12, r.model) AS m FROM bench_like b WHERE b.segment = r.segment) f;
+
+-- ---- seasonal models without trend: forecast::ets's admissibility accepts their unit root -----------
+-- Without trend (beta 0, phi 1) the characteristic polynomial has the root z = 1 exactly
+-- (phi (1 - alpha - gamma) + (gamma - 1) + (alpha - 1) + 1 = 0); R accepts it (it rejects moduli
+-- above 1 + 1e-10). 0.1's strict test rejected it or not by rounding, so ETS(A,N,A), ETS(M,N,A)
+-- and ETS(M,N,M) were usually never fitted ('no ETS model ANA could be fitted'), and 'ZZZ' never
+-- considered them. Each is fitted now, and beats the same model without season on this seasonal
+-- series (the seasonal model nests it: gamma near 0 and the seasonal states 0, or 1).
+SELECT is(array_agg(format('%s %s', r.model, crm.ets_method(f.m)) ORDER BY r.model),
+          '{"ANA ETS(A,N,A)","MNA ETS(M,N,A)","MNM ETS(M,N,M)"}',
+          'AirPassengers: ETS(A,N,A), ETS(M,N,A), ETS(M,N,M) are fitted, each better than without season')
+FROM (VALUES ('ANA', 'ANN'), ('MNA', 'MNN'), ('MNM', 'MNN')) r(model, plain)
+CROSS JOIN LATERAL (SELECT crm.ets_fit(period, value, 12, r.model) AS m, crm.ets_fit(period, value, 12, r.plain) AS p
+                    FROM series WHERE name = 'air') f
+WHERE crm.ets_loglik(f.m) > crm.ets_loglik(f.p);
 
 -- ---- text and binary forms ---------------------------------------------------------------------
 SELECT is(m::text::crm.ets_model::text, m::text, 'text round trip: ' || name) FROM fits ORDER BY name;
