@@ -699,8 +699,9 @@ ets_pass(const EtsProblem *p, const double *par, const double *x, EtsRun *run,
 		sse += e * e;
 		{
 			/*
-			 * With d = p - q: l' = q + alpha d, b' = phi b + (beta / alpha) (l' - l - phi b) =
-			 * phi b + beta d, and the next q = l' + phi b' = (q + phi phi b) + (alpha + phi beta) d:
+			 * With d = y' - q, y' the observation without its season (y - s, y / s or y):
+			 * l' = q + alpha d, b' = phi b + (beta / alpha) (l' - l - phi b) = phi b + beta d, and
+			 * the next q = l' + phi b' = (q + phi phi b) + (alpha + phi beta) d:
 			 * three dependent operations from one q to the next instead of nine. The rounding
 			 * differs from the textbook form's by an ulp; every comparison of the optimiser, so
 			 * every fit, comes out the same on the test and benchmark series
