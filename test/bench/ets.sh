@@ -5,8 +5,9 @@
 # Per model: ETS(A,N,N), ETS(A,A,N), ETS(A,A,A), ETS(M,A,M) over all segments; the automatic
 # selection ('ZZZ', 15 candidate models as forecast::ets) over the first ETS_ZZZ_SEGMENTS segments
 # only (it costs about the sum of its candidates), scaled to all segments in the printout.
-# Single process (max_parallel_workers_per_gather = 0); medians of $runs interleaved runs
-# (RUNS, default 1: the seasonal fits take minutes at the default size).
+# Single process (max_parallel_workers_per_gather = 0); wall-clock medians of $runs interleaved runs,
+# then the backend's CPU time of one more run of each (the wall clock on a shared machine counts
+# the time other processes hold the cores). RUNS defaults to 1.
 # Run with: scripts/bench test/bench/ets.sh   (ETS_SEGMENTS=N ETS_ZZZ_SEGMENTS=M for other sizes)
 set -euo pipefail
 
@@ -36,6 +37,30 @@ read -r count_ms array_ms ann_ms aan_ms aaa_ms mam_ms zzz_ms < <(time_queries "$
 	"SELECT count(a) FROM (SELECT segment, array_agg(value ORDER BY period) AS a FROM bench_ets GROUP BY segment) s" \
 	"$(fit ANN)" "$(fit AAN)" "$(fit AAA)" "$(fit MAM)" "$(fit ZZZ "WHERE segment <= $zzz_segments")")
 
+# The own CPU time of the backend for each fit (utime + stime of /proc/self/stat, read through
+# pg_read_file, 10 ms resolution), one more run of each: on this shared machine the wall clock also
+# counts the time other processes hold the cores, the CPU time only the work of the fit.
+tick=$(getconf CLK_TCK)
+cpu_now="SELECT split_part(s, ' ', 14)::bigint + split_part(s, ' ', 15)::bigint AS t FROM pg_read_file('/proc/self/stat') s"
+cpu_queries() {
+	local script
+	script=$(
+		echo "$serial"
+		for query in "$@"; do
+			echo "$cpu_now \\gset cpu_"
+			echo "$query \\g /dev/null"
+			echo "SELECT (($cpu_now) - :cpu_t) * 1000 / $tick;"
+		done
+	)
+	psql_bench -At <<<"$script" | tr '\n' ' '
+}
+array_query="SELECT count(a) FROM (SELECT segment, array_agg(value ORDER BY period) AS a FROM bench_ets GROUP BY segment) s"
+if cpu=$(cpu_queries "$array_query" "$(fit ANN)" "$(fit AAN)" "$(fit AAA)" "$(fit MAM)" "$(fit ZZZ "WHERE segment <= $zzz_segments")" 2>/dev/null); then
+	read -r array_cpu ann_cpu aan_cpu aaa_cpu mam_cpu zzz_cpu <<<"$cpu"
+else
+	array_cpu=0 ann_cpu=0 aan_cpu=0 aaa_cpu=0 mam_cpu=0 zzz_cpu=0	# /proc not readable: no CPU figures
+fi
+
 echo "== the models ZZZ chose over the first $zzz_segments segments"
 psql_bench <<SQL
 SELECT crm.ets_method(m) AS method, count(*) AS segments, count(*) FILTER (WHERE crm.ets_converged(m)) AS converged
@@ -44,13 +69,15 @@ GROUP BY 1 ORDER BY 2 DESC, 1;
 SQL
 
 per() { echo "$1 / $2" | bc -l; }
-echo "== $segments segments x $points months, one process (median of $runs, ms; target for all segments < 10000 ms)"
+echo "== $segments segments x $points months, one process (wall: median of $runs, ms; cpu: the backend's CPU time, one run, ms; target for all segments < 10000 ms)"
 printf '  count(*) per segment                        %10.1f\n' "$count_ms"
-printf '  array_agg(value ORDER BY period) per segment %9.1f\n' "$array_ms"
-printf '  ets_fit ETS(A,N,N)                          %10.1f   (%.3f ms a segment)\n' "$ann_ms" "$(per "$ann_ms" "$segments")"
-printf '  ets_fit ETS(A,A,N)                          %10.1f   (%.3f ms a segment)\n' "$aan_ms" "$(per "$aan_ms" "$segments")"
-printf '  ets_fit ETS(A,A,A)                          %10.1f   (%.3f ms a segment)\n' "$aaa_ms" "$(per "$aaa_ms" "$segments")"
-printf '  ets_fit ETS(M,A,M)                          %10.1f   (%.3f ms a segment)\n' "$mam_ms" "$(per "$mam_ms" "$segments")"
-printf '  ets_fit ZZZ, %d segments                  %10.1f   (%.3f ms a segment; %.0f ms scaled to %d segments)\n' \
-	"$zzz_segments" "$zzz_ms" "$(per "$zzz_ms" "$zzz_segments")" "$(echo "$zzz_ms * $segments / $zzz_segments" | bc -l)" "$segments"
+printf '  array_agg(value ORDER BY period) per segment %9.1f   cpu %8.0f\n' "$array_ms" "$array_cpu"
+line() { printf '  %-28s wall %10.1f (%6.3f ms a segment)   cpu %8.0f (%6.3f ms a segment)\n' "$1" "$2" "$(per "$2" "$4")" "$3" "$(per "$3" "$4")"; }
+line "ets_fit ETS(A,N,N)" "$ann_ms" "$ann_cpu" "$segments"
+line "ets_fit ETS(A,A,N)" "$aan_ms" "$aan_cpu" "$segments"
+line "ets_fit ETS(A,A,A)" "$aaa_ms" "$aaa_cpu" "$segments"
+line "ets_fit ETS(M,A,M)" "$mam_ms" "$mam_cpu" "$segments"
+line "ets_fit ZZZ, $zzz_segments segments" "$zzz_ms" "$zzz_cpu" "$zzz_segments"
+printf '  ZZZ scaled to %d segments: wall %.0f ms, cpu %.0f ms\n' "$segments" \
+	"$(echo "$zzz_ms * $segments / $zzz_segments" | bc -l)" "$(echo "$zzz_cpu * $segments / $zzz_segments" | bc -l)"
 psql_bench -c "DROP TABLE bench_ets"

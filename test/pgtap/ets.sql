@@ -7,7 +7,7 @@
 -- Then the text and binary forms, garbage input (22P02), every error by SQLSTATE, NULLs, the
 -- fixed parameters, and serial = forced parallel over 40 series grouped.
 BEGIN;
-SELECT plan(67);
+SELECT plan(69);
 
 CREATE FUNCTION pg_temp.near(x double precision, reference double precision, relative double precision DEFAULT 5e-5)
 RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT abs(x - reference) <= relative * abs(reference) $$;
@@ -156,6 +156,43 @@ SELECT is(max(f.period), date '1962-01-01', 'AirPassengers: the 13th monthly ste
 FROM fits, crm.ets_forecast(m, 13) f WHERE name = 'air ZZZ';
 SELECT ok(bool_and(f.lower[1] < f.point AND f.point < f.upper[1] AND f.lower[2] < f.lower[1] AND f.upper[1] < f.upper[2]),
           'intervals nest around the point forecast') FROM fits, crm.ets_forecast(m, 24) f WHERE name = 'air ZZZ';
+
+-- ---- the speed work keeps the fits: log-likelihoods no worse than 0.1's ---------------------------
+-- Three series shaped as the benchmark's (test/bench/ets.sh: trend, a +-20% yearly season, 5% noise,
+-- here a deterministic sine instead of random()), 120 months, six seasonal models. Expected: the
+-- log-likelihoods the unchanged 0.1 code (src/ets.c of release 0.1, compiled outside PostgreSQL with
+-- the same formula for the series) found, printed to 12 digits. Each new fit must reach at least
+-- that (relative 1e-9).
+CREATE TEMP TABLE bench_like AS
+SELECT s AS segment, (date '2016-01-01' + make_interval(months => i - 1))::date AS period,
+       (1000 + (s * 37) % 500 + (2 + s % 5) * i) * (1 + 0.2 * sin(pi() * i / 6 + s))
+       * (1 + 0.05 * (0.5 * sin(i * 12.9898::float8 + s * 78.233::float8))) AS value
+FROM generate_series(1, 3) s, generate_series(1, 120) i;
+SELECT is(array_agg(format('%s %s: %s < 0.1''s %s', r.model, r.segment, crm.ets_loglik(f.m), r.loglik))
+              FILTER (WHERE crm.ets_loglik(f.m) < r.loglik - 1e-9 * abs(r.loglik)), NULL,
+          'benchmark-like series, six seasonal models: every log-likelihood at least 0.1''s')
+FROM (VALUES (1, 'AAA', -576.224137614), (2, 'AAA', -622.55699121), (3, 'AAA', -633.722546791),
+             (1, 'AAdA', -574.243787845), (2, 'AAdA', -624.537297034), (3, 'AAdA', -633.424544016),
+             (1, 'MAA', -574.814668418), (2, 'MAA', -633.354141694), (3, 'MAA', -636.142049262),
+             (1, 'MAdA', -597.4682933), (2, 'MAdA', -634.029917423), (3, 'MAdA', -636.184606079),
+             (1, 'MAM', -656.180077094), (2, 'MAM', -663.159256722), (3, 'MAM', -671.425186612),
+             (1, 'MAdM', -551.894693848), (2, 'MAdM', -562.582075903), (3, 'MAdM', -568.971353192)) r(segment, model, loglik)
+CROSS JOIN LATERAL (SELECT crm.ets_fit(b.period, b.value, 12, r.model) AS m FROM bench_like b WHERE b.segment = r.segment) f;
+
+-- ---- seasonal models without trend: forecast::ets's admissibility accepts their unit root -----------
+-- Without trend (beta 0, phi 1) the characteristic polynomial has the root z = 1 exactly
+-- (phi (1 - alpha - gamma) + (gamma - 1) + (alpha - 1) + 1 = 0); R accepts it (it rejects moduli
+-- above 1 + 1e-10). 0.1's strict test rejected it or not by rounding, so ETS(A,N,A), ETS(M,N,A)
+-- and ETS(M,N,M) were usually never fitted ('no ETS model ANA could be fitted'), and 'ZZZ' never
+-- considered them. Each is fitted now, and beats the same model without season on this seasonal
+-- series (the seasonal model nests it: gamma near 0 and the seasonal states 0, or 1).
+SELECT is(array_agg(format('%s %s', r.model, crm.ets_method(f.m)) ORDER BY r.model),
+          '{"ANA ETS(A,N,A)","MNA ETS(M,N,A)","MNM ETS(M,N,M)"}',
+          'AirPassengers: ETS(A,N,A), ETS(M,N,A), ETS(M,N,M) are fitted, each better than without season')
+FROM (VALUES ('ANA', 'ANN'), ('MNA', 'MNN'), ('MNM', 'MNN')) r(model, plain)
+CROSS JOIN LATERAL (SELECT crm.ets_fit(period, value, 12, r.model) AS m, crm.ets_fit(period, value, 12, r.plain) AS p
+                    FROM series WHERE name = 'air') f
+WHERE crm.ets_loglik(f.m) > crm.ets_loglik(f.p);
 
 -- ---- text and binary forms ---------------------------------------------------------------------
 SELECT is(m::text::crm.ets_model::text, m::text, 'text round trip: ' || name) FROM fits ORDER BY name;
