@@ -12,9 +12,11 @@
 # private installation, starts a second throwaway cluster from it beside scripts/bench's, loads
 # the same rows into both with the same SQL, and times each query on the two clusters in turn,
 # pair after pair (the order alternating), so that both sides of a pair see the same machine.
-# Printed per query: the median time on each side and the median of the pairs' ratios
-# (this build / baseline; above 1.05 fails the 5% check). The count(*) rows are the control:
-# plain PostgreSQL on both clusters, they show how far two identical queries drift apart.
+# Printed per query: the median time on each side, each side's ratio to the floor (count(*) of
+# the rows the query reads, timed right before it in the same session: the ratio the benchmarks
+# report), and the change, this build's ratio over 0.1's, the median of the pairs' (above 1.05
+# fails the 5% check). Dividing by the floor measured on the same cluster also takes out what
+# differs between the two clusters themselves (the same count(*) drifts by ~5% between them).
 #
 #   scripts/bench test/bench/release_pairs.sh                     1M customers, 10M orders, 5 pairs
 #   RELEASE_CUSTOMERS=100000 RUNS=3 scripts/bench test/bench/release_pairs.sh
@@ -103,23 +105,28 @@ wait "$current_load"
 echo "== setup: $customers customers, $orders orders, $customers durations, $answers NPS answers, $((cdnow_copies * 2357)) CLV summaries (CDNOW x $cdnow_copies), both clusters; $((SECONDS - started)) s"
 
 as_of="'2026-07-01'"
-# name|settings|query: the queries of nps.sh, clv.sh, rfm.sh and retention.sh (the crm side).
+# name|settings|query|floor: the queries of nps.sh, clv.sh, rfm.sh and retention.sh (the crm side),
+# each with the count(*) of the rows it reads (the floor those benchmarks divide by).
+orders_floor='SELECT count(*) FROM crm.orders'
 queries=(
-	"count(*) of the orders (control)|SET max_parallel_workers_per_gather = 2|SELECT count(*) FROM crm.orders"
-	"count(*) of the answers (control)|SET max_parallel_workers_per_gather = 0|SELECT count(*) FROM bench_answers"
-	"crm.nps, one process|SET max_parallel_workers_per_gather = 0|SELECT crm.nps(score) FROM bench_answers"
-	"crm.nps, parallel|SET max_parallel_workers_per_gather = 2|SELECT crm.nps(score) FROM bench_answers"
-	"crm.clv_summary per customer|SET TIME ZONE 'UTC'|SELECT count(*), sum(x), sum(t_x::numeric), sum(big_t::numeric), sum(m::numeric) FROM (SELECT (crm.clv_summary(ordered_at, total::float8, $as_of, 7)).* FROM crm.orders GROUP BY contact_id) s"
-	"crm.bgnbd_fit|SET max_parallel_workers_per_gather = 2|SELECT crm.bgnbd_fit(x, t_x, big_t) IS NOT NULL FROM bench_summaries"
-	"crm.gammagamma_fit|SET max_parallel_workers_per_gather = 2|SELECT crm.gammagamma_fit(x, m) IS NOT NULL FROM bench_summaries WHERE x > 0"
-	"crm.rfm_scores|SET max_parallel_workers_per_gather = 2|SELECT count(*), sum(recency), sum(frequency), sum(monetary), sum(crm.recency_score(rfm) + crm.frequency_score(rfm) + crm.monetary_score(rfm)) FROM crm.rfm_scores($as_of) s"
-	"crm.cohort_retention|SET max_parallel_workers_per_gather = 2|SELECT count(*), sum(customers) FROM crm.cohort_retention('month', $as_of) t"
-	"crm.km_fit|SET max_parallel_workers_per_gather = 2|SELECT crm.km_fit(days, churned) IS NOT NULL FROM bench_durations"
+	"crm.nps, one process|SET max_parallel_workers_per_gather = 0|SELECT crm.nps(score) FROM bench_answers|SELECT count(*) FROM bench_answers"
+	"crm.nps, parallel|SET max_parallel_workers_per_gather = 2|SELECT crm.nps(score) FROM bench_answers|SELECT count(*) FROM bench_answers"
+	"crm.clv_summary per customer|SET TIME ZONE 'UTC'|SELECT count(*), sum(x), sum(t_x::numeric), sum(big_t::numeric), sum(m::numeric) FROM (SELECT (crm.clv_summary(ordered_at, total::float8, $as_of, 7)).* FROM crm.orders GROUP BY contact_id) s|$orders_floor"
+	"crm.bgnbd_fit|SET max_parallel_workers_per_gather = 2|SELECT crm.bgnbd_fit(x, t_x, big_t) IS NOT NULL FROM bench_summaries|SELECT count(*) FROM bench_summaries"
+	"crm.gammagamma_fit|SET max_parallel_workers_per_gather = 2|SELECT crm.gammagamma_fit(x, m) IS NOT NULL FROM bench_summaries WHERE x > 0|SELECT count(*) FROM bench_summaries WHERE x > 0"
+	"crm.rfm_scores|SET max_parallel_workers_per_gather = 2|SELECT count(*), sum(recency), sum(frequency), sum(monetary), sum(crm.recency_score(rfm) + crm.frequency_score(rfm) + crm.monetary_score(rfm)) FROM crm.rfm_scores($as_of) s|$orders_floor"
+	"crm.cohort_retention|SET max_parallel_workers_per_gather = 2|SELECT count(*), sum(customers) FROM crm.cohort_retention('month', $as_of) t|$orders_floor"
+	"crm.km_fit|SET max_parallel_workers_per_gather = 2|SELECT crm.km_fit(days, churned) IS NOT NULL FROM bench_durations|SELECT count(*) FROM bench_durations"
 )
 
-# time_on HOST QUERY SETTINGS: the query's milliseconds on one cluster (psql's \timing).
+# time_on HOST SETTINGS QUERY...: each query's milliseconds on one cluster, in one session
+# (psql's \timing), one per line.
 time_on() {
-	psql_bench -h "$1" -p 5432 -d crm_bench -At -c "$3" -c '\timing on' -c "$2" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p'
+	local host=$1 settings=$2
+	shift 2
+	local args=(-c "$settings" -c '\timing on')
+	for query in "$@"; do args+=(-c "$query"); done
+	psql_bench -h "$host" -p 5432 -d crm_bench -At "${args[@]}" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p'
 }
 current_host=$PGHOST
 echo "== check: each query gives the same answer on both (numbers within 1e-12 relative: 0.2 sums some
@@ -138,7 +145,7 @@ same_answer() {
 		}'
 }
 for entry in "${queries[@]}"; do
-	IFS='|' read -r name settings query <<<"$entry"
+	IFS='|' read -r name settings query floor <<<"$entry"
 	a=$(psql_bench -h "$current_host" -p 5432 -d crm_bench -At -c "$settings" -c "$query")
 	b=$(psql_bench -h "$base" -p 5432 -d crm_bench -At -c "$settings" -c "$query")
 	if ! same_answer "$a" "$b"; then
@@ -147,28 +154,34 @@ for entry in "${queries[@]}"; do
 	fi
 done
 echo "   every query: the same answer"
-echo "== $runs pairs per query, the order alternating (ms; ratio = this build / baseline, median of the pairs' ratios)"
-printf '  %-36s %12s %12s %8s\n' query baseline 'this build' ratio
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+echo "== $runs pairs per query, the order alternating; on each cluster the floor (count(*) of the same rows)"
+echo "   right before the query. ms: medians; x floor: the query over its floor, the benchmarks' ratio;"
+echo "   ms/ms: this build's time over 0.1's, the median of the pairs'; change: this build's ratio to"
+echo "   the floor over 0.1's, the median of the pairs' (the benchmarks' ratio; target <= 1.05)"
+printf '  %-30s %10s %10s %7s %9s %9s %8s\n' query '0.1 ms' 'this ms' 'ms/ms' '0.1 x fl' 'this x fl' change
 for entry in "${queries[@]}"; do
-	IFS='|' read -r name settings query <<<"$entry"
-	# one warm-up on each, then the pairs
-	time_on "$current_host" "$query" "$settings" >/dev/null
-	time_on "$base" "$query" "$settings" >/dev/null
-	ours=() theirs=() ratios=()
+	IFS='|' read -r name settings query floor <<<"$entry"
+	time_on "$current_host" "$settings" "$floor" "$query" >/dev/null  # warm-up on each
+	time_on "$base" "$settings" "$floor" "$query" >/dev/null
+	ours=() theirs=() our_ratios=() their_ratios=() changes=() time_changes=()
 	for ((run = 0; run < runs; run++)); do
 		if ((run % 2 == 0)); then
-			b=$(time_on "$base" "$query" "$settings"); a=$(time_on "$current_host" "$query" "$settings")
+			b=$(time_on "$base" "$settings" "$floor" "$query"); a=$(time_on "$current_host" "$settings" "$floor" "$query")
 		else
-			a=$(time_on "$current_host" "$query" "$settings"); b=$(time_on "$base" "$query" "$settings")
+			a=$(time_on "$current_host" "$settings" "$floor" "$query"); b=$(time_on "$base" "$settings" "$floor" "$query")
 		fi
-		ours+=("$a") theirs+=("$b") ratios+=("$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.4f", a / b }')")
+		read -r a_floor a_query <<<"$(echo $a)"
+		read -r b_floor b_query <<<"$(echo $b)"
+		ours+=("$a_query") theirs+=("$b_query")
+		our_ratios+=("$(awk -v q="$a_query" -v f="$a_floor" 'BEGIN { printf "%.4f", q / f }')")
+		their_ratios+=("$(awk -v q="$b_query" -v f="$b_floor" 'BEGIN { printf "%.4f", q / f }')")
+		time_changes+=("$(awk -v a="$a_query" -v b="$b_query" 'BEGIN { printf "%.4f", a / b }')")
+		changes+=("$(awk -v a="$a_query" -v af="$a_floor" -v b="$b_query" -v bf="$b_floor" 'BEGIN { printf "%.4f", (a / af) / (b / bf) }')")
 	done
-	ratio=$(median "${ratios[@]}")
-	verdict=
-	case $name in
-		*control*) ;;
-		*) verdict=$(awk -v r="$ratio" 'BEGIN { print (r <= 1.05 ? "within 5%" : "SLOWER by more than 5%") }') ;;
-	esac
-	printf '  %-36s %12.1f %12.1f %8.3f  %s\n' "$name" "$(median "${theirs[@]}")" "$(median "${ours[@]}")" "$ratio" "$verdict"
+	change=$(median "${changes[@]}")
+	verdict=$(awk -v r="$change" 'BEGIN { print (r <= 1.05 ? "within 5%" : "more than 5% above 0.1") }')
+	printf '  %-30s %10.1f %10.1f %7.3f %9.2f %9.2f %8.3f  %s\n' "$name" "$(median "${theirs[@]}")" "$(median "${ours[@]}")" \
+		"$(median "${time_changes[@]}")" \
+		"$(median "${their_ratios[@]}")" "$(median "${our_ratios[@]}")" "$change" "$verdict"
 done
