@@ -25,13 +25,19 @@
 #include "nodes/execnodes.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "portability/instr_time.h"
 
 /* Lloyd iterations per start; stopping earlier once no point changes cluster. */
 #define KMEANS_MAX_ITERATIONS 300
 /* Starts for small inputs; fewer for large ones (see kmeans_starts). */
 #define KMEANS_MAX_STARTS 10
-/* Distance evaluations (points x clusters) the starts share before we cut their number. */
+/*
+ * Distance evaluations (points x clusters) the starts share before we cut their number. A build
+ * may set another (test/bench/kmeans.sh times 10 starts on 1M points with -D).
+ */
+#ifndef KMEANS_START_BUDGET
 #define KMEANS_START_BUDGET 20000000.0
+#endif
 #define KMEANS_DEFAULT_SEED 42
 #define KMEANS_STATE_VERSION 1
 /*
@@ -473,9 +479,9 @@ nearest_centroid(const double *point, const double *centroids, int k, int dims, 
  * every candidate by KMEANS_FAR (measured from its owner) adds its own distance to every total
  * without being read, and likewise in the winner's pass; the totals and distances are exactly
  * those of measuring every point. Below KMEANS_BLOCK_DIMS coordinates, where a distance costs
- * less than the branch that would skip it, each candidate takes a pass of its own (keeping the
- * distances of the best so far: no second pass). nearest, trial_distances, best_distances and
- * owner are scratch space for n numbers each.
+ * less than the branch that would skip it, every point is measured (the two passes still read
+ * the points twice per step instead of once per candidate). nearest and owner are scratch space
+ * for n numbers each (trial_distances and best_distances are not used).
  */
 static void
 kmeans_plus_plus(const double *points, int64 n, int dims, int k, int trials, uint64 *rng,
@@ -494,6 +500,8 @@ kmeans_plus_plus(const double *points, int64 n, int dims, int k, int trials, uin
 	double	   *gap = palloc(sizeof(double) * k * trials);
 	/* the smallest of a chosen centroid's gaps to the candidates */
 	double	   *closest = palloc(sizeof(double) * k);
+	/* below KMEANS_BLOCK_DIMS coordinates a distance costs less than the test that skips it */
+	bool		prune = dims >= KMEANS_BLOCK_DIMS;
 
 	memcpy(centroids, points + first * dims, dims * sizeof(double));
 	for (int64 i = 0; i < n; i++)
@@ -540,47 +548,8 @@ kmeans_plus_plus(const double *points, int64 n, int dims, int k, int trials, uin
 			memcpy(candidates + trial * dims, points + chosen[trial] * dims, dims * sizeof(double));
 			totals[trial] = 0;
 		}
-		if (dims < KMEANS_BLOCK_DIMS)
-		{
-			/*
-			 * Few coordinates: a point costs less to measure than to pass over, so each
-			 * candidate in turn, its distances kept while it is the best so far.
-			 */
-			for (int trial = 0; trial < trials; trial++)
-			{
-				const double *candidate = candidates + trial * dims;
-
-				for (int64 i = 0; i < n; i++)
-				{
-					double		e = squared_distance(points + i * dims, candidate, dims);
-
-					if ((i & 0x3FF) == 0)
-						CHECK_FOR_INTERRUPTS();
-					trial_distances[i] = e < nearest[i] ? e : nearest[i];
-					totals[trial] += trial_distances[i];
-				}
-				if (best_total < 0 || totals[trial] < best_total)
-				{
-					double	   *swap = best_distances;
-
-					best_distances = trial_distances;
-					trial_distances = swap;
-					best_total = totals[trial];
-					best = trial;
-				}
-			}
-			memcpy(centroid, candidates + best * dims, dims * sizeof(double));
-			{
-				double	   *swap = nearest;
-
-				nearest = best_distances;
-				best_distances = swap;
-			}
-			total = best_total;
-			continue;
-		}
 		kmeans_transpose(candidates, trials, dims, ct);
-		for (int m = 0; m < c; m++)
+		for (int m = 0; m < c && prune; m++)
 		{
 			closest[m] = DBL_MAX;
 			for (int trial = 0; trial < trials; trial++)
@@ -595,7 +564,7 @@ kmeans_plus_plus(const double *points, int64 n, int dims, int k, int trials, uin
 
 			if ((i & 0x3FF) == 0)
 				CHECK_FOR_INTERRUPTS();
-			if (KMEANS_FAR(closest[owner[i]], near))
+			if (prune && KMEANS_FAR(closest[owner[i]], near))
 			{
 				/* no candidate is nearer than the owner */
 				for (int trial = 0; trial < trials; trial++)
@@ -621,7 +590,7 @@ kmeans_plus_plus(const double *points, int64 n, int dims, int k, int trials, uin
 
 			if ((i & 0x3FF) == 0)
 				CHECK_FOR_INTERRUPTS();
-			if (KMEANS_FAR(gap[owner[i] * trials + best], nearest[i]))
+			if (prune && KMEANS_FAR(gap[owner[i] * trials + best], nearest[i]))
 				continue;
 			e = squared_distance(points + i * dims, winner, dims);
 			if (e < nearest[i])
@@ -653,17 +622,38 @@ kmeans_plus_plus(const double *points, int64 n, int dims, int k, int trials, uin
  * centroids as the exact means of the final clusters. Returns the number of moves. stamp is
  * scratch space for n numbers.
  */
+/*
+ * The smallest factor nb / (nb + 1) of a cluster's size, less a margin for rounding: adding a
+ * point at squared distance at least L to every other centroid costs at least this times L, so
+ * a point whose lower bound gives no gain against that cannot move (the factor is 1/2 or more
+ * and near 1 for large clusters, where the bound with 1/2 would let most points through).
+ */
+static double
+kmeans_least_add(const int64 *sizes, int k)
+{
+	double		least = 1;
+
+	for (int c = 0; c < k; c++)
+		least = Min(least, (double) sizes[c] / (sizes[c] + 1));
+	return least * (1 - 1e-9);
+}
+
 static int64
 kmeans_hartigan(const double *points, int64 n, int dims, int k, double *centroids, int *assignment,
-				double *lower, double *stamp)
+				double *lower, double *stamp, double *own_ref)
 {
 	int64	   *sizes = palloc0(sizeof(int64) * k);
+	/* how far each centroid has moved so far, step by step (measured from its coordinates) */
+	double	   *travel = palloc0(sizeof(double) * k);
+	double	   *before = palloc(sizeof(double) * dims);
 	double	   *sums = palloc0(sizeof(double) * k * dims);
 	int			lanes = kmeans_lanes(k);
 	double	   *to = palloc(sizeof(double) * lanes);
 	double	   *ct = palloc(sizeof(double) * lanes * dims);
 	double		drift = 0;		/* an upper bound on any centroid's movement so far */
 	int64		moves = 0;
+	int			passes = 0;
+	double		least_add;
 
 	if (k < 2)
 		return 0;
@@ -672,7 +662,9 @@ kmeans_hartigan(const double *points, int64 n, int dims, int k, double *centroid
 	{
 		sizes[assignment[i]]++;
 		stamp[i] = 0;
+		own_ref[i] = sqrt(own_ref[i]);
 	}
+	least_add = kmeans_least_add(sizes, k);
 	for (int pass = 0; pass < KMEANS_MAX_ITERATIONS; pass++)
 	{
 		int64		moved = 0;
@@ -693,10 +685,24 @@ kmeans_hartigan(const double *points, int64 n, int dims, int k, double *centroid
 				CHECK_FOR_INTERRUPTS();
 			if (sizes[a] <= 1)
 				continue;
-			own = squared_distance(x, centroids + a * dims, dims);
-			remove = (double) sizes[a] / (sizes[a] - 1) * own;
 			bound = lower[i] - (drift - stamp[i]);
-			if (bound > 0 && 0.5 * bound * bound >= remove)
+			if (bound > 0)
+			{
+				/*
+				 * An upper bound on the distance to the own centroid: the distance last
+				 * measured plus how far the centroid travelled since, with a margin for the
+				 * rounding of both. When even it cannot gain, the exact test below would not
+				 * either: the point is passed over without being read.
+				 */
+				double		up = (own_ref[i] + travel[a] + 1e-12 * travel[a]) * (1 + 1e-9);
+
+				if (least_add * bound * bound >= (double) sizes[a] / (sizes[a] - 1) * (up * up))
+					continue;
+			}
+			own = squared_distance(x, centroids + a * dims, dims);
+			own_ref[i] = sqrt(own) - travel[a];
+			remove = (double) sizes[a] / (sizes[a] - 1) * own;
+			if (bound > 0 && least_add * bound * bound >= remove)
 				continue;
 			distances_to_all(x, ct, lanes, dims, to);
 			for (int b = 0; b < k; b++)
@@ -723,16 +729,22 @@ kmeans_hartigan(const double *points, int64 n, int dims, int k, double *centroid
 				double		second = own;
 
 				drift += Max(sqrt(own) / (sizes[a] - 1), sqrt(to[best]) / (sizes[best] + 1));
+				/* the point's distance to its new centroid, before that moves */
+				own_ref[i] = sqrt(to[best]) - travel[best];
+				memcpy(before, ca, sizeof(double) * dims);
 				for (int j = 0; j < dims; j++)
-				{
 					ca[j] -= (x[j] - ca[j]) / (sizes[a] - 1);
+				travel[a] += sqrt(squared_distance(before, ca, dims)) * (1 + 1e-9);
+				memcpy(before, cb, sizeof(double) * dims);
+				for (int j = 0; j < dims; j++)
 					cb[j] += (x[j] - cb[j]) / (sizes[best] + 1);
-				}
+				travel[best] += sqrt(squared_distance(before, cb, dims)) * (1 + 1e-9);
 				kmeans_transpose_one(ca, a, k, dims, ct);
 				kmeans_transpose_one(cb, best, k, dims, ct);
 				sizes[a]--;
 				sizes[best]++;
 				assignment[i] = best;
+				least_add = kmeans_least_add(sizes, k);
 				/* the point's other centroids are now a and all but best */
 				for (int b = 0; b < k; b++)
 					if (b != a && b != best)
@@ -743,9 +755,11 @@ kmeans_hartigan(const double *points, int64 n, int dims, int k, double *centroid
 			}
 		}
 		moves += moved;
+		passes++;
 		if (moved == 0)
 			break;
 	}
+	elog(DEBUG2, "crm.kmeans: Hartigan's refinement: %d passes, %lld moves", passes, (long long) moves);
 	if (moves > 0)
 	{
 		/* the incremental updates carry rounding: recompute the means */
@@ -761,6 +775,8 @@ kmeans_hartigan(const double *points, int64 n, int dims, int k, double *centroid
 				centroids[c * dims + j] = sums[c * dims + j] / sizes[c];
 	}
 	pfree(sizes);
+	pfree(travel);
+	pfree(before);
 	pfree(sums);
 	pfree(to);
 	pfree(ct);
@@ -880,7 +896,7 @@ kmeans_refill(const double *points, int64 n, int dims, int k, const int *assignm
 static double
 kmeans_lloyd(const double *points, int64 n, int dims, int k, double *centroids,
 			 int *assignment, double *distance, double *upper, double *lower, bool refining,
-			 bool *converged)
+			 bool *converged, int *iterations)
 {
 	double	   *sums = palloc(sizeof(double) * k * dims);
 	int64	   *sizes = palloc(sizeof(int64) * k);
@@ -1085,6 +1101,8 @@ kmeans_lloyd(const double *points, int64 n, int dims, int k, double *centroids,
 				assignment[i] = -1;
 		}
 	}
+	if (iterations != NULL)
+		*iterations = iteration;
 	pfree(sums);
 	pfree(sizes);
 	pfree(old);
@@ -1129,6 +1147,111 @@ compare_rows(const void *a, const void *b, void *arg)
 	return 0;
 }
 
+/* An unsigned key ordered as the double is (-0 as 0; the points are finite). */
+static inline uint64
+kmeans_sort_key(double x)
+{
+	uint64		bits;
+
+	if (x == 0)
+		x = 0;
+	memcpy(&bits, &x, sizeof(bits));
+	return (bits & UINT64CONST(0x8000000000000000)) ? ~bits : bits | UINT64CONST(0x8000000000000000);
+}
+
+/*
+ * Sorts the n points (dims each, row-major) lexicographically by coordinate, in place: the order
+ * compare_rows defines, as qsort_arg gives it, only faster on large inputs. A least significant
+ * digit radix sort of the first coordinate (8 bits a pass, passes where every key has the same
+ * byte skipped) orders point numbers; runs of points with equal first coordinates are then
+ * sorted by compare_rows; the rows are moved once at the end. Points that compare equal are
+ * equal (but for the sign of a zero), so any order among them is the same sorted array.
+ */
+static void
+kmeans_sort_points(double *points, int64 n, int dims)
+{
+	uint64	   *keys,
+			   *keys_out;
+	uint32	   *index,
+			   *index_out;
+	double	   *sorted;
+	int64		count[256];
+
+	if (n < 4096)
+	{
+		qsort_arg(points, n, sizeof(double) * dims, compare_rows, &dims);
+		return;
+	}
+	keys = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint64) * n);
+	keys_out = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint64) * n);
+	index = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * n);
+	index_out = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * n);
+	for (int64 i = 0; i < n; i++)
+	{
+		keys[i] = kmeans_sort_key(points[i * dims]);
+		index[i] = (uint32) i;
+	}
+	for (int shift = 0; shift < 64; shift += 8)
+	{
+		int64		position = 0;
+
+		CHECK_FOR_INTERRUPTS();
+		memset(count, 0, sizeof(count));
+		for (int64 i = 0; i < n; i++)
+			count[(keys[i] >> shift) & 0xFF]++;
+		if (count[(keys[0] >> shift) & 0xFF] == n)
+			continue;			/* one byte value: the pass would change nothing */
+		for (int b = 0; b < 256; b++)
+		{
+			int64		c = count[b];
+
+			count[b] = position;
+			position += c;
+		}
+		for (int64 i = 0; i < n; i++)
+		{
+			int64		at = count[(keys[i] >> shift) & 0xFF]++;
+
+			keys_out[at] = keys[i];
+			index_out[at] = index[i];
+		}
+		{
+			uint64	   *swap_keys = keys;
+			uint32	   *swap_index = index;
+
+			keys = keys_out;
+			keys_out = swap_keys;
+			index = index_out;
+			index_out = swap_index;
+		}
+	}
+	pfree(keys_out);
+	pfree(index_out);
+	sorted = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n * dims);
+	for (int64 i = 0; i < n; i++)
+	{
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		memcpy(sorted + i * dims, points + (int64) index[i] * dims, sizeof(double) * dims);
+	}
+	/* runs of equal first coordinates: by the remaining ones */
+	if (dims > 1)
+		for (int64 i = 0; i < n;)
+		{
+			int64		end = i + 1;
+
+			while (end < n && keys[end] == keys[i])
+				end++;
+			if (end - i > 1)
+				qsort_arg(sorted + i * dims, end - i, sizeof(double) * dims, compare_rows, &dims);
+			i = end;
+		}
+	memcpy(points, sorted, sizeof(double) * n * dims);
+	pfree(sorted);
+	pfree(keys);
+	pfree(index);
+}
+
 /*
  * The fit: validates the points, standardizes them if asked (mean and scale out, else mean 0 and
  * scale 1), runs the starts and returns the best centroids in the units clustered
@@ -1136,6 +1259,14 @@ compare_rows(const void *a, const void *b, void *arg)
  * (x - mean) / scale, the same expression kmeans_model_assign applies, so a model assigns every
  * point to the cluster the fit put it in.
  */
+/* Milliseconds between two instants (the phase timings reported at DEBUG1). */
+static double
+kmeans_ms(instr_time from, instr_time to)
+{
+	INSTR_TIME_SUBTRACT(to, from);
+	return INSTR_TIME_GET_MILLISEC(to);
+}
+
 static double *
 kmeans_fit(KmeansState *state, double **mean_out, double **scale_out)
 {
@@ -1155,7 +1286,10 @@ kmeans_fit(KmeansState *state, double **mean_out, double **scale_out)
 	int		   *assignment;
 	double		best_inertia = DBL_MAX;
 	uint64		rng;
+	instr_time	t0,
+				t1;
 
+	INSTR_TIME_SET_CURRENT(t0);
 	if (k > n)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -1168,7 +1302,7 @@ kmeans_fit(KmeansState *state, double **mean_out, double **scale_out)
 	 * independent of the order the rows arrived in, and lets us count the distinct points: with
 	 * fewer than k, some clusters would have to be empty or duplicates.
 	 */
-	qsort_arg(state->points, n, sizeof(double) * dims, compare_rows, &dims);
+	kmeans_sort_points(state->points, n, dims);
 	{
 		int64		distinct = 1;
 
@@ -1232,20 +1366,36 @@ kmeans_fit(KmeansState *state, double **mean_out, double **scale_out)
 	rng = (uint64) state->seed;
 	starts = kmeans_starts(n, k);
 	trials = 2 + (int) log((double) k);
+	INSTR_TIME_SET_CURRENT(t1);
+	elog(DEBUG1, "crm.kmeans: %lld points, %d dimensions, k = %d, %d starts; sort and checks %.1f ms",
+		 (long long) n, dims, k, starts, kmeans_ms(t0, t1));
 	for (int start = 0; start < starts; start++)
 	{
 		bool		converged;
 		double		inertia;
+		int			iterations = 0,
+					refine_iterations = 0;
+		int64		moves = 0;
+		instr_time	s0,
+					s1,
+					s2,
+					s3;
 
 		CHECK_FOR_INTERRUPTS();
+		INSTR_TIME_SET_CURRENT(s0);
 		kmeans_plus_plus(points, n, dims, k, trials, &rng, centroids, distance, upper, lower, assignment);
-		inertia = kmeans_lloyd(points, n, dims, k, centroids, assignment, distance, upper, lower, false, &converged);
+		INSTR_TIME_SET_CURRENT(s1);
+		inertia = kmeans_lloyd(points, n, dims, k, centroids, assignment, distance, upper, lower, false, &converged, &iterations);
+		INSTR_TIME_SET_CURRENT(s2);
 		if (!converged)
 			elog(DEBUG1, "crm.kmeans: start %d stopped after %d iterations without converging",
 				 start + 1, KMEANS_MAX_ITERATIONS);
-		else if (kmeans_hartigan(points, n, dims, k, centroids, assignment, lower, upper) > 0)
+		else if ((moves = kmeans_hartigan(points, n, dims, k, centroids, assignment, lower, upper, distance)) > 0)
 			/* from the refined means, until the nearest centroids are the clusters again */
-			inertia = kmeans_lloyd(points, n, dims, k, centroids, assignment, distance, upper, lower, true, &converged);
+			inertia = kmeans_lloyd(points, n, dims, k, centroids, assignment, distance, upper, lower, true, &converged, &refine_iterations);
+		INSTR_TIME_SET_CURRENT(s3);
+		elog(DEBUG1, "crm.kmeans: start %d: seeding %.1f ms, Lloyd %d iterations %.1f ms, Hartigan %lld moves and %d exact passes %.1f ms, inertia %.17g",
+			 start + 1, kmeans_ms(s0, s1), iterations, kmeans_ms(s1, s2), (long long) moves, refine_iterations + 1, kmeans_ms(s2, s3), inertia);
 		if (inertia < best_inertia)
 		{
 			best_inertia = inertia;
