@@ -558,22 +558,58 @@ kmeans_plus_plus(const double *points, int64 n, int dims, int k, int trials, uin
 				closest[m] = Min(closest[m], gap[m * trials + trial]);
 			}
 		}
-		for (int64 i = 0; i < n; i++)
+		if (!prune && lanes == 4)
 		{
-			double		near = nearest[i];
+			/*
+			 * The common case (up to 4 candidates, k <= 20, few coordinates): the four totals
+			 * in registers, each still summed in point order from 0.
+			 */
+			double		t0 = 0,
+						t1 = 0,
+						t2 = 0,
+						t3 = 0;
 
-			if ((i & 0x3FF) == 0)
-				CHECK_FOR_INTERRUPTS();
-			if (prune && KMEANS_FAR(closest[owner[i]], near))
+			for (int64 block = 0; block < n; block += 4096)
 			{
-				/* no candidate is nearer than the owner */
-				for (int trial = 0; trial < trials; trial++)
-					totals[trial] += near;
-				continue;
+				int64		end = Min(n, block + 4096);
+
+				CHECK_FOR_INTERRUPTS();
+				for (int64 i = block; i < end; i++)
+				{
+					double		near = nearest[i];
+					double		e[4];
+
+					distances_to_all(points + i * dims, ct, 4, dims, e);
+					t0 += e[0] < near ? e[0] : near;
+					t1 += e[1] < near ? e[1] : near;
+					t2 += e[2] < near ? e[2] : near;
+					t3 += e[3] < near ? e[3] : near;
+				}
 			}
-			distances_to_all(points + i * dims, ct, lanes, dims, d);
-			for (int trial = 0; trial < trials; trial++)
-				totals[trial] += d[trial] < near ? d[trial] : near;
+			totals[0] = t0;
+			totals[1] = t1;
+			totals[2] = t2;
+			totals[3] = t3;
+		}
+		else
+		{
+			for (int64 i = 0; i < n; i++)
+			{
+				double		near = nearest[i];
+
+				if ((i & 0x3FF) == 0)
+					CHECK_FOR_INTERRUPTS();
+				if (prune && KMEANS_FAR(closest[owner[i]], near))
+				{
+					/* no candidate is nearer than the owner */
+					for (int trial = 0; trial < trials; trial++)
+						totals[trial] += near;
+					continue;
+				}
+				distances_to_all(points + i * dims, ct, lanes, dims, d);
+				for (int trial = 0; trial < trials; trial++)
+					totals[trial] += d[trial] < near ? d[trial] : near;
+			}
 		}
 		for (int trial = 0; trial < trials; trial++)
 			if (best_total < 0 || totals[trial] < best_total)
@@ -903,7 +939,15 @@ kmeans_lloyd(const double *points, int64 n, int dims, int k, double *centroids,
 	double	   *old = palloc(sizeof(double) * k * dims);
 	double	   *moved = palloc(sizeof(double) * k);
 	double	   *half_gap = palloc(sizeof(double) * k);
-	double	   *lower_move = palloc(sizeof(double) * k);
+	/*
+	 * The bounds are kept relative to how far the centroids travelled since they were measured:
+	 * upper[i] + travel_up[a] bounds the distance of point i to its centroid a from above,
+	 * lower[i] - travel_down[a] its distance to any other from below, travel_up[c] summing the
+	 * moves of centroid c and travel_down[c] the largest move of another centroid, iteration by
+	 * iteration. A point passed over costs three loads and no store.
+	 */
+	double	   *travel_up = palloc0(sizeof(double) * k);
+	double	   *travel_down = palloc0(sizeof(double) * k);
 	double		largest,
 				second_largest;
 	int			largest_at;
@@ -944,6 +988,9 @@ kmeans_lloyd(const double *points, int64 n, int dims, int k, double *centroids,
 				upper[i] = sqrt(first);
 				lower[i] = second == DBL_MAX ? DBL_MAX : sqrt(second);
 			}
+			/* the bounds as measured: no travel yet */
+			memset(travel_up, 0, sizeof(double) * k);
+			memset(travel_down, 0, sizeof(double) * k);
 			bounds_valid = true;
 			/* the running sums did not follow this pass's changes */
 			sums_valid = false;
@@ -959,45 +1006,48 @@ kmeans_lloyd(const double *points, int64 n, int dims, int k, double *centroids,
 						gap = Min(gap, squared_distance(centroids + c * dims, centroids + other * dims, dims));
 				half_gap[c] = gap == DBL_MAX ? DBL_MAX : 0.5 * sqrt(gap);
 			}
-			for (int64 i = 0; i < n; i++)
+			for (int64 block = 0; block < n; block += 1024)
 			{
-				const double *x = points + i * dims;
-				int			a = assignment[i];
-				double		bound;
-				double		first,
-							second;
-				int			c;
+				int64		end = Min(n, block + 1024);
 
-				if ((i & 0x3FF) == 0)
-					CHECK_FOR_INTERRUPTS();
-				/* the bounds follow the centroids' last moves */
-				upper[i] += moved[a];
-				if (lower[i] != DBL_MAX)
-					lower[i] -= lower_move[a];
-				bound = Max(half_gap[a], lower[i]);
-				if (upper[i] <= bound)
-					continue;
-				upper[i] = sqrt(squared_distance(x, centroids + a * dims, dims));
-				if (upper[i] <= bound)
-					continue;
-				c = two_nearest(x, ct, k, lanes, dims, buf, &first, &second);
-				if (c != a)
+				CHECK_FOR_INTERRUPTS();
+				for (int64 i = block; i < end; i++)
 				{
-					double	   *from = sums + a * dims;
-					double	   *into = sums + c * dims;
+					const double *x = points + i * dims;
+					int			a = assignment[i];
+					double		up = upper[i] + travel_up[a];
+					double		bound = Max(half_gap[a], lower[i] - travel_down[a]);
+					double		first,
+								second;
+					int			c;
 
-					for (int j = 0; j < dims; j++)
+					if (up <= bound)
+						continue;
+					up = sqrt(squared_distance(x, centroids + a * dims, dims));
+					if (up <= bound)
 					{
-						from[j] -= x[j];
-						into[j] += x[j];
+						upper[i] = up - travel_up[a];
+						continue;
 					}
-					sizes[a]--;
-					sizes[c]++;
-					assignment[i] = c;
-					changed++;
+					c = two_nearest(x, ct, k, lanes, dims, buf, &first, &second);
+					if (c != a)
+					{
+						double	   *from = sums + a * dims;
+						double	   *into = sums + c * dims;
+
+						for (int j = 0; j < dims; j++)
+						{
+							from[j] -= x[j];
+							into[j] += x[j];
+						}
+						sizes[a]--;
+						sizes[c]++;
+						assignment[i] = c;
+						changed++;
+					}
+					upper[i] = sqrt(first) - travel_up[c];
+					lower[i] = second == DBL_MAX ? DBL_MAX : sqrt(second) + travel_down[c];
 				}
-				upper[i] = sqrt(first);
-				lower[i] = second == DBL_MAX ? DBL_MAX : sqrt(second);
 			}
 		}
 		if (changed == 0)
@@ -1034,10 +1084,9 @@ kmeans_lloyd(const double *points, int64 n, int dims, int k, double *centroids,
 			continue;
 		}
 		/*
-		 * How far each centroid moved: the next pass moves every point's bounds by it (upper
-		 * up by its own centroid's move, lower down by the largest move of another) as it
-		 * reaches the point, which saves a pass over the bounds per iteration; the bounds are
-		 * read nowhere else before then.
+		 * How far each centroid moved: added to the travels, which move every point's bounds
+		 * (upper up by its own centroid's move, lower down by the largest move of another)
+		 * without a pass over the bounds, nor a store for a point the bounds pass over.
 		 */
 		largest = 0;
 		second_largest = 0;
@@ -1055,7 +1104,10 @@ kmeans_lloyd(const double *points, int64 n, int dims, int k, double *centroids,
 				second_largest = moved[c];
 		}
 		for (int c = 0; c < k; c++)
-			lower_move[c] = c == largest_at ? second_largest : largest;
+		{
+			travel_up[c] += moved[c];
+			travel_down[c] += c == largest_at ? second_largest : largest;
+		}
 	}
 
 	/* the exact means of the clusters found (the running sums carry rounding) */
@@ -1108,7 +1160,8 @@ kmeans_lloyd(const double *points, int64 n, int dims, int k, double *centroids,
 	pfree(old);
 	pfree(moved);
 	pfree(half_gap);
-	pfree(lower_move);
+	pfree(travel_up);
+	pfree(travel_down);
 	pfree(ct);
 	pfree(buf);
 	return inertia;
@@ -1162,61 +1215,67 @@ kmeans_sort_key(double x)
 /*
  * Sorts the n points (dims each, row-major) lexicographically by coordinate, in place: the order
  * compare_rows defines, as qsort_arg gives it, only faster on large inputs. A least significant
- * digit radix sort of the first coordinate (8 bits a pass, passes where every key has the same
- * byte skipped) orders point numbers; runs of points with equal first coordinates are then
- * sorted by compare_rows; the rows are moved once at the end. Points that compare equal are
- * equal (but for the sign of a zero), so any order among them is the same sorted array.
+ * digit radix sort (four passes of 8 bits, counted in one pass; passes where every key has the
+ * same byte skipped) orders point numbers by the upper 32 bits of an order-preserving key of the
+ * first coordinate; runs of points with equal such keys (equal or close first coordinates) are
+ * then sorted by compare_rows; the rows are moved once. Points that compare equal are equal (but
+ * for the sign of a zero), so any order among them gives the same sorted array.
  */
 static void
 kmeans_sort_points(double *points, int64 n, int dims)
 {
-	uint64	   *keys,
+	uint32	   *keys,
 			   *keys_out;
 	uint32	   *index,
 			   *index_out;
 	double	   *sorted;
-	int64		count[256];
+	int64		count[4][256];
 
 	if (n < 4096)
 	{
 		qsort_arg(points, n, sizeof(double) * dims, compare_rows, &dims);
 		return;
 	}
-	keys = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint64) * n);
-	keys_out = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint64) * n);
+	keys = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * n);
+	keys_out = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * n);
 	index = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * n);
 	index_out = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * n);
+	memset(count, 0, sizeof(count));
 	for (int64 i = 0; i < n; i++)
 	{
-		keys[i] = kmeans_sort_key(points[i * dims]);
+		uint32		key = (uint32) (kmeans_sort_key(points[i * dims]) >> 32);
+
+		keys[i] = key;
 		index[i] = (uint32) i;
+		count[0][key & 0xFF]++;
+		count[1][(key >> 8) & 0xFF]++;
+		count[2][(key >> 16) & 0xFF]++;
+		count[3][key >> 24]++;
 	}
-	for (int shift = 0; shift < 64; shift += 8)
+	for (int digit = 0; digit < 4; digit++)
 	{
+		int			shift = 8 * digit;
 		int64		position = 0;
 
 		CHECK_FOR_INTERRUPTS();
-		memset(count, 0, sizeof(count));
-		for (int64 i = 0; i < n; i++)
-			count[(keys[i] >> shift) & 0xFF]++;
-		if (count[(keys[0] >> shift) & 0xFF] == n)
+		if (count[digit][(keys[0] >> shift) & 0xFF] == n)
 			continue;			/* one byte value: the pass would change nothing */
 		for (int b = 0; b < 256; b++)
 		{
-			int64		c = count[b];
+			int64		c = count[digit][b];
 
-			count[b] = position;
+			count[digit][b] = position;
 			position += c;
 		}
 		for (int64 i = 0; i < n; i++)
 		{
-			int64		at = count[(keys[i] >> shift) & 0xFF]++;
+			int64		at = count[digit][(keys[i] >> shift) & 0xFF]++;
 
 			keys_out[at] = keys[i];
 			index_out[at] = index[i];
 		}
 		{
-			uint64	   *swap_keys = keys;
+			uint32	   *swap_keys = keys;
 			uint32	   *swap_index = index;
 
 			keys = keys_out;
@@ -1234,18 +1293,17 @@ kmeans_sort_points(double *points, int64 n, int dims)
 			CHECK_FOR_INTERRUPTS();
 		memcpy(sorted + i * dims, points + (int64) index[i] * dims, sizeof(double) * dims);
 	}
-	/* runs of equal first coordinates: by the remaining ones */
-	if (dims > 1)
-		for (int64 i = 0; i < n;)
-		{
-			int64		end = i + 1;
+	/* runs of equal keys: by every coordinate */
+	for (int64 i = 0; i < n;)
+	{
+		int64		end = i + 1;
 
-			while (end < n && keys[end] == keys[i])
-				end++;
-			if (end - i > 1)
-				qsort_arg(sorted + i * dims, end - i, sizeof(double) * dims, compare_rows, &dims);
-			i = end;
-		}
+		while (end < n && keys[end] == keys[i])
+			end++;
+		if (end - i > 1)
+			qsort_arg(sorted + i * dims, end - i, sizeof(double) * dims, compare_rows, &dims);
+		i = end;
+	}
 	memcpy(points, sorted, sizeof(double) * n * dims);
 	pfree(sorted);
 	pfree(keys);
