@@ -25,13 +25,19 @@
 #include "nodes/execnodes.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "portability/instr_time.h"
 
 /* Lloyd iterations per start; stopping earlier once no point changes cluster. */
 #define KMEANS_MAX_ITERATIONS 300
 /* Starts for small inputs; fewer for large ones (see kmeans_starts). */
 #define KMEANS_MAX_STARTS 10
-/* Distance evaluations (points x clusters) the starts share before we cut their number. */
+/*
+ * Distance evaluations (points x clusters) the starts share before we cut their number. A build
+ * may set another (test/bench/kmeans.sh times 10 starts on 1M points with -D).
+ */
+#ifndef KMEANS_START_BUDGET
 #define KMEANS_START_BUDGET 20000000.0
+#endif
 #define KMEANS_DEFAULT_SEED 42
 #define KMEANS_STATE_VERSION 1
 /*
@@ -473,9 +479,9 @@ nearest_centroid(const double *point, const double *centroids, int k, int dims, 
  * every candidate by KMEANS_FAR (measured from its owner) adds its own distance to every total
  * without being read, and likewise in the winner's pass; the totals and distances are exactly
  * those of measuring every point. Below KMEANS_BLOCK_DIMS coordinates, where a distance costs
- * less than the branch that would skip it, each candidate takes a pass of its own (keeping the
- * distances of the best so far: no second pass). nearest, trial_distances, best_distances and
- * owner are scratch space for n numbers each.
+ * less than the branch that would skip it, every point is measured (the two passes still read
+ * the points twice per step instead of once per candidate). nearest and owner are scratch space
+ * for n numbers each (trial_distances and best_distances are not used).
  */
 static void
 kmeans_plus_plus(const double *points, int64 n, int dims, int k, int trials, uint64 *rng,
@@ -494,6 +500,8 @@ kmeans_plus_plus(const double *points, int64 n, int dims, int k, int trials, uin
 	double	   *gap = palloc(sizeof(double) * k * trials);
 	/* the smallest of a chosen centroid's gaps to the candidates */
 	double	   *closest = palloc(sizeof(double) * k);
+	/* below KMEANS_BLOCK_DIMS coordinates a distance costs less than the test that skips it */
+	bool		prune = dims >= KMEANS_BLOCK_DIMS;
 
 	memcpy(centroids, points + first * dims, dims * sizeof(double));
 	for (int64 i = 0; i < n; i++)
@@ -540,47 +548,8 @@ kmeans_plus_plus(const double *points, int64 n, int dims, int k, int trials, uin
 			memcpy(candidates + trial * dims, points + chosen[trial] * dims, dims * sizeof(double));
 			totals[trial] = 0;
 		}
-		if (dims < KMEANS_BLOCK_DIMS)
-		{
-			/*
-			 * Few coordinates: a point costs less to measure than to pass over, so each
-			 * candidate in turn, its distances kept while it is the best so far.
-			 */
-			for (int trial = 0; trial < trials; trial++)
-			{
-				const double *candidate = candidates + trial * dims;
-
-				for (int64 i = 0; i < n; i++)
-				{
-					double		e = squared_distance(points + i * dims, candidate, dims);
-
-					if ((i & 0x3FF) == 0)
-						CHECK_FOR_INTERRUPTS();
-					trial_distances[i] = e < nearest[i] ? e : nearest[i];
-					totals[trial] += trial_distances[i];
-				}
-				if (best_total < 0 || totals[trial] < best_total)
-				{
-					double	   *swap = best_distances;
-
-					best_distances = trial_distances;
-					trial_distances = swap;
-					best_total = totals[trial];
-					best = trial;
-				}
-			}
-			memcpy(centroid, candidates + best * dims, dims * sizeof(double));
-			{
-				double	   *swap = nearest;
-
-				nearest = best_distances;
-				best_distances = swap;
-			}
-			total = best_total;
-			continue;
-		}
 		kmeans_transpose(candidates, trials, dims, ct);
-		for (int m = 0; m < c; m++)
+		for (int m = 0; m < c && prune; m++)
 		{
 			closest[m] = DBL_MAX;
 			for (int trial = 0; trial < trials; trial++)
@@ -589,22 +558,58 @@ kmeans_plus_plus(const double *points, int64 n, int dims, int k, int trials, uin
 				closest[m] = Min(closest[m], gap[m * trials + trial]);
 			}
 		}
-		for (int64 i = 0; i < n; i++)
+		if (!prune && lanes == 4)
 		{
-			double		near = nearest[i];
+			/*
+			 * The common case (up to 4 candidates, k <= 20, few coordinates): the four totals
+			 * in registers, each still summed in point order from 0.
+			 */
+			double		t0 = 0,
+						t1 = 0,
+						t2 = 0,
+						t3 = 0;
 
-			if ((i & 0x3FF) == 0)
-				CHECK_FOR_INTERRUPTS();
-			if (KMEANS_FAR(closest[owner[i]], near))
+			for (int64 block = 0; block < n; block += 4096)
 			{
-				/* no candidate is nearer than the owner */
-				for (int trial = 0; trial < trials; trial++)
-					totals[trial] += near;
-				continue;
+				int64		end = Min(n, block + 4096);
+
+				CHECK_FOR_INTERRUPTS();
+				for (int64 i = block; i < end; i++)
+				{
+					double		near = nearest[i];
+					double		e[4];
+
+					distances_to_all(points + i * dims, ct, 4, dims, e);
+					t0 += e[0] < near ? e[0] : near;
+					t1 += e[1] < near ? e[1] : near;
+					t2 += e[2] < near ? e[2] : near;
+					t3 += e[3] < near ? e[3] : near;
+				}
 			}
-			distances_to_all(points + i * dims, ct, lanes, dims, d);
-			for (int trial = 0; trial < trials; trial++)
-				totals[trial] += d[trial] < near ? d[trial] : near;
+			totals[0] = t0;
+			totals[1] = t1;
+			totals[2] = t2;
+			totals[3] = t3;
+		}
+		else
+		{
+			for (int64 i = 0; i < n; i++)
+			{
+				double		near = nearest[i];
+
+				if ((i & 0x3FF) == 0)
+					CHECK_FOR_INTERRUPTS();
+				if (prune && KMEANS_FAR(closest[owner[i]], near))
+				{
+					/* no candidate is nearer than the owner */
+					for (int trial = 0; trial < trials; trial++)
+						totals[trial] += near;
+					continue;
+				}
+				distances_to_all(points + i * dims, ct, lanes, dims, d);
+				for (int trial = 0; trial < trials; trial++)
+					totals[trial] += d[trial] < near ? d[trial] : near;
+			}
 		}
 		for (int trial = 0; trial < trials; trial++)
 			if (best_total < 0 || totals[trial] < best_total)
@@ -621,7 +626,7 @@ kmeans_plus_plus(const double *points, int64 n, int dims, int k, int trials, uin
 
 			if ((i & 0x3FF) == 0)
 				CHECK_FOR_INTERRUPTS();
-			if (KMEANS_FAR(gap[owner[i] * trials + best], nearest[i]))
+			if (prune && KMEANS_FAR(gap[owner[i] * trials + best], nearest[i]))
 				continue;
 			e = squared_distance(points + i * dims, winner, dims);
 			if (e < nearest[i])
@@ -653,17 +658,38 @@ kmeans_plus_plus(const double *points, int64 n, int dims, int k, int trials, uin
  * centroids as the exact means of the final clusters. Returns the number of moves. stamp is
  * scratch space for n numbers.
  */
+/*
+ * The smallest factor nb / (nb + 1) of a cluster's size, less a margin for rounding: adding a
+ * point at squared distance at least L to every other centroid costs at least this times L, so
+ * a point whose lower bound gives no gain against that cannot move (the factor is 1/2 or more
+ * and near 1 for large clusters, where the bound with 1/2 would let most points through).
+ */
+static double
+kmeans_least_add(const int64 *sizes, int k)
+{
+	double		least = 1;
+
+	for (int c = 0; c < k; c++)
+		least = Min(least, (double) sizes[c] / (sizes[c] + 1));
+	return least * (1 - 1e-9);
+}
+
 static int64
 kmeans_hartigan(const double *points, int64 n, int dims, int k, double *centroids, int *assignment,
-				double *lower, double *stamp)
+				double *lower, double *stamp, double *own_ref)
 {
 	int64	   *sizes = palloc0(sizeof(int64) * k);
+	/* how far each centroid has moved so far, step by step (measured from its coordinates) */
+	double	   *travel = palloc0(sizeof(double) * k);
+	double	   *before = palloc(sizeof(double) * dims);
 	double	   *sums = palloc0(sizeof(double) * k * dims);
 	int			lanes = kmeans_lanes(k);
 	double	   *to = palloc(sizeof(double) * lanes);
 	double	   *ct = palloc(sizeof(double) * lanes * dims);
 	double		drift = 0;		/* an upper bound on any centroid's movement so far */
 	int64		moves = 0;
+	int			passes = 0;
+	double		least_add;
 
 	if (k < 2)
 		return 0;
@@ -672,7 +698,9 @@ kmeans_hartigan(const double *points, int64 n, int dims, int k, double *centroid
 	{
 		sizes[assignment[i]]++;
 		stamp[i] = 0;
+		own_ref[i] = sqrt(own_ref[i]);
 	}
+	least_add = kmeans_least_add(sizes, k);
 	for (int pass = 0; pass < KMEANS_MAX_ITERATIONS; pass++)
 	{
 		int64		moved = 0;
@@ -693,10 +721,24 @@ kmeans_hartigan(const double *points, int64 n, int dims, int k, double *centroid
 				CHECK_FOR_INTERRUPTS();
 			if (sizes[a] <= 1)
 				continue;
-			own = squared_distance(x, centroids + a * dims, dims);
-			remove = (double) sizes[a] / (sizes[a] - 1) * own;
 			bound = lower[i] - (drift - stamp[i]);
-			if (bound > 0 && 0.5 * bound * bound >= remove)
+			if (bound > 0)
+			{
+				/*
+				 * An upper bound on the distance to the own centroid: the distance last
+				 * measured plus how far the centroid travelled since, with a margin for the
+				 * rounding of both. When even it cannot gain, the exact test below would not
+				 * either: the point is passed over without being read.
+				 */
+				double		up = (own_ref[i] + travel[a] + 1e-12 * travel[a]) * (1 + 1e-9);
+
+				if (least_add * bound * bound >= (double) sizes[a] / (sizes[a] - 1) * (up * up))
+					continue;
+			}
+			own = squared_distance(x, centroids + a * dims, dims);
+			own_ref[i] = sqrt(own) - travel[a];
+			remove = (double) sizes[a] / (sizes[a] - 1) * own;
+			if (bound > 0 && least_add * bound * bound >= remove)
 				continue;
 			distances_to_all(x, ct, lanes, dims, to);
 			for (int b = 0; b < k; b++)
@@ -723,16 +765,22 @@ kmeans_hartigan(const double *points, int64 n, int dims, int k, double *centroid
 				double		second = own;
 
 				drift += Max(sqrt(own) / (sizes[a] - 1), sqrt(to[best]) / (sizes[best] + 1));
+				/* the point's distance to its new centroid, before that moves */
+				own_ref[i] = sqrt(to[best]) - travel[best];
+				memcpy(before, ca, sizeof(double) * dims);
 				for (int j = 0; j < dims; j++)
-				{
 					ca[j] -= (x[j] - ca[j]) / (sizes[a] - 1);
+				travel[a] += sqrt(squared_distance(before, ca, dims)) * (1 + 1e-9);
+				memcpy(before, cb, sizeof(double) * dims);
+				for (int j = 0; j < dims; j++)
 					cb[j] += (x[j] - cb[j]) / (sizes[best] + 1);
-				}
+				travel[best] += sqrt(squared_distance(before, cb, dims)) * (1 + 1e-9);
 				kmeans_transpose_one(ca, a, k, dims, ct);
 				kmeans_transpose_one(cb, best, k, dims, ct);
 				sizes[a]--;
 				sizes[best]++;
 				assignment[i] = best;
+				least_add = kmeans_least_add(sizes, k);
 				/* the point's other centroids are now a and all but best */
 				for (int b = 0; b < k; b++)
 					if (b != a && b != best)
@@ -743,9 +791,11 @@ kmeans_hartigan(const double *points, int64 n, int dims, int k, double *centroid
 			}
 		}
 		moves += moved;
+		passes++;
 		if (moved == 0)
 			break;
 	}
+	elog(DEBUG2, "crm.kmeans: Hartigan's refinement: %d passes, %lld moves", passes, (long long) moves);
 	if (moves > 0)
 	{
 		/* the incremental updates carry rounding: recompute the means */
@@ -761,6 +811,8 @@ kmeans_hartigan(const double *points, int64 n, int dims, int k, double *centroid
 				centroids[c * dims + j] = sums[c * dims + j] / sizes[c];
 	}
 	pfree(sizes);
+	pfree(travel);
+	pfree(before);
 	pfree(sums);
 	pfree(to);
 	pfree(ct);
@@ -880,14 +932,22 @@ kmeans_refill(const double *points, int64 n, int dims, int k, const int *assignm
 static double
 kmeans_lloyd(const double *points, int64 n, int dims, int k, double *centroids,
 			 int *assignment, double *distance, double *upper, double *lower, bool refining,
-			 bool *converged)
+			 bool *converged, int *iterations)
 {
 	double	   *sums = palloc(sizeof(double) * k * dims);
 	int64	   *sizes = palloc(sizeof(int64) * k);
 	double	   *old = palloc(sizeof(double) * k * dims);
 	double	   *moved = palloc(sizeof(double) * k);
 	double	   *half_gap = palloc(sizeof(double) * k);
-	double	   *lower_move = palloc(sizeof(double) * k);
+	/*
+	 * The bounds are kept relative to how far the centroids travelled since they were measured:
+	 * upper[i] + travel_up[a] bounds the distance of point i to its centroid a from above,
+	 * lower[i] - travel_down[a] its distance to any other from below, travel_up[c] summing the
+	 * moves of centroid c and travel_down[c] the largest move of another centroid, iteration by
+	 * iteration. A point passed over costs three loads and no store.
+	 */
+	double	   *travel_up = palloc0(sizeof(double) * k);
+	double	   *travel_down = palloc0(sizeof(double) * k);
 	double		largest,
 				second_largest;
 	int			largest_at;
@@ -928,6 +988,9 @@ kmeans_lloyd(const double *points, int64 n, int dims, int k, double *centroids,
 				upper[i] = sqrt(first);
 				lower[i] = second == DBL_MAX ? DBL_MAX : sqrt(second);
 			}
+			/* the bounds as measured: no travel yet */
+			memset(travel_up, 0, sizeof(double) * k);
+			memset(travel_down, 0, sizeof(double) * k);
 			bounds_valid = true;
 			/* the running sums did not follow this pass's changes */
 			sums_valid = false;
@@ -943,45 +1006,48 @@ kmeans_lloyd(const double *points, int64 n, int dims, int k, double *centroids,
 						gap = Min(gap, squared_distance(centroids + c * dims, centroids + other * dims, dims));
 				half_gap[c] = gap == DBL_MAX ? DBL_MAX : 0.5 * sqrt(gap);
 			}
-			for (int64 i = 0; i < n; i++)
+			for (int64 block = 0; block < n; block += 1024)
 			{
-				const double *x = points + i * dims;
-				int			a = assignment[i];
-				double		bound;
-				double		first,
-							second;
-				int			c;
+				int64		end = Min(n, block + 1024);
 
-				if ((i & 0x3FF) == 0)
-					CHECK_FOR_INTERRUPTS();
-				/* the bounds follow the centroids' last moves */
-				upper[i] += moved[a];
-				if (lower[i] != DBL_MAX)
-					lower[i] -= lower_move[a];
-				bound = Max(half_gap[a], lower[i]);
-				if (upper[i] <= bound)
-					continue;
-				upper[i] = sqrt(squared_distance(x, centroids + a * dims, dims));
-				if (upper[i] <= bound)
-					continue;
-				c = two_nearest(x, ct, k, lanes, dims, buf, &first, &second);
-				if (c != a)
+				CHECK_FOR_INTERRUPTS();
+				for (int64 i = block; i < end; i++)
 				{
-					double	   *from = sums + a * dims;
-					double	   *into = sums + c * dims;
+					const double *x = points + i * dims;
+					int			a = assignment[i];
+					double		up = upper[i] + travel_up[a];
+					double		bound = Max(half_gap[a], lower[i] - travel_down[a]);
+					double		first,
+								second;
+					int			c;
 
-					for (int j = 0; j < dims; j++)
+					if (up <= bound)
+						continue;
+					up = sqrt(squared_distance(x, centroids + a * dims, dims));
+					if (up <= bound)
 					{
-						from[j] -= x[j];
-						into[j] += x[j];
+						upper[i] = up - travel_up[a];
+						continue;
 					}
-					sizes[a]--;
-					sizes[c]++;
-					assignment[i] = c;
-					changed++;
+					c = two_nearest(x, ct, k, lanes, dims, buf, &first, &second);
+					if (c != a)
+					{
+						double	   *from = sums + a * dims;
+						double	   *into = sums + c * dims;
+
+						for (int j = 0; j < dims; j++)
+						{
+							from[j] -= x[j];
+							into[j] += x[j];
+						}
+						sizes[a]--;
+						sizes[c]++;
+						assignment[i] = c;
+						changed++;
+					}
+					upper[i] = sqrt(first) - travel_up[c];
+					lower[i] = second == DBL_MAX ? DBL_MAX : sqrt(second) + travel_down[c];
 				}
-				upper[i] = sqrt(first);
-				lower[i] = second == DBL_MAX ? DBL_MAX : sqrt(second);
 			}
 		}
 		if (changed == 0)
@@ -1018,10 +1084,9 @@ kmeans_lloyd(const double *points, int64 n, int dims, int k, double *centroids,
 			continue;
 		}
 		/*
-		 * How far each centroid moved: the next pass moves every point's bounds by it (upper
-		 * up by its own centroid's move, lower down by the largest move of another) as it
-		 * reaches the point, which saves a pass over the bounds per iteration; the bounds are
-		 * read nowhere else before then.
+		 * How far each centroid moved: added to the travels, which move every point's bounds
+		 * (upper up by its own centroid's move, lower down by the largest move of another)
+		 * without a pass over the bounds, nor a store for a point the bounds pass over.
 		 */
 		largest = 0;
 		second_largest = 0;
@@ -1039,7 +1104,10 @@ kmeans_lloyd(const double *points, int64 n, int dims, int k, double *centroids,
 				second_largest = moved[c];
 		}
 		for (int c = 0; c < k; c++)
-			lower_move[c] = c == largest_at ? second_largest : largest;
+		{
+			travel_up[c] += moved[c];
+			travel_down[c] += c == largest_at ? second_largest : largest;
+		}
 	}
 
 	/* the exact means of the clusters found (the running sums carry rounding) */
@@ -1085,12 +1153,15 @@ kmeans_lloyd(const double *points, int64 n, int dims, int k, double *centroids,
 				assignment[i] = -1;
 		}
 	}
+	if (iterations != NULL)
+		*iterations = iteration;
 	pfree(sums);
 	pfree(sizes);
 	pfree(old);
 	pfree(moved);
 	pfree(half_gap);
-	pfree(lower_move);
+	pfree(travel_up);
+	pfree(travel_down);
 	pfree(ct);
 	pfree(buf);
 	return inertia;
@@ -1129,6 +1200,116 @@ compare_rows(const void *a, const void *b, void *arg)
 	return 0;
 }
 
+/* An unsigned key ordered as the double is (-0 as 0; the points are finite). */
+static inline uint64
+kmeans_sort_key(double x)
+{
+	uint64		bits;
+
+	if (x == 0)
+		x = 0;
+	memcpy(&bits, &x, sizeof(bits));
+	return (bits & UINT64CONST(0x8000000000000000)) ? ~bits : bits | UINT64CONST(0x8000000000000000);
+}
+
+/*
+ * Sorts the n points (dims each, row-major) lexicographically by coordinate, in place: the order
+ * compare_rows defines, as qsort_arg gives it, only faster on large inputs. A least significant
+ * digit radix sort (four passes of 8 bits, counted in one pass; passes where every key has the
+ * same byte skipped) orders point numbers by the upper 32 bits of an order-preserving key of the
+ * first coordinate; runs of points with equal such keys (equal or close first coordinates) are
+ * then sorted by compare_rows; the rows are moved once. Points that compare equal are equal (but
+ * for the sign of a zero), so any order among them gives the same sorted array.
+ */
+static void
+kmeans_sort_points(double *points, int64 n, int dims)
+{
+	uint32	   *keys,
+			   *keys_out;
+	uint32	   *index,
+			   *index_out;
+	double	   *sorted;
+	int64		count[4][256];
+
+	if (n < 4096)
+	{
+		qsort_arg(points, n, sizeof(double) * dims, compare_rows, &dims);
+		return;
+	}
+	keys = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * n);
+	keys_out = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * n);
+	index = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * n);
+	index_out = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * n);
+	memset(count, 0, sizeof(count));
+	for (int64 i = 0; i < n; i++)
+	{
+		uint32		key = (uint32) (kmeans_sort_key(points[i * dims]) >> 32);
+
+		keys[i] = key;
+		index[i] = (uint32) i;
+		count[0][key & 0xFF]++;
+		count[1][(key >> 8) & 0xFF]++;
+		count[2][(key >> 16) & 0xFF]++;
+		count[3][key >> 24]++;
+	}
+	for (int digit = 0; digit < 4; digit++)
+	{
+		int			shift = 8 * digit;
+		int64		position = 0;
+
+		CHECK_FOR_INTERRUPTS();
+		if (count[digit][(keys[0] >> shift) & 0xFF] == n)
+			continue;			/* one byte value: the pass would change nothing */
+		for (int b = 0; b < 256; b++)
+		{
+			int64		c = count[digit][b];
+
+			count[digit][b] = position;
+			position += c;
+		}
+		for (int64 i = 0; i < n; i++)
+		{
+			int64		at = count[digit][(keys[i] >> shift) & 0xFF]++;
+
+			keys_out[at] = keys[i];
+			index_out[at] = index[i];
+		}
+		{
+			uint32	   *swap_keys = keys;
+			uint32	   *swap_index = index;
+
+			keys = keys_out;
+			keys_out = swap_keys;
+			index = index_out;
+			index_out = swap_index;
+		}
+	}
+	pfree(keys_out);
+	pfree(index_out);
+	sorted = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n * dims);
+	for (int64 i = 0; i < n; i++)
+	{
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		memcpy(sorted + i * dims, points + (int64) index[i] * dims, sizeof(double) * dims);
+	}
+	/* runs of equal keys: by every coordinate */
+	for (int64 i = 0; i < n;)
+	{
+		int64		end = i + 1;
+
+		while (end < n && keys[end] == keys[i])
+			end++;
+		if (end - i > 1)
+			qsort_arg(sorted + i * dims, end - i, sizeof(double) * dims, compare_rows, &dims);
+		i = end;
+	}
+	memcpy(points, sorted, sizeof(double) * n * dims);
+	pfree(sorted);
+	pfree(keys);
+	pfree(index);
+}
+
 /*
  * The fit: validates the points, standardizes them if asked (mean and scale out, else mean 0 and
  * scale 1), runs the starts and returns the best centroids in the units clustered
@@ -1136,6 +1317,14 @@ compare_rows(const void *a, const void *b, void *arg)
  * (x - mean) / scale, the same expression kmeans_model_assign applies, so a model assigns every
  * point to the cluster the fit put it in.
  */
+/* Milliseconds between two instants (the phase timings reported at DEBUG1). */
+static double
+kmeans_ms(instr_time from, instr_time to)
+{
+	INSTR_TIME_SUBTRACT(to, from);
+	return INSTR_TIME_GET_MILLISEC(to);
+}
+
 static double *
 kmeans_fit(KmeansState *state, double **mean_out, double **scale_out)
 {
@@ -1155,7 +1344,10 @@ kmeans_fit(KmeansState *state, double **mean_out, double **scale_out)
 	int		   *assignment;
 	double		best_inertia = DBL_MAX;
 	uint64		rng;
+	instr_time	t0,
+				t1;
 
+	INSTR_TIME_SET_CURRENT(t0);
 	if (k > n)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -1168,7 +1360,7 @@ kmeans_fit(KmeansState *state, double **mean_out, double **scale_out)
 	 * independent of the order the rows arrived in, and lets us count the distinct points: with
 	 * fewer than k, some clusters would have to be empty or duplicates.
 	 */
-	qsort_arg(state->points, n, sizeof(double) * dims, compare_rows, &dims);
+	kmeans_sort_points(state->points, n, dims);
 	{
 		int64		distinct = 1;
 
@@ -1232,20 +1424,36 @@ kmeans_fit(KmeansState *state, double **mean_out, double **scale_out)
 	rng = (uint64) state->seed;
 	starts = kmeans_starts(n, k);
 	trials = 2 + (int) log((double) k);
+	INSTR_TIME_SET_CURRENT(t1);
+	elog(DEBUG1, "crm.kmeans: %lld points, %d dimensions, k = %d, %d starts; sort and checks %.1f ms",
+		 (long long) n, dims, k, starts, kmeans_ms(t0, t1));
 	for (int start = 0; start < starts; start++)
 	{
 		bool		converged;
 		double		inertia;
+		int			iterations = 0,
+					refine_iterations = 0;
+		int64		moves = 0;
+		instr_time	s0,
+					s1,
+					s2,
+					s3;
 
 		CHECK_FOR_INTERRUPTS();
+		INSTR_TIME_SET_CURRENT(s0);
 		kmeans_plus_plus(points, n, dims, k, trials, &rng, centroids, distance, upper, lower, assignment);
-		inertia = kmeans_lloyd(points, n, dims, k, centroids, assignment, distance, upper, lower, false, &converged);
+		INSTR_TIME_SET_CURRENT(s1);
+		inertia = kmeans_lloyd(points, n, dims, k, centroids, assignment, distance, upper, lower, false, &converged, &iterations);
+		INSTR_TIME_SET_CURRENT(s2);
 		if (!converged)
 			elog(DEBUG1, "crm.kmeans: start %d stopped after %d iterations without converging",
 				 start + 1, KMEANS_MAX_ITERATIONS);
-		else if (kmeans_hartigan(points, n, dims, k, centroids, assignment, lower, upper) > 0)
+		else if ((moves = kmeans_hartigan(points, n, dims, k, centroids, assignment, lower, upper, distance)) > 0)
 			/* from the refined means, until the nearest centroids are the clusters again */
-			inertia = kmeans_lloyd(points, n, dims, k, centroids, assignment, distance, upper, lower, true, &converged);
+			inertia = kmeans_lloyd(points, n, dims, k, centroids, assignment, distance, upper, lower, true, &converged, &refine_iterations);
+		INSTR_TIME_SET_CURRENT(s3);
+		elog(DEBUG1, "crm.kmeans: start %d: seeding %.1f ms, Lloyd %d iterations %.1f ms, Hartigan %lld moves and %d exact passes %.1f ms, inertia %.17g",
+			 start + 1, kmeans_ms(s0, s1), iterations, kmeans_ms(s1, s2), (long long) moves, refine_iterations + 1, kmeans_ms(s2, s3), inertia);
 		if (inertia < best_inertia)
 		{
 			best_inertia = inertia;

@@ -1,7 +1,7 @@
 -- pgTAP: crm.kmeans and crm.kmeans_assign: well-separated clusters recovered exactly, seeds,
 -- parallel plans, standardising, NULLs, empty input and errors by SQLSTATE.
 BEGIN;
-SELECT plan(40);
+SELECT plan(42);
 
 -- Four blobs of 2,500 points in 3 dimensions, centred 100 apart, each point within 1 of its
 -- centre: every point must land in its own blob's cluster, and each centroid must be its blob's
@@ -27,6 +27,20 @@ SELECT ok((SELECT crm.kmeans(f, 3, 11) FROM kmeans_blobs) = (SELECT crm.kmeans(f
           'the same seed gives the same centroids, whatever the row order');
 SELECT ok((SELECT crm.kmeans(f, 4, 1) FROM kmeans_blobs) = (SELECT centroids FROM model),
           'on well-separated blobs any seed finds the same clusters');
+
+-- Large inputs are sorted by a radix sort of the first coordinate, then by every coordinate
+-- among equal keys. 6,000 points whose first coordinate takes 23 values (negative, zero and -0
+-- among them, so the runs of equal keys are long): rows given in any order must give the same
+-- centroids, which holds only if the sort orders the points completely (a sort leaving the
+-- runs in arrival order fails both: checked).
+CREATE TEMP TABLE kmeans_ties AS
+SELECT i, ARRAY[CASE WHEN i % 7 = 0 THEN '-0'::float8 ELSE (i % 23) - 11 END,
+                (i * 37 % 101) - 50.5 + sin(i), -(i % 5) + 0.1 * cos(i)]::float8[] AS f
+FROM generate_series(1, 6000) i;
+SELECT ok((SELECT crm.kmeans(f, 5, 3) FROM kmeans_ties) = (SELECT crm.kmeans(f, 5, 3) FROM (SELECT f FROM kmeans_ties ORDER BY i DESC) s),
+          'radix-sorted input with long runs of equal first coordinates: rows in reverse order, the same centroids');
+SELECT ok((SELECT crm.kmeans(f, 5, 3) FROM kmeans_ties) = (SELECT crm.kmeans(f, 5, 3) FROM (SELECT f FROM kmeans_ties ORDER BY md5(i::text)) s),
+          '... rows shuffled, the same centroids');
 
 -- A forced parallel plan gives the serial answer.
 \i test/lib/parallel.sql
