@@ -44,6 +44,8 @@
 #define ETS_MAX_SEASON 24
 #define ETS_MAX_POINTS 100000
 #define ETS_MAX_HORIZON 1000
+/* prediction levels per forecast: each is a pair of columns per step (80 and 95 are the usual two) */
+#define ETS_MAX_LEVELS 100
 #define ETS_MAX_STATES (2 + ETS_MAX_SEASON)
 #define ETS_MAX_DIMENSIONS (4 + 1 + 1 + ETS_MAX_SEASON - 1)
 #define ETS_MAX_ITERATIONS 2000
@@ -2004,6 +2006,11 @@ crm_ets_forecast(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("the horizon must not exceed %d steps", ETS_MAX_HORIZON)));
+	if (levels_count > ETS_MAX_LEVELS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("at most %d prediction levels can be asked for", ETS_MAX_LEVELS),
+				 errdetail("%d levels were given.", levels_count)));
 	for (int i = 0; i < levels_count; i++)
 		if (!(levels[i] > 0 && levels[i] < 100))
 			ereport(ERROR,

@@ -7,7 +7,7 @@
 -- Then the text and binary forms, garbage input (22P02), every error by SQLSTATE, NULLs, the
 -- fixed parameters, and serial = forced parallel over 40 series grouped.
 BEGIN;
-SELECT plan(69);
+SELECT plan(71);
 
 CREATE FUNCTION pg_temp.near(x double precision, reference double precision, relative double precision DEFAULT 5e-5)
 RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT abs(x - reference) <= relative * abs(reference) $$;
@@ -234,6 +234,8 @@ SELECT throws_ok($$SELECT crm.ets_fit(period, value - 1000, 1, 'MNN') FROM serie
 SELECT throws_ok($$SELECT crm.ets_fit(period, value, 12, 'AAA') FROM series WHERE name = 'air' AND period < '1950-01-01'$$, '22023', NULL, 'too few points for a seasonal model: 22023');
 SELECT throws_ok($$SELECT crm.ets_forecast(m, 0) FROM fits WHERE name = 'nile ANN'$$, '22023', NULL, 'horizon 0: 22023');
 SELECT throws_ok($$SELECT crm.ets_forecast(m, 1001) FROM fits WHERE name = 'nile ANN'$$, '54000', NULL, 'horizon above 1,000: 54000');
+SELECT throws_ok($$SELECT crm.ets_forecast(m, 3, array_fill(50::float8, ARRAY[101])) FROM fits WHERE name = 'nile ANN'$$, '54000', NULL, '101 prediction levels: 54000');
+SELECT lives_ok($$SELECT crm.ets_forecast(m, 3, array_fill(50::float8, ARRAY[100])) FROM fits WHERE name = 'nile ANN'$$, '100 prediction levels are allowed');
 SELECT throws_ok($$SELECT crm.ets_forecast(m, 3, '{100}') FROM fits WHERE name = 'nile ANN'$$, '22023', NULL, 'level 100: 22023');
 SELECT throws_ok($$SELECT crm.ets_forecast(m, 3, '{80,NULL}') FROM fits WHERE name = 'nile ANN'$$, '22004', NULL, 'a NULL level: 22004');
 SELECT throws_ok($$SELECT crm.ets_method('1;1;ANN;- - - -;2026-01-01:10;-')$$, '22023', NULL, 'an unfitted model: 22023');
