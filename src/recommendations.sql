@@ -266,11 +266,16 @@ CROSS JOIN @extschema@.product_pair_totals t;
 COMMENT ON VIEW @extschema@.product_associations IS
     'Association rules antecedent -> consequent over customers: support = n_ab / N, confidence = n_ab / n_a, lift = confidence / (n_b / N), cosine = n_ab / sqrt(n_a n_b).';
 
+-- One customer's list touches a few hundred rows: never worth parallel workers, whose start-up
+-- (tens of ms on a busy server) was most of a call's time when the planner chose them (it did
+-- for cosine and confidence at 1M order lines, misled by the row estimate of the one-row
+-- product_pair_totals, now read once into a variable instead of joined).
 CREATE FUNCTION @extschema@.recommend_products(contact_id bigint, n integer DEFAULT 10, metric text DEFAULT 'cosine')
 RETURNS TABLE (product_id bigint, score double precision, because_of bigint)
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET max_parallel_workers_per_gather = 0 AS $$
 DECLARE
     bought bigint[];
+    total_customers bigint;
 BEGIN
     IF n IS NULL OR n <= 0 THEN
         RAISE EXCEPTION 'n must be a positive number of recommendations, not %', coalesce(n::text, 'NULL')
@@ -295,6 +300,10 @@ BEGIN
     IF bought IS NULL THEN
         RETURN;
     END IF;
+    SELECT t.customers INTO total_customers FROM @extschema@.product_pair_totals t;
+    IF total_customers IS NULL THEN
+        RETURN;   -- nothing counted yet
+    END IF;
     RETURN QUERY
     WITH cand AS (
         SELECT p.product_b AS cand, p.product_a AS src, p.customers AS nab FROM @extschema@.product_pairs p
@@ -305,16 +314,15 @@ BEGIN
     ), scored AS (
         SELECT c.cand, c.src,
                CASE metric
-                   WHEN 'support' THEN c.nab::float8 / t.customers
+                   WHEN 'support' THEN c.nab::float8 / total_customers
                    WHEN 'confidence' THEN c.nab::float8 / a.customers
-                   WHEN 'lift' THEN c.nab::float8 * t.customers / (a.customers::float8 * b.customers)
+                   WHEN 'lift' THEN c.nab::float8 * total_customers / (a.customers::float8 * b.customers)
                    ELSE c.nab::float8 / pg_catalog.sqrt(a.customers::float8 * b.customers)
                END AS s
         FROM cand c
         JOIN @extschema@.product_buyers a ON a.product_id = c.src
         JOIN @extschema@.product_buyers b ON b.product_id = c.cand
         JOIN @extschema@.products pr ON pr.product_id = c.cand AND pr.active
-        CROSS JOIN @extschema@.product_pair_totals t
     ), best AS (
         SELECT DISTINCT ON (s.cand) s.cand, s.s, s.src FROM scored s ORDER BY s.cand, s.s DESC, s.src
     )

@@ -10,6 +10,15 @@
 # products the customer has not bought). Timings: crm.refresh_product_pairs (median of $runs),
 # the triggers' incremental update when every held-out order becomes paid (one statement), and
 # recommend_products per customer. The incremental counts are checked equal to a rebuild.
+#
+# Issue 19's target, "recommendations for 1M order lines in under 30 s", read as: (a) the model
+# (crm.refresh_product_pairs, a full rebuild of the baskets, buyer and pair counts) built from
+# 1M order lines in under 30 s, and (b) a customer's recommendations served from it at a
+# per-customer latency (printed: the median over the evaluated customers), with the total for
+# every customer one at a time (latency x customers) printed beside it. About 1M order lines:
+# REC_CUSTOMERS=112000 (8.9 lines per customer). The hit rates and the latency are measured on
+# the first $REC_EVAL customers (by contact id, a random sample of the synthetic customers) that
+# have a new product in their held-out order (default 2000; REC_EVAL=0: all of them).
 # Run with: scripts/bench test/bench/recommendations.sh (REC_CUSTOMERS=5000 by default)
 set -euo pipefail
 
@@ -17,8 +26,9 @@ runs=${RUNS:-3}
 customers=${REC_CUSTOMERS:-5000}
 products=${REC_PRODUCTS:-200}
 groups=${REC_GROUPS:-10}
+evaluate_at_most=${REC_EVAL:-2000}
 source "$(dirname "$0")/lib.bash"
-bench_record recommendations REC_CUSTOMERS REC_PRODUCTS REC_GROUPS RUNS
+bench_record recommendations REC_CUSTOMERS REC_PRODUCTS REC_GROUPS REC_EVAL REC_INCREMENTAL RUNS
 trap 'bench_finish $?' EXIT
 
 echo "== setup: $customers customers in $groups taste groups, $products products, 2-7 orders of 1-3 products each"
@@ -56,12 +66,25 @@ FROM bench_rec_order o JOIN crm.order_lines l ON l.order_id = o.order_id
 WHERE o.held_out AND NOT EXISTS (
     SELECT FROM bench_rec_order p JOIN crm.order_lines m ON m.order_id = p.order_id
     WHERE p.contact_id = o.contact_id AND NOT p.held_out AND m.product_id = l.product_id);
+-- the customers evaluated: the first $evaluate_at_most (0: all) with a held-out new product
+CREATE TABLE bench_rec_eval AS
+SELECT contact_id, array_agg(product_id) AS held FROM bench_rec_holdout
+WHERE contact_id IN (SELECT DISTINCT contact_id FROM bench_rec_holdout ORDER BY contact_id
+                     LIMIT CASE WHEN $evaluate_at_most > 0 THEN $evaluate_at_most END)
+GROUP BY contact_id;
 ANALYZE;
 SQL
 psql_bench -At -c "SELECT '   ' || (SELECT count(*) FROM crm.order_lines) || ' order lines, '
-    || (SELECT count(DISTINCT contact_id) FROM bench_rec_holdout) || ' customers with a new product in their held-out last order'"
+    || (SELECT count(DISTINCT contact_id) FROM bench_rec_holdout) || ' customers with a new product in their held-out last order, '
+    || (SELECT count(*) FROM bench_rec_eval) || ' of them evaluated'"
 
 read -r refresh_ms < <(time_queries "" "SELECT crm.refresh_product_pairs()")
+echo "== the model: a full rebuild"
+printf '  crm.refresh_product_pairs(), full rebuild (median of %d)   %10.1f ms\n' "$runs" "$refresh_ms"
+lines=$(psql_bench -At -c "SELECT count(*) FROM crm.order_lines")
+printf '   target (issue 19): the model from 1M order lines in under 30 s; here %d lines in %.1f s (%.1f s per 1M lines): %s\n' \
+	"$lines" "$(echo "$refresh_ms / 1000" | bc -l)" "$(echo "$refresh_ms * 1000 / $lines" | bc -l)" \
+	"$([ "$lines" -ge 900000 ] && { [ "$(echo "$refresh_ms < 30000" | bc -l)" = 1 ] && echo met || echo 'not met'; } || echo 'measured below 1M lines')"
 psql_bench -At -c "SELECT '   ' || (SELECT count(*) FROM crm.product_pairs) || ' product pairs over ' || customers || ' customers' FROM crm.product_pair_totals"
 
 evaluate() { # metric or 'popularity': prints hit rate at 5 and 10, and the milliseconds taken
@@ -76,7 +99,7 @@ evaluate() { # metric or 'popularity': prints hit rate at 5 and 10, and the mill
 	fi
 	psql_bench -At <<-SQL | awk '/^Time: / { ms = $2; next } { line = $0 } END { print line, ms }'
 		\\timing on
-		WITH e AS (SELECT contact_id, array_agg(product_id) AS held FROM bench_rec_holdout GROUP BY contact_id),
+		WITH e AS (SELECT contact_id, held FROM bench_rec_eval),
 		hits AS (
 		    SELECT e.contact_id,
 		           bool_or(t.rk <= 5 AND t.product_id = ANY (e.held)) AS at5,
@@ -89,13 +112,28 @@ evaluate() { # metric or 'popularity': prints hit rate at 5 and 10, and the mill
 
 echo "== hit rate on the held-out last purchase (customers with a new product in it)"
 printf '  %-22s %8s %8s %14s\n' recommender 'hit@5' 'hit@10' 'ms/customer'
-evaluated=$(psql_bench -At -c "SELECT count(DISTINCT contact_id) FROM bench_rec_holdout")
+evaluated=$(psql_bench -At -c "SELECT count(*) FROM bench_rec_eval")
 for m in cosine lift confidence support popularity; do
 	read -r h5 h10 ms < <(evaluate "$m")
 	printf '  %-22s %8s %8s %14.3f\n' "$([ "$m" = popularity ] && echo 'popularity baseline' || echo "$m")" "$h5" "$h10" "$(echo "$ms / $evaluated" | bc -l)"
 done
+# latency of one call as an application makes it (top 10, cosine), one statement per customer
+latency=$(
+	{
+		echo '\timing on'
+		psql_bench -At -c "SELECT 'SELECT count(*) FROM crm.recommend_products(' || contact_id || ', 10);' FROM bench_rec_eval ORDER BY contact_id"
+	} | psql_bench -At | awk '/^Time: / { print $2 }' | sort -n |
+		awk '{ t[NR] = $1 } END { printf "%.3f %.3f", t[int((NR + 1) / 2)], t[int(NR * 0.95 + 0.999)] }'
+)
+read -r latency_median latency_p95 <<<"$latency"
+printf '  crm.recommend_products(contact, 10), one statement per customer: median %.3f ms, 95th percentile %.3f ms\n' "$latency_median" "$latency_p95"
+printf '   every one of the %d customers one at a time (median x customers): %.1f s\n' "$customers" "$(echo "$latency_median * $customers / 1000" | bc -l)"
 
 echo "== maintenance"
+if [ "${REC_INCREMENTAL:-1}" = 0 ]; then
+	# (REC_INCREMENTAL=0: at 100,000 customers one statement recounting them all ran over 20 min)
+	echo "   the triggers' bulk update: skipped (REC_INCREMENTAL=0)"
+else
 incremental_ms=$(psql_bench -At <<-SQL | awk '/^Time: / { print $2 }'
 	\\timing on
 	UPDATE crm.orders SET status = 'paid' WHERE status = 'pending';
@@ -113,11 +151,11 @@ psql_bench -At <<-SQL
 	    AND NOT EXISTS (SELECT * FROM crm.product_buyers EXCEPT SELECT * FROM bench_rec_buyers)
 	    AND (SELECT customers FROM bench_rec_total) = (SELECT customers FROM crm.product_pair_totals));
 SQL
-printf '  crm.refresh_product_pairs(), full rebuild (median of %d)   %10.1f ms\n' "$runs" "$refresh_ms"
 printf '  every held-out order paid in one UPDATE (triggers)           %10.1f ms\n' "$incremental_ms"
+fi
 
 psql_bench <<SQL
-DROP TABLE bench_rec_customer, bench_rec_order, bench_rec_holdout, bench_rec_pairs, bench_rec_buyers, bench_rec_total;
+DROP TABLE IF EXISTS bench_rec_customer, bench_rec_order, bench_rec_holdout, bench_rec_eval, bench_rec_pairs, bench_rec_buyers, bench_rec_total;
 SET session_replication_role = replica;
 TRUNCATE crm.order_lines, crm.orders, crm.customer_baskets, crm.product_buyers, crm.product_pairs CASCADE;
 DELETE FROM crm.contacts WHERE contact_id <= $customers;

@@ -3,7 +3,7 @@
 -- hand, a seeded Monte Carlo simulation of the chain agreeing with the exact solution, and a forced
 -- parallel plan giving the serial model.
 BEGIN;
-SELECT plan(65);
+SELECT plan(68);
 SET LOCAL timezone = 'UTC';
 
 -- 1. Exact sums -------------------------------------------------------------------------------
@@ -227,6 +227,28 @@ SELECT is(p.m, (SELECT crm.markov_attribution(path, converted, value)::text FROM
 FROM parallel_model p;
 SELECT is((SELECT sum(credit) FROM crm.markov_removal_effects(p.m::crm.markov_model)), (SELECT sum(value) FROM public.attribution_many WHERE converted),
           'Markov credits sum to the total conversion value exactly') FROM parallel_model p;
+
+-- crm.attribute called once per row keeps its result row type between calls (cached per call
+-- site): in the FROM list (LATERAL), in the SELECT list, and two call sites in one query.
+-- By hand: 0.03 linear over 2 touches = 2 + 1 cents; 1.00 over 3 = 34 + 33 + 33 cents;
+-- 2.00 first touch = 2.00, 0, 0, 0.
+SELECT is((SELECT array_agg(a.credit ORDER BY j.i, a.position)
+           FROM (VALUES (1, ARRAY['a', 'b'], 0.03), (2, ARRAY['a', 'b', 'c'], 1.00), (3, ARRAY['d', 'c', 'b', 'a'], 2.00)) j(i, path, v),
+                crm.attribute(j.path, NULL, j.v, CASE WHEN j.i = 3 THEN 'first_touch' ELSE 'linear' END) a),
+          ARRAY[0.02, 0.01, 0.34, 0.33, 0.33, 2.00, 0.00, 0.00, 0.00]::numeric[],
+          'crm.attribute per row in FROM: each row its own credits');
+SELECT is((SELECT array_agg(c ORDER BY i, k)
+           FROM (SELECT j.i, row_number() OVER (PARTITION BY j.i) AS k, (crm.attribute(j.path, NULL, j.v, 'linear')).credit AS c
+                 FROM (VALUES (1, ARRAY['a', 'b'], 0.03), (2, ARRAY['a', 'b', 'c'], 1.00)) j(i, path, v)) s),
+          ARRAY[0.02, 0.01, 0.34, 0.33, 0.33]::numeric[],
+          'crm.attribute per row in the SELECT list');
+SELECT is((SELECT array_agg(a.channel || ':' || a.credit || '/' || b.credit ORDER BY j.i, a.position)
+           FROM (VALUES (1, ARRAY['a', 'b'], 0.03), (2, ARRAY['a', 'b', 'c'], 1.00)) j(i, path, v),
+                crm.attribute(j.path, NULL, j.v, 'linear') a,
+                crm.attribute(j.path, NULL, j.v, 'last_touch') b
+           WHERE a.position = b.position),
+          ARRAY['a:0.02/0.00', 'b:0.01/0.03', 'a:0.34/0.00', 'b:0.33/0.00', 'c:0.33/1.00'],
+          'two crm.attribute call sites in one query');
 
 SELECT * FROM finish();
 ROLLBACK;
