@@ -72,12 +72,17 @@ BEGIN
     INSERT INTO @extschema@.customer_baskets AS b (contact_id, product_ids)
     SELECT DISTINCT c, '{0}'::bigint[] FROM unnest(contact_ids) c WHERE c IS NOT NULL ORDER BY 1
     ON CONFLICT (contact_id) DO UPDATE SET product_ids = b.product_ids;
+    -- every customer's current basket in one grouped join, not a subquery per customer: on a bulk
+    -- change (a statement paying 100,000 orders) a correlated subquery planned on stale statistics
+    -- scanned the orders once per customer
     INSERT INTO crm_basket_change (contact_id, old_ids, new_ids)
-    SELECT b.contact_id, array_remove(b.product_ids, 0::bigint),
-           coalesce((SELECT array_agg(DISTINCT l.product_id ORDER BY l.product_id)
-                     FROM @extschema@.purchases o JOIN @extschema@.order_lines l ON l.order_id = o.order_id
-                     WHERE o.contact_id = b.contact_id), '{}')
-    FROM @extschema@.customer_baskets b WHERE b.contact_id = ANY (contact_ids);
+    SELECT b.contact_id, array_remove(b.product_ids, 0::bigint), coalesce(n.ids, '{}')
+    FROM (SELECT DISTINCT c FROM unnest(contact_ids) c WHERE c IS NOT NULL) k(contact_id)
+    JOIN @extschema@.customer_baskets b ON b.contact_id = k.contact_id
+    LEFT JOIN (SELECT o.contact_id, array_agg(DISTINCT l.product_id ORDER BY l.product_id) AS ids
+               FROM @extschema@.purchases o JOIN @extschema@.order_lines l ON l.order_id = o.order_id
+               WHERE o.contact_id = ANY (contact_ids)
+               GROUP BY o.contact_id) n ON n.contact_id = k.contact_id;
 
     -- per product (product_b 0): +1 new in the basket, -1 gone; per pair: +1 for each pair of the
     -- new basket with a new product, -1 for each pair of the old basket with a product gone
