@@ -149,13 +149,13 @@ COMMENT ON FUNCTION @extschema@.merge_jsonb_expr(text[], text[]) IS
     'Internal: an SQL expression building a jsonb object of the given names and value expressions (any number of them).';
 REVOKE EXECUTE ON FUNCTION @extschema@.merge_jsonb_expr(text[], text[]) FROM PUBLIC;
 
--- The digest of the rows of a table (alias x) a merge re-pointed, as an aggregate expression:
--- the sum of a 64-bit hash of each row (any order). Columns of types whose hash is their value's
+-- The hash of a row of a table (alias x) a merge re-pointed (64 bits); the digest of the rows is
+-- the sum of their hashes (in any order). Columns of types whose hash is their value's
 -- (and so the same after a dump and restore) enter as they are; others (an enum hashes its OID;
 -- a type may have no hash) by their text.
 CREATE FUNCTION @extschema@.merge_digest_expr(rel oid) RETURNS text
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT 'pg_catalog.sum(pg_catalog.hash_record_extended(ROW('
+    SELECT 'pg_catalog.hash_record_extended(ROW('
            OPERATOR(pg_catalog.||)
            pg_catalog.string_agg(
                CASE WHEN coalesce(nullif(t.typelem, 0::oid), a.atttypid) IN (
@@ -169,12 +169,12 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
                     THEN pg_catalog.format('x.%I', a.attname)
                     ELSE pg_catalog.format('x.%I::text', a.attname) END,
                ', ' ORDER BY a.attnum)
-           OPERATOR(pg_catalog.||) '), 0)::numeric)::text'
+           OPERATOR(pg_catalog.||) '), 0)'
     FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) a.atttypid
     WHERE a.attrelid OPERATOR(pg_catalog.=) rel AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
 $$;
 COMMENT ON FUNCTION @extschema@.merge_digest_expr(oid) IS
-    'Internal: the aggregate expression digesting the rows of a table (alias x) that a merge re-pointed: the sum of a 64-bit hash of each row.';
+    'Internal: the expression hashing (64 bits) a row of a table (alias x) that a merge re-pointed; their digest is the sum of the hashes.';
 REVOKE EXECUTE ON FUNCTION @extschema@.merge_digest_expr(oid) FROM PUBLIC;
 
 -- The number and the digest of the rows of a table that the crm.merge_rows row $1 (a
@@ -186,7 +186,7 @@ DECLARE
 BEGIN
     k := @extschema@.merge_table_key(rel);
     RETURN pg_catalog.format(
-        'SELECT pg_catalog.count(*), %s FROM %s x
+        'SELECT pg_catalog.count(*), pg_catalog.sum(%s::numeric)::text FROM %s x
          WHERE (%s) IN (SELECT %s FROM @extschema@.merge_rows m CROSS JOIN LATERAL ROWS FROM (%s) e(%s)
                         WHERE m.row_id OPERATOR(pg_catalog.=) $1)',
         @extschema@.merge_digest_expr(rel), rel::pg_catalog.regclass,
@@ -250,6 +250,14 @@ DECLARE
     rb record;
     nrows bigint;
     dig text;
+    logged_row bigint;
+    tids tid[];
+    all_tids tid[];
+    tid_rows bigint[];
+    tid_ends int[];
+    tid_digests text[];
+    tid_changes bigint[];
+    changes bigint;
 BEGIN
     SELECT g.*, g.xmin AS row_xmin INTO m FROM @extschema@.merges g WHERE g.merge_id OPERATOR(pg_catalog.=) mid;
     IF NOT FOUND OR m.state OPERATOR(pg_catalog.<>) 'pending' OR NOT @extschema@.xid_is_current(m.row_xmin) THEN
@@ -267,6 +275,7 @@ BEGIN
     -- logged rows a later statement changed (step 6).
     LOOP
         BEGIN
+            all_tids := '{}'; tid_rows := '{}'; tid_ends := '{}'; tid_digests := '{}'; tid_changes := '{}';
             -- 1. The contacts, locked in contact_id order (the caller holds the locks already), and their images.
             PERFORM FROM (SELECT ct.contact_id FROM @extschema@.contacts ct WHERE ct.contact_id OPERATOR(pg_catalog.=) ANY (ids)
                           ORDER BY ct.contact_id FOR UPDATE) x;
@@ -354,29 +363,52 @@ BEGIN
                                     WHERE a.attrelid OPERATOR(pg_catalog.=) r.table_oid AND a.attnum OPERATOR(pg_catalog.>) 0
                                       AND NOT a.attisdropped AND a.attgenerated OPERATOR(pg_catalog.=) '' ORDER BY a.attnum);
                 END IF;
+                -- lock and log the rows (in key order) ...
                 EXECUTE pg_catalog.format(
-                    'WITH b AS (SELECT x.ctid AS t, %s FROM %s x
-                                WHERE x.%I OPERATOR(pg_catalog.=) ANY ($1) FOR UPDATE OF x),
-                          u AS (UPDATE %s x SET %I = $4 FROM b
-                                WHERE x.%I OPERATOR(pg_catalog.=) ANY ($1) AND x.ctid OPERATOR(pg_catalog.=) b.t
-                                RETURNING x.ctid AS nt, %s, b.*)
-                     INSERT INTO @extschema@.merge_rows (merge_id, relation, action, key, before, after)
-                     SELECT $2, $3, ''repoint'', %s, %s,
-                            pg_catalog.jsonb_build_object(''rows'', pg_catalog.count(*), ''compact'', $5,
-                                                          ''tids'', pg_catalog.array_agg(u.nt)::text)
-                     FROM (SELECT * FROM u ORDER BY %s) u HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 0',
-                    (SELECT pg_catalog.string_agg(pg_catalog.format('x.%I AS v%s', o.c, o.n), ', ' ORDER BY o.n)
-                     FROM pg_catalog.unnest(logged) WITH ORDINALITY o(c, n)),
-                    rel, r.column_name, rel, r.column_name, r.column_name,
-                    (SELECT pg_catalog.string_agg(pg_catalog.format('x.%I AS k%s', o.c, o.n), ', ' ORDER BY o.n)
-                     FROM pg_catalog.unnest(k.cols) WITH ORDINALITY o(c, n)),
+                    'INSERT INTO @extschema@.merge_rows (merge_id, relation, action, key, before, after)
+                     SELECT $2, $3, ''repoint'', %s, %s, pg_catalog.jsonb_build_object(''rows'', pg_catalog.count(*), ''compact'', $4)
+                     FROM (SELECT %s, %s FROM %s x WHERE x.%I OPERATOR(pg_catalog.=) ANY ($1) ORDER BY %s FOR UPDATE OF x) u
+                     HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 0
+                     RETURNING row_id',
                     @extschema@.merge_jsonb_expr(k.cols, ARRAY(SELECT pg_catalog.format('pg_catalog.jsonb_agg(u.k%s)', o.n)
                                                                FROM pg_catalog.unnest(k.cols) WITH ORDINALITY o(c, n) ORDER BY o.n)),
                     @extschema@.merge_jsonb_expr(logged, ARRAY(SELECT pg_catalog.format('pg_catalog.jsonb_agg(u.v%s)', o.n)
                                                                FROM pg_catalog.unnest(logged) WITH ORDINALITY o(c, n) ORDER BY o.n)),
-                    (SELECT pg_catalog.string_agg(pg_catalog.format('u.k%s', o.n), ', ' ORDER BY o.n)
+                    -- (the key as it will be: it may contain the contact column)
+                    (SELECT pg_catalog.string_agg(CASE WHEN o.c OPERATOR(pg_catalog.=) r.column_name::text
+                                                       THEN pg_catalog.format('$5 AS k%s', o.n)
+                                                       ELSE pg_catalog.format('x.%I AS k%s', o.c, o.n) END, ', ' ORDER BY o.n)
+                     FROM pg_catalog.unnest(k.cols) WITH ORDINALITY o(c, n)),
+                    (SELECT pg_catalog.string_agg(pg_catalog.format('x.%I AS v%s', o.c, o.n), ', ' ORDER BY o.n)
+                     FROM pg_catalog.unnest(logged) WITH ORDINALITY o(c, n)),
+                    rel, r.column_name,
+                    (SELECT pg_catalog.string_agg(pg_catalog.format('x.%I', o.c), ', ' ORDER BY o.n)
                      FROM pg_catalog.unnest(k.cols) WITH ORDINALITY o(c, n)))
-                USING d, mid, rel, s, compact;
+                INTO logged_row USING d, mid, rel, compact, s;
+                CONTINUE WHEN logged_row IS NULL;
+                -- ... then re-point them (the same rows: they are locked, and no row can start
+                -- referencing a duplicate while the contacts are locked), keeping the new
+                -- versions' ctids and the digest of the rows as the statement leaves them, and
+                -- this transaction's count of the table's updated and deleted rows
+                -- (pg_stat_get_xact_tuples_*: every row this backend updates or deletes; other
+                -- transactions cannot change the locked rows) as it should be after it.
+                changes := pg_catalog.pg_stat_get_xact_tuples_updated(r.table_oid)
+                           OPERATOR(pg_catalog.+) pg_catalog.pg_stat_get_xact_tuples_deleted(r.table_oid);
+                EXECUTE pg_catalog.format(
+                    'WITH u AS (UPDATE %s x SET %I = $2 WHERE x.%I OPERATOR(pg_catalog.=) ANY ($1) RETURNING x.ctid AS t, %s AS h)
+                     SELECT pg_catalog.count(*), pg_catalog.array_agg(u.t), pg_catalog.sum(u.h::numeric)::text FROM u',
+                    rel, r.column_name, r.column_name, @extschema@.merge_digest_expr(r.table_oid))
+                INTO nrows, tids, dig USING d, s;
+                IF nrows OPERATOR(pg_catalog.<>) (SELECT (x.after OPERATOR(pg_catalog.->>) 'rows')::bigint FROM @extschema@.merge_rows x
+                                                  WHERE x.row_id OPERATOR(pg_catalog.=) logged_row) THEN
+                    RAISE EXCEPTION 'the rows of % referencing the contacts to merge changed during the merge', rel
+                        USING ERRCODE = 'serialization_failure', HINT = 'Retry the merge.';
+                END IF;
+                tid_rows := tid_rows OPERATOR(pg_catalog.||) logged_row;
+                tid_ends := tid_ends OPERATOR(pg_catalog.||) (pg_catalog.cardinality(all_tids) OPERATOR(pg_catalog.+) pg_catalog.cardinality(tids));
+                all_tids := all_tids OPERATOR(pg_catalog.||) tids;
+                tid_digests := tid_digests OPERATOR(pg_catalog.||) dig;
+                tid_changes := tid_changes OPERATOR(pg_catalog.||) (changes OPERATOR(pg_catalog.+) nrows);
             END LOOP;
 
             -- 3. The duplicates go (nothing references them any more).
@@ -530,21 +562,34 @@ BEGIN
                        AND m.after IS DISTINCT FROM pg_catalog.to_jsonb(x)', rel, k.key_join)
                 USING mid, rel;
             END LOOP;
-            -- The re-pointed rows of each table: their number and a digest of their text after the merge
-            -- (crm.unmerge refuses when it differs). Compactly logged rows are found by the ctids of the
-            -- versions the re-pointing wrote: each is still visible only if no later statement changed
-            -- it (an update writes a new version elsewhere; the old one's slot cannot be reused within
-            -- this transaction); otherwise the merge reruns with whole images for that table.
+            -- The re-pointed rows of each table: their number and digest after the merge (crm.unmerge
+            -- refuses when they differ). When this transaction updated or deleted no row of the
+            -- table since the re-pointing (its count as expected), the rows are as the re-pointing
+            -- left them. Otherwise (or without track_counts): rows logged in part are looked up by
+            -- the ctids of the versions the re-pointing wrote; each is still visible only if no
+            -- later statement changed it (an update writes a new version elsewhere; the old one's
+            -- slot cannot be reused within this transaction), else the merge reruns with the
+            -- table logged whole; rows logged whole are digested as they are now.
             FOR rb IN
                 SELECT x.row_id, x.relation, (x.after OPERATOR(pg_catalog.->>) 'rows')::bigint AS n,
-                       (x.after OPERATOR(pg_catalog.->>) 'compact')::boolean AS compact, (x.after OPERATOR(pg_catalog.->>) 'tids')::tid[] AS tids
+                       (x.after OPERATOR(pg_catalog.->>) 'compact')::boolean AS compact,
+                       pg_catalog.array_position(tid_rows, x.row_id) AS i
                 FROM @extschema@.merge_rows x
                 WHERE x.merge_id OPERATOR(pg_catalog.=) mid AND x.action OPERATOR(pg_catalog.=) 'repoint' ORDER BY x.row_id
             LOOP
-                IF rb.compact THEN
-                    EXECUTE pg_catalog.format('SELECT pg_catalog.count(*), %s FROM %s x WHERE x.ctid OPERATOR(pg_catalog.=) ANY ($1)',
-                                              @extschema@.merge_digest_expr(rb.relation::pg_catalog.regclass), rb.relation)
-                    INTO nrows, dig USING rb.tids;
+                IF pg_catalog.current_setting('track_counts')::boolean
+                   AND pg_catalog.pg_stat_get_xact_tuples_updated(rb.relation::pg_catalog.regclass)
+                       OPERATOR(pg_catalog.+) pg_catalog.pg_stat_get_xact_tuples_deleted(rb.relation::pg_catalog.regclass)
+                       OPERATOR(pg_catalog.=) tid_changes[rb.i] THEN
+                    nrows := rb.n;
+                    dig := tid_digests[rb.i];
+                ELSIF rb.compact THEN
+                    EXECUTE pg_catalog.format(
+                        'SELECT pg_catalog.count(*), pg_catalog.sum(%s::numeric)::text
+                         FROM %s x WHERE x.ctid IN (SELECT pg_catalog.unnest($1))',
+                        @extschema@.merge_digest_expr(rb.relation::pg_catalog.regclass), rb.relation)
+                    INTO nrows, dig
+                    USING all_tids[coalesce(tid_ends[rb.i OPERATOR(pg_catalog.-) 1], 0) OPERATOR(pg_catalog.+) 1 : tid_ends[rb.i]];
                     IF nrows OPERATOR(pg_catalog.<>) rb.n THEN
                         rerun := rerun OPERATOR(pg_catalog.||) rb.relation::pg_catalog.regclass::oid;
                         CONTINUE;
