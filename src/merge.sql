@@ -352,16 +352,21 @@ BEGIN
                 FROM pg_catalog.pg_trigger t
                 WHERE t.tgrelid OPERATOR(pg_catalog.=) r.table_oid AND NOT t.tgisinternal
                   AND (t.tgtype::int OPERATOR(pg_catalog.&) 19) OPERATOR(pg_catalog.=) 19;  -- ROW (1) | BEFORE (2) | UPDATE (16)
-                compact := NOT (coalesce(other_trigger, false) OR r.table_oid OPERATOR(pg_catalog.=) ANY (whole));
+                -- (a partitioned table too: ctids are per partition)
+                compact := NOT (coalesce(other_trigger, false) OR r.table_oid OPERATOR(pg_catalog.=) ANY (whole)
+                                OR (SELECT cl.relkind FROM pg_catalog.pg_class cl
+                                    WHERE cl.oid OPERATOR(pg_catalog.=) r.table_oid) OPERATOR(pg_catalog.=) 'p');
                 IF compact THEN
                     logged := ARRAY[r.column_name::text];
                     IF coalesce(touch, false) AND r.column_name OPERATOR(pg_catalog.<>) 'updated_at' THEN
                         logged := logged OPERATOR(pg_catalog.||) 'updated_at'::text;
                     END IF;
                 ELSE
+                    -- (not generated columns nor GENERATED ALWAYS identities: an UPDATE cannot set them)
                     logged := ARRAY(SELECT a.attname::text FROM pg_catalog.pg_attribute a
                                     WHERE a.attrelid OPERATOR(pg_catalog.=) r.table_oid AND a.attnum OPERATOR(pg_catalog.>) 0
-                                      AND NOT a.attisdropped AND a.attgenerated OPERATOR(pg_catalog.=) '' ORDER BY a.attnum);
+                                      AND NOT a.attisdropped AND a.attgenerated OPERATOR(pg_catalog.=) ''
+                                      AND a.attidentity OPERATOR(pg_catalog.<>) 'a' ORDER BY a.attnum);
                 END IF;
                 -- lock and log the rows (in key order) ...
                 EXECUTE pg_catalog.format(

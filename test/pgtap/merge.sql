@@ -4,7 +4,7 @@
 -- unique conflicts, survivorship rules, derived state equal to a recomputation from scratch, and
 -- the round trip: every table identical before the merge and after the unmerge.
 BEGIN;
-SELECT plan(49);
+SELECT plan(50);
 
 -- Ana (sales) owns contacts 7001-7003: 7001 survives, 7002 and 7003 are its duplicates. Bob
 -- (sales) owns 7004.
@@ -60,6 +60,11 @@ END $$;
 CREATE TRIGGER visit_moved BEFORE UPDATE ON mg_ext.visits FOR EACH ROW WHEN (NOT crm.restoring_dump())
     EXECUTE FUNCTION mg_ext.visit_moved();
 INSERT INTO mg_ext.visits VALUES (1, 7001, false), (2, 7003, false), (3, 7003, false);
+-- A partitioned table (ctids are per partition: logged whole).
+CREATE TABLE mg_ext.clicks (click_id int PRIMARY KEY, contact_id bigint REFERENCES crm.contacts) PARTITION BY RANGE (click_id);
+CREATE TABLE mg_ext.clicks_low PARTITION OF mg_ext.clicks FOR VALUES FROM (0) TO (100);
+CREATE TABLE mg_ext.clicks_high PARTITION OF mg_ext.clicks FOR VALUES FROM (100) TO (200);
+INSERT INTO mg_ext.clicks VALUES (1, 7002), (2, 7001), (150, 7003);
 -- Derived state before the merge: an RFM snapshot and a segment of customers with two orders.
 SELECT crm.refresh_rfm('2026-03-01');
 INSERT INTO crm.segments (segment_id, name) VALUES (7950, 'mg two orders');
@@ -169,6 +174,9 @@ SELECT is((SELECT before::text FROM real WHERE relation = 'mg_ext.visits' AND ac
           '{"moved": [false, false], "visit_id": [2, 3], "contact_id": [7003, 7003]}', 'visits: logged whole (a BEFORE trigger)');
 SELECT is((SELECT before -> 'score' IS NOT NULL FROM real WHERE relation = 'crm.leads' AND action = 'repoint'), true,
           'leads: logged whole (rescored later)');
+SELECT is((SELECT row(key, before, after -> 'rows')::text FROM real WHERE relation = 'mg_ext.clicks' AND action = 'repoint'),
+          row('{"click_id": [1, 150]}'::jsonb, '{"click_id": [1, 150], "contact_id": [7002, 7003]}'::jsonb, '2'::jsonb)::text,
+          'a partitioned table: both partitions'' rows re-pointed, logged whole');
 SELECT is((SELECT array_agg(row(profile_id, note)::text) FROM mg_ext.profile), ARRAY[row(1, 'survivor''s')::text],
           'a unique key on the contact alone: the survivor''s row stays, the duplicate''s goes');
 SELECT set_eq($$SELECT campaign_id, contact_id, status FROM crm.campaign_members WHERE campaign_id BETWEEN 7900 AND 7902$$,
