@@ -134,6 +134,78 @@ COMMENT ON FUNCTION @extschema@.merge_table_columns(oid, text) IS
     'Internal: the writable columns of a table, quoted, plain and prefixed by alias.';
 REVOKE EXECUTE ON FUNCTION @extschema@.merge_table_columns(oid, text) FROM PUBLIC;
 
+-- An expression building a jsonb object from names and value expressions (jsonb_build_object
+-- takes at most 100 arguments: objects of 50 pairs are concatenated).
+CREATE FUNCTION @extschema@.merge_jsonb_expr(names text[], exprs text[]) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT pg_catalog.string_agg('pg_catalog.jsonb_build_object(' OPERATOR(pg_catalog.||) p OPERATOR(pg_catalog.||) ')',
+                                 ' OPERATOR(pg_catalog.||) ' ORDER BY chunk)
+    FROM (SELECT (i.n OPERATOR(pg_catalog.-) 1) OPERATOR(pg_catalog./) 50 AS chunk,
+                 pg_catalog.string_agg(pg_catalog.format('%L, %s', i.name, i.expr), ', ' ORDER BY i.n) AS p
+          FROM ROWS FROM (pg_catalog.unnest(names), pg_catalog.unnest(exprs)) WITH ORDINALITY i(name, expr, n)
+          GROUP BY 1) c
+$$;
+COMMENT ON FUNCTION @extschema@.merge_jsonb_expr(text[], text[]) IS
+    'Internal: an SQL expression building a jsonb object of the given names and value expressions (any number of them).';
+REVOKE EXECUTE ON FUNCTION @extschema@.merge_jsonb_expr(text[], text[]) FROM PUBLIC;
+
+-- The hash of a row of a table (alias x) a merge re-pointed (64 bits); the digest of the rows is
+-- the sum of their hashes (in any order). Columns of types whose hash is their value's
+-- (and so the same after a dump and restore) enter as they are; others (an enum hashes its OID;
+-- a type may have no hash) by their text.
+CREATE FUNCTION @extschema@.merge_digest_expr(rel oid) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT 'pg_catalog.hash_record_extended(ROW('
+           OPERATOR(pg_catalog.||)
+           pg_catalog.string_agg(
+               CASE WHEN coalesce(nullif(t.typelem, 0::oid), a.atttypid) IN (
+                             'int2'::pg_catalog.regtype, 'int4'::pg_catalog.regtype, 'int8'::pg_catalog.regtype,
+                             'numeric'::pg_catalog.regtype, 'float4'::pg_catalog.regtype, 'float8'::pg_catalog.regtype,
+                             'bool'::pg_catalog.regtype, 'text'::pg_catalog.regtype, 'varchar'::pg_catalog.regtype,
+                             'bpchar'::pg_catalog.regtype, 'date'::pg_catalog.regtype, 'timestamp'::pg_catalog.regtype,
+                             'timestamptz'::pg_catalog.regtype, 'time'::pg_catalog.regtype, 'interval'::pg_catalog.regtype,
+                             'uuid'::pg_catalog.regtype, 'jsonb'::pg_catalog.regtype, 'bytea'::pg_catalog.regtype)
+                         AND (t.typelem OPERATOR(pg_catalog.=) 0::oid OR t.typcategory OPERATOR(pg_catalog.=) 'A')
+                    THEN pg_catalog.format('x.%I', a.attname)
+                    ELSE pg_catalog.format('x.%I::text', a.attname) END,
+               ', ' ORDER BY a.attnum)
+           OPERATOR(pg_catalog.||) '), 0)'
+    FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) a.atttypid
+    WHERE a.attrelid OPERATOR(pg_catalog.=) rel AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+$$;
+COMMENT ON FUNCTION @extschema@.merge_digest_expr(oid) IS
+    'Internal: the expression hashing (64 bits) a row of a table (alias x) that a merge re-pointed; their digest is the sum of the hashes.';
+REVOKE EXECUTE ON FUNCTION @extschema@.merge_digest_expr(oid) FROM PUBLIC;
+
+-- The number and the digest of the rows of a table that the crm.merge_rows row $1 (a
+-- re-pointing) lists by their keys: a query.
+CREATE FUNCTION @extschema@.merge_digest_query(rel oid) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    k record;
+BEGIN
+    k := @extschema@.merge_table_key(rel);
+    RETURN pg_catalog.format(
+        'SELECT pg_catalog.count(*), pg_catalog.sum(%s::numeric)::text FROM %s x
+         WHERE (%s) IN (SELECT %s FROM @extschema@.merge_rows m CROSS JOIN LATERAL ROWS FROM (%s) e(%s)
+                        WHERE m.row_id OPERATOR(pg_catalog.=) $1)',
+        @extschema@.merge_digest_expr(rel), rel::pg_catalog.regclass,
+        (SELECT pg_catalog.string_agg(pg_catalog.format('x.%I', o.c), ', ' ORDER BY o.n)
+         FROM pg_catalog.unnest(k.cols) WITH ORDINALITY o(c, n)),
+        (SELECT pg_catalog.string_agg(pg_catalog.format('(e.k%s OPERATOR(pg_catalog.#>>) ''{}'')::%s', o.n,
+                                                        pg_catalog.format_type(a.atttypid, a.atttypmod)), ', ' ORDER BY o.n)
+         FROM pg_catalog.unnest(k.cols) WITH ORDINALITY o(c, n)
+         JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) rel AND a.attname OPERATOR(pg_catalog.=) o.c),
+        (SELECT pg_catalog.string_agg(pg_catalog.format('pg_catalog.jsonb_array_elements(m.key OPERATOR(pg_catalog.->) %L)', o.c), ', ' ORDER BY o.n)
+         FROM pg_catalog.unnest(k.cols) WITH ORDINALITY o(c, n)),
+        (SELECT pg_catalog.string_agg(pg_catalog.format('k%s', o.n), ', ' ORDER BY o.n)
+         FROM pg_catalog.unnest(k.cols) WITH ORDINALITY o(c, n)));
+END
+$$;
+COMMENT ON FUNCTION @extschema@.merge_digest_query(oid) IS
+    'Internal: the query counting and digesting (crm.merge_digest_expr) the rows of a table listed by the keys of a crm.merge_rows row (a re-pointing), run with its row_id as $1.';
+REVOKE EXECUTE ON FUNCTION @extschema@.merge_digest_query(oid) FROM PUBLIC;
+
 -- ---------------------------------------------------------------------------------------------
 -- The merge itself, with the owner's rights: it re-points rows of tables the caller may not even
 -- read. It acts only on a merge the current transaction has just requested (a crm.merges row
@@ -167,6 +239,25 @@ DECLARE
     matches boolean;
     is_member boolean;
     at timestamptz;
+    -- tables logged with whole before-images (crm.leads: rescored after the re-pointing)
+    whole oid[] := ARRAY['@extschema@.leads'::pg_catalog.regclass]::oid[];
+    rerun oid[] := '{}';
+    rerun_detail text;
+    touch boolean;
+    other_trigger boolean;
+    compact boolean;
+    logged text[];
+    rb record;
+    nrows bigint;
+    dig text;
+    logged_row bigint;
+    tids tid[];
+    all_tids tid[];
+    tid_rows bigint[];
+    tid_ends int[];
+    tid_digests text[];
+    tid_changes bigint[];
+    changes bigint;
 BEGIN
     SELECT g.*, g.xmin AS row_xmin INTO m FROM @extschema@.merges g WHERE g.merge_id OPERATOR(pg_catalog.=) mid;
     IF NOT FOUND OR m.state OPERATOR(pg_catalog.<>) 'pending' OR NOT @extschema@.xid_is_current(m.row_xmin) THEN
@@ -180,230 +271,352 @@ BEGIN
     FROM pg_catalog.pg_class cl JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) cl.relnamespace
     WHERE cl.oid OPERATOR(pg_catalog.=) '@extschema@.contacts'::pg_catalog.regclass;
 
-    -- 1. The contacts, locked in contact_id order (the caller holds the locks already), and their images.
-    PERFORM FROM (SELECT ct.contact_id FROM @extschema@.contacts ct WHERE ct.contact_id OPERATOR(pg_catalog.=) ANY (ids)
-                  ORDER BY ct.contact_id FOR UPDATE) x;
-    INSERT INTO @extschema@.merge_rows (merge_id, relation, action, key, before)
-    SELECT mid, contacts_rel, CASE WHEN ct.contact_id OPERATOR(pg_catalog.=) s THEN 'update' ELSE 'delete' END,
-           pg_catalog.jsonb_build_object('contact_id', ct.contact_id), pg_catalog.to_jsonb(ct)
-    FROM @extschema@.contacts ct WHERE ct.contact_id OPERATOR(pg_catalog.=) ANY (ids)
-    ORDER BY pg_catalog.array_position(ids, ct.contact_id);
-    IF (SELECT pg_catalog.count(*) FROM @extschema@.merge_rows x WHERE x.merge_id OPERATOR(pg_catalog.=) mid)
-       OPERATOR(pg_catalog.<>) pg_catalog.cardinality(ids) THEN
-        RAISE EXCEPTION 'a contact to merge does not exist' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-
-    -- 2. Every row referencing a duplicate: derived state of the duplicates is deleted (and
-    -- recomputed below); other rows lose a unique conflict (deleted) or are re-pointed.
-    FOR r IN SELECT * FROM @extschema@.contact_references() LOOP
-        rel := pg_catalog.format('%I.%I', r.schema_name, r.table_name);
-        k := @extschema@.merge_table_key(r.table_oid);
-        IF r.table_oid OPERATOR(pg_catalog.=) ANY (derived) THEN
-            EXECUTE pg_catalog.format(
-                'WITH del AS (DELETE FROM %s x WHERE x.%I OPERATOR(pg_catalog.=) ANY ($1) RETURNING %s AS key, pg_catalog.to_jsonb(x) AS img)
-                 INSERT INTO @extschema@.merge_rows (merge_id, relation, action, key, before)
-                 SELECT $2, $3, ''delete'', del.key, del.img FROM del', rel, r.column_name, k.key_expr)
-            USING d, mid, rel;
-            CONTINUE;
-        END IF;
-        -- unique keys that include the column (whole columns, no predicate): the survivor's row
-        -- is kept, then the first duplicate's (in the order given); the others are deleted
-        FOR ix IN
-            SELECT i.indexrelid, i.indnullsnotdistinct,
-                   ARRAY(SELECT a.attname::text FROM pg_catalog.unnest(i.indkey::int2[]) u(att)
-                         JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid
-                                                       AND a.attnum OPERATOR(pg_catalog.=) u.att
-                         WHERE a.attname OPERATOR(pg_catalog.<>) r.column_name) AS other_cols
-            FROM pg_catalog.pg_index i
-            WHERE i.indrelid OPERATOR(pg_catalog.=) r.table_oid AND i.indisunique AND i.indexprs IS NULL
-              AND i.indpred IS NULL
-              AND (SELECT a.attnum FROM pg_catalog.pg_attribute a WHERE a.attrelid OPERATOR(pg_catalog.=) r.table_oid
-                   AND a.attname OPERATOR(pg_catalog.=) r.column_name) OPERATOR(pg_catalog.=) ANY (i.indkey::int2[])
-            ORDER BY i.indexrelid
-        LOOP
-            EXECUTE pg_catalog.format(
-                'WITH ranked AS (
-                     SELECT x.ctid AS t, pg_catalog.row_number() OVER (%s ORDER BY pg_catalog.array_position($1, x.%I), x.ctid) AS n
-                     FROM %s x WHERE x.%I OPERATOR(pg_catalog.=) ANY ($1) %s),
-                 del AS (DELETE FROM %s x USING ranked WHERE x.ctid OPERATOR(pg_catalog.=) ranked.t
-                         AND ranked.n OPERATOR(pg_catalog.>) 1 AND x.%I OPERATOR(pg_catalog.<>) $4
-                         RETURNING %s AS key, pg_catalog.to_jsonb(x) AS img)
-                 INSERT INTO @extschema@.merge_rows (merge_id, relation, action, key, before)
-                 SELECT $2, $3, ''delete'', del.key, del.img FROM del',
-                CASE WHEN pg_catalog.cardinality(ix.other_cols) OPERATOR(pg_catalog.>) 0
-                     THEN 'PARTITION BY ' OPERATOR(pg_catalog.||)
-                          (SELECT pg_catalog.string_agg(pg_catalog.format('x.%I', o), ', ') FROM pg_catalog.unnest(ix.other_cols) o)
-                     ELSE '' END,
-                r.column_name, rel, r.column_name,
-                CASE WHEN ix.indnullsnotdistinct THEN ''
-                     ELSE coalesce((SELECT pg_catalog.string_agg(pg_catalog.format(' AND x.%I IS NOT NULL', o), '')
-                                    FROM pg_catalog.unnest(ix.other_cols) o), '') END,
-                rel, r.column_name, k.key_expr)
-            USING ids, mid, rel, s;
-        END LOOP;
-        -- one statement: lock and image the rows, re-point them, log both images (the key as
-        -- it is after the update: it may contain the column)
-        EXECUTE pg_catalog.format(
-            'WITH b AS (SELECT x.ctid AS t, pg_catalog.to_jsonb(x) AS img FROM %s x
-                        WHERE x.%I OPERATOR(pg_catalog.=) ANY ($1) FOR UPDATE OF x),
-                  u AS (UPDATE %s x SET %I = $4 FROM b
-                        WHERE x.%I OPERATOR(pg_catalog.=) ANY ($1) AND x.ctid OPERATOR(pg_catalog.=) b.t
-                        RETURNING %s AS key, b.img, pg_catalog.to_jsonb(x) AS after)
-             INSERT INTO @extschema@.merge_rows (merge_id, relation, action, key, before, after)
-             SELECT $2, $3, ''repoint'', u.key, u.img, u.after FROM u',
-            rel, r.column_name, rel, r.column_name, r.column_name, k.key_expr)
-        USING d, mid, rel, s;
-    END LOOP;
-
-    -- 3. The duplicates go (nothing references them any more).
-    DELETE FROM @extschema@.contacts ct WHERE ct.contact_id OPERATOR(pg_catalog.=) ANY (d);
-
-    -- 4. The survivor's fields, by the survivorship rules; the images of the duplicates, the most
-    -- recently updated first (ties: in the order given).
-    SELECT x.before INTO surv FROM @extschema@.merge_rows x
-    WHERE x.merge_id OPERATOR(pg_catalog.=) mid AND x.relation OPERATOR(pg_catalog.=) contacts_rel AND x.action OPERATOR(pg_catalog.=) 'update';
-    imgs := ARRAY(SELECT x.before FROM @extschema@.merge_rows x
-                  WHERE x.merge_id OPERATOR(pg_catalog.=) mid AND x.relation OPERATOR(pg_catalog.=) contacts_rel
-                    AND x.action OPERATOR(pg_catalog.=) 'delete'
-                  ORDER BY (x.before OPERATOR(pg_catalog.->>) 'updated_at')::timestamptz DESC, x.row_id);
-    newimg := surv;
-    FOR col IN
-        SELECT a.attname::text AS name,
-               coalesce(ms.rule, CASE WHEN a.attname IN ('first_name', 'last_name', 'email', 'phone', 'title', 'country', 'account_id')
-                                      THEN 'non_empty'
-                                      WHEN a.attname OPERATOR(pg_catalog.=) 'lifecycle_stage' THEN 'most_recent'
-                                      ELSE 'survivor' END) AS rule
-        FROM pg_catalog.pg_attribute a
-        LEFT JOIN @extschema@.merge_survivorship ms ON ms.column_name OPERATOR(pg_catalog.=) a.attname::text
-        WHERE a.attrelid OPERATOR(pg_catalog.=) '@extschema@.contacts'::pg_catalog.regclass
-          AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped AND a.attgenerated OPERATOR(pg_catalog.=) ''
-          AND a.attname NOT IN ('contact_id', 'created_at', 'updated_at', 'marketing_consent', 'consent_at', 'consent_source')
-        ORDER BY a.attnum
+    -- The work, in a subtransaction: rerun with whole before-images for a table whose compactly
+    -- logged rows a later statement changed (step 6).
     LOOP
-        IF col.rule OPERATOR(pg_catalog.=) 'non_empty'
-           AND coalesce(pg_catalog.btrim(surv OPERATOR(pg_catalog.->>) col.name), '') OPERATOR(pg_catalog.=) '' THEN
-            SELECT i.img OPERATOR(pg_catalog.->) col.name INTO v
-            FROM pg_catalog.unnest(imgs) WITH ORDINALITY i(img, n)
-            WHERE coalesce(pg_catalog.btrim(i.img OPERATOR(pg_catalog.->>) col.name), '') OPERATOR(pg_catalog.<>) ''
-            ORDER BY i.n LIMIT 1;
-            IF v IS NOT NULL THEN
-                newimg := pg_catalog.jsonb_set(newimg, ARRAY[col.name], v);
-            END IF;
-        ELSIF col.rule OPERATOR(pg_catalog.=) 'most_recent' THEN
-            SELECT i.img OPERATOR(pg_catalog.->) col.name INTO v
-            FROM pg_catalog.unnest(ARRAY[surv] OPERATOR(pg_catalog.||) imgs) WITH ORDINALITY i(img, n)
-            WHERE pg_catalog.jsonb_typeof(i.img OPERATOR(pg_catalog.->) col.name) OPERATOR(pg_catalog.<>) 'null'
-            ORDER BY (i.img OPERATOR(pg_catalog.->>) 'updated_at')::timestamptz DESC, i.n LIMIT 1;
-            IF v IS NOT NULL THEN
-                newimg := pg_catalog.jsonb_set(newimg, ARRAY[col.name], v);
-            END IF;
-        END IF;
-    END LOOP;
-    -- Marketing consent follows the (now merged) consent history, as its trigger keeps it.
-    SELECT h.granted, h.effective_at, h.source INTO latest
-    FROM @extschema@.consent_history h
-    WHERE h.contact_id OPERATOR(pg_catalog.=) s
-      AND h.purpose OPERATOR(pg_catalog.=) 'marketing_email'::@extschema@.consent_purpose
-      AND h.effective_at OPERATOR(pg_catalog.<=) pg_catalog.now()
-    ORDER BY h.effective_at DESC, h.consent_id DESC LIMIT 1;
-    IF FOUND THEN
-        newimg := newimg OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('marketing_consent', latest.granted);
-        IF latest.granted THEN
-            newimg := newimg OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(
-                'consent_at', latest.effective_at, 'consent_source', latest.source);
-        END IF;
-    END IF;
-    IF newimg OPERATOR(pg_catalog.<>) surv THEN
-        -- the survivor's other leads, whose scores may follow its fields: their images too
-        INSERT INTO @extschema@.merge_rows (merge_id, relation, action, key, before)
-        SELECT mid, pg_catalog.format('%I.leads', '@extschema@'), 'update',
-               pg_catalog.jsonb_build_object('lead_id', l.lead_id), pg_catalog.to_jsonb(l)
-        FROM @extschema@.leads l
-        WHERE l.contact_id OPERATOR(pg_catalog.=) s
-          AND NOT EXISTS (SELECT FROM @extschema@.merge_rows x
-                          WHERE x.merge_id OPERATOR(pg_catalog.=) mid
-                            AND x.relation OPERATOR(pg_catalog.=) pg_catalog.format('%I.leads', '@extschema@')
-                            AND x.key OPERATOR(pg_catalog.=) pg_catalog.jsonb_build_object('lead_id', l.lead_id))
-        ORDER BY l.lead_id;
-        -- only the columns that change (a trigger on marketing_consent fires on any write of it)
-        SELECT pg_catalog.string_agg(pg_catalog.quote_ident(e.key), ', ' ORDER BY e.key) AS plain,
-               pg_catalog.string_agg(pg_catalog.format('r.%I', e.key), ', ' ORDER BY e.key) AS qualified
-        INTO c
-        FROM pg_catalog.jsonb_each(newimg) e
-        WHERE e.value OPERATOR(pg_catalog.<>) (surv OPERATOR(pg_catalog.->) e.key);
-        EXECUTE pg_catalog.format(
-            'UPDATE @extschema@.contacts ct SET (%s) = ROW(%s) FROM pg_catalog.jsonb_populate_record(NULL::@extschema@.contacts, $1) r
-             WHERE ct.contact_id OPERATOR(pg_catalog.=) $2', c.plain, c.qualified)
-        USING newimg, s;  -- updated_at unchanged: the touch trigger stamps it
-    END IF;
-
-    -- 5. Derived state. RFM snapshots in which a duplicate was scored: recomputed whole (a
-    -- customer fewer moves the quintiles of others).
-    FOR at IN
-        SELECT DISTINCT (x.before OPERATOR(pg_catalog.->>) 'as_of')::timestamptz
-        FROM @extschema@.merge_rows x
-        WHERE x.merge_id OPERATOR(pg_catalog.=) mid
-          AND x.relation OPERATOR(pg_catalog.=) pg_catalog.format('%I.rfm_history', '@extschema@')
-        ORDER BY 1
-    LOOP
-        PERFORM @extschema@.refresh_rfm(at);
-        INSERT INTO @extschema@.merge_rows (merge_id, relation, action, key)
-        VALUES (mid, pg_catalog.format('%I.rfm_history', '@extschema@'), 'recompute', pg_catalog.jsonb_build_object('as_of', at));
-    END LOOP;
-    -- Segments: the survivor's membership as crm.refresh_segment would find it now.
-    FOR seg IN SELECT sg.segment_id FROM @extschema@.segments sg ORDER BY sg.segment_id LOOP
-        EXECUTE pg_catalog.format(
-            'SELECT EXISTS (SELECT FROM @extschema@.customer_360 c WHERE c.contact_id OPERATOR(pg_catalog.=) $1 AND (%s))',
-            @extschema@.segment_condition(seg.segment_id))
-        INTO matches USING s;
-        is_member := EXISTS (SELECT FROM @extschema@.segment_members sm
-                             WHERE sm.segment_id OPERATOR(pg_catalog.=) seg.segment_id AND sm.contact_id OPERATOR(pg_catalog.=) s);
-        IF matches AND NOT is_member THEN
-            WITH ins AS (
-                INSERT INTO @extschema@.segment_members (segment_id, contact_id, entered_at)
-                VALUES (seg.segment_id, s, pg_catalog.now()) RETURNING *)
-            INSERT INTO @extschema@.merge_rows (merge_id, relation, action, key, after)
-            SELECT mid, pg_catalog.format('%I.segment_members', '@extschema@'), 'insert',
-                   pg_catalog.jsonb_build_object('segment_id', ins.segment_id, 'contact_id', ins.contact_id), pg_catalog.to_jsonb(ins)
-            FROM ins;
-            WITH ins AS (
-                INSERT INTO @extschema@.segment_membership_history (segment_id, contact_id, entered_at)
-                VALUES (seg.segment_id, s, pg_catalog.now()) RETURNING *)
-            INSERT INTO @extschema@.merge_rows (merge_id, relation, action, key, after)
-            SELECT mid, pg_catalog.format('%I.segment_membership_history', '@extschema@'), 'insert',
-                   pg_catalog.jsonb_build_object('history_id', ins.history_id), pg_catalog.to_jsonb(ins)
-            FROM ins;
-        ELSIF is_member AND NOT matches THEN
-            WITH del AS (
-                DELETE FROM @extschema@.segment_members sm
-                WHERE sm.segment_id OPERATOR(pg_catalog.=) seg.segment_id AND sm.contact_id OPERATOR(pg_catalog.=) s RETURNING *)
+        BEGIN
+            all_tids := '{}'; tid_rows := '{}'; tid_ends := '{}'; tid_digests := '{}'; tid_changes := '{}';
+            -- 1. The contacts, locked in contact_id order (the caller holds the locks already), and their images.
+            PERFORM FROM (SELECT ct.contact_id FROM @extschema@.contacts ct WHERE ct.contact_id OPERATOR(pg_catalog.=) ANY (ids)
+                          ORDER BY ct.contact_id FOR UPDATE) x;
             INSERT INTO @extschema@.merge_rows (merge_id, relation, action, key, before)
-            SELECT mid, pg_catalog.format('%I.segment_members', '@extschema@'), 'delete',
-                   pg_catalog.jsonb_build_object('segment_id', del.segment_id, 'contact_id', del.contact_id), pg_catalog.to_jsonb(del)
-            FROM del;
-            INSERT INTO @extschema@.merge_rows (merge_id, relation, action, key, before)
-            SELECT mid, pg_catalog.format('%I.segment_membership_history', '@extschema@'), 'update',
-                   pg_catalog.jsonb_build_object('history_id', h.history_id), pg_catalog.to_jsonb(h)
-            FROM @extschema@.segment_membership_history h
-            WHERE h.segment_id OPERATOR(pg_catalog.=) seg.segment_id AND h.contact_id OPERATOR(pg_catalog.=) s AND h.left_at IS NULL;
-            UPDATE @extschema@.segment_membership_history h SET left_at = pg_catalog.now()
-            WHERE h.segment_id OPERATOR(pg_catalog.=) seg.segment_id AND h.contact_id OPERATOR(pg_catalog.=) s AND h.left_at IS NULL;
-        END IF;
-    END LOOP;
+            SELECT mid, contacts_rel, CASE WHEN ct.contact_id OPERATOR(pg_catalog.=) s THEN 'update' ELSE 'delete' END,
+                   pg_catalog.jsonb_build_object('contact_id', ct.contact_id), pg_catalog.to_jsonb(ct)
+            FROM @extschema@.contacts ct WHERE ct.contact_id OPERATOR(pg_catalog.=) ANY (ids)
+            ORDER BY pg_catalog.array_position(ids, ct.contact_id);
+            IF (SELECT pg_catalog.count(*) FROM @extschema@.merge_rows x WHERE x.merge_id OPERATOR(pg_catalog.=) mid)
+               OPERATOR(pg_catalog.<>) pg_catalog.cardinality(ids) THEN
+                RAISE EXCEPTION 'a contact to merge does not exist' USING ERRCODE = 'invalid_parameter_value';
+            END IF;
 
-    -- 6. After-images, once every trigger has run: the survivor, and each re-pointed or updated
-    -- row that a later trigger changed again (a lead rescored after its activities moved).
-    FOR rel IN
-        SELECT DISTINCT x.relation FROM @extschema@.merge_rows x
-        WHERE x.merge_id OPERATOR(pg_catalog.=) mid AND x.action IN ('repoint', 'update') ORDER BY 1
-    LOOP
-        k := @extschema@.merge_table_key(rel::pg_catalog.regclass);
-        EXECUTE pg_catalog.format(
-            'UPDATE @extschema@.merge_rows m SET after = pg_catalog.to_jsonb(x) FROM %s x
-             WHERE m.merge_id OPERATOR(pg_catalog.=) $1 AND m.relation OPERATOR(pg_catalog.=) $2
-               AND m.action IN (''repoint'', ''update'') AND %s
-               AND m.after IS DISTINCT FROM pg_catalog.to_jsonb(x)', rel, k.key_join)
-        USING mid, rel;
+            -- 2. Every row referencing a duplicate: derived state of the duplicates is deleted (and
+            -- recomputed below); other rows lose a unique conflict (deleted) or are re-pointed.
+            FOR r IN SELECT * FROM @extschema@.contact_references() LOOP
+                rel := pg_catalog.format('%I.%I', r.schema_name, r.table_name);
+                k := @extschema@.merge_table_key(r.table_oid);
+                IF r.table_oid OPERATOR(pg_catalog.=) ANY (derived) THEN
+                    EXECUTE pg_catalog.format(
+                        'WITH del AS (DELETE FROM %s x WHERE x.%I OPERATOR(pg_catalog.=) ANY ($1) RETURNING %s AS key, pg_catalog.to_jsonb(x) AS img)
+                         INSERT INTO @extschema@.merge_rows (merge_id, relation, action, key, before)
+                         SELECT $2, $3, ''delete'', del.key, del.img FROM del', rel, r.column_name, k.key_expr)
+                    USING d, mid, rel;
+                    CONTINUE;
+                END IF;
+                -- unique keys that include the column (whole columns, no predicate): the survivor's row
+                -- is kept, then the first duplicate's (in the order given); the others are deleted
+                FOR ix IN
+                    SELECT i.indexrelid, i.indnullsnotdistinct,
+                           ARRAY(SELECT a.attname::text FROM pg_catalog.unnest(i.indkey::int2[]) u(att)
+                                 JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid
+                                                               AND a.attnum OPERATOR(pg_catalog.=) u.att
+                                 WHERE a.attname OPERATOR(pg_catalog.<>) r.column_name) AS other_cols
+                    FROM pg_catalog.pg_index i
+                    WHERE i.indrelid OPERATOR(pg_catalog.=) r.table_oid AND i.indisunique AND i.indexprs IS NULL
+                      AND i.indpred IS NULL
+                      AND (SELECT a.attnum FROM pg_catalog.pg_attribute a WHERE a.attrelid OPERATOR(pg_catalog.=) r.table_oid
+                           AND a.attname OPERATOR(pg_catalog.=) r.column_name) OPERATOR(pg_catalog.=) ANY (i.indkey::int2[])
+                    ORDER BY i.indexrelid
+                LOOP
+                    EXECUTE pg_catalog.format(
+                        'WITH ranked AS (
+                             SELECT x.ctid AS t, pg_catalog.row_number() OVER (%s ORDER BY pg_catalog.array_position($1, x.%I), x.ctid) AS n
+                             FROM %s x WHERE x.%I OPERATOR(pg_catalog.=) ANY ($1) %s),
+                         del AS (DELETE FROM %s x USING ranked WHERE x.ctid OPERATOR(pg_catalog.=) ranked.t
+                                 AND ranked.n OPERATOR(pg_catalog.>) 1 AND x.%I OPERATOR(pg_catalog.<>) $4
+                                 RETURNING %s AS key, pg_catalog.to_jsonb(x) AS img)
+                         INSERT INTO @extschema@.merge_rows (merge_id, relation, action, key, before)
+                         SELECT $2, $3, ''delete'', del.key, del.img FROM del',
+                        CASE WHEN pg_catalog.cardinality(ix.other_cols) OPERATOR(pg_catalog.>) 0
+                             THEN 'PARTITION BY ' OPERATOR(pg_catalog.||)
+                                  (SELECT pg_catalog.string_agg(pg_catalog.format('x.%I', o), ', ') FROM pg_catalog.unnest(ix.other_cols) o)
+                             ELSE '' END,
+                        r.column_name, rel, r.column_name,
+                        CASE WHEN ix.indnullsnotdistinct THEN ''
+                             ELSE coalesce((SELECT pg_catalog.string_agg(pg_catalog.format(' AND x.%I IS NOT NULL', o), '')
+                                            FROM pg_catalog.unnest(ix.other_cols) o), '') END,
+                        rel, r.column_name, k.key_expr)
+                    USING ids, mid, rel, s;
+                END LOOP;
+                -- one statement per table: lock the rows, re-point them, and log them in ONE row of
+                -- crm.merge_rows: their keys and, aligned, the values before the merge of the
+                -- columns it changes, as jsonb arrays per column. The re-pointing changes the
+                -- contact column, and a BEFORE trigger may change more: crm.touch_updated_at only
+                -- updated_at (src/schema.c); any other BEFORE UPDATE row trigger, or a table whose
+                -- rows a later trigger rewrites (crm.leads: rescored), gets every column logged
+                -- ("whole"). The new versions' ctids are kept until step 6, which proves that no
+                -- later statement changed the rows logged in part (else the merge reruns with that
+                -- table whole).
+                SELECT pg_catalog.bool_or(t.tgfoid OPERATOR(pg_catalog.=) '@extschema@.touch_updated_at'::pg_catalog.regproc),
+                       pg_catalog.bool_or(t.tgfoid OPERATOR(pg_catalog.<>) '@extschema@.touch_updated_at'::pg_catalog.regproc)
+                INTO touch, other_trigger
+                FROM pg_catalog.pg_trigger t
+                WHERE t.tgrelid OPERATOR(pg_catalog.=) r.table_oid AND NOT t.tgisinternal
+                  AND (t.tgtype::int OPERATOR(pg_catalog.&) 19) OPERATOR(pg_catalog.=) 19;  -- ROW (1) | BEFORE (2) | UPDATE (16)
+                -- (a partitioned table too: ctids are per partition)
+                compact := NOT (coalesce(other_trigger, false) OR r.table_oid OPERATOR(pg_catalog.=) ANY (whole)
+                                OR (SELECT cl.relkind FROM pg_catalog.pg_class cl
+                                    WHERE cl.oid OPERATOR(pg_catalog.=) r.table_oid) OPERATOR(pg_catalog.=) 'p');
+                IF compact THEN
+                    logged := ARRAY[r.column_name::text];
+                    IF coalesce(touch, false) AND r.column_name OPERATOR(pg_catalog.<>) 'updated_at' THEN
+                        logged := logged OPERATOR(pg_catalog.||) 'updated_at'::text;
+                    END IF;
+                ELSE
+                    -- (not generated columns nor GENERATED ALWAYS identities: an UPDATE cannot set them)
+                    logged := ARRAY(SELECT a.attname::text FROM pg_catalog.pg_attribute a
+                                    WHERE a.attrelid OPERATOR(pg_catalog.=) r.table_oid AND a.attnum OPERATOR(pg_catalog.>) 0
+                                      AND NOT a.attisdropped AND a.attgenerated OPERATOR(pg_catalog.=) ''
+                                      AND a.attidentity OPERATOR(pg_catalog.<>) 'a' ORDER BY a.attnum);
+                END IF;
+                -- lock and log the rows (in key order) ...
+                EXECUTE pg_catalog.format(
+                    'INSERT INTO @extschema@.merge_rows (merge_id, relation, action, key, before, after)
+                     SELECT $2, $3, ''repoint'', %s, %s, pg_catalog.jsonb_build_object(''rows'', pg_catalog.count(*), ''compact'', $4)
+                     FROM (SELECT %s, %s FROM %s x WHERE x.%I OPERATOR(pg_catalog.=) ANY ($1) ORDER BY %s FOR UPDATE OF x) u
+                     HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 0
+                     RETURNING row_id',
+                    @extschema@.merge_jsonb_expr(k.cols, ARRAY(SELECT pg_catalog.format('pg_catalog.jsonb_agg(u.k%s)', o.n)
+                                                               FROM pg_catalog.unnest(k.cols) WITH ORDINALITY o(c, n) ORDER BY o.n)),
+                    @extschema@.merge_jsonb_expr(logged, ARRAY(SELECT pg_catalog.format('pg_catalog.jsonb_agg(u.v%s)', o.n)
+                                                               FROM pg_catalog.unnest(logged) WITH ORDINALITY o(c, n) ORDER BY o.n)),
+                    -- (the key as it will be: it may contain the contact column)
+                    (SELECT pg_catalog.string_agg(CASE WHEN o.c OPERATOR(pg_catalog.=) r.column_name::text
+                                                       THEN pg_catalog.format('$5 AS k%s', o.n)
+                                                       ELSE pg_catalog.format('x.%I AS k%s', o.c, o.n) END, ', ' ORDER BY o.n)
+                     FROM pg_catalog.unnest(k.cols) WITH ORDINALITY o(c, n)),
+                    (SELECT pg_catalog.string_agg(pg_catalog.format('x.%I AS v%s', o.c, o.n), ', ' ORDER BY o.n)
+                     FROM pg_catalog.unnest(logged) WITH ORDINALITY o(c, n)),
+                    rel, r.column_name,
+                    (SELECT pg_catalog.string_agg(pg_catalog.format('x.%I', o.c), ', ' ORDER BY o.n)
+                     FROM pg_catalog.unnest(k.cols) WITH ORDINALITY o(c, n)))
+                INTO logged_row USING d, mid, rel, compact, s;
+                CONTINUE WHEN logged_row IS NULL;
+                -- ... then re-point them (the same rows: they are locked, and no row can start
+                -- referencing a duplicate while the contacts are locked), keeping the new
+                -- versions' ctids and the digest of the rows as the statement leaves them, and
+                -- this transaction's count of the table's updated and deleted rows
+                -- (pg_stat_get_xact_tuples_*: every row this backend updates or deletes; other
+                -- transactions cannot change the locked rows) as it should be after it.
+                changes := pg_catalog.pg_stat_get_xact_tuples_updated(r.table_oid)
+                           OPERATOR(pg_catalog.+) pg_catalog.pg_stat_get_xact_tuples_deleted(r.table_oid);
+                EXECUTE pg_catalog.format(
+                    'WITH u AS (UPDATE %s x SET %I = $2 WHERE x.%I OPERATOR(pg_catalog.=) ANY ($1) RETURNING x.ctid AS t, %s AS h)
+                     SELECT pg_catalog.count(*), pg_catalog.array_agg(u.t), pg_catalog.sum(u.h::numeric)::text FROM u',
+                    rel, r.column_name, r.column_name, @extschema@.merge_digest_expr(r.table_oid))
+                INTO nrows, tids, dig USING d, s;
+                IF nrows OPERATOR(pg_catalog.<>) (SELECT (x.after OPERATOR(pg_catalog.->>) 'rows')::bigint FROM @extschema@.merge_rows x
+                                                  WHERE x.row_id OPERATOR(pg_catalog.=) logged_row) THEN
+                    RAISE EXCEPTION 'the rows of % referencing the contacts to merge changed during the merge', rel
+                        USING ERRCODE = 'serialization_failure', HINT = 'Retry the merge.';
+                END IF;
+                tid_rows := tid_rows OPERATOR(pg_catalog.||) logged_row;
+                tid_ends := tid_ends OPERATOR(pg_catalog.||) (pg_catalog.cardinality(all_tids) OPERATOR(pg_catalog.+) pg_catalog.cardinality(tids));
+                all_tids := all_tids OPERATOR(pg_catalog.||) tids;
+                tid_digests := tid_digests OPERATOR(pg_catalog.||) dig;
+                tid_changes := tid_changes OPERATOR(pg_catalog.||) (changes OPERATOR(pg_catalog.+) nrows);
+            END LOOP;
+
+            -- 3. The duplicates go (nothing references them any more).
+            DELETE FROM @extschema@.contacts ct WHERE ct.contact_id OPERATOR(pg_catalog.=) ANY (d);
+
+            -- 4. The survivor's fields, by the survivorship rules; the images of the duplicates, the most
+            -- recently updated first (ties: in the order given).
+            SELECT x.before INTO surv FROM @extschema@.merge_rows x
+            WHERE x.merge_id OPERATOR(pg_catalog.=) mid AND x.relation OPERATOR(pg_catalog.=) contacts_rel AND x.action OPERATOR(pg_catalog.=) 'update';
+            imgs := ARRAY(SELECT x.before FROM @extschema@.merge_rows x
+                          WHERE x.merge_id OPERATOR(pg_catalog.=) mid AND x.relation OPERATOR(pg_catalog.=) contacts_rel
+                            AND x.action OPERATOR(pg_catalog.=) 'delete'
+                          ORDER BY (x.before OPERATOR(pg_catalog.->>) 'updated_at')::timestamptz DESC, x.row_id);
+            newimg := surv;
+            FOR col IN
+                SELECT a.attname::text AS name,
+                       coalesce(ms.rule, CASE WHEN a.attname IN ('first_name', 'last_name', 'email', 'phone', 'title', 'country', 'account_id')
+                                              THEN 'non_empty'
+                                              WHEN a.attname OPERATOR(pg_catalog.=) 'lifecycle_stage' THEN 'most_recent'
+                                              ELSE 'survivor' END) AS rule
+                FROM pg_catalog.pg_attribute a
+                LEFT JOIN @extschema@.merge_survivorship ms ON ms.column_name OPERATOR(pg_catalog.=) a.attname::text
+                WHERE a.attrelid OPERATOR(pg_catalog.=) '@extschema@.contacts'::pg_catalog.regclass
+                  AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped AND a.attgenerated OPERATOR(pg_catalog.=) ''
+                  AND a.attname NOT IN ('contact_id', 'created_at', 'updated_at', 'marketing_consent', 'consent_at', 'consent_source')
+                ORDER BY a.attnum
+            LOOP
+                IF col.rule OPERATOR(pg_catalog.=) 'non_empty'
+                   AND coalesce(pg_catalog.btrim(surv OPERATOR(pg_catalog.->>) col.name), '') OPERATOR(pg_catalog.=) '' THEN
+                    SELECT i.img OPERATOR(pg_catalog.->) col.name INTO v
+                    FROM pg_catalog.unnest(imgs) WITH ORDINALITY i(img, n)
+                    WHERE coalesce(pg_catalog.btrim(i.img OPERATOR(pg_catalog.->>) col.name), '') OPERATOR(pg_catalog.<>) ''
+                    ORDER BY i.n LIMIT 1;
+                    IF v IS NOT NULL THEN
+                        newimg := pg_catalog.jsonb_set(newimg, ARRAY[col.name], v);
+                    END IF;
+                ELSIF col.rule OPERATOR(pg_catalog.=) 'most_recent' THEN
+                    SELECT i.img OPERATOR(pg_catalog.->) col.name INTO v
+                    FROM pg_catalog.unnest(ARRAY[surv] OPERATOR(pg_catalog.||) imgs) WITH ORDINALITY i(img, n)
+                    WHERE pg_catalog.jsonb_typeof(i.img OPERATOR(pg_catalog.->) col.name) OPERATOR(pg_catalog.<>) 'null'
+                    ORDER BY (i.img OPERATOR(pg_catalog.->>) 'updated_at')::timestamptz DESC, i.n LIMIT 1;
+                    IF v IS NOT NULL THEN
+                        newimg := pg_catalog.jsonb_set(newimg, ARRAY[col.name], v);
+                    END IF;
+                END IF;
+            END LOOP;
+            -- Marketing consent follows the (now merged) consent history, as its trigger keeps it.
+            SELECT h.granted, h.effective_at, h.source INTO latest
+            FROM @extschema@.consent_history h
+            WHERE h.contact_id OPERATOR(pg_catalog.=) s
+              AND h.purpose OPERATOR(pg_catalog.=) 'marketing_email'::@extschema@.consent_purpose
+              AND h.effective_at OPERATOR(pg_catalog.<=) pg_catalog.now()
+            ORDER BY h.effective_at DESC, h.consent_id DESC LIMIT 1;
+            IF FOUND THEN
+                newimg := newimg OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('marketing_consent', latest.granted);
+                IF latest.granted THEN
+                    newimg := newimg OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(
+                        'consent_at', latest.effective_at, 'consent_source', latest.source);
+                END IF;
+            END IF;
+            IF newimg OPERATOR(pg_catalog.<>) surv THEN
+                -- the survivor's other leads, whose scores may follow its fields: their images too
+                INSERT INTO @extschema@.merge_rows (merge_id, relation, action, key, before)
+                SELECT mid, pg_catalog.format('%I.leads', '@extschema@'), 'update',
+                       pg_catalog.jsonb_build_object('lead_id', l.lead_id), pg_catalog.to_jsonb(l)
+                FROM @extschema@.leads l
+                WHERE l.contact_id OPERATOR(pg_catalog.=) s
+                  AND NOT EXISTS (SELECT FROM @extschema@.merge_rows x
+                                  WHERE x.merge_id OPERATOR(pg_catalog.=) mid
+                                    AND x.relation OPERATOR(pg_catalog.=) pg_catalog.format('%I.leads', '@extschema@')
+                                    AND (x.key OPERATOR(pg_catalog.=) pg_catalog.jsonb_build_object('lead_id', l.lead_id)
+                                         OR x.key OPERATOR(pg_catalog.@>) pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('lead_id', l.lead_id))))
+                ORDER BY l.lead_id;
+                -- only the columns that change (a trigger on marketing_consent fires on any write of it)
+                SELECT pg_catalog.string_agg(pg_catalog.quote_ident(e.key), ', ' ORDER BY e.key) AS plain,
+                       pg_catalog.string_agg(pg_catalog.format('r.%I', e.key), ', ' ORDER BY e.key) AS qualified
+                INTO c
+                FROM pg_catalog.jsonb_each(newimg) e
+                WHERE e.value OPERATOR(pg_catalog.<>) (surv OPERATOR(pg_catalog.->) e.key);
+                EXECUTE pg_catalog.format(
+                    'UPDATE @extschema@.contacts ct SET (%s) = ROW(%s) FROM pg_catalog.jsonb_populate_record(NULL::@extschema@.contacts, $1) r
+                     WHERE ct.contact_id OPERATOR(pg_catalog.=) $2', c.plain, c.qualified)
+                USING newimg, s;  -- updated_at unchanged: the touch trigger stamps it
+            END IF;
+
+            -- 5. Derived state. RFM snapshots in which a duplicate was scored: recomputed whole (a
+            -- customer fewer moves the quintiles of others).
+            FOR at IN
+                SELECT DISTINCT (x.before OPERATOR(pg_catalog.->>) 'as_of')::timestamptz
+                FROM @extschema@.merge_rows x
+                WHERE x.merge_id OPERATOR(pg_catalog.=) mid
+                  AND x.relation OPERATOR(pg_catalog.=) pg_catalog.format('%I.rfm_history', '@extschema@')
+                ORDER BY 1
+            LOOP
+                PERFORM @extschema@.refresh_rfm(at);
+                INSERT INTO @extschema@.merge_rows (merge_id, relation, action, key)
+                VALUES (mid, pg_catalog.format('%I.rfm_history', '@extschema@'), 'recompute', pg_catalog.jsonb_build_object('as_of', at));
+            END LOOP;
+            -- Segments: the survivor's membership as crm.refresh_segment would find it now.
+            FOR seg IN SELECT sg.segment_id FROM @extschema@.segments sg ORDER BY sg.segment_id LOOP
+                EXECUTE pg_catalog.format(
+                    'SELECT EXISTS (SELECT FROM @extschema@.customer_360 c WHERE c.contact_id OPERATOR(pg_catalog.=) $1 AND (%s))',
+                    @extschema@.segment_condition(seg.segment_id))
+                INTO matches USING s;
+                is_member := EXISTS (SELECT FROM @extschema@.segment_members sm
+                                     WHERE sm.segment_id OPERATOR(pg_catalog.=) seg.segment_id AND sm.contact_id OPERATOR(pg_catalog.=) s);
+                IF matches AND NOT is_member THEN
+                    WITH ins AS (
+                        INSERT INTO @extschema@.segment_members (segment_id, contact_id, entered_at)
+                        VALUES (seg.segment_id, s, pg_catalog.now()) RETURNING *)
+                    INSERT INTO @extschema@.merge_rows (merge_id, relation, action, key, after)
+                    SELECT mid, pg_catalog.format('%I.segment_members', '@extschema@'), 'insert',
+                           pg_catalog.jsonb_build_object('segment_id', ins.segment_id, 'contact_id', ins.contact_id), pg_catalog.to_jsonb(ins)
+                    FROM ins;
+                    WITH ins AS (
+                        INSERT INTO @extschema@.segment_membership_history (segment_id, contact_id, entered_at)
+                        VALUES (seg.segment_id, s, pg_catalog.now()) RETURNING *)
+                    INSERT INTO @extschema@.merge_rows (merge_id, relation, action, key, after)
+                    SELECT mid, pg_catalog.format('%I.segment_membership_history', '@extschema@'), 'insert',
+                           pg_catalog.jsonb_build_object('history_id', ins.history_id), pg_catalog.to_jsonb(ins)
+                    FROM ins;
+                ELSIF is_member AND NOT matches THEN
+                    WITH del AS (
+                        DELETE FROM @extschema@.segment_members sm
+                        WHERE sm.segment_id OPERATOR(pg_catalog.=) seg.segment_id AND sm.contact_id OPERATOR(pg_catalog.=) s RETURNING *)
+                    INSERT INTO @extschema@.merge_rows (merge_id, relation, action, key, before)
+                    SELECT mid, pg_catalog.format('%I.segment_members', '@extschema@'), 'delete',
+                           pg_catalog.jsonb_build_object('segment_id', del.segment_id, 'contact_id', del.contact_id), pg_catalog.to_jsonb(del)
+                    FROM del;
+                    INSERT INTO @extschema@.merge_rows (merge_id, relation, action, key, before)
+                    SELECT mid, pg_catalog.format('%I.segment_membership_history', '@extschema@'), 'update',
+                           pg_catalog.jsonb_build_object('history_id', h.history_id), pg_catalog.to_jsonb(h)
+                    FROM @extschema@.segment_membership_history h
+                    WHERE h.segment_id OPERATOR(pg_catalog.=) seg.segment_id AND h.contact_id OPERATOR(pg_catalog.=) s AND h.left_at IS NULL;
+                    UPDATE @extschema@.segment_membership_history h SET left_at = pg_catalog.now()
+                    WHERE h.segment_id OPERATOR(pg_catalog.=) seg.segment_id AND h.contact_id OPERATOR(pg_catalog.=) s AND h.left_at IS NULL;
+                END IF;
+            END LOOP;
+
+            -- 6. After-images, once every trigger has run: the survivor, and each updated row that a
+            -- later trigger changed again (a lead rescored after its activities moved).
+            FOR rel IN
+                SELECT DISTINCT x.relation FROM @extschema@.merge_rows x
+                WHERE x.merge_id OPERATOR(pg_catalog.=) mid AND x.action OPERATOR(pg_catalog.=) 'update' ORDER BY 1
+            LOOP
+                k := @extschema@.merge_table_key(rel::pg_catalog.regclass);
+                EXECUTE pg_catalog.format(
+                    'UPDATE @extschema@.merge_rows m SET after = pg_catalog.to_jsonb(x) FROM %s x
+                     WHERE m.merge_id OPERATOR(pg_catalog.=) $1 AND m.relation OPERATOR(pg_catalog.=) $2
+                       AND m.action OPERATOR(pg_catalog.=) ''update'' AND %s
+                       AND m.after IS DISTINCT FROM pg_catalog.to_jsonb(x)', rel, k.key_join)
+                USING mid, rel;
+            END LOOP;
+            -- The re-pointed rows of each table: their number and digest after the merge (crm.unmerge
+            -- refuses when they differ). When this transaction updated or deleted no row of the
+            -- table since the re-pointing (its count as expected), the rows are as the re-pointing
+            -- left them. Otherwise (or without track_counts): rows logged in part are looked up by
+            -- the ctids of the versions the re-pointing wrote; each is still visible only if no
+            -- later statement changed it (an update writes a new version elsewhere; the old one's
+            -- slot cannot be reused within this transaction), else the merge reruns with the
+            -- table logged whole; rows logged whole are digested as they are now.
+            FOR rb IN
+                SELECT x.row_id, x.relation, (x.after OPERATOR(pg_catalog.->>) 'rows')::bigint AS n,
+                       (x.after OPERATOR(pg_catalog.->>) 'compact')::boolean AS compact,
+                       pg_catalog.array_position(tid_rows, x.row_id) AS i
+                FROM @extschema@.merge_rows x
+                WHERE x.merge_id OPERATOR(pg_catalog.=) mid AND x.action OPERATOR(pg_catalog.=) 'repoint' ORDER BY x.row_id
+            LOOP
+                IF pg_catalog.current_setting('track_counts')::boolean
+                   AND pg_catalog.pg_stat_get_xact_tuples_updated(rb.relation::pg_catalog.regclass)
+                       OPERATOR(pg_catalog.+) pg_catalog.pg_stat_get_xact_tuples_deleted(rb.relation::pg_catalog.regclass)
+                       OPERATOR(pg_catalog.=) tid_changes[rb.i] THEN
+                    nrows := rb.n;
+                    dig := tid_digests[rb.i];
+                ELSIF rb.compact THEN
+                    EXECUTE pg_catalog.format(
+                        'SELECT pg_catalog.count(*), pg_catalog.sum(%s::numeric)::text
+                         FROM %s x WHERE x.ctid IN (SELECT pg_catalog.unnest($1))',
+                        @extschema@.merge_digest_expr(rb.relation::pg_catalog.regclass), rb.relation)
+                    INTO nrows, dig
+                    USING all_tids[coalesce(tid_ends[rb.i OPERATOR(pg_catalog.-) 1], 0) OPERATOR(pg_catalog.+) 1 : tid_ends[rb.i]];
+                    IF nrows OPERATOR(pg_catalog.<>) rb.n THEN
+                        rerun := rerun OPERATOR(pg_catalog.||) rb.relation::pg_catalog.regclass::oid;
+                        CONTINUE;
+                    END IF;
+                ELSE
+                    EXECUTE @extschema@.merge_digest_query(rb.relation::pg_catalog.regclass) INTO nrows, dig USING rb.row_id;
+                END IF;
+                UPDATE @extschema@.merge_rows x SET after = pg_catalog.jsonb_build_object('rows', nrows, 'digest', dig)
+                WHERE x.row_id OPERATOR(pg_catalog.=) rb.row_id;
+            END LOOP;
+            IF pg_catalog.cardinality(rerun) OPERATOR(pg_catalog.>) 0 THEN
+                RAISE EXCEPTION 'crm.merge_apply rerun' USING ERRCODE = 'P0001', DETAIL = rerun::text;
+            END IF;
+            EXIT;
+        EXCEPTION WHEN raise_exception THEN
+            IF SQLERRM OPERATOR(pg_catalog.<>) 'crm.merge_apply rerun' THEN
+                RAISE;
+            END IF;
+            GET STACKED DIAGNOSTICS rerun_detail = PG_EXCEPTION_DETAIL;
+            whole := whole OPERATOR(pg_catalog.||) rerun_detail::oid[];
+            rerun := '{}';
+        END;
     END LOOP;
 
     UPDATE @extschema@.merges g SET state = 'merged' WHERE g.merge_id OPERATOR(pg_catalog.=) mid;
@@ -500,6 +713,9 @@ DECLARE
     old_row_security text := pg_catalog.current_setting('row_security');
     at timestamptz;
     contacts_rel text;
+    rb record;
+    dig text;
+    n2 bigint;
 BEGIN
     SELECT g.*, g.xmin AS row_xmin INTO m FROM @extschema@.merges g WHERE g.merge_id OPERATOR(pg_catalog.=) mid;
     IF NOT FOUND OR m.state OPERATOR(pg_catalog.<>) 'unmerge_requested' OR NOT @extschema@.xid_is_current(m.row_xmin) THEN
@@ -521,16 +737,28 @@ BEGIN
         END IF;
         k := @extschema@.merge_table_key(rel::pg_catalog.regclass);
         EXECUTE pg_catalog.format(
-            'SELECT m.key::text FROM @extschema@.merge_rows m LEFT JOIN %s x ON %s
+            'SELECT ''the row '' OPERATOR(pg_catalog.||) m.key::text FROM @extschema@.merge_rows m LEFT JOIN %s x ON %s
              WHERE m.merge_id OPERATOR(pg_catalog.=) $1 AND m.relation OPERATOR(pg_catalog.=) $2
-               AND m.action IN (''repoint'', ''update'')
+               AND m.action OPERATOR(pg_catalog.=) ''update''
                AND pg_catalog.to_jsonb(x) IS DISTINCT FROM m.after
              ORDER BY m.row_id LIMIT 1', rel, k.key_join)
         INTO changed USING mid, rel;
+        -- the re-pointed rows: as many, and the same digest, as the merge left
+        FOR rb IN
+            SELECT x.row_id, x.after FROM @extschema@.merge_rows x
+            WHERE x.merge_id OPERATOR(pg_catalog.=) mid AND x.relation OPERATOR(pg_catalog.=) rel
+              AND x.action OPERATOR(pg_catalog.=) 'repoint'
+        LOOP
+            EXIT WHEN changed IS NOT NULL;
+            EXECUTE @extschema@.merge_digest_query(rel::pg_catalog.regclass) INTO n, dig USING rb.row_id;
+            IF pg_catalog.jsonb_build_object('rows', n, 'digest', dig) OPERATOR(pg_catalog.<>) rb.after THEN
+                changed := 'a re-pointed row';
+            END IF;
+        END LOOP;
         IF changed IS NOT NULL THEN
             RAISE EXCEPTION 'merge % cannot be undone: a row it changed has changed since', mid
                 USING ERRCODE = 'object_not_in_prerequisite_state',
-                      DETAIL = pg_catalog.format('The row %s of %s differs from what the merge left.', changed, rel),
+                      DETAIL = pg_catalog.format('In %s, %s differs from what the merge left.', rel, changed),
                       HINT = 'Undo the later change first, or fix the contacts by hand.';
         END IF;
     END LOOP;
@@ -565,10 +793,48 @@ BEGIN
             'UPDATE %s x SET (%s) = (SELECT %s FROM pg_catalog.jsonb_populate_record(NULL::%s, m.before) r)
              FROM @extschema@.merge_rows m
              WHERE m.merge_id OPERATOR(pg_catalog.=) $1 AND m.relation OPERATOR(pg_catalog.=) $2
-               AND m.action IN (''repoint'', ''update'') AND m.before IS DISTINCT FROM m.after AND %s',
+               AND m.action OPERATOR(pg_catalog.=) ''update'' AND m.before IS DISTINCT FROM m.after AND %s',
             rel, c.plain, c.qualified, rel, k.key_join)
         USING mid, rel;
         GET DIAGNOSTICS n = ROW_COUNT;
+        -- re-pointed rows: the columns the merge changed (those logged) get their values back
+        FOR rb IN
+            SELECT x.row_id, ARRAY(SELECT pg_catalog.jsonb_object_keys(x.key)) AS kc,
+                   ARRAY(SELECT pg_catalog.jsonb_object_keys(x.before)) AS vc
+            FROM @extschema@.merge_rows x
+            WHERE x.merge_id OPERATOR(pg_catalog.=) mid AND x.relation OPERATOR(pg_catalog.=) rel
+              AND x.action OPERATOR(pg_catalog.=) 'repoint'
+        LOOP
+            EXECUTE pg_catalog.format(
+                'UPDATE %s x SET (%s) = ROW(%s)
+                 FROM (SELECT pg_catalog.jsonb_populate_record(NULL::%s, %s) AS rk, pg_catalog.jsonb_populate_record(NULL::%s, %s) AS rv
+                       FROM @extschema@.merge_rows m CROSS JOIN LATERAL ROWS FROM (%s) e(%s)
+                       WHERE m.row_id OPERATOR(pg_catalog.=) $1) r
+                 WHERE %s',
+                rel,
+                (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(o.col), ', ' ORDER BY o.i)
+                 FROM pg_catalog.unnest(rb.vc) WITH ORDINALITY o(col, i)),
+                (SELECT pg_catalog.string_agg(pg_catalog.format('(r.rv).%I', o.col), ', ' ORDER BY o.i)
+                 FROM pg_catalog.unnest(rb.vc) WITH ORDINALITY o(col, i)),
+                rel,
+                @extschema@.merge_jsonb_expr(rb.kc,
+                    ARRAY(SELECT pg_catalog.format('e.c%s', g.i) FROM pg_catalog.generate_series(1, pg_catalog.cardinality(rb.kc)) g(i) ORDER BY g.i)),
+                rel,
+                @extschema@.merge_jsonb_expr(rb.vc,
+                    ARRAY(SELECT pg_catalog.format('e.c%s', g.i OPERATOR(pg_catalog.+) pg_catalog.cardinality(rb.kc))
+                          FROM pg_catalog.generate_series(1, pg_catalog.cardinality(rb.vc)) g(i) ORDER BY g.i)),
+                (SELECT pg_catalog.string_agg(pg_catalog.format('pg_catalog.jsonb_array_elements(m.%s OPERATOR(pg_catalog.->) %L)',
+                                                                CASE WHEN o.i OPERATOR(pg_catalog.<=) pg_catalog.cardinality(rb.kc) THEN 'key' ELSE 'before' END,
+                                                                o.col), ', ' ORDER BY o.i)
+                 FROM pg_catalog.unnest(rb.kc OPERATOR(pg_catalog.||) rb.vc) WITH ORDINALITY o(col, i)),
+                (SELECT pg_catalog.string_agg(pg_catalog.format('c%s', g.i), ', ' ORDER BY g.i)
+                 FROM pg_catalog.generate_series(1, pg_catalog.cardinality(rb.kc) OPERATOR(pg_catalog.+) pg_catalog.cardinality(rb.vc)) g(i)),
+                (SELECT pg_catalog.string_agg(pg_catalog.format('x.%I OPERATOR(pg_catalog.=) (r.rk).%I', o.col, o.col), ' AND ')
+                 FROM pg_catalog.unnest(rb.kc) o(col)))
+            USING rb.row_id;
+            GET DIAGNOSTICS n2 = ROW_COUNT;
+            n := n OPERATOR(pg_catalog.+) n2;
+        END LOOP;
         IF n OPERATOR(pg_catalog.>) 0 THEN
             relation := rel; action := 'restored'; rows := n; RETURN NEXT;
         END IF;

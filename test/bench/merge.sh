@@ -5,7 +5,8 @@
 # must do at least, without before-images, survivorship or derived state); the dry run; and
 # crm.unmerge of that merge. Each timed statement runs in a subtransaction that is rolled back,
 # so every run starts from the same data; medians of $runs interleaved runs (ms, wall clock in
-# the server, clock_timestamp).
+# the server, clock_timestamp). The check at the end compares the merge's activities with the
+# baseline's and the unmerge's with the activities before.
 # Run with: scripts/bench test/bench/merge.sh (MERGE_ACTIVITIES=10000 by default)
 set -euo pipefail
 
@@ -70,10 +71,21 @@ SELECT rpad(substr(what, 3), 52) AS what,
                / (SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY b.ms) FROM bench_ms b WHERE b.run > 0 AND b.what = '1 baseline'),
                '990.0') || ' x' AS "vs baseline"
 FROM bench_ms WHERE run > 0 GROUP BY what ORDER BY what;
-\echo == check: after a real merge, every activity belongs to contact 1 and contact 2 is gone
+\echo == check: after a real merge, the activities are those of the baseline UPDATE (every column but updated_at, which both stamp) and contact 2 is gone; after the unmerge, every activity is as before
 BEGIN;
+CREATE TEMP TABLE before_merge AS SELECT * FROM crm.activities WHERE contact_id IN (1, 2);
+SAVEPOINT baseline;
+UPDATE crm.activities SET contact_id = 1 WHERE contact_id = 2;
+SELECT md5(string_agg(row(activity_id, contact_id, lead_id, owner_id, occurred_at, channel, kind, created_at, details, campaign_id, campaign_variant)::text, ',' ORDER BY activity_id)) AS baseline_digest
+FROM crm.activities WHERE contact_id IN (1, 2) \gset
+ROLLBACK TO SAVEPOINT baseline;
 SELECT count(*) FROM crm.merge_contacts(1, ARRAY[2::bigint]) \g /dev/null
-SELECT (SELECT count(*) FROM crm.activities WHERE contact_id = 1) = $activities AS all_repointed,
+SELECT (SELECT count(*) FROM crm.activities WHERE contact_id = 1) = $activities + (SELECT count(*) FROM before_merge WHERE contact_id = 1) AS all_repointed,
+       (SELECT md5(string_agg(row(activity_id, contact_id, lead_id, owner_id, occurred_at, channel, kind, created_at, details, campaign_id, campaign_variant)::text, ',' ORDER BY activity_id))
+        FROM crm.activities WHERE contact_id IN (1, 2)) = :'baseline_digest' AS same_as_baseline,
        NOT EXISTS (SELECT FROM crm.contacts WHERE contact_id = 2) AS duplicate_gone;
+SELECT count(*) FROM crm.unmerge((SELECT max(merge_id) FROM crm.merges)) \g /dev/null
+SELECT NOT EXISTS (SELECT * FROM crm.activities WHERE contact_id IN (1, 2) EXCEPT ALL SELECT * FROM before_merge)
+       AND NOT EXISTS (SELECT * FROM before_merge EXCEPT ALL SELECT * FROM crm.activities WHERE contact_id IN (1, 2)) AS unmerge_restores_all;
 ROLLBACK;
 SQL

@@ -19,7 +19,8 @@ INSERT INTO crm.campaign_members (campaign_id, contact_id, status) VALUES (60900
 -- The dry run: what merging 60002 into 60001 would change, row by row, and nothing changes.
 -- By hand: the survivor's row is updated and the duplicate's deleted (crm.contacts); the
 -- duplicate's membership of campaign 60900 conflicts with the survivor's on the key
--- (campaign_id, contact_id), so it is deleted; its two activities are re-pointed. The insert
+-- (campaign_id, contact_id), so it is deleted; its two activities are re-pointed (one row for
+-- the table: their keys as an array, 60102 and 60103, so 5 rows in all). The insert
 -- trigger of duplicate detection stored the pair (60001, 60002) in crm.duplicate_candidates
 -- (Ann/Anne: Jaro-Winkler 0.94 >= 0.92; Lee: exact): derived state of the duplicate, deleted
 -- with it.
