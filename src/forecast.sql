@@ -528,17 +528,30 @@ LANGUAGE plpgsql STABLE AS $$
 BEGIN
     -- PL/pgSQL rather than SQL: Citus cannot plan a SQL function's parameterised query over
     -- its tables (docs/citus.md); use_column resolves names as the SQL function did.
+    -- The spells as in crm.stage_spells, but the window runs only over the history rows in
+    -- [from_time, as_of]: a row before from_time is never the next one of a spell counted here
+    -- (it comes earlier in the deal's order), and a next row after as_of means "still in the
+    -- stage at as_of", as no next row does. Same figures, a fraction of the rows sorted.
     RETURN QUERY
 WITH p AS (SELECT coalesce(stage_durations.as_of, pg_catalog.now()) AS as_of),
-spells AS (
-    SELECT s.stage_id, s.stage_name, s.position, s.owner_id, s.team,
-           s.left_at IS NOT NULL AND s.left_at <= p.as_of AS observed,
-           extract(epoch FROM CASE WHEN s.left_at IS NOT NULL AND s.left_at <= p.as_of THEN s.left_at ELSE p.as_of END
-                              - s.entered_at)::double precision / 86400 AS days
-    FROM @extschema@.stage_spells s, p
-    WHERE NOT s.is_won AND NOT s.is_lost AND s.entered_at <= p.as_of
-      AND (stage_durations.from_time IS NULL OR s.entered_at >= stage_durations.from_time)
-      AND (stage_durations.to_time IS NULL OR s.entered_at < stage_durations.to_time)
+h AS (
+    SELECT x.opportunity_id, x.to_stage_id, x.changed_at,
+           pg_catalog.lead(x.changed_at) OVER w AS left_at
+    FROM @extschema@.opportunity_stage_history x
+    WHERE x.changed_at <= coalesce(stage_durations.as_of, pg_catalog.now())
+      AND (stage_durations.from_time IS NULL OR x.changed_at >= stage_durations.from_time)
+    WINDOW w AS (PARTITION BY x.opportunity_id ORDER BY x.changed_at, x.history_id)
+), spells AS (
+    SELECT h.to_stage_id AS stage_id, s.name AS stage_name, s.position, o.owner_id, u.team,
+           h.left_at IS NOT NULL AS observed,
+           extract(epoch FROM coalesce(h.left_at, p.as_of) - h.changed_at)::double precision / 86400 AS days
+    FROM h
+    JOIN @extschema@.opportunities o ON o.opportunity_id = h.opportunity_id
+    JOIN @extschema@.pipeline_stages s ON s.stage_id = h.to_stage_id
+    LEFT JOIN @extschema@.users u ON u.user_id = o.owner_id
+    CROSS JOIN p
+    WHERE NOT s.is_won AND NOT s.is_lost
+      AND (stage_durations.to_time IS NULL OR h.changed_at < stage_durations.to_time)
 ), fits AS (
     SELECT CASE WHEN GROUPING(owner_id) = 0 THEN 'owner' WHEN GROUPING(team) = 0 THEN 'team' ELSE 'stage' END AS breakdown,
            stage_id, stage_name, position, owner_id, team,
@@ -571,18 +584,29 @@ LANGUAGE plpgsql STABLE AS $$
 BEGIN
     -- PL/pgSQL rather than SQL: Citus cannot plan a SQL function's parameterised query over
     -- its tables (docs/citus.md); use_column resolves names as the SQL function did.
+    -- The spells as in crm.stage_spells, the window over the history rows in [from_time, as_of]
+    -- only (see crm.stage_durations): a spell without a next row by as_of is still open.
     RETURN QUERY
-WITH p AS (SELECT coalesce(stage_conversion.as_of, pg_catalog.now()) AS as_of),
-spells AS (
-    SELECT s.stage_id, s.stage_name, s.position, s.owner_id, s.team,
-           CASE WHEN s.left_at IS NULL OR s.left_at > p.as_of THEN 'open'
-                WHEN s.next_is_lost THEN 'lost'
-                WHEN s.next_is_won OR s.next_position > s.position THEN 'advanced'
+WITH h AS (
+    SELECT x.opportunity_id, x.to_stage_id, x.changed_at,
+           pg_catalog.lead(x.to_stage_id) OVER w AS next_stage_id
+    FROM @extschema@.opportunity_stage_history x
+    WHERE x.changed_at <= coalesce(stage_conversion.as_of, pg_catalog.now())
+      AND (stage_conversion.from_time IS NULL OR x.changed_at >= stage_conversion.from_time)
+    WINDOW w AS (PARTITION BY x.opportunity_id ORDER BY x.changed_at, x.history_id)
+), spells AS (
+    SELECT h.to_stage_id AS stage_id, s.name AS stage_name, s.position, o.owner_id, u.team,
+           CASE WHEN h.next_stage_id IS NULL THEN 'open'
+                WHEN ns.is_lost THEN 'lost'
+                WHEN ns.is_won OR ns.position > s.position THEN 'advanced'
                 ELSE 'back' END AS outcome
-    FROM @extschema@.stage_spells s, p
-    WHERE NOT s.is_won AND NOT s.is_lost AND s.entered_at <= p.as_of
-      AND (stage_conversion.from_time IS NULL OR s.entered_at >= stage_conversion.from_time)
-      AND (stage_conversion.to_time IS NULL OR s.entered_at < stage_conversion.to_time)
+    FROM h
+    JOIN @extschema@.opportunities o ON o.opportunity_id = h.opportunity_id
+    JOIN @extschema@.pipeline_stages s ON s.stage_id = h.to_stage_id
+    LEFT JOIN @extschema@.users u ON u.user_id = o.owner_id
+    LEFT JOIN @extschema@.pipeline_stages ns ON ns.stage_id = h.next_stage_id
+    WHERE NOT s.is_won AND NOT s.is_lost
+      AND (stage_conversion.to_time IS NULL OR h.changed_at < stage_conversion.to_time)
 ), counts AS (
     SELECT CASE WHEN GROUPING(owner_id) = 0 THEN 'owner' WHEN GROUPING(team) = 0 THEN 'team' ELSE 'stage' END AS breakdown,
            stage_id, stage_name, position, owner_id, team, pg_catalog.count(*) AS entered,

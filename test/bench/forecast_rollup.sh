@@ -138,20 +138,20 @@ FROM f GROUP BY kind"
 window="TIMESTAMPTZ '2025-07-01 00:00+00', TIMESTAMPTZ '2026-07-01 00:00+00', TIMESTAMPTZ '2026-07-01 00:00+00'"
 view_conv="SELECT * FROM crm.stage_conversion($window)"
 hand_conv="WITH h AS (
-    SELECT x.opportunity_id, x.to_stage_id, x.changed_at,
-           lead(x.changed_at) OVER w AS left_at, lead(x.to_stage_id) OVER w AS next_stage_id
+    SELECT x.opportunity_id, x.to_stage_id, x.changed_at, lead(x.to_stage_id) OVER w AS next_stage_id
     FROM crm.opportunity_stage_history x
+    WHERE x.changed_at >= TIMESTAMPTZ '2025-07-01 00:00+00' AND x.changed_at <= TIMESTAMPTZ '2026-07-01 00:00+00'
     WINDOW w AS (PARTITION BY x.opportunity_id ORDER BY x.changed_at, x.history_id)
 ), spells AS (
     SELECT h.to_stage_id AS stage_id, s.name AS stage_name, s.position, o.owner_id, u.team,
-           CASE WHEN h.left_at IS NULL OR h.left_at > TIMESTAMPTZ '2026-07-01 00:00+00' THEN 'open'
+           CASE WHEN h.next_stage_id IS NULL THEN 'open'
                 WHEN ns.is_lost THEN 'lost' WHEN ns.is_won OR ns.position > s.position THEN 'advanced' ELSE 'back' END AS outcome
     FROM h JOIN crm.pipeline_stages s ON s.stage_id = h.to_stage_id
     JOIN crm.opportunities o ON o.opportunity_id = h.opportunity_id
     LEFT JOIN crm.users u ON u.user_id = o.owner_id
     LEFT JOIN crm.pipeline_stages ns ON ns.stage_id = h.next_stage_id
     WHERE NOT s.is_won AND NOT s.is_lost
-      AND h.changed_at >= TIMESTAMPTZ '2025-07-01 00:00+00' AND h.changed_at < TIMESTAMPTZ '2026-07-01 00:00+00'
+      AND h.changed_at < TIMESTAMPTZ '2026-07-01 00:00+00'
 ), counts AS (
     SELECT CASE WHEN GROUPING(owner_id) = 0 THEN 'owner' WHEN GROUPING(team) = 0 THEN 'team' ELSE 'stage' END AS breakdown,
            stage_id, stage_name, owner_id, team, count(*) AS entered,
