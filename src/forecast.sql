@@ -251,11 +251,11 @@ DECLARE
 BEGIN
     IF @extschema@.forecast_period(forecast_rollup.period_kind, forecast_rollup.period_start)
        <> forecast_rollup.period_start THEN
-        RAISE EXCEPTION '% is not the first day of a %', to_char(forecast_rollup.period_start, 'YYYY-MM-DD'),
+        RAISE EXCEPTION '% is not the first day of a %', pg_catalog.to_char(forecast_rollup.period_start, 'YYYY-MM-DD'),
                         forecast_rollup.period_kind
             USING ERRCODE = 'invalid_parameter_value',
-                  HINT = format('The %s holding it starts on %s.', forecast_rollup.period_kind,
-                                to_char(@extschema@.forecast_period(forecast_rollup.period_kind,
+                  HINT = pg_catalog.format('The %s holding it starts on %s.', forecast_rollup.period_kind,
+                                pg_catalog.to_char(@extschema@.forecast_period(forecast_rollup.period_kind,
                                                                     forecast_rollup.period_start), 'YYYY-MM-DD'));
     END IF;
     period_end := (forecast_rollup.period_start
