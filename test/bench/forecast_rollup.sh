@@ -181,14 +181,58 @@ check "forecast_rollup, one quarter (view)" "$view_quarter" "$hand_quarter"
 check "forecast_rollup, every period (sums)" "$view_all" "$hand_all"
 check "stage_conversion, 12 months" "$view_conv" "$hand_conv"
 
-read -r fq vq hq va ha vc hc < <(time_queries "SET max_parallel_workers_per_gather = 0; SET TimeZone = 'UTC';" \
+# time_and_cpu SETTINGS QUERY...: as time_queries (test/bench/lib.bash: one untimed warm-up run of
+# each, then $runs interleaved runs, medians), two lines: the elapsed milliseconds of each query,
+# then the CPU milliseconds its server process used (user + system, from /proc/PID/stat; "nan"
+# when the server is not on this machine). On a shared machine the elapsed time is mostly
+# waiting for a core; the CPU time is the work the plan does.
+time_and_cpu() {
+	local settings=$1 tick
+	shift
+	tick=$(getconf CLK_TCK)
+	{
+		echo "$settings"
+		echo 'SELECT pg_backend_pid() AS bench_pid \gset'
+		echo '\setenv BENCH_PID :bench_pid'
+		for query in "$@"; do echo "$query \g /dev/null"; done
+		echo '\timing on'
+		for ((run = 0; run < runs; run++)); do
+			for query in "$@"; do
+				echo "\\! awk '{ print \"cpu\", \$14 + \$15 }' /proc/\$BENCH_PID/stat 2>/dev/null || echo cpu nan"
+				echo "$query \g /dev/null"
+			done
+		done
+		echo "\\! awk '{ print \"cpu\", \$14 + \$15 }' /proc/\$BENCH_PID/stat 2>/dev/null || echo cpu nan"
+	} | psql_bench -At | awk -v n=$# -v runs=$runs -v tick="$tick" '
+		function median(a, q,   r, i, x, v) {
+			for (r = 0; r < runs; r++) {
+				x = a[q, r] + 0
+				for (i = r; i > 0 && v[i - 1] > x; i--) v[i] = v[i - 1]
+				v[i] = x
+			}
+			return v[int(runs / 2)]
+		}
+		/^Time: / { t[tc % n, int(tc / n)] = $2; tc++ }
+		/^cpu / { if (seen) { c[cc % n, int(cc / n)] = ($2 - last) * 1000 / tick; cc++ } last = $2; seen = 1 }
+		END {
+			for (q = 0; q < n; q++) printf "%s%s", (q ? " " : ""), median(t, q); print ""
+			for (q = 0; q < n; q++) printf "%s%s", (q ? " " : ""), median(c, q); print ""
+		}'
+}
+{ read -r fq vq hq va ha vc hc; read -r cfq cvq chq cva cha cvc chc; } < <(time_and_cpu \
+	"SET max_parallel_workers_per_gather = 0; SET TimeZone = 'UTC';" \
 	"$func_quarter" "$view_quarter" "$hand_quarter" "$view_all" "$hand_all" "$view_conv" "$hand_conv")
 ratio() { echo "$1 / $2" | bc -l; }
 echo "== $opps deals, $((opps * per)) history rows, $users staff (median of $runs, ms; crm / hand-written: target <= 1)"
-printf '  forecast_rollup, one quarter     crm %9.1f   hand-written %9.1f   ratio %5.2f   (the function)\n' "$fq" "$hq" "$(ratio "$fq" "$hq")"
-printf '  forecast_rollup, one quarter     crm %9.1f   hand-written %9.1f   ratio %5.2f   (the view, filtered)\n' "$vq" "$hq" "$(ratio "$vq" "$hq")"
-printf '  forecast_rollup, every period    crm %9.1f   hand-written %9.1f   ratio %5.2f\n' "$va" "$ha" "$(ratio "$va" "$ha")"
-printf '  stage_conversion, 12 months      crm %9.1f   hand-written %9.1f   ratio %5.2f\n' "$vc" "$hc" "$(ratio "$vc" "$hc")"
+echo "   elapsed, then the CPU time of the server process (the plan's work, less the waiting for a core)"
+line() { # label crm hand crm_cpu hand_cpu [note]
+	printf '  %-32s crm %9.1f   hand-written %9.1f   ratio %5.2f   | cpu %9.1f %9.1f   ratio %5.2f%s\n' \
+		"$1" "$2" "$3" "$(ratio "$2" "$3")" "$4" "$5" "$(ratio "$4" "$5")" "${6:+   ($6)}"
+}
+line "forecast_rollup, one quarter" "$fq" "$hq" "$cfq" "$chq" "the function"
+line "forecast_rollup, one quarter" "$vq" "$hq" "$cvq" "$chq" "the view, filtered"
+line "forecast_rollup, every period" "$va" "$ha" "$cva" "$cha"
+line "stage_conversion, 12 months" "$vc" "$hc" "$cvc" "$chc"
 psql_bench <<'SQL'
 SET session_replication_role = replica;
 TRUNCATE crm.opportunity_stage_history, crm.opportunity_expected_close_history, crm.forecast_submissions,
