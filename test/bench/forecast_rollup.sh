@@ -16,7 +16,8 @@
 # The org: $users staff in a four-level tree (1 head, 10 VPs, 10% managers, the rest reps), each
 # with a quarterly quota; deals over three years, 90% USD and 10% EUR; each deal has $per history
 # rows through the stages, ending won or lost for closed deals. Medians of $runs interleaved runs,
-# one process (no parallel workers: the comparison is of plans, not of cores).
+# one process (no parallel workers: the comparison is of plans, not of cores), of the elapsed time
+# and of the server process's CPU time (on a shared machine the steadier of the two).
 # Run with: scripts/bench test/bench/forecast_rollup.sh   (ROLLUP_OPPS, ROLLUP_HISTORY_PER_OPP, ROLLUP_USERS)
 set -euo pipefail
 
