@@ -175,7 +175,7 @@ SELECT d.owner_id, k.period_kind, date_trunc(k.period_kind, d.close_date::timest
                 FILTER (WHERE d.forecast_category IN ('pipeline', 'best_case', 'commit')), 0) AS weighted_pipeline
 FROM @extschema@.forecast_deals d
 CROSS JOIN (VALUES ('month'::text), ('quarter')) k (period_kind)
-WHERE d.owner_id IS NOT NULL AND d.close_date IS NOT NULL AND isfinite(d.close_date)
+WHERE d.owner_id IS NOT NULL AND isfinite(d.close_date)  -- NULL for a NULL close date: left out
   AND d.forecast_category <> 'omitted'
 GROUP BY d.owner_id, k.period_kind, 3, d.currency;
 COMMENT ON VIEW @extschema@.forecast_by_owner IS
@@ -236,6 +236,72 @@ SELECT user_id, period_kind, period_start, currency, deals,
 FROM figures;
 COMMENT ON VIEW @extschema@.forecast_rollup IS
     'Per user, period and currency, over the deals of the user''s whole reporting chain (the user and everyone below): the category amounts, commit forecast (commit + closed), best-case forecast (best case + commit + closed), open pipeline (pipeline + best case + commit), weighted pipeline, the user''s quota, attainment (closed / quota; NULL for no or zero quota), gap (quota - closed), remaining quota and coverage (open pipeline / remaining quota; NULL when nothing remains).';
+
+-- One period of crm.forecast_rollup: the view's rows for that period_kind and period_start, the
+-- deals picked by the range of their close date first. Filtering the view on the period is the
+-- same result, but there the planner must compute every deal's period to compare it (it cannot
+-- turn period_start = X into a range of close dates), one date_trunc per deal of every period.
+-- PL/pgSQL for Citus, as the stage analytics; with the caller's rights (row-level security).
+CREATE FUNCTION @extschema@.forecast_rollup(period_kind text, period_start date)
+RETURNS SETOF @extschema@.forecast_rollup
+LANGUAGE plpgsql STABLE STRICT AS $$
+#variable_conflict use_column
+DECLARE
+    period_end date;
+BEGIN
+    IF @extschema@.forecast_period(forecast_rollup.period_kind, forecast_rollup.period_start)
+       <> forecast_rollup.period_start THEN
+        RAISE EXCEPTION '% is not the first day of a %', pg_catalog.to_char(forecast_rollup.period_start, 'YYYY-MM-DD'),
+                        forecast_rollup.period_kind
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = pg_catalog.format('The %s holding it starts on %s.', forecast_rollup.period_kind,
+                                pg_catalog.to_char(@extschema@.forecast_period(forecast_rollup.period_kind,
+                                                                    forecast_rollup.period_start), 'YYYY-MM-DD'));
+    END IF;
+    period_end := (forecast_rollup.period_start
+                   + CASE forecast_rollup.period_kind WHEN 'month' THEN interval '1 month' ELSE interval '3 months' END)::date;
+    RETURN QUERY
+WITH by_owner AS (
+    SELECT d.owner_id, d.currency, pg_catalog.count(*) AS deals,
+           coalesce(pg_catalog.sum(d.amount) FILTER (WHERE d.forecast_category = 'closed'), 0) AS closed,
+           coalesce(pg_catalog.sum(d.amount) FILTER (WHERE d.forecast_category = 'commit'), 0) AS commit,
+           coalesce(pg_catalog.sum(d.amount) FILTER (WHERE d.forecast_category = 'best_case'), 0) AS best_case,
+           coalesce(pg_catalog.sum(d.amount) FILTER (WHERE d.forecast_category = 'pipeline'), 0) AS pipeline,
+           coalesce(pg_catalog.sum(d.amount * d.probability)
+                    FILTER (WHERE d.forecast_category IN ('pipeline', 'best_case', 'commit')), 0) AS weighted_pipeline
+    FROM @extschema@.forecast_deals d
+    WHERE d.owner_id IS NOT NULL AND d.forecast_category <> 'omitted'
+      AND d.close_date >= forecast_rollup.period_start AND d.close_date < period_end
+    GROUP BY d.owner_id, d.currency
+), chain_deals AS (
+    SELECT c.manager_id AS user_id, b.currency,
+           pg_catalog.sum(b.deals) AS deals, pg_catalog.sum(b.closed) AS closed, pg_catalog.sum(b.commit) AS commit,
+           pg_catalog.sum(b.best_case) AS best_case, pg_catalog.sum(b.pipeline) AS pipeline,
+           pg_catalog.sum(b.weighted_pipeline) AS weighted_pipeline
+    FROM @extschema@.reporting_chain c
+    JOIN by_owner b ON b.owner_id = c.user_id
+    GROUP BY c.manager_id, b.currency
+), figures AS (
+    SELECT user_id, currency,
+           coalesce(d.deals, 0) AS deals, coalesce(d.closed, 0) AS closed, coalesce(d.commit, 0) AS commit,
+           coalesce(d.best_case, 0) AS best_case, coalesce(d.pipeline, 0) AS pipeline,
+           coalesce(d.weighted_pipeline, 0) AS weighted_pipeline, q.amount AS quota
+    FROM chain_deals d
+    FULL JOIN (SELECT q.user_id, q.currency, q.amount FROM @extschema@.sales_quotas q
+               WHERE q.period_kind = forecast_rollup.period_kind AND q.period_start = forecast_rollup.period_start) q
+         USING (user_id, currency)
+)
+SELECT user_id, forecast_rollup.period_kind, forecast_rollup.period_start, currency, deals,
+       closed, commit, best_case, pipeline,
+       commit + closed, best_case + commit + closed, pipeline + best_case + commit, weighted_pipeline,
+       quota, closed / NULLIF(quota, 0), quota - closed,
+       CASE WHEN quota IS NOT NULL THEN greatest(quota - closed, 0) END,
+       (pipeline + best_case + commit) / NULLIF(greatest(quota - closed, 0), 0)
+FROM figures;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.forecast_rollup(text, date) IS
+    'The rows of crm.forecast_rollup for one period (period_kind ''month'' or ''quarter'', period_start its first day, else 22023; NULL: no rows), computed from that period''s deals only: faster than filtering the view.';
 
 -- Submissions: a rep's or manager's own call for a period, kept as history: each submission is a
 -- new row (nobody updates one). The trigger stamps who and when and snapshots the system's
@@ -354,8 +420,9 @@ COMMENT ON FUNCTION @extschema@.forecast_as_of(timestamptz, text, date) IS
 
 -- Privileges: the pipeline's readers (not support, which sees no deals).
 REVOKE EXECUTE ON FUNCTION @extschema@.forecast_submissions_stamp() FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION @extschema@.forecast_as_of(timestamptz, text, date) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.forecast_as_of(timestamptz, text, date)
+REVOKE EXECUTE ON FUNCTION @extschema@.forecast_as_of(timestamptz, text, date),
+    @extschema@.forecast_rollup(text, date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.forecast_as_of(timestamptz, text, date), @extschema@.forecast_rollup(text, date)
     TO crm_admin, crm_manager, crm_sales, crm_analyst;
 GRANT SELECT ON @extschema@.reporting_chain TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
 GRANT SELECT ON @extschema@.forecast_deals, @extschema@.forecast_by_owner, @extschema@.forecast_rollup
@@ -528,17 +595,30 @@ LANGUAGE plpgsql STABLE AS $$
 BEGIN
     -- PL/pgSQL rather than SQL: Citus cannot plan a SQL function's parameterised query over
     -- its tables (docs/citus.md); use_column resolves names as the SQL function did.
+    -- The spells as in crm.stage_spells, but the window runs only over the history rows in
+    -- [from_time, as_of]: a row before from_time is never the next one of a spell counted here
+    -- (it comes earlier in the deal's order), and a next row after as_of means "still in the
+    -- stage at as_of", as no next row does. Same figures, a fraction of the rows sorted.
     RETURN QUERY
 WITH p AS (SELECT coalesce(stage_durations.as_of, pg_catalog.now()) AS as_of),
-spells AS (
-    SELECT s.stage_id, s.stage_name, s.position, s.owner_id, s.team,
-           s.left_at IS NOT NULL AND s.left_at <= p.as_of AS observed,
-           extract(epoch FROM CASE WHEN s.left_at IS NOT NULL AND s.left_at <= p.as_of THEN s.left_at ELSE p.as_of END
-                              - s.entered_at)::double precision / 86400 AS days
-    FROM @extschema@.stage_spells s, p
-    WHERE NOT s.is_won AND NOT s.is_lost AND s.entered_at <= p.as_of
-      AND (stage_durations.from_time IS NULL OR s.entered_at >= stage_durations.from_time)
-      AND (stage_durations.to_time IS NULL OR s.entered_at < stage_durations.to_time)
+h AS (
+    SELECT x.opportunity_id, x.to_stage_id, x.changed_at,
+           pg_catalog.lead(x.changed_at) OVER w AS left_at
+    FROM @extschema@.opportunity_stage_history x
+    WHERE x.changed_at <= coalesce(stage_durations.as_of, pg_catalog.now())
+      AND (stage_durations.from_time IS NULL OR x.changed_at >= stage_durations.from_time)
+    WINDOW w AS (PARTITION BY x.opportunity_id ORDER BY x.changed_at, x.history_id)
+), spells AS (
+    SELECT h.to_stage_id AS stage_id, s.name AS stage_name, s.position, o.owner_id, u.team,
+           h.left_at IS NOT NULL AS observed,
+           extract(epoch FROM coalesce(h.left_at, p.as_of) - h.changed_at)::double precision / 86400 AS days
+    FROM h
+    JOIN @extschema@.opportunities o ON o.opportunity_id = h.opportunity_id
+    JOIN @extschema@.pipeline_stages s ON s.stage_id = h.to_stage_id
+    LEFT JOIN @extschema@.users u ON u.user_id = o.owner_id
+    CROSS JOIN p
+    WHERE NOT s.is_won AND NOT s.is_lost
+      AND (stage_durations.to_time IS NULL OR h.changed_at < stage_durations.to_time)
 ), fits AS (
     SELECT CASE WHEN GROUPING(owner_id) = 0 THEN 'owner' WHEN GROUPING(team) = 0 THEN 'team' ELSE 'stage' END AS breakdown,
            stage_id, stage_name, position, owner_id, team,
@@ -571,18 +651,29 @@ LANGUAGE plpgsql STABLE AS $$
 BEGIN
     -- PL/pgSQL rather than SQL: Citus cannot plan a SQL function's parameterised query over
     -- its tables (docs/citus.md); use_column resolves names as the SQL function did.
+    -- The spells as in crm.stage_spells, the window over the history rows in [from_time, as_of]
+    -- only (see crm.stage_durations): a spell without a next row by as_of is still open.
     RETURN QUERY
-WITH p AS (SELECT coalesce(stage_conversion.as_of, pg_catalog.now()) AS as_of),
-spells AS (
-    SELECT s.stage_id, s.stage_name, s.position, s.owner_id, s.team,
-           CASE WHEN s.left_at IS NULL OR s.left_at > p.as_of THEN 'open'
-                WHEN s.next_is_lost THEN 'lost'
-                WHEN s.next_is_won OR s.next_position > s.position THEN 'advanced'
+WITH h AS (
+    SELECT x.opportunity_id, x.to_stage_id, x.changed_at,
+           pg_catalog.lead(x.to_stage_id) OVER w AS next_stage_id
+    FROM @extschema@.opportunity_stage_history x
+    WHERE x.changed_at <= coalesce(stage_conversion.as_of, pg_catalog.now())
+      AND (stage_conversion.from_time IS NULL OR x.changed_at >= stage_conversion.from_time)
+    WINDOW w AS (PARTITION BY x.opportunity_id ORDER BY x.changed_at, x.history_id)
+), spells AS (
+    SELECT h.to_stage_id AS stage_id, s.name AS stage_name, s.position, o.owner_id, u.team,
+           CASE WHEN h.next_stage_id IS NULL THEN 'open'
+                WHEN ns.is_lost THEN 'lost'
+                WHEN ns.is_won OR ns.position > s.position THEN 'advanced'
                 ELSE 'back' END AS outcome
-    FROM @extschema@.stage_spells s, p
-    WHERE NOT s.is_won AND NOT s.is_lost AND s.entered_at <= p.as_of
-      AND (stage_conversion.from_time IS NULL OR s.entered_at >= stage_conversion.from_time)
-      AND (stage_conversion.to_time IS NULL OR s.entered_at < stage_conversion.to_time)
+    FROM h
+    JOIN @extschema@.opportunities o ON o.opportunity_id = h.opportunity_id
+    JOIN @extschema@.pipeline_stages s ON s.stage_id = h.to_stage_id
+    LEFT JOIN @extschema@.users u ON u.user_id = o.owner_id
+    LEFT JOIN @extschema@.pipeline_stages ns ON ns.stage_id = h.next_stage_id
+    WHERE NOT s.is_won AND NOT s.is_lost
+      AND (stage_conversion.to_time IS NULL OR h.changed_at < stage_conversion.to_time)
 ), counts AS (
     SELECT CASE WHEN GROUPING(owner_id) = 0 THEN 'owner' WHEN GROUPING(team) = 0 THEN 'team' ELSE 'stage' END AS breakdown,
            stage_id, stage_name, position, owner_id, team, pg_catalog.count(*) AS entered,

@@ -2,17 +2,22 @@
 # Benchmark (issue 16): roll-ups over $opps opportunities and $opps x $per stage-history rows, the
 # crm views and functions beside the best hand-written SQL for the same result, in the same run,
 # with the results checked equal (EXCEPT both ways: the script fails if any row differs).
-#   1. crm.forecast_rollup, one quarter, every user (the whole reporting chain of each, against
-#      quota) — hand-written: the chain by a recursive CTE, the quarter's deals filtered first and
-#      summed per owner once, then per chain;
+#   1. one quarter, every user (the whole reporting chain of each, against quota): the function
+#      crm.forecast_rollup('quarter', start), and the view crm.forecast_rollup filtered on the
+#      quarter — hand-written: the chain by a recursive CTE, the deals whose close date lies in
+#      the quarter's range filtered first and summed per owner once, then per chain (the view
+#      cannot do that: the planner does not turn period_start = X into a range of close dates, so
+#      it computes every deal's period, one date_trunc per deal);
 #   2. the same for every period (months and quarters) and user: sums over the whole view;
 #   3. crm.stage_conversion over the last 12 months (per stage, owner and team, from the stage
 #      history: each spell's next stage by lead()) — hand-written: the same window over the
-#      history, the outcome per spell and GROUPING SETS, without the stage_spells view's joins.
+#      history rows from the window's start to as_of only (a spell's next row is never earlier;
+#      a next row after as_of reads as none), the outcome per spell and GROUPING SETS.
 # The org: $users staff in a four-level tree (1 head, 10 VPs, 10% managers, the rest reps), each
 # with a quarterly quota; deals over three years, 90% USD and 10% EUR; each deal has $per history
 # rows through the stages, ending won or lost for closed deals. Medians of $runs interleaved runs,
-# one process (no parallel workers: the comparison is of plans, not of cores).
+# one process (no parallel workers: the comparison is of plans, not of cores), of the elapsed time
+# and of the server process's CPU time (on a shared machine the steadier of the two).
 # Run with: scripts/bench test/bench/forecast_rollup.sh   (ROLLUP_OPPS, ROLLUP_HISTORY_PER_OPP, ROLLUP_USERS)
 set -euo pipefail
 
@@ -69,8 +74,9 @@ RESET session_replication_role;
 VACUUM (FREEZE, ANALYZE) crm.users, crm.opportunities, crm.opportunity_stage_history, crm.sales_quotas;
 SQL
 
-quarter="DATE '2025-04-01'"
+quarter="DATE '2025-04-01'" quarter_end="DATE '2025-07-01'"
 view_quarter="SELECT * FROM crm.forecast_rollup WHERE period_kind = 'quarter' AND period_start = $quarter"
+func_quarter="SELECT * FROM crm.forecast_rollup('quarter', $quarter)"
 hand_quarter="WITH RECURSIVE chain (manager_id, user_id) AS (
     SELECT u.user_id, u.user_id FROM crm.users u
     UNION ALL SELECT c.manager_id, u.user_id FROM chain c JOIN crm.users u ON u.manager_id = c.user_id
@@ -84,8 +90,7 @@ hand_quarter="WITH RECURSIVE chain (manager_id, user_id) AS (
     FROM crm.opportunities o JOIN crm.pipeline_stages s USING (stage_id)
     WHERE o.owner_id IS NOT NULL AND s.forecast_category <> 'omitted'
       AND coalesce(o.closed_at::date, o.expected_close) >= $quarter
-      AND coalesce(o.closed_at::date, o.expected_close) < $quarter + 92
-      AND date_trunc('quarter', coalesce(o.closed_at::date, o.expected_close)::timestamp)::date = $quarter
+      AND coalesce(o.closed_at::date, o.expected_close) < $quarter_end
     GROUP BY o.owner_id, o.currency
 ), d AS (
     SELECT c.manager_id AS user_id, w.currency, sum(w.deals) AS deals, sum(w.closed) AS closed, sum(w.commit) AS commit,
@@ -138,20 +143,20 @@ FROM f GROUP BY kind"
 window="TIMESTAMPTZ '2025-07-01 00:00+00', TIMESTAMPTZ '2026-07-01 00:00+00', TIMESTAMPTZ '2026-07-01 00:00+00'"
 view_conv="SELECT * FROM crm.stage_conversion($window)"
 hand_conv="WITH h AS (
-    SELECT x.opportunity_id, x.to_stage_id, x.changed_at,
-           lead(x.changed_at) OVER w AS left_at, lead(x.to_stage_id) OVER w AS next_stage_id
+    SELECT x.opportunity_id, x.to_stage_id, x.changed_at, lead(x.to_stage_id) OVER w AS next_stage_id
     FROM crm.opportunity_stage_history x
+    WHERE x.changed_at >= TIMESTAMPTZ '2025-07-01 00:00+00' AND x.changed_at <= TIMESTAMPTZ '2026-07-01 00:00+00'
     WINDOW w AS (PARTITION BY x.opportunity_id ORDER BY x.changed_at, x.history_id)
 ), spells AS (
     SELECT h.to_stage_id AS stage_id, s.name AS stage_name, s.position, o.owner_id, u.team,
-           CASE WHEN h.left_at IS NULL OR h.left_at > TIMESTAMPTZ '2026-07-01 00:00+00' THEN 'open'
+           CASE WHEN h.next_stage_id IS NULL THEN 'open'
                 WHEN ns.is_lost THEN 'lost' WHEN ns.is_won OR ns.position > s.position THEN 'advanced' ELSE 'back' END AS outcome
     FROM h JOIN crm.pipeline_stages s ON s.stage_id = h.to_stage_id
     JOIN crm.opportunities o ON o.opportunity_id = h.opportunity_id
     LEFT JOIN crm.users u ON u.user_id = o.owner_id
     LEFT JOIN crm.pipeline_stages ns ON ns.stage_id = h.next_stage_id
     WHERE NOT s.is_won AND NOT s.is_lost
-      AND h.changed_at >= TIMESTAMPTZ '2025-07-01 00:00+00' AND h.changed_at < TIMESTAMPTZ '2026-07-01 00:00+00'
+      AND h.changed_at < TIMESTAMPTZ '2026-07-01 00:00+00'
 ), counts AS (
     SELECT CASE WHEN GROUPING(owner_id) = 0 THEN 'owner' WHEN GROUPING(team) = 0 THEN 'team' ELSE 'stage' END AS breakdown,
            stage_id, stage_name, owner_id, team, count(*) AS entered,
@@ -172,17 +177,63 @@ check() { # $1 name, $2 crm query, $3 hand-written query
 	printf '  %-44s %8s rows, %s differ\n' "$1" "$rows" "$diff"
 	[ "$diff" = 0 ] || { echo "the results differ" >&2; exit 1; }
 }
-check "forecast_rollup, one quarter" "$view_quarter" "$hand_quarter"
+check "forecast_rollup(quarter), function" "$func_quarter" "$hand_quarter"
+check "forecast_rollup, one quarter (view)" "$view_quarter" "$hand_quarter"
 check "forecast_rollup, every period (sums)" "$view_all" "$hand_all"
 check "stage_conversion, 12 months" "$view_conv" "$hand_conv"
 
-read -r vq hq va ha vc hc < <(time_queries "SET max_parallel_workers_per_gather = 0; SET TimeZone = 'UTC';" \
-	"$view_quarter" "$hand_quarter" "$view_all" "$hand_all" "$view_conv" "$hand_conv")
+# time_and_cpu SETTINGS QUERY...: as time_queries (test/bench/lib.bash: one untimed warm-up run of
+# each, then $runs interleaved runs, medians), two lines: the elapsed milliseconds of each query,
+# then the CPU milliseconds its server process used (user + system, from /proc/PID/stat; "nan"
+# when the server is not on this machine). On a shared machine the elapsed time is mostly
+# waiting for a core; the CPU time is the work the plan does.
+time_and_cpu() {
+	local settings=$1 tick
+	shift
+	tick=$(getconf CLK_TCK)
+	{
+		echo "$settings"
+		echo 'SELECT pg_backend_pid() AS bench_pid \gset'
+		echo '\setenv BENCH_PID :bench_pid'
+		for query in "$@"; do echo "$query \g /dev/null"; done
+		echo '\timing on'
+		for ((run = 0; run < runs; run++)); do
+			for query in "$@"; do
+				echo "\\! awk '{ print \"cpu\", \$14 + \$15 }' /proc/\$BENCH_PID/stat 2>/dev/null || echo cpu nan"
+				echo "$query \g /dev/null"
+			done
+		done
+		echo "\\! awk '{ print \"cpu\", \$14 + \$15 }' /proc/\$BENCH_PID/stat 2>/dev/null || echo cpu nan"
+	} | psql_bench -At | awk -v n=$# -v runs=$runs -v tick="$tick" '
+		function median(a, q,   r, i, x, v) {
+			for (r = 0; r < runs; r++) {
+				x = a[q, r] + 0
+				for (i = r; i > 0 && v[i - 1] > x; i--) v[i] = v[i - 1]
+				v[i] = x
+			}
+			return v[int(runs / 2)]
+		}
+		/^Time: / { t[tc % n, int(tc / n)] = $2; tc++ }
+		/^cpu / { if (seen) { c[cc % n, int(cc / n)] = ($2 - last) * 1000 / tick; cc++ } last = $2; seen = 1 }
+		END {
+			for (q = 0; q < n; q++) printf "%s%s", (q ? " " : ""), median(t, q); print ""
+			for (q = 0; q < n; q++) printf "%s%s", (q ? " " : ""), median(c, q); print ""
+		}'
+}
+{ read -r fq vq hq va ha vc hc; read -r cfq cvq chq cva cha cvc chc; } < <(time_and_cpu \
+	"SET max_parallel_workers_per_gather = 0; SET TimeZone = 'UTC';" \
+	"$func_quarter" "$view_quarter" "$hand_quarter" "$view_all" "$hand_all" "$view_conv" "$hand_conv")
 ratio() { echo "$1 / $2" | bc -l; }
 echo "== $opps deals, $((opps * per)) history rows, $users staff (median of $runs, ms; crm / hand-written: target <= 1)"
-printf '  forecast_rollup, one quarter     crm %9.1f   hand-written %9.1f   ratio %5.2f\n' "$vq" "$hq" "$(ratio "$vq" "$hq")"
-printf '  forecast_rollup, every period    crm %9.1f   hand-written %9.1f   ratio %5.2f\n' "$va" "$ha" "$(ratio "$va" "$ha")"
-printf '  stage_conversion, 12 months      crm %9.1f   hand-written %9.1f   ratio %5.2f\n' "$vc" "$hc" "$(ratio "$vc" "$hc")"
+echo "   elapsed, then the CPU time of the server process (the plan's work, less the waiting for a core)"
+line() { # label crm hand crm_cpu hand_cpu [note]
+	printf '  %-32s crm %9.1f   hand-written %9.1f   ratio %5.2f   | cpu %9.1f %9.1f   ratio %5.2f%s\n' \
+		"$1" "$2" "$3" "$(ratio "$2" "$3")" "$4" "$5" "$(ratio "$4" "$5")" "${6:+   ($6)}"
+}
+line "forecast_rollup, one quarter" "$fq" "$hq" "$cfq" "$chq" "the function"
+line "forecast_rollup, one quarter" "$vq" "$hq" "$cvq" "$chq" "the view, filtered"
+line "forecast_rollup, every period" "$va" "$ha" "$cva" "$cha"
+line "stage_conversion, 12 months" "$vc" "$hc" "$cvc" "$chc"
 psql_bench <<'SQL'
 SET session_replication_role = replica;
 TRUNCATE crm.opportunity_stage_history, crm.opportunity_expected_close_history, crm.forecast_submissions,

@@ -41,7 +41,7 @@
 --   Cy:  attainment 1.5, gap -1000, remaining 0 (quota met), coverage NULL
 --   Oz Q3: no deals: closed 0, attainment 0, gap 5000, coverage 0/5000 = 0
 BEGIN;
-SELECT plan(48);
+SELECT plan(55);
 SET LOCAL TimeZone = 'UTC';
 
 CREATE ROLE fq_vic; CREATE ROLE fq_mo; CREATE ROLE fq_ana; CREATE ROLE fq_ben; CREATE ROLE fq_jo;
@@ -127,6 +127,36 @@ SELECT results_eq($$SELECT user_id, quota, round(attainment, 4), gap, remaining_
                            (8005, 2000, 1.5000, -1000, 0, NULL),
                            (8007, NULL, NULL, NULL, NULL, NULL)$$,
                   'forecast_rollup: quota, attainment, gap, remaining quota and coverage (zero quota and quota met: coverage NULL; no quota: all NULL)');
+-- crm.forecast_rollup(period_kind, period_start): the same rows for one period, by hand as above,
+-- and equal to the view filtered on each period there is (in UTC and at UTC+14, where the deals
+-- closed late on a day UTC fall in the next day, some in the next month or quarter).
+SELECT results_eq($$SELECT user_id, deals, closed, commit, best_case, pipeline, commit_forecast, best_case_forecast,
+                           open_pipeline, weighted_pipeline
+                    FROM crm.forecast_rollup('quarter', '2026-04-01') WHERE user_id IN (8001, 8002, 8003, 8004, 8005, 8007)
+                     AND currency = 'USD' ORDER BY user_id$$,
+                  $$VALUES (8001::bigint, 9::numeric, 4500::numeric, 3500::numeric, 4250::numeric, 15000::numeric, 8000::numeric, 12250::numeric, 22750::numeric, 8350::numeric),
+                           (8002, 8, 1500, 3500, 4250, 15000, 5000, 9250, 22750, 8350),
+                           (8003, 5, 1000, 2000, 4250, 5000, 3000, 7250, 11250, 6150),
+                           (8004, 2, 500, 1500, 0, 0, 2000, 2000, 1500, 1200),
+                           (8005, 1, 3000, 0, 0, 0, 3000, 3000, 0, 0),
+                           (8007, 1, 0, 0, 250, 0, 0, 250, 250, 150)$$,
+                  'forecast_rollup(''quarter'', Q2): the cumulative figures up the whole chain, by hand');
+CREATE FUNCTION pg_temp.fq_rollup_differs() RETURNS bigint LANGUAGE sql AS $$
+    SELECT (SELECT count(*) FROM (SELECT r.* FROM (SELECT DISTINCT period_kind, period_start FROM crm.forecast_rollup) p,
+                                       LATERAL crm.forecast_rollup(p.period_kind, p.period_start) r
+                                  EXCEPT ALL SELECT * FROM crm.forecast_rollup) a)
+         + (SELECT count(*) FROM (SELECT * FROM crm.forecast_rollup
+                                  EXCEPT ALL SELECT r.* FROM (SELECT DISTINCT period_kind, period_start FROM crm.forecast_rollup) p,
+                                       LATERAL crm.forecast_rollup(p.period_kind, p.period_start) r) b) $$;
+SELECT is(pg_temp.fq_rollup_differs(), 0::bigint, 'forecast_rollup(kind, start) = the view filtered on each of its periods');
+SET LOCAL TimeZone = 'Pacific/Kiritimati';
+SELECT is(pg_temp.fq_rollup_differs(), 0::bigint, 'forecast_rollup(kind, start) = the view filtered, at UTC+14 too');
+SET LOCAL TimeZone = 'UTC';
+SELECT is_empty($$SELECT * FROM crm.forecast_rollup(NULL, '2026-04-01')$$, 'forecast_rollup(NULL, start): no rows');
+SELECT throws_ok($$SELECT * FROM crm.forecast_rollup('quarter', '2026-05-01')$$, '22023', NULL,
+                 'forecast_rollup: a period start that is not one is 22023');
+SELECT throws_ok($$SELECT * FROM crm.forecast_rollup('week', '2026-04-01')$$, '22023', NULL,
+                 'forecast_rollup: an unknown period kind is 22023');
 SELECT results_eq($$SELECT deals, closed, quota, attainment, gap, coverage FROM crm.forecast_rollup
                     WHERE user_id = 8006 AND period_kind = 'quarter' AND period_start = '2026-07-01'$$,
                   $$VALUES (0::numeric, 0::numeric, 5000::numeric, 0::numeric, 5000::numeric, 0::numeric)$$,
@@ -185,6 +215,10 @@ SELECT results_eq($$SELECT closed, best_case_forecast, open_pipeline, quota FROM
                     WHERE user_id = 8003 AND period_kind = 'quarter' AND period_start = '2026-04-01' AND currency = 'USD'$$,
                   $$VALUES (1000::numeric, 7000::numeric, 11000::numeric, 4000::numeric)$$,
                   'RLS: a rep''s roll-up counts their own deals');
+SELECT results_eq($$SELECT closed, best_case_forecast, open_pipeline, quota FROM crm.forecast_rollup('quarter', '2026-04-01')
+                    WHERE user_id = 8003 AND currency = 'USD'$$,
+                  $$VALUES (1000::numeric, 7000::numeric, 11000::numeric, 4000::numeric)$$,
+                  'RLS: forecast_rollup(kind, start) counts the rep''s own deals, as the view');
 SELECT is((SELECT count(*) FROM crm.forecast_deals WHERE owner_id <> 8003), 0::bigint, 'RLS: a rep sees no one else''s deals');
 SELECT results_eq($$SELECT user_id FROM crm.sales_quotas WHERE user_id BETWEEN 8001 AND 8007$$, $$VALUES (8003::bigint)$$,
                   'RLS: a rep sees their own quota only');

@@ -58,7 +58,7 @@
 -- Aging (t100): negotiation P90 = 10: d31 in it for 100 days -> aging; d30 (5 days) not;
 --   prospect, opportunity and lead have no P90 -> none. So exactly d31 (100 days, P90 10).
 BEGIN;
-SELECT plan(39);
+SELECT plan(45);
 SET LOCAL TimeZone = 'UTC';
 
 CREATE ROLE sa_ana; CREATE ROLE sa_ben; CREATE ROLE sa_cy; CREATE ROLE sa_sam;
@@ -217,6 +217,67 @@ SELECT throws_ok($$UPDATE sa_fake SET expected_close = '2026-02-02'$$, '42501', 
 -- the restore path: no record while a dump is being restored is covered by restoring_dump() in the WHEN clause
 SELECT is((SELECT count(*) FROM crm.opportunity_expected_close_history WHERE opportunity_id = 7010), 0::bigint, 'no history for a deal whose date never changed');
 SELECT is((SELECT count(*) FROM crm.stage_durations(NULL, NULL, NULL)), (SELECT count(*) FROM crm.stage_durations(NULL, NULL, now())), 'as_of NULL is now()');
+
+-- 8. The spells' window runs over the history rows in [from_time, as_of] only: the rows at the
+-- edges. Prospect by t30 exactly: d1 (next row t10) and d4 (next row t30 = as_of) advanced, d2
+-- lost (t20), d3 d5 d6 still there (next rows t50 or none) -> 6 entered, 2 / 3. One second before
+-- t30, d4's move has not happened: 1 advanced, 4 open -> 1 / 2.
+SELECT results_eq($$SELECT entered, advanced, lost, moved_back, still_open, conversion_rate FROM crm.stage_conversion(NULL, NULL, '2026-01-31 00:00+00') WHERE breakdown = 'stage' AND stage_id = 2$$,
+    $$VALUES (6::bigint, 2::bigint, 1::bigint, 0::bigint, 3::bigint, 2::float8 / 3)$$, 'prospect as of t30: d4''s move at t30 counts');
+SELECT results_eq($$SELECT entered, advanced, lost, moved_back, still_open, conversion_rate FROM crm.stage_conversion(NULL, NULL, '2026-01-30 23:59:59+00') WHERE breakdown = 'stage' AND stage_id = 2$$,
+    $$VALUES (6::bigint, 1::bigint, 1::bigint, 0::bigint, 4::bigint, 0.5::float8)$$, 'prospect one second before t30: d4 still open');
+-- Opportunity spells entered from t10 exactly: d1 (t10, left t30: 20e), d4 (t30, left t40: 10e),
+-- d6 (t50, censored at t100: 50c) -> n 3, events 2; S(10) = 2/3, S(20) = 1/3 -> median 20.
+SELECT results_eq($$SELECT n, events, censored, median_days FROM crm.stage_durations('2026-01-11 00:00+00', NULL, '2026-04-11 00:00+00') WHERE breakdown = 'stage' AND stage_id = 3$$,
+    $$VALUES (3::bigint, 2::bigint, 1::bigint, 20::float8)$$, 'opportunity spells from t10: the spell entered at t10 counts, left at t30');
+-- Prospect as of t20: d1 10e, d2 20e (left at t20 = as_of), d3 15c, d4 20c (left t30), d5 10c, d6 20c.
+SELECT results_eq($$SELECT n, events, censored FROM crm.stage_durations(NULL, NULL, '2026-01-21 00:00+00') WHERE breakdown = 'stage' AND stage_id = 2$$,
+    $$VALUES (6::bigint, 2::bigint, 4::bigint)$$, 'prospect as of t20: 2 events, 4 censored');
+-- And on a grid of windows whose edges fall on, just before and just after history rows: the
+-- figures equal those computed from crm.stage_spells (the window over the whole history).
+CREATE TEMP TABLE sa_edge (x timestamptz);
+INSERT INTO sa_edge SELECT NULL UNION ALL
+SELECT pg_temp.t(d) + s * interval '1 second' FROM unnest('{10,30,50}'::numeric[]) d, unnest('{-1,0,1}'::int[]) s;
+SELECT is((SELECT count(*) FROM sa_edge f, sa_edge t2, sa_edge a, LATERAL (
+    (SELECT breakdown, stage_id, owner_id, team, entered, advanced, lost, moved_back, still_open FROM crm.stage_conversion(f.x, t2.x, a.x)
+     EXCEPT ALL
+     SELECT CASE WHEN GROUPING(owner_id) = 0 THEN 'owner' WHEN GROUPING(team) = 0 THEN 'team' ELSE 'stage' END, stage_id, owner_id, team,
+            count(*), count(*) FILTER (WHERE o = 'advanced'), count(*) FILTER (WHERE o = 'lost'),
+            count(*) FILTER (WHERE o = 'back'), count(*) FILTER (WHERE o = 'open')
+     FROM (SELECT s.*, CASE WHEN s.left_at IS NULL OR s.left_at > coalesce(a.x, now()) THEN 'open' WHEN s.next_is_lost THEN 'lost'
+                            WHEN s.next_is_won OR s.next_position > s.position THEN 'advanced' ELSE 'back' END AS o
+           FROM crm.stage_spells s
+           WHERE NOT s.is_won AND NOT s.is_lost AND s.entered_at <= coalesce(a.x, now())
+             AND (f.x IS NULL OR s.entered_at >= f.x) AND (t2.x IS NULL OR s.entered_at < t2.x)) z
+     GROUP BY GROUPING SETS ((stage_id), (stage_id, owner_id), (stage_id, team)))
+    UNION ALL
+    (SELECT CASE WHEN GROUPING(owner_id) = 0 THEN 'owner' WHEN GROUPING(team) = 0 THEN 'team' ELSE 'stage' END, stage_id, owner_id, team,
+            count(*), count(*) FILTER (WHERE o = 'advanced'), count(*) FILTER (WHERE o = 'lost'),
+            count(*) FILTER (WHERE o = 'back'), count(*) FILTER (WHERE o = 'open')
+     FROM (SELECT s.*, CASE WHEN s.left_at IS NULL OR s.left_at > coalesce(a.x, now()) THEN 'open' WHEN s.next_is_lost THEN 'lost'
+                            WHEN s.next_is_won OR s.next_position > s.position THEN 'advanced' ELSE 'back' END AS o
+           FROM crm.stage_spells s
+           WHERE NOT s.is_won AND NOT s.is_lost AND s.entered_at <= coalesce(a.x, now())
+             AND (f.x IS NULL OR s.entered_at >= f.x) AND (t2.x IS NULL OR s.entered_at < t2.x)) z
+     GROUP BY GROUPING SETS ((stage_id), (stage_id, owner_id), (stage_id, team))
+     EXCEPT ALL
+     SELECT breakdown, stage_id, owner_id, team, entered, advanced, lost, moved_back, still_open FROM crm.stage_conversion(f.x, t2.x, a.x))) d),
+    0::bigint, 'stage_conversion on 1000 windows equals the count over crm.stage_spells');
+SELECT is((SELECT count(*) FROM (SELECT FROM sa_edge f, sa_edge t2, sa_edge a, LATERAL (
+    SELECT breakdown, stage_id, owner_id, team, n, events, censored, median_days, p75_days, p90_days FROM crm.stage_durations(f.x, t2.x, a.x)
+    UNION ALL
+    SELECT CASE WHEN GROUPING(owner_id) = 0 THEN 'owner' WHEN GROUPING(team) = 0 THEN 'team' ELSE 'stage' END, stage_id, owner_id, team,
+           count(*), count(*) FILTER (WHERE ev), count(*) FILTER (WHERE NOT ev),
+           crm.km_median(crm.km_fit(days, ev)), crm.km_quantile(crm.km_fit(days, ev), 0.75), crm.km_quantile(crm.km_fit(days, ev), 0.9)
+    FROM (SELECT s.*, s.left_at IS NOT NULL AND s.left_at <= coalesce(a.x, now()) AS ev,
+                 extract(epoch FROM least(coalesce(s.left_at, 'infinity'), coalesce(a.x, now())) - s.entered_at)::float8 / 86400 AS days
+          FROM crm.stage_spells s
+          WHERE NOT s.is_won AND NOT s.is_lost AND s.entered_at <= coalesce(a.x, now())
+            AND (f.x IS NULL OR s.entered_at >= f.x) AND (t2.x IS NULL OR s.entered_at < t2.x)) z
+    GROUP BY GROUPING SETS ((stage_id), (stage_id, owner_id), (stage_id, team))) d
+    GROUP BY f.x, t2.x, a.x, d.breakdown, d.stage_id, d.owner_id, d.team, d.n, d.events, d.censored, d.median_days, d.p75_days, d.p90_days
+    HAVING count(*) <> 2) x),
+    0::bigint, 'stage_durations on 1000 windows equals the Kaplan-Meier fits over crm.stage_spells');
 
 SELECT * FROM finish();
 ROLLBACK;
