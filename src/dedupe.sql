@@ -423,16 +423,34 @@ RETURNS TABLE (contact_id bigint, best_probability double precision)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     s @extschema@.duplicate_settings;
+    wt jsonb;   -- {"field": {"level": log2(m / u), ...}, ...}: the model's weights, computed once
 BEGIN
     SELECT * INTO s FROM @extschema@.duplicate_settings;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'the row of crm.duplicate_settings is missing' USING ERRCODE = 'object_not_in_prerequisite_state',
             HINT = 'INSERT INTO crm.duplicate_settings DEFAULT VALUES restores the defaults.';
     END IF;
+    SELECT jsonb_object_agg(f.field, f.levels) INTO wt
+      FROM (SELECT fm.key AS field,
+                   jsonb_object_agg(l.key, (log(2.0, (l.value ->> 0)::numeric) - log(2.0, (l.value ->> 1)::numeric))::double precision) AS levels
+              FROM jsonb_each(s.model) fm, jsonb_each(fm.value) l
+             WHERE fm.key IN ('first_name', 'last_name', 'email', 'phone', 'account')
+             GROUP BY fm.key) f;
+    -- A pair's weight: the sum over the fields of its level's weight (0 for a field or level the
+    -- model lacks), as crm.duplicate_probability computes it; its probability from the weight.
     RETURN QUERY
-    WITH scored AS MATERIALIZED (
-        SELECT d.contact_a, d.contact_b, d.blocks, d.evidence, w.weight, w.probability
-          FROM @extschema@.dedupe_pairs(ids) d, @extschema@.duplicate_probability(d.evidence) w),
+    WITH weighed AS (
+        SELECT d.contact_a, d.contact_b, d.blocks, d.evidence,
+               coalesce((wt -> 'first_name' ->> (d.evidence -> 'first_name' ->> 'level'))::double precision, 0)
+             + coalesce((wt -> 'last_name' ->> (d.evidence -> 'last_name' ->> 'level'))::double precision, 0)
+             + coalesce((wt -> 'email' ->> (d.evidence -> 'email' ->> 'level'))::double precision, 0)
+             + coalesce((wt -> 'phone' ->> (d.evidence -> 'phone' ->> 'level'))::double precision, 0)
+             + coalesce((wt -> 'account' ->> (d.evidence -> 'account' ->> 'level'))::double precision, 0) AS weight
+          FROM @extschema@.dedupe_pairs(ids) d),
+    scored AS MATERIALIZED (
+        SELECT w.contact_a, w.contact_b, w.blocks, w.evidence, w.weight,
+               1.0 / (1.0 + (1.0 - s.match_prior) / s.match_prior * power(2.0::double precision, -w.weight)) AS probability
+          FROM weighed w),
     removed AS (
         DELETE FROM @extschema@.duplicate_candidates c
          WHERE c.status = 'new'
