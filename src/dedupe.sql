@@ -305,7 +305,9 @@ COMMENT ON TABLE @extschema@.duplicate_candidates IS
 -- Reads every contact: run only by the extension's own functions, with the owner's rights.
 CREATE FUNCTION @extschema@.dedupe_blocks(ids bigint[])
 RETURNS TABLE (contact_a bigint, contact_b bigint, blocks text[])
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+-- JIT compiling this query cost half its time at 5,000 contacts (3.5 of 7 s)
+SET jit = off AS $$
 DECLARE
     s @extschema@.duplicate_settings;
     dedupe_window constant int := 3;
@@ -317,15 +319,19 @@ BEGIN
     END IF;
     IF ids IS NULL THEN
         RETURN QUERY
+        -- the keys of every contact: contact_phonetic_key and contact_match_name written out, so
+        -- that each name is normalised and given its Soundex code once
         WITH k AS MATERIALIZED (
-            SELECT c.contact_id,
-                   @extschema@.normalize_email(c.email) AS email,
-                   @extschema@.normalize_phone(c.phone, c.country) AS phone,
-                   @extschema@.contact_phonetic_key(c.first_name, c.last_name) AS phonetic,
-                   @extschema@.contact_match_name(c.first_name, c.last_name) AS name,
-                   coalesce(@extschema@.normalize_name(c.first_name), '') AS n1,
-                   coalesce(@extschema@.normalize_name(c.last_name), '') AS n2
-              FROM @extschema@.contacts c),
+            SELECT c.contact_id, c.email, c.phone, c.n1, c.n2,
+                   pg_catalog.textcat(LEAST(c.s1, c.s2), GREATEST(c.s1, c.s2)) AS phonetic,
+                   pg_catalog.btrim(pg_catalog.textcat(pg_catalog.textcat(c.n1, ' '), c.n2)) AS name
+              FROM (SELECT n.*, @extschema@.soundex(n.n1) AS s1, @extschema@.soundex(n.n2) AS s2
+                      FROM (SELECT c.contact_id,
+                                   @extschema@.normalize_email(c.email) AS email,
+                                   @extschema@.normalize_phone(c.phone, c.country) AS phone,
+                                   coalesce(@extschema@.normalize_name(c.first_name), '') AS n1,
+                                   coalesce(@extschema@.normalize_name(c.last_name), '') AS n2
+                              FROM @extschema@.contacts c OFFSET 0) n OFFSET 0) c),
         -- the exact keys, one row per contact and block, with the size of the key's block
         keyed AS MATERIALIZED (
             SELECT x.contact_id, x.block, x.key, LEAST(x.n1, x.n2) AS lo, GREATEST(x.n1, x.n2) AS hi,
