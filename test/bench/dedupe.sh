@@ -13,8 +13,11 @@ set -euo pipefail
 runs=${RUNS:-5}
 people=${DEDUPE_PEOPLE:-5000}
 dup_rate=${DEDUPE_DUP_RATE:-0.1}
+# DEDUPE_PEOPLE may list sizes ("50000 200000 1000000"): each is generated and measured in turn
+# (the last stays for the incremental measurement). The refresh under the installed model (before
+# EM) runs by default only up to 100,000 people (DEDUPE_INSTALLED=1 or 0 decides).
 source "$(dirname "$0")/lib.bash"
-bench_record dedupe DEDUPE_PEOPLE DEDUPE_DUP_RATE RUNS
+bench_record dedupe DEDUPE_PEOPLE DEDUPE_DUP_RATE DEDUPE_INSTALLED RUNS
 trap 'bench_finish $?' EXIT
 # The figures go into docs/benchmarks.md and, as the measurement the docs state, into the
 # bench:dedupe section of docs/data_quality.md (unless CRM_BENCH_RESULTS names another file).
@@ -27,26 +30,6 @@ bench_write_results() {
 	fi
 }
 cd "${CRM_ROOT:-$(dirname "$0")/../..}"
-
-psql_bench -At <<SQL
-\\set dd_people $people
-\\set dd_dup_rate $dup_rate
-\\set dd_seed 0.31
-DELETE FROM crm.contacts WHERE contact_id >= 800000000;
-UPDATE crm.duplicate_settings SET incremental = false, insert_rule = 'allow';
-\\i test/lib/dedupe_data.sql
-UPDATE crm.duplicate_settings SET incremental = true;
-CREATE TABLE IF NOT EXISTS bench_dedupe_truth (contact_id bigint PRIMARY KEY, person int NOT NULL);
-TRUNCATE bench_dedupe_truth;
-INSERT INTO bench_dedupe_truth SELECT * FROM dd_truth;
-SQL
-# as autovacuum would: statistics, and the GIN index's pending list merged
-psql_bench -q -c 'VACUUM ANALYZE crm.contacts'
-psql_bench -At <<SQL
-SELECT '== data: ' || count(*) || ' contacts of ' || count(DISTINCT person) || ' people, '
-       || (SELECT count(*) FROM bench_dedupe_truth x JOIN bench_dedupe_truth y ON y.person = x.person AND y.contact_id > x.contact_id)
-       || ' true duplicate pairs' FROM bench_dedupe_truth;
-SQL
 
 # precision, recall and F1 of the stored pairs at a threshold, against the labels
 quality() { # label
@@ -70,28 +53,90 @@ FROM r ORDER BY threshold;
 SQL
 }
 
-echo "== blocking (e-mail, phone, phonetic key, trigram similarity >= trigram_threshold)"
-psql_bench -At <<'SQL'
-\timing on
-CREATE TEMP TABLE p AS SELECT contact_a, contact_b FROM crm.dedupe_pairs(NULL) WHERE contact_a >= 800000000;
-\timing off
-WITH truth AS (SELECT x.contact_id AS a, y.contact_id AS b FROM bench_dedupe_truth x
-               JOIN bench_dedupe_truth y ON y.person = x.person AND y.contact_id > x.contact_id)
-SELECT format('   %s candidate pairs (%s per contact); blocking recall %s (%s of %s true pairs share a block)',
-              (SELECT count(*) FROM p), round((SELECT count(*) FROM p)::numeric / (SELECT count(*) FROM bench_dedupe_truth), 2),
-              round(count(p.*)::numeric / count(*), 4), count(p.*), count(*))
-FROM truth LEFT JOIN p ON (p.contact_a, p.contact_b) = (truth.a, truth.b);
+# ms SQL: runs one statement with \timing, prints its milliseconds
+ms() { psql_bench -At -c '\timing on' -c "$1" | awk '/^Time: / { print $2 }'; }
+
+# run_size PEOPLE: generates the set, then blocking, features, EM, refresh and their quality
+run_size() {
+	local people=$1
+load_start=$(date +%s)
+psql_bench -At <<SQL
+\\set dd_people $people
+\\set dd_dup_rate $dup_rate
+\\set dd_seed 0.31
+DELETE FROM crm.contacts WHERE contact_id >= 800000000;
+UPDATE crm.duplicate_settings SET incremental = false, insert_rule = 'allow';
+\\i test/lib/dedupe_data.sql
+UPDATE crm.duplicate_settings SET incremental = true;
+CREATE TABLE IF NOT EXISTS bench_dedupe_truth (contact_id bigint PRIMARY KEY, person int NOT NULL);
+TRUNCATE bench_dedupe_truth;
+INSERT INTO bench_dedupe_truth SELECT * FROM dd_truth;
+SQL
+# as autovacuum would: statistics, and the GIN index's pending list merged
+psql_bench -q -c 'VACUUM ANALYZE crm.contacts'
+contacts=$(psql_bench -At -c 'SELECT count(*) FROM bench_dedupe_truth')
+psql_bench -At <<SQL
+SELECT '== data: ' || count(*) || ' contacts of ' || count(DISTINCT person) || ' people, '
+       || (SELECT count(*) FROM bench_dedupe_truth x JOIN bench_dedupe_truth y ON y.person = x.person AND y.contact_id > x.contact_id)
+       || ' true duplicate pairs (generated and loaded in $(( $(date +%s) - load_start )) s)' FROM bench_dedupe_truth;
 SQL
 
-echo "== installed model (defaults): full refresh"
-psql_bench -At -c '\timing on' -c 'SELECT crm.refresh_duplicate_candidates()' | sed 's/^/   /'
-quality installed
+echo "== blocking (e-mail, phone, phonetic key: in full up to block_max contacts, else sorted neighbourhood; trigram similarity >= trigram_threshold)"
+psql_bench -q -c 'DROP TABLE IF EXISTS bench_dedupe_blocks'
+t_block=$(ms 'CREATE TABLE bench_dedupe_blocks AS SELECT contact_a, contact_b, blocks FROM crm.dedupe_blocks(NULL) WHERE contact_a >= 800000000')
+psql_bench -At <<SQL
+WITH truth AS (SELECT x.contact_id AS a, y.contact_id AS b FROM bench_dedupe_truth x
+               JOIN bench_dedupe_truth y ON y.person = x.person AND y.contact_id > x.contact_id)
+SELECT format('   %s candidate pairs (%s per contact); blocking recall %s (%s of %s true pairs share a block); %s ms',
+              (SELECT count(*) FROM bench_dedupe_blocks), round((SELECT count(*) FROM bench_dedupe_blocks)::numeric / (SELECT count(*) FROM bench_dedupe_truth), 2),
+              round(count(p.*)::numeric / count(*), 4), count(p.*), count(*), round($t_block))
+FROM truth LEFT JOIN bench_dedupe_blocks p ON (p.contact_a, p.contact_b) = (truth.a, truth.b);
+SELECT '   pairs per block: ' || string_agg(format('%s %s', b, n), ', ' ORDER BY b)
+FROM (SELECT b, count(*) AS n FROM bench_dedupe_blocks, unnest(blocks) b GROUP BY b) z;
+SELECT format('   block sizes (e-mail, phone, phonetic key): largest %s, %s contacts in blocks of more than block_max (%s)',
+              max(n), coalesce(sum(n) FILTER (WHERE n > s.block_max), 0), s.block_max)
+FROM (SELECT count(*) AS n FROM crm.contacts c, LATERAL (VALUES (crm.normalize_email(c.email)), (crm.normalize_phone(c.phone, c.country)),
+                                                          (nullif(crm.contact_phonetic_key(c.first_name, c.last_name), ''))) v(key)
+      WHERE v.key IS NOT NULL GROUP BY v.key) z, crm.duplicate_settings s GROUP BY s.block_max;
+SQL
+pairs=$(psql_bench -At -c 'SELECT count(*) FROM bench_dedupe_blocks')
+psql_bench -q -c 'DROP TABLE bench_dedupe_blocks'
+
+if [ "${DEDUPE_INSTALLED:-$([ "$people" -le 100000 ] && echo 1 || echo 0)}" = 1 ]; then
+	echo "== installed model (defaults): full refresh"
+	psql_bench -At -c '\timing on' -c 'SELECT crm.refresh_duplicate_candidates()' | sed 's/^/   /'
+	quality installed
+fi
 
 echo "== EM (no labels): learned model"
-psql_bench -At -c '\timing on' -c "SELECT crm.train_duplicate_model() - 'model'" | sed 's/^/   /'
+em=$(psql_bench -At -c '\timing on' -c "SELECT crm.train_duplicate_model() - 'model'")
+t_em=$(awk '/^Time: / { print $2 }' <<<"$em")
+grep -v '^Time: ' <<<"$em" | sed 's/^/   /'
+echo "   $t_em ms"
 psql_bench -At -c "SELECT format('   %-10s %-8s m %s  u %s  weight %s', field, level, round(m::numeric, 4), round(u::numeric, 6), round(weight::numeric, 2)) FROM crm.duplicate_model()"
-psql_bench -At -c '\timing on' -c 'SELECT crm.refresh_duplicate_candidates()' | sed 's/^/   /'
+echo "== learned model: full refresh (blocking, features, probabilities, stored)"
+t_refresh=$(ms 'SELECT crm.refresh_duplicate_candidates()')
+echo "   $t_refresh ms"
 quality learned
+
+# EM itself iterates over the distinct comparison patterns (a few hundred), not the pairs: training
+# is blocking, then features (compare_contacts of every pair), then EM; the refresh is blocking,
+# then features, then probabilities and the store.
+awk -v b="$t_block" -v e="$t_em" -v r="$t_refresh" -v n="$contacts" 'BEGIN {
+	printf "== time per phase (%d contacts): blocking %.1f s; training = blocking + %.1f s (features and EM); refresh = blocking + %.1f s (features, probabilities, store)\n", n, b / 1000, (e - b) / 1000, (r - b) / 1000
+	printf "   train + refresh: %.1f s = %.3f ms per contact\n", (e + r) / 1000, (e + r) / n }'
+	scaling+=$(awk -v b="$t_block" -v e="$t_em" -v r="$t_refresh" -v n="$contacts" -v p="$pairs" 'BEGIN {
+		printf "   %9d %10d %8.2f %9.1f %9.1f %9.1f %9.1f %8.3f\n", n, p, p / n, b / 1000, e / 1000, r / 1000, (e + r) / 1000, (e + r) / n }')
+	scaling+=$'\n'
+
+}
+
+scaling=
+for size in $people; do
+	run_size "$size"
+done
+echo "== scaling: contacts, blocked pairs, pairs per contact; seconds: blocking, training (blocking, features, EM), refresh (blocking, features, probabilities, store), train + refresh; ms per contact"
+printf '%s' "$scaling"
 
 echo "== incremental: one new contact (a duplicate of an existing one), matched by the trigger, median of $runs (one session, after a warm-up insert)"
 {

@@ -10,7 +10,7 @@
 INSERT INTO crm.contacts (contact_id, first_name, last_name) VALUES (870000001, 'Committed', 'Before');
 
 BEGIN;
-SELECT plan(75);
+SELECT plan(78);
 
 -- ---------------------------------------------------------------------------------------------
 -- Catalog
@@ -25,7 +25,7 @@ SELECT is_empty(
 SELECT is_empty(
     $$SELECT p.oid::regprocedure::text FROM pg_proc p
       WHERE p.pronamespace = 'crm'::regnamespace
-        AND p.proname IN ('xid_is_current', 'dedupe_pairs', 'dedupe_store', 'dedupe_contacts_changed', 'duplicate_settings_guard')
+        AND p.proname IN ('xid_is_current', 'dedupe_blocks', 'dedupe_pairs', 'dedupe_store', 'dedupe_contacts_changed', 'duplicate_settings_guard')
         AND (has_function_privilege('public', p.oid, 'EXECUTE')
              OR has_function_privilege('crm_admin', p.oid, 'EXECUTE'))$$,
     'the internal functions and triggers are executable by nobody but the owner');
@@ -294,6 +294,27 @@ SELECT is_empty($$SELECT FROM crm.duplicate_accounts() WHERE account_a BETWEEN 8
                 'accounts: Bob sees no pair of Ana''s accounts');
 RESET ROLE;
 SELECT throws_ok($$SELECT * FROM crm.duplicate_accounts(0)$$, '22023', NULL, 'min_similarity 0: 22023');
+
+-- ---------------------------------------------------------------------------------------------
+-- An oversized block: eight contacts share a phone and nothing else (first names of distinct
+-- Soundex codes, names of trigram similarity below 0.5). Their ids run against their name order
+-- (880208 is 'Ab Zab', the first); in either name order (smaller name first, larger first) the
+-- sequence is the same, so with block_max 3 each is paired with the next 3: pairs whose ids are at
+-- most 3 apart, 7 + 6 + 5 = 18 of the 28.
+UPDATE crm.duplicate_settings SET incremental = false, insert_rule = 'allow', block_max = 3;
+INSERT INTO crm.contacts (contact_id, first_name, last_name, phone, country)
+SELECT 880209 - i, f, l, '+1 202 555 0177', 'US'
+  FROM unnest(ARRAY['Ab', 'Ac', 'Ad', 'Al', 'Am', 'Ar', 'Eb', 'Ec'],
+              ARRAY['Zab', 'Zac', 'Zad', 'Zal', 'Zam', 'Zar', 'Zeb', 'Zec']) WITH ORDINALITY AS n(f, l, i);
+SELECT results_eq($$SELECT contact_a, contact_b, blocks FROM crm.dedupe_blocks(NULL)
+                    WHERE contact_a BETWEEN 880201 AND 880208 OR contact_b BETWEEN 880201 AND 880208 ORDER BY 1, 2$$,
+                  $$SELECT a::bigint, b::bigint, '{phone}'::text[] FROM generate_series(880201, 880208) a, generate_series(880201, 880208) b
+                    WHERE b > a AND b - a <= 3 ORDER BY 1, 2$$,
+                  'a block of more than block_max contacts: each is compared with its 3 neighbours in name order (18 pairs)');
+UPDATE crm.duplicate_settings SET block_max = 8;
+SELECT is((SELECT count(*)::int FROM crm.dedupe_blocks(NULL) WHERE contact_a BETWEEN 880201 AND 880208),
+          28, 'a block of block_max contacts is compared in full (8 * 7 / 2 pairs)');
+SELECT throws_ok($$UPDATE crm.duplicate_settings SET block_max = 0$$, '23514', NULL, 'block_max 0: 23514');
 
 -- ---------------------------------------------------------------------------------------------
 -- Settings
