@@ -376,7 +376,8 @@ BEGIN
                    @extschema@.normalize_email(c.email) AS email,
                    @extschema@.normalize_phone(c.phone, c.country) AS phone,
                    @extschema@.contact_phonetic_key(c.first_name, c.last_name) AS phonetic,
-                   @extschema@.contact_match_name(c.first_name, c.last_name) AS name
+                   @extschema@.contact_match_name(c.first_name, c.last_name) AS name,
+                   @extschema@.trigrams(@extschema@.contact_match_name(c.first_name, c.last_name)) AS trigrams
               FROM @extschema@.contacts c WHERE c.contact_id = ANY (ids)),
         p AS (
             SELECT k.contact_id AS me, o.contact_id AS other, 'email' AS block
@@ -390,10 +391,23 @@ BEGIN
                 ON @extschema@.contact_phonetic_key(o.first_name, o.last_name) = k.phonetic
              WHERE k.phonetic <> ''
             UNION ALL
+            -- prefix filtering: a name B whose similarity to A is at least t shares at least
+            -- m = ceil(t |A|) of A's n trigrams (shared >= t |A u B| >= t |A|), hence at least one
+            -- of any n - m + 1 of them; the index is asked for those only, the word starts
+            -- ("  j", " jo": shared by every name beginning so) left out first, so fewer contacts
+            -- come back to be checked (the same pairs: the check below decides)
             SELECT k.contact_id, o.contact_id, 'trigram'
-              FROM k JOIN @extschema@.contacts o
+              FROM k
+              CROSS JOIN LATERAL (
+                  SELECT array_agg(g.trigram) AS probe
+                    FROM (SELECT g.trigram
+                            FROM unnest(k.trigrams) g(trigram)
+                           ORDER BY left(g.trigram, 1) = ' ', right(g.trigram, 1) = ' ', g.trigram
+                           LIMIT cardinality(k.trigrams)
+                                 - ceil(s.trigram_threshold * cardinality(k.trigrams) - 1e-9)::integer + 1) g) p
+              JOIN @extschema@.contacts o
                 ON @extschema@.trigrams(@extschema@.contact_match_name(o.first_name, o.last_name))
-                   OPERATOR(pg_catalog.&&) @extschema@.trigrams(k.name)
+                   OPERATOR(pg_catalog.&&) p.probe
              WHERE @extschema@.trigram_similarity(k.name, @extschema@.contact_match_name(o.first_name, o.last_name))
                    >= s.trigram_threshold)
         SELECT LEAST(p.me, p.other), GREATEST(p.me, p.other), array_agg(DISTINCT p.block ORDER BY p.block)
@@ -410,12 +424,27 @@ CREATE FUNCTION @extschema@.dedupe_pairs(ids bigint[])
 RETURNS TABLE (contact_a bigint, contact_b bigint, blocks text[], evidence jsonb)
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
+    -- all contacts: the pairs joined to the contacts set-wise
     SELECT pb.contact_a, pb.contact_b, pb.blocks,
            @extschema@.compare_contacts(x.first_name, x.last_name, x.email, x.phone, x.country, x.account_id,
                                         y.first_name, y.last_name, y.email, y.phone, y.country, y.account_id)
       FROM @extschema@.dedupe_blocks(ids) pb
       JOIN @extschema@.contacts x ON x.contact_id = pb.contact_a
-      JOIN @extschema@.contacts y ON y.contact_id = pb.contact_b;
+      JOIN @extschema@.contacts y ON y.contact_id = pb.contact_b
+     WHERE ids IS NULL
+    UNION ALL
+    -- the given contacts (the trigger: a handful of pairs): each pair's two contacts by key. The
+    -- set-wise join above, planned for the function's 1,000 estimated rows, read the whole
+    -- contacts table twice (hash joins): 200 ms per insert at 50,000 contacts, seconds at 1M
+    SELECT pb.contact_a, pb.contact_b, pb.blocks, e.evidence
+      FROM @extschema@.dedupe_blocks(ids) pb
+     CROSS JOIN LATERAL (
+           SELECT @extschema@.compare_contacts(x.first_name, x.last_name, x.email, x.phone, x.country, x.account_id,
+                                               y.first_name, y.last_name, y.email, y.phone, y.country, y.account_id) AS evidence
+             FROM @extschema@.contacts x, @extschema@.contacts y
+            WHERE x.contact_id = pb.contact_a AND y.contact_id = pb.contact_b
+           OFFSET 0) e
+     WHERE ids IS NOT NULL;
 END;
 COMMENT ON FUNCTION @extschema@.dedupe_pairs(bigint[]) IS
     'Internal: the blocked pairs (crm.dedupe_blocks) with their evidence (crm.compare_contacts); of all contacts (ids NULL) or involving the given ones.';
