@@ -12,11 +12,14 @@
 # private installation, starts a second throwaway cluster from it beside scripts/bench's, loads
 # the same rows into both with the same SQL, and times each query on the two clusters in turn,
 # pair after pair (the order alternating), so that both sides of a pair see the same machine.
-# Printed per query: the median time on each side, each side's ratio to the floor (count(*) of
-# the rows the query reads, timed right before it in the same session: the ratio the benchmarks
-# report), and the change, this build's ratio over 0.1's, the median of the pairs' (above 1.05
-# fails the 5% check). Dividing by the floor measured on the same cluster also takes out what
-# differs between the two clusters themselves (the same count(*) drifts by ~5% between them).
+# Printed per query: the median time on each side and this build's time over 0.1's, the median of
+# the pairs' (above 1.05 fails the 5% check: the baselines the benchmarks divide by are plain
+# PostgreSQL, the same under either release, so their ratios move as crm's time does); beside it
+# each side's ratio to its floor (count(*) of the rows the query reads, timed right before it in
+# the same session) and the change of that ratio. The floors differ between the two clusters by
+# about 5% (the same count(*) over the same rows, measured in pairs: a difference of the two
+# clusters, not of crm), so the change of the ratio carries that difference too and is shown,
+# not judged.
 #
 #   scripts/bench test/bench/release_pairs.sh                     1M customers, 10M orders, 5 pairs
 #   RELEASE_CUSTOMERS=100000 RUNS=3 scripts/bench test/bench/release_pairs.sh
@@ -157,8 +160,9 @@ echo "   every query: the same answer"
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 echo "== $runs pairs per query, the order alternating; on each cluster the floor (count(*) of the same rows)"
 echo "   right before the query. ms: medians; x floor: the query over its floor, the benchmarks' ratio;"
-echo "   ms/ms: this build's time over 0.1's, the median of the pairs'; change: this build's ratio to"
-echo "   the floor over 0.1's, the median of the pairs' (the benchmarks' ratio; target <= 1.05)"
+echo "   ms/ms: this build's time over 0.1's, the median of the pairs' (target <= 1.05); change: this"
+echo "   build's ratio to its floor over 0.1's, the median of the pairs' (the floors themselves differ"
+echo "   by about 5% between the two clusters, so this one carries that difference too)"
 printf '  %-30s %10s %10s %7s %9s %9s %8s\n' query '0.1 ms' 'this ms' 'ms/ms' '0.1 x fl' 'this x fl' change
 for entry in "${queries[@]}"; do
 	IFS='|' read -r name settings query floor <<<"$entry"
@@ -180,8 +184,9 @@ for entry in "${queries[@]}"; do
 		changes+=("$(awk -v a="$a_query" -v af="$a_floor" -v b="$b_query" -v bf="$b_floor" 'BEGIN { printf "%.4f", (a / af) / (b / bf) }')")
 	done
 	change=$(median "${changes[@]}")
-	verdict=$(awk -v r="$change" 'BEGIN { print (r <= 1.05 ? "within 5%" : "more than 5% above 0.1") }')
+	time_change=$(median "${time_changes[@]}")
+	verdict=$(awk -v r="$time_change" 'BEGIN { print (r <= 1.05 ? "within 5%" : "more than 5% above 0.1") }')
 	printf '  %-30s %10.1f %10.1f %7.3f %9.2f %9.2f %8.3f  %s\n' "$name" "$(median "${theirs[@]}")" "$(median "${ours[@]}")" \
-		"$(median "${time_changes[@]}")" \
+		"$time_change" \
 		"$(median "${their_ratios[@]}")" "$(median "${our_ratios[@]}")" "$change" "$verdict"
 done
