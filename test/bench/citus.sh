@@ -38,8 +38,7 @@ only=${CITUS_ONLY:-}
 case $only in
 	'') bench_record citus CITUS_ROWS RUNS ;;
 	fits)
-		bench_record citus_fits CITUS_ROWS RUNS CITUS_ONLY
-		bench_command=${bench_command/citus_fits.sh/citus.sh} ;;
+		bench_script=citus bench_record citus_fits CITUS_ROWS RUNS CITUS_ONLY ;;
 	*) echo "CITUS_ONLY: 'fits' or unset, not '$only'" >&2; exit 2 ;;
 esac
 trap 'status=$?; cleanup; bench_finish $status' EXIT

@@ -23,8 +23,7 @@ only=${DEDUPE_ONLY:-}
 case $only in
 	'') bench_record dedupe DEDUPE_PEOPLE DEDUPE_DUP_RATE DEDUPE_INSTALLED RUNS ;;
 	incremental)
-		bench_record dedupe_incremental DEDUPE_PEOPLE DEDUPE_DUP_RATE RUNS DEDUPE_ONLY
-		bench_command=${bench_command/dedupe_incremental.sh/dedupe.sh} ;;
+		bench_script=dedupe bench_record dedupe_incremental DEDUPE_PEOPLE DEDUPE_DUP_RATE RUNS DEDUPE_ONLY ;;
 	*) echo "DEDUPE_ONLY: 'incremental' or unset, not '$only'" >&2; exit 2 ;;
 esac
 trap 'bench_finish $?' EXIT

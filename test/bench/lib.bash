@@ -40,7 +40,8 @@ time_queries() {
 # commit, the machine, the exact command (the VARs that are set, such as CUSTOMERS=20000, are
 # part of it) and what it printed. A failed run leaves the file as it was. The section is added
 # at the end of the file if its markers are missing. CRM_BENCH_RESULTS=FILE writes elsewhere;
-# CRM_BENCH_RESULTS=none writes nothing.
+# CRM_BENCH_RESULTS=none writes nothing. A script writing a block not named after itself (one of
+# several parts it can run) says its own name: bench_script=citus bench_record citus_fits ...
 bench_record() {
 	bench_name=$1
 	shift
@@ -51,7 +52,7 @@ bench_record() {
 			bench_command+="$var=$(printenv "$var") "
 		fi
 	done
-	bench_command+="scripts/bench test/bench/$bench_name.sh"
+	bench_command+="scripts/bench test/bench/${bench_script:-$bench_name}.sh"
 	bench_output=$(mktemp)
 	bench_cleanup_files+=("$bench_output")
 	exec {bench_stdout}>&1
