@@ -171,8 +171,8 @@ SELECT d.owner_id, k.period_kind, date_trunc(k.period_kind, d.close_date::timest
        coalesce(sum(d.amount) FILTER (WHERE d.forecast_category = 'commit'), 0) AS commit,
        coalesce(sum(d.amount) FILTER (WHERE d.forecast_category = 'best_case'), 0) AS best_case,
        coalesce(sum(d.amount) FILTER (WHERE d.forecast_category = 'pipeline'), 0) AS pipeline,
-       coalesce(sum(d.amount * d.probability)
-                FILTER (WHERE d.forecast_category IN ('pipeline', 'best_case', 'commit')), 0) AS weighted_pipeline
+       -- the open categories: the rows here are neither omitted nor (by the stages' CHECK) any other
+       coalesce(sum(d.amount * d.probability) FILTER (WHERE d.forecast_category <> 'closed'), 0) AS weighted_pipeline
 FROM @extschema@.forecast_deals d
 CROSS JOIN (VALUES ('month'::text), ('quarter')) k (period_kind)
 WHERE d.owner_id IS NOT NULL AND isfinite(d.close_date)  -- NULL for a NULL close date: left out
@@ -268,7 +268,7 @@ WITH by_owner AS (
            coalesce(pg_catalog.sum(d.amount) FILTER (WHERE d.forecast_category = 'best_case'), 0) AS best_case,
            coalesce(pg_catalog.sum(d.amount) FILTER (WHERE d.forecast_category = 'pipeline'), 0) AS pipeline,
            coalesce(pg_catalog.sum(d.amount * d.probability)
-                    FILTER (WHERE d.forecast_category IN ('pipeline', 'best_case', 'commit')), 0) AS weighted_pipeline
+                    FILTER (WHERE d.forecast_category <> 'closed'), 0) AS weighted_pipeline  -- the open ones
     FROM @extschema@.forecast_deals d
     WHERE d.owner_id IS NOT NULL AND d.forecast_category <> 'omitted'
       AND d.close_date >= forecast_rollup.period_start AND d.close_date < period_end

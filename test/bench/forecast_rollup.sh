@@ -9,6 +9,10 @@
 #      cannot do that: the planner does not turn period_start = X into a range of close dates, so
 #      it computes every deal's period, one date_trunc per deal);
 #   2. the same for every period (months and quarters) and user: sums over the whole view;
+#   the hand-written queries give the view's result on any data, not only on this: the chain
+#   stops at a repeated user (a cycle in manager_id) and deals with an infinite close date are
+#   left out, as the view does; the weighted pipeline sums the categories other than closed
+#   (omitted deals are filtered out, and the stages' CHECK allows no other category);
 #   3. crm.stage_conversion over the last 12 months (per stage, owner and team, from the stage
 #      history: each spell's next stage by lead()) — hand-written: the same window over the
 #      history rows from the window's start to as_of only (a spell's next row is never earlier;
@@ -77,16 +81,17 @@ SQL
 quarter="DATE '2025-04-01'" quarter_end="DATE '2025-07-01'"
 view_quarter="SELECT * FROM crm.forecast_rollup WHERE period_kind = 'quarter' AND period_start = $quarter"
 func_quarter="SELECT * FROM crm.forecast_rollup('quarter', $quarter)"
-hand_quarter="WITH RECURSIVE chain (manager_id, user_id) AS (
-    SELECT u.user_id, u.user_id FROM crm.users u
-    UNION ALL SELECT c.manager_id, u.user_id FROM chain c JOIN crm.users u ON u.manager_id = c.user_id
+hand_quarter="WITH RECURSIVE chain (manager_id, user_id, path) AS (
+    SELECT u.user_id, u.user_id, ARRAY[u.user_id] FROM crm.users u
+    UNION ALL SELECT c.manager_id, u.user_id, c.path || u.user_id FROM chain c JOIN crm.users u ON u.manager_id = c.user_id
+    WHERE NOT u.user_id = ANY (c.path)
 ), owner AS (
     SELECT o.owner_id, o.currency, count(*) AS deals,
            coalesce(sum(o.amount) FILTER (WHERE s.forecast_category = 'closed'), 0) AS closed,
            coalesce(sum(o.amount) FILTER (WHERE s.forecast_category = 'commit'), 0) AS commit,
            coalesce(sum(o.amount) FILTER (WHERE s.forecast_category = 'best_case'), 0) AS best_case,
            coalesce(sum(o.amount) FILTER (WHERE s.forecast_category = 'pipeline'), 0) AS pipeline,
-           coalesce(sum(o.amount * (s.probability / 100)) FILTER (WHERE s.forecast_category IN ('pipeline', 'best_case', 'commit')), 0) AS weighted
+           coalesce(sum(o.amount * (s.probability / 100)) FILTER (WHERE s.forecast_category <> 'closed'), 0) AS weighted
     FROM crm.opportunities o JOIN crm.pipeline_stages s USING (stage_id)
     WHERE o.owner_id IS NOT NULL AND s.forecast_category <> 'omitted'
       AND coalesce(o.closed_at::date, o.expected_close) >= $quarter
@@ -109,14 +114,15 @@ SELECT user_id, 'quarter'::text AS period_kind, $quarter AS period_start, curren
        (pipeline + best_case + commit) / nullif(greatest(quota - closed, 0), 0)
 FROM f"
 view_all="SELECT period_kind, count(*), sum(deals), sum(closed), sum(commit_forecast), sum(best_case_forecast), sum(open_pipeline), sum(weighted_pipeline), sum(quota) FROM crm.forecast_rollup GROUP BY period_kind"
-hand_all="WITH RECURSIVE chain (manager_id, user_id) AS (
-    SELECT u.user_id, u.user_id FROM crm.users u
-    UNION ALL SELECT c.manager_id, u.user_id FROM chain c JOIN crm.users u ON u.manager_id = c.user_id
+hand_all="WITH RECURSIVE chain (manager_id, user_id, path) AS (
+    SELECT u.user_id, u.user_id, ARRAY[u.user_id] FROM crm.users u
+    UNION ALL SELECT c.manager_id, u.user_id, c.path || u.user_id FROM chain c JOIN crm.users u ON u.manager_id = c.user_id
+    WHERE NOT u.user_id = ANY (c.path)
 ), deals AS (
     SELECT o.owner_id, o.currency, o.amount, s.forecast_category, s.probability / 100 AS p,
            coalesce(o.closed_at::date, o.expected_close)::timestamp AS day
     FROM crm.opportunities o JOIN crm.pipeline_stages s USING (stage_id)
-    WHERE o.owner_id IS NOT NULL AND s.forecast_category <> 'omitted' AND coalesce(o.closed_at::date, o.expected_close) IS NOT NULL
+    WHERE o.owner_id IS NOT NULL AND s.forecast_category <> 'omitted' AND isfinite(coalesce(o.closed_at::date, o.expected_close))
 ), owner AS (
     SELECT d.owner_id, k.kind, date_trunc(k.kind, d.day)::date AS period_start, d.currency, count(*) AS deals,
            coalesce(sum(d.amount) FILTER (WHERE d.forecast_category = 'closed'), 0) AS closed,
