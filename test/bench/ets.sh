@@ -7,7 +7,8 @@
 # only (it costs about the sum of its candidates), scaled to all segments in the printout.
 # Single process (max_parallel_workers_per_gather = 0); wall-clock medians of $runs interleaved runs,
 # then the backend's CPU time of one more run of each (the wall clock on a shared machine counts
-# the time other processes hold the cores). RUNS defaults to 1.
+# the time other processes hold the cores). RUNS defaults to 1. Then ETS(A,A,A) and ETS(M,A,M) over
+# the same segments split over ETS_SESSIONS concurrent sessions (default: one per core).
 # Run with: scripts/bench test/bench/ets.sh   (ETS_SEGMENTS=N ETS_ZZZ_SEGMENTS=M for other sizes)
 set -euo pipefail
 
@@ -80,4 +81,23 @@ line "ets_fit ETS(M,A,M)" "$mam_ms" "$mam_cpu" "$segments"
 line "ets_fit ZZZ, $zzz_segments segments" "$zzz_ms" "$zzz_cpu" "$zzz_segments"
 printf '  ZZZ scaled to %d segments: wall %.0f ms, cpu %.0f ms\n' "$segments" \
 	"$(echo "$zzz_ms * $segments / $zzz_segments" | bc -l)" "$(echo "$zzz_cpu * $segments / $zzz_segments" | bc -l)"
+
+# The fits of different segments are independent: the same segments split over $sessions sessions
+# at once (ETS_SESSIONS, default one per core; segment % sessions = k in session k), the wall clock
+# from the first connection to the last session's end (connections included), one run each.
+sessions=${ETS_SESSIONS:-$(nproc)}
+split_wall() {
+	local start k
+	start=$(date +%s%N)
+	for ((k = 0; k < sessions; k++)); do
+		psql_bench -At -c "$serial" -c "$(fit "$1" "WHERE segment % $sessions = $k")" >/dev/null &
+	done
+	wait
+	echo $((($(date +%s%N) - start) / 1000000))
+}
+echo "== the same $segments segments split over $sessions concurrent sessions (wall clock of all, one run, ms; target < 10000 ms)"
+for model in AAA MAM; do
+	ms=$(split_wall $model)
+	printf '  ets_fit ETS(%s)           wall %10.1f (%6.3f ms a segment)\n' "$(echo $model | sed 's/./&,/g; s/,$//')" "$ms" "$(per "$ms" "$segments")"
+done
 psql_bench -c "DROP TABLE bench_ets"
