@@ -294,6 +294,79 @@ CREATE INDEX duplicate_candidates_contact_b ON @extschema@.duplicate_candidates 
 COMMENT ON TABLE @extschema@.duplicate_candidates IS
     'Pairs of contacts (contact_a < contact_b) whose match probability reached the review threshold: weight, probability, the blocks that brought them together and the evidence per field; status new, merged or dismissed. Kept current by a trigger on crm.contacts and by crm.refresh_duplicate_candidates(). A user sees a pair only if they see both contacts.';
 
+-- Trigram frequencies, for the trigger's lookup: per trigram, rows whose sum is a lower bound of
+-- the contacts whose match name holds it. crm.dedupe_count_trigrams() (and with it every full
+-- refresh) replaces the rows it sees by the counts of the trigrams held by more than
+-- trigram_block_max contacts; the trigger on crm.contacts adds a row (trigram, -n) when n
+-- contacts lose a trigram (deleted, or their name changed), in the same transaction. Contacts
+-- added since only raise the true count, so the sum stays a lower bound under every snapshot.
+CREATE TABLE @extschema@.duplicate_trigram_counts (
+    trigram   text NOT NULL,
+    contacts  bigint NOT NULL
+);
+CREATE INDEX duplicate_trigram_counts_trigram ON @extschema@.duplicate_trigram_counts (trigram) INCLUDE (contacts);
+COMMENT ON TABLE @extschema@.duplicate_trigram_counts IS
+    'Internal (duplicate matching on insert): per name trigram, rows whose sum is a lower bound of the number of contacts holding it — the count at the last crm.dedupe_count_trigrams() for the trigrams held by more than trigram_block_max contacts, less one per contact that lost it since. Holds no contact.';
+
+-- Recounts the trigrams of every contact's match name into crm.duplicate_trigram_counts (those
+-- held by more than trigram_block_max contacts), in one statement: the rows it deletes are those
+-- its snapshot sees, so a loss logged by a transaction it does not see stays. One at a time (the
+-- lock); under REPEATABLE READ or SERIALIZABLE the snapshot may predate another recount's commit,
+-- so the table is left as it is (its bounds stay valid). Returns the number of common trigrams.
+-- Reads every contact: run by crm.refresh_duplicate_candidates (the owner's rights).
+CREATE FUNCTION @extschema@.dedupe_count_trigrams() RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+DECLARE
+    s @extschema@.duplicate_settings;
+    n bigint;
+BEGIN
+    SELECT * INTO s FROM @extschema@.duplicate_settings;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'the row of crm.duplicate_settings is missing' USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = 'INSERT INTO crm.duplicate_settings DEFAULT VALUES restores the defaults.';
+    END IF;
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RETURN NULL;
+    END IF;
+    LOCK TABLE @extschema@.duplicate_trigram_counts IN SHARE UPDATE EXCLUSIVE MODE;
+    WITH gone AS (DELETE FROM @extschema@.duplicate_trigram_counts),
+    fresh AS (
+        INSERT INTO @extschema@.duplicate_trigram_counts (trigram, contacts)
+        SELECT g.trigram, count(*)
+          FROM @extschema@.contacts c,
+               unnest(@extschema@.trigrams(@extschema@.contact_match_name(c.first_name, c.last_name))) g(trigram)
+         GROUP BY g.trigram
+        HAVING count(*) > s.trigram_block_max
+        RETURNING 1)
+    SELECT count(*) INTO n FROM fresh;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.dedupe_count_trigrams() IS
+    'Internal: recounts crm.duplicate_trigram_counts from every contact (the trigrams held by more than trigram_block_max contacts; a full refresh calls it); returns their number, NULL (nothing done) outside READ COMMITTED.';
+REVOKE EXECUTE ON FUNCTION @extschema@.dedupe_count_trigrams() FROM PUBLIC;
+
+-- Called by the trigger on crm.contacts (running as the writer): logs that contacts lost these
+-- trigrams (one element per contact and trigram); NULL: the contacts were truncated, every row
+-- goes. A row it adds can only lower a bound, which makes a later lookup ask the index (slower,
+-- never other pairs), so the function needs no check of its caller.
+CREATE FUNCTION @extschema@.dedupe_trigrams_lost(trigrams text[]) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF trigrams IS NULL THEN
+        DELETE FROM @extschema@.duplicate_trigram_counts;
+        RETURN;
+    END IF;
+    INSERT INTO @extschema@.duplicate_trigram_counts (trigram, contacts)
+    SELECT g.trigram, -count(*) FROM unnest(trigrams) g(trigram) WHERE g.trigram IS NOT NULL GROUP BY g.trigram;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.dedupe_trigrams_lost(text[]) IS
+    'Called by the trigger on crm.contacts: lowers the trigram counts of crm.duplicate_trigram_counts by the trigrams contacts lost (deleted or renamed; one element per contact and trigram); NULL after a TRUNCATE empties the table.';
+REVOKE EXECUTE ON FUNCTION @extschema@.dedupe_trigrams_lost(text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.dedupe_trigrams_lost(text[])
+    TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
+
 -- The blocked pairs: every pair of contacts sharing a block, with the names of its blocks (no
 -- evidence yet). ids NULL: all contacts, by set-based joins of the keys, near-linear in the number
 -- of contacts: an e-mail, phone or phonetic key shared by more than block_max contacts (a common
@@ -370,8 +443,19 @@ BEGIN
              WHERE @extschema@.trigram_similarity(x.name, y.name) >= s.trigram_threshold)
         SELECT p.a, p.b, array_agg(DISTINCT p.block ORDER BY p.block) FROM p GROUP BY p.a, p.b;
     ELSE
+        -- The given contacts, by the same rules as above, through the indexes (the other contacts
+        -- of a block are found by its key; not every contact is read):
+        -- * a key's block (the contacts sharing it, the given one included) of at most block_max
+        --   contacts: all of them; a larger one: the given contact's dedupe_window neighbours on
+        --   each side in each of the two name orders (the pairs the window above gives it);
+        -- * a trigram of the name shared by at most trigram_block_max contacts (the given one
+        --   included): the contacts holding it whose names reach trigram_threshold. Whether a
+        --   trigram is that rare: crm.duplicate_trigram_counts holds, per trigram, a lower bound of
+        --   the contacts holding it (the count at the last crm.dedupe_count_trigrams(), less one for
+        --   every contact that has lost it since); a bound above trigram_block_max settles it
+        --   (common: not used), else the GIN index is asked for trigram_block_max + 1 holders.
         RETURN QUERY
-        WITH k AS (
+        WITH k AS MATERIALIZED (
             SELECT c.contact_id,
                    @extschema@.normalize_email(c.email) AS email,
                    @extschema@.normalize_phone(c.phone, c.country) AS phone,
@@ -379,36 +463,59 @@ BEGIN
                    @extschema@.contact_match_name(c.first_name, c.last_name) AS name,
                    @extschema@.trigrams(@extschema@.contact_match_name(c.first_name, c.last_name)) AS trigrams
               FROM @extschema@.contacts c WHERE c.contact_id = ANY (ids)),
+        -- each block of a given contact: its members (the given contact among them)
+        member AS MATERIALIZED (
+            SELECT m.me, m.block, m.other,
+                   LEAST(m.n1, m.n2) AS lo, GREATEST(m.n1, m.n2) AS hi
+              FROM (SELECT k.contact_id AS me, 'email' AS block, o.contact_id AS other,
+                           coalesce(@extschema@.normalize_name(o.first_name), '') AS n1,
+                           coalesce(@extschema@.normalize_name(o.last_name), '') AS n2
+                      FROM k JOIN @extschema@.contacts o ON @extschema@.normalize_email(o.email) = k.email
+                    UNION ALL
+                    SELECT k.contact_id, 'phone', o.contact_id,
+                           coalesce(@extschema@.normalize_name(o.first_name), ''),
+                           coalesce(@extschema@.normalize_name(o.last_name), '')
+                      FROM k JOIN @extschema@.contacts o ON @extschema@.normalize_phone(o.phone, o.country) = k.phone
+                    UNION ALL
+                    SELECT k.contact_id, 'phonetic', o.contact_id,
+                           coalesce(@extschema@.normalize_name(o.first_name), ''),
+                           coalesce(@extschema@.normalize_name(o.last_name), '')
+                      FROM k JOIN @extschema@.contacts o
+                        ON @extschema@.contact_phonetic_key(o.first_name, o.last_name) = k.phonetic
+                     WHERE k.phonetic <> '') m),
+        ranked AS MATERIALIZED (
+            SELECT member.me, member.block, member.other,
+                   count(*) OVER (PARTITION BY member.me, member.block) AS size,
+                   row_number() OVER (PARTITION BY member.me, member.block
+                                      ORDER BY member.lo, member.hi, member.other) AS r1,
+                   row_number() OVER (PARTITION BY member.me, member.block
+                                      ORDER BY member.hi, member.lo, member.other) AS r2
+              FROM member),
+        -- the trigrams of the given names not known to be common, and up to trigram_block_max + 1
+        -- of their holders
+        probe AS (
+            SELECT k.contact_id AS me, k.name, g.trigram
+              FROM k, unnest(k.trigrams) g(trigram)
+             WHERE coalesce((SELECT sum(n.contacts) FROM @extschema@.duplicate_trigram_counts n
+                              WHERE n.trigram = g.trigram), 0) <= s.trigram_block_max),
+        rare AS (
+            SELECT probe.me, probe.name, h.holders
+              FROM probe CROSS JOIN LATERAL (
+                   SELECT array_agg(o.contact_id) AS holders
+                     FROM (SELECT o.contact_id FROM @extschema@.contacts o
+                            WHERE @extschema@.trigrams(@extschema@.contact_match_name(o.first_name, o.last_name))
+                                  OPERATOR(pg_catalog.&&) ARRAY[probe.trigram]
+                            LIMIT s.trigram_block_max + 1) o) h
+             WHERE cardinality(h.holders) <= s.trigram_block_max),
         p AS (
-            SELECT k.contact_id AS me, o.contact_id AS other, 'email' AS block
-              FROM k JOIN @extschema@.contacts o ON @extschema@.normalize_email(o.email) = k.email
+            SELECT r.me, r.other, r.block
+              FROM ranked r JOIN ranked i ON i.me = r.me AND i.block = r.block AND i.other = r.me
+             WHERE r.other <> r.me
+               AND (r.size <= s.block_max OR abs(r.r1 - i.r1) <= dedupe_window OR abs(r.r2 - i.r2) <= dedupe_window)
             UNION ALL
-            SELECT k.contact_id, o.contact_id, 'phone'
-              FROM k JOIN @extschema@.contacts o ON @extschema@.normalize_phone(o.phone, o.country) = k.phone
-            UNION ALL
-            SELECT k.contact_id, o.contact_id, 'phonetic'
-              FROM k JOIN @extschema@.contacts o
-                ON @extschema@.contact_phonetic_key(o.first_name, o.last_name) = k.phonetic
-             WHERE k.phonetic <> ''
-            UNION ALL
-            -- prefix filtering: a name B whose similarity to A is at least t shares at least
-            -- m = ceil(t |A|) of A's n trigrams (shared >= t |A u B| >= t |A|), hence at least one
-            -- of any n - m + 1 of them; the index is asked for those only, the word starts
-            -- ("  j", " jo": shared by every name beginning so) left out first, so fewer contacts
-            -- come back to be checked (the same pairs: the check below decides)
-            SELECT k.contact_id, o.contact_id, 'trigram'
-              FROM k
-              CROSS JOIN LATERAL (
-                  SELECT array_agg(g.trigram) AS probe
-                    FROM (SELECT g.trigram
-                            FROM unnest(k.trigrams) g(trigram)
-                           ORDER BY left(g.trigram, 1) = ' ', right(g.trigram, 1) = ' ', g.trigram
-                           LIMIT cardinality(k.trigrams)
-                                 - ceil(s.trigram_threshold * cardinality(k.trigrams) - 1e-9)::integer + 1) g) p
-              JOIN @extschema@.contacts o
-                ON @extschema@.trigrams(@extschema@.contact_match_name(o.first_name, o.last_name))
-                   OPERATOR(pg_catalog.&&) p.probe
-             WHERE @extschema@.trigram_similarity(k.name, @extschema@.contact_match_name(o.first_name, o.last_name))
+            SELECT DISTINCT rare.me, o.contact_id, 'trigram'
+              FROM rare JOIN @extschema@.contacts o ON o.contact_id = ANY (rare.holders)
+             WHERE @extschema@.trigram_similarity(rare.name, @extschema@.contact_match_name(o.first_name, o.last_name))
                    >= s.trigram_threshold)
         SELECT LEAST(p.me, p.other), GREATEST(p.me, p.other), array_agg(DISTINCT p.block ORDER BY p.block)
           FROM p WHERE p.me <> p.other GROUP BY 1, 2;
@@ -516,12 +623,13 @@ REVOKE EXECUTE ON FUNCTION @extschema@.dedupe_store(bigint[]) FROM PUBLIC;
 CREATE FUNCTION @extschema@.refresh_duplicate_candidates() RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    PERFORM @extschema@.dedupe_count_trigrams();
     PERFORM @extschema@.dedupe_store(NULL);
     RETURN (SELECT count(*) FROM @extschema@.duplicate_candidates WHERE status = 'new');
 END
 $$;
 COMMENT ON FUNCTION @extschema@.refresh_duplicate_candidates() IS
-    'Recomputes every candidate pair of contacts under the model in force; returns the number of pairs with status new.';
+    'Recomputes every candidate pair of contacts under the model in force (and the trigram counts of crm.duplicate_trigram_counts); returns the number of pairs with status new.';
 
 -- Fellegi–Sunter by EM over the blocked pairs' comparison patterns (no labels): the patterns and
 -- their counts are read once; each iteration computes, per pattern, the probability g that its
@@ -752,6 +860,25 @@ BEGIN
         RAISE EXCEPTION 'trigger function dedupe_contacts_changed() fires only on @extschema@.contacts, not on %.%', TG_TABLE_SCHEMA, TG_TABLE_NAME
             USING ERRCODE = 'insufficient_privilege', HINT = 'Only the triggers the extension creates may use it.';
     END IF;
+    -- Trigrams lost (deleted contacts, changed names): the lower bounds of
+    -- crm.duplicate_trigram_counts come down with them.
+    IF TG_OP = 'TRUNCATE' THEN
+        PERFORM @extschema@.dedupe_trigrams_lost(NULL);
+        RETURN NULL;
+    ELSIF TG_OP = 'DELETE' THEN
+        PERFORM @extschema@.dedupe_trigrams_lost(array_agg(g.trigram))
+           FROM old_contacts o, unnest(@extschema@.trigrams(@extschema@.contact_match_name(o.first_name, o.last_name))) g(trigram)
+         HAVING count(*) > 0;
+        RETURN NULL;
+    ELSIF TG_OP = 'UPDATE' THEN
+        PERFORM @extschema@.dedupe_trigrams_lost(array_agg(g.trigram))
+           FROM old_contacts o, unnest(@extschema@.trigrams(@extschema@.contact_match_name(o.first_name, o.last_name))) g(trigram)
+          WHERE NOT EXISTS (SELECT FROM new_contacts n
+                             WHERE n.contact_id = o.contact_id
+                               AND @extschema@.contact_match_name(n.first_name, n.last_name)
+                                   = @extschema@.contact_match_name(o.first_name, o.last_name))
+         HAVING count(*) > 0;
+    END IF;
     IF TG_OP = 'INSERT' THEN
         SELECT array_agg(n.contact_id) INTO ids FROM new_contacts n;
     ELSE
@@ -799,7 +926,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.dedupe_contacts_changed() IS
-    'Trigger (statement level) on crm.contacts: matches inserted contacts and contacts whose name, e-mail, phone, country or account changed, keeping crm.duplicate_candidates current, and applies the rule on insert (flag: a warning; block: 23505 when a pair reaches the auto-merge threshold). A matching contact is named only if the writer may see it.';
+    'Trigger (statement level) on crm.contacts: matches inserted contacts and contacts whose name, e-mail, phone, country or account changed, keeping crm.duplicate_candidates current (and lowers the trigram counts of crm.duplicate_trigram_counts for deleted, truncated and renamed contacts), and applies the rule on insert (flag: a warning; block: 23505 when a pair reaches the auto-merge threshold). A matching contact is named only if the writer may see it.';
 REVOKE EXECUTE ON FUNCTION @extschema@.dedupe_contacts_changed() FROM PUBLIC;
 
 -- Not while a dump is restored: the dumped pairs come with it (and would collide).
@@ -809,6 +936,11 @@ CREATE TRIGGER dedupe_contacts_inserted AFTER INSERT ON @extschema@.contacts
 CREATE TRIGGER dedupe_contacts_updated AFTER UPDATE ON @extschema@.contacts
     REFERENCING OLD TABLE AS old_contacts NEW TABLE AS new_contacts
     FOR EACH STATEMENT WHEN (NOT @extschema@.restoring_dump()) EXECUTE FUNCTION @extschema@.dedupe_contacts_changed();
+CREATE TRIGGER dedupe_contacts_deleted AFTER DELETE ON @extschema@.contacts
+    REFERENCING OLD TABLE AS old_contacts
+    FOR EACH STATEMENT WHEN (NOT @extschema@.restoring_dump()) EXECUTE FUNCTION @extschema@.dedupe_contacts_changed();
+CREATE TRIGGER dedupe_contacts_truncated AFTER TRUNCATE ON @extschema@.contacts
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.dedupe_contacts_changed();
 
 -- ---------------------------------------------------------------------------------------------
 -- Accounts: by website domain and company name (rules, not a model: few fields, few rows)
