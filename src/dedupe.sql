@@ -998,6 +998,9 @@ GRANT INSERT, UPDATE, DELETE ON @extschema@.duplicate_settings TO crm_admin, crm
 GRANT INSERT, UPDATE, DELETE ON @extschema@.duplicate_candidates TO crm_admin;
 GRANT UPDATE (status) ON @extschema@.duplicate_candidates TO crm_manager, crm_sales;
 
+-- The trigram counts: no staff role reads or writes them (the extension's functions do, with the
+-- owner's rights); row-level security without a policy, as a second lock.
+ALTER TABLE @extschema@.duplicate_trigram_counts ENABLE ROW LEVEL SECURITY;
 -- Configuration: admins and managers write it, every staff role reads it.
 ALTER TABLE @extschema@.duplicate_settings ENABLE ROW LEVEL SECURITY;
 CREATE POLICY admin_all ON @extschema@.duplicate_settings TO crm_admin USING (true) WITH CHECK (true);

@@ -10,7 +10,7 @@
 INSERT INTO crm.contacts (contact_id, first_name, last_name) VALUES (870000001, 'Committed', 'Before');
 
 BEGIN;
-SELECT plan(78);
+SELECT plan(96);
 
 -- ---------------------------------------------------------------------------------------------
 -- Catalog
@@ -25,7 +25,8 @@ SELECT is_empty(
 SELECT is_empty(
     $$SELECT p.oid::regprocedure::text FROM pg_proc p
       WHERE p.pronamespace = 'crm'::regnamespace
-        AND p.proname IN ('xid_is_current', 'dedupe_blocks', 'dedupe_pairs', 'dedupe_store', 'dedupe_contacts_changed', 'duplicate_settings_guard')
+        AND p.proname IN ('xid_is_current', 'dedupe_blocks', 'dedupe_pairs', 'dedupe_store', 'dedupe_contacts_changed', 'duplicate_settings_guard',
+                          'dedupe_count_trigrams')
         AND (has_function_privilege('public', p.oid, 'EXECUTE')
              OR has_function_privilege('crm_admin', p.oid, 'EXECUTE'))$$,
     'the internal functions and triggers are executable by nobody but the owner');
@@ -315,6 +316,79 @@ UPDATE crm.duplicate_settings SET block_max = 8;
 SELECT is((SELECT count(*)::int FROM crm.dedupe_blocks(NULL) WHERE contact_a BETWEEN 880201 AND 880208),
           28, 'a block of block_max contacts is compared in full (8 * 7 / 2 pairs)');
 SELECT throws_ok($$UPDATE crm.duplicate_settings SET block_max = 0$$, '23514', NULL, 'block_max 0: 23514');
+
+-- The trigger's pairs for one contact are the full refresh's, where the caps bite. Each contact
+-- of the oversized phone block above, matched alone (crm.dedupe_blocks(ARRAY[id]): the trigger's
+-- path), gets exactly the pairs the refresh's sorted neighbourhood gives it (block_max 3: its
+-- neighbours at most 3 ids away, as worked out above).
+UPDATE crm.duplicate_settings SET block_max = 3;
+SELECT is_empty($$SELECT i, b.contact_a, b.contact_b FROM generate_series(880201, 880208) i, crm.dedupe_blocks(ARRAY[i::bigint]) b
+                  WHERE NOT (abs(b.contact_b - b.contact_a) <= 3 AND i IN (b.contact_a, b.contact_b))
+                  UNION ALL
+                  SELECT i, a, b FROM generate_series(880201, 880208) i, generate_series(880201, 880208) a, generate_series(880201, 880208) b
+                  WHERE b > a AND b - a <= 3 AND i IN (a, b)
+                    AND NOT EXISTS (SELECT FROM crm.dedupe_blocks(ARRAY[i::bigint]) x WHERE (x.contact_a, x.contact_b) = (a, b))$$,
+                'one contact of an oversized block, matched alone, is paired with its 3 neighbours in name order, as by the refresh');
+
+-- Common trigrams: five contacts share the surname Qxzwvy and nothing else (first names of
+-- distinct Soundex codes, no e-mail or phone); two such names share 7 of 13 trigrams (similarity
+-- 0.54 >= 0.5), but with trigram_block_max 4 the surname's trigrams (held by 5) are too common
+-- to pair them: the refresh finds no pair among them, nor may the trigger.
+UPDATE crm.duplicate_settings SET block_max = 10, trigram_block_max = 4;
+INSERT INTO crm.contacts (contact_id, first_name, last_name)
+VALUES (880301, 'Ab', 'Qxzwvy'), (880302, 'Cu', 'Qxzwvy'), (880303, 'Do', 'Qxzwvy'), (880304, 'Fi', 'Qxzwvy'), (880305, 'Gy', 'Qxzwvy');
+SELECT is((SELECT count(*)::int FROM crm.dedupe_blocks(NULL) WHERE contact_a BETWEEN 880301 AND 880399), 0,
+          'the refresh pairs no two of five contacts whose shared trigrams are held by more than trigram_block_max');
+SELECT is((SELECT count(*)::int FROM crm.dedupe_blocks(ARRAY[880305::bigint])), 0,
+          'nor does the trigger''s lookup, without trigram counts (the index counts the holders)');
+SELECT ok(crm.dedupe_count_trigrams() > 0, 'the trigram counts are taken');
+SELECT is((SELECT sum(contacts)::int FROM crm.duplicate_trigram_counts WHERE trigram = 'xzw'), 5, 'xzw: held by 5');
+SELECT is((SELECT count(*)::int FROM crm.dedupe_blocks(ARRAY[880305::bigint])), 0,
+          'nor with them (the counts say common)');
+-- Two of them deleted and one renamed: the surname's trigrams are held by 2, plus a new contact's
+-- 3 <= 4: rare again; the counts must come down, or the lookup would still call them common.
+DELETE FROM crm.contacts WHERE contact_id IN (880301, 880302);
+UPDATE crm.contacts SET last_name = 'Other' WHERE contact_id = 880303;
+SELECT is((SELECT sum(contacts)::int FROM crm.duplicate_trigram_counts WHERE trigram = 'xzw'), 2,
+          'deleting two holders and renaming one brings the count of xzw down to 2');
+INSERT INTO crm.contacts (contact_id, first_name, last_name) VALUES (880306, 'Ho', 'Qxzwvy');
+SELECT set_eq($$SELECT contact_a, contact_b, blocks FROM crm.dedupe_blocks(ARRAY[880306::bigint])$$,
+              $$VALUES (880304::bigint, 880306::bigint, '{trigram}'::text[]), (880305, 880306, '{trigram}')$$,
+              'a trigram rare again pairs the new contact with its two holders (similarity 7/13)');
+SELECT set_eq($$SELECT contact_a, contact_b, blocks FROM crm.dedupe_blocks(NULL) WHERE 880306 IN (contact_a, contact_b)$$,
+              $$SELECT contact_a, contact_b, blocks FROM crm.dedupe_blocks(ARRAY[880306::bigint])$$,
+              'the same pairs as the refresh');
+SAVEPOINT truncated;
+SET LOCAL client_min_messages = warning;
+TRUNCATE crm.contacts CASCADE;
+SELECT is_empty($$SELECT FROM crm.duplicate_trigram_counts$$, 'truncating the contacts empties the trigram counts');
+ROLLBACK TO SAVEPOINT truncated;
+RESET client_min_messages;
+SELECT lives_ok($$SELECT crm.dedupe_trigrams_lost(ARRAY['xzw'])$$, 'dedupe_trigrams_lost runs for the extension''s owner');
+SET LOCAL ROLE crm_sales;
+SELECT throws_ok($$SELECT * FROM crm.duplicate_trigram_counts$$, '42501', NULL, 'a rep may not read the trigram counts');
+SELECT throws_ok($$INSERT INTO crm.duplicate_trigram_counts VALUES ('xzw', 100)$$, '42501', NULL,
+                 'nor raise one (only lower it, through the trigger''s function)');
+RESET ROLE;
+-- The generated set (300 people, above) under tight caps (block_max 2, trigram_block_max 3): for
+-- every generated contact, the pairs of the trigger's path are those of the refresh's
+-- set-wise query, with the trigram counts taken and without them.
+UPDATE crm.duplicate_settings SET block_max = 2, trigram_block_max = 3;
+CREATE TEMP TABLE dd_full AS SELECT * FROM crm.dedupe_blocks(NULL) WHERE contact_a >= 800000000 OR contact_b >= 800000000;
+SELECT ok((SELECT count(*) FROM dd_full WHERE blocks @> '{trigram}') > 0 AND (SELECT count(*) FROM dd_full WHERE blocks @> '{phonetic}') > 0,
+          'under tight caps the generated set still has trigram and phonetic pairs');
+SELECT ok(crm.dedupe_count_trigrams() > 0, 'the trigram counts are taken under tight caps');
+SELECT set_eq($$SELECT DISTINCT b.* FROM dd_truth t, crm.dedupe_blocks(ARRAY[t.contact_id]) b$$,
+              $$SELECT * FROM dd_full$$,
+              'each generated contact matched alone gets the refresh''s pairs (trigram counts taken)');
+DELETE FROM crm.duplicate_trigram_counts;
+SELECT set_eq($$SELECT DISTINCT b.* FROM dd_truth t, crm.dedupe_blocks(ARRAY[t.contact_id]) b$$,
+              $$SELECT * FROM dd_full$$,
+              'and without the counts (the index counts every trigram''s holders)');
+SELECT set_eq($$SELECT * FROM crm.dedupe_blocks((SELECT array_agg(contact_id) FROM dd_truth))$$,
+              $$SELECT * FROM dd_full$$,
+              'and all of them at once (one statement inserting many)');
+UPDATE crm.duplicate_settings SET block_max = 10, trigram_block_max = 100;
 
 -- ---------------------------------------------------------------------------------------------
 -- Settings
