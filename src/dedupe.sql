@@ -70,67 +70,15 @@ CREATE FUNCTION @extschema@.compare_contacts(
     a_first_name text, a_last_name text, a_email text, a_phone text, a_country text, a_account_id bigint,
     b_first_name text, b_last_name text, b_email text, b_phone text, b_country text, b_account_id bigint)
 RETURNS jsonb
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    af text := nullif(@extschema@.normalize_name(a_first_name), '');
-    al text := nullif(@extschema@.normalize_name(a_last_name), '');
-    bf text := nullif(@extschema@.normalize_name(b_first_name), '');
-    bl text := nullif(@extschema@.normalize_name(b_last_name), '');
-    ae text := @extschema@.normalize_email(a_email);
-    be text := @extschema@.normalize_email(b_email);
-    ap text := @extschema@.normalize_phone(a_phone, a_country);
-    bp text := @extschema@.normalize_phone(b_phone, b_country);
-    swapped boolean := false;
-    distance integer;
-    result jsonb;
-BEGIN
-    -- First and last name swapped: both names agree across (Jaro–Winkler >= 0.92 each), and better
-    -- than they do in place. Both fields then have the level swapped (its own m and u).
-    IF af IS NOT NULL AND al IS NOT NULL AND bf IS NOT NULL AND bl IS NOT NULL
-       AND @extschema@.jaro_winkler(af, bl) >= 0.92 AND @extschema@.jaro_winkler(al, bf) >= 0.92
-       AND @extschema@.jaro_winkler(af, bl) + @extschema@.jaro_winkler(al, bf)
-           > @extschema@.jaro_winkler(af, bf) + @extschema@.jaro_winkler(al, bl) + 1e-9 THEN
-        swapped := true;
-    END IF;
-    IF swapped THEN
-        result := jsonb_build_object(
-            'first_name', jsonb_build_object('level', 'swapped') || (@extschema@.compare_name_level(af, bl) - 'level'),
-            'last_name', jsonb_build_object('level', 'swapped') || (@extschema@.compare_name_level(al, bf) - 'level'),
-            'swapped', true);
-    ELSE
-        result := jsonb_build_object(
-            'first_name', @extschema@.compare_name_level(af, bf),
-            'last_name', @extschema@.compare_name_level(al, bl),
-            'swapped', false);
-    END IF;
-    -- E-mail: exact; close (at most two edits apart, or the same local part at another domain).
-    IF ae IS NULL OR be IS NULL THEN
-        result := result || '{"email": {"level": "missing"}}';
-    ELSIF ae = be THEN
-        result := result || '{"email": {"level": "exact"}}';
-    ELSE
-        distance := @extschema@.levenshtein(ae, be);
-        result := result || jsonb_build_object('email', jsonb_build_object(
-            'level', CASE WHEN distance <= 2 OR split_part(ae, '@', 1) = split_part(be, '@', 1)
-                          THEN 'close' ELSE 'other' END,
-            'distance', distance));
-    END IF;
-    -- Phone (E.164): exact; close (one edit apart).
-    IF ap IS NULL OR bp IS NULL THEN
-        result := result || '{"phone": {"level": "missing"}}';
-    ELSIF ap = bp THEN
-        result := result || '{"phone": {"level": "exact"}}';
-    ELSE
-        distance := @extschema@.levenshtein(ap, bp);
-        result := result || jsonb_build_object('phone', jsonb_build_object(
-            'level', CASE WHEN distance <= 1 THEN 'close' ELSE 'other' END, 'distance', distance));
-    END IF;
-    result := result || jsonb_build_object('account', jsonb_build_object('level',
-        CASE WHEN a_account_id IS NULL OR b_account_id IS NULL THEN 'missing'
-             WHEN a_account_id = b_account_id THEN 'same' ELSE 'other' END));
-    RETURN result;
-END
-$$;
+-- In C (src/dedupe.c): the features of every compared pair, the hot path of matching. What it
+-- computes, per field: the names normalised (normalize_name, '' as NULL); first and last name
+-- swapped when both agree across (Jaro–Winkler >= 0.92 each) and better than in place (by more
+-- than 1e-9), both fields then level swapped with the evidence of the crossed comparison; else each
+-- name as compare_name_level; e-mail (normalize_email) exact, close (<= 2 edits or the same local
+-- part), other (with the distance), missing; phone (normalize_phone with each contact's country)
+-- exact, close (1 edit), other (with the distance), missing; account same, other, missing.
+-- test/pgtap/dedupe.sql compares it with that definition written in PL/pgSQL.
+    AS 'MODULE_PATHNAME', 'crm_compare_contacts' LANGUAGE C IMMUTABLE PARALLEL SAFE COST 100;
 
 CREATE FUNCTION @extschema@.compare_name_level(a text, b text) RETURNS jsonb
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
