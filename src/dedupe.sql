@@ -294,25 +294,31 @@ COMMENT ON FUNCTION @extschema@.dedupe_count_trigrams() IS
     'Internal: recounts crm.duplicate_trigram_counts from every contact (the trigrams held by more than trigram_block_max contacts; a full refresh calls it); returns their number, NULL (nothing done) outside READ COMMITTED.';
 REVOKE EXECUTE ON FUNCTION @extschema@.dedupe_count_trigrams() FROM PUBLIC;
 
--- Called by the trigger on crm.contacts (running as the writer): logs that contacts lost these
--- trigrams (one element per contact and trigram); NULL: the contacts were truncated, every row
--- goes. A row it adds can only lower a bound, which makes a later lookup ask the index (slower,
--- never other pairs), so the function needs no check of its caller.
-CREATE FUNCTION @extschema@.dedupe_trigrams_lost(trigrams text[]) RETURNS void
+-- Called by the trigger on crm.contacts (running as the writer): logs that losses[i] contacts lost
+-- trigrams[i] (deleted or renamed); both NULL: the contacts were truncated, every row goes. A row
+-- it adds can only lower a bound (a loss is positive: 22023 otherwise), which makes a later lookup
+-- ask the index (slower, never other pairs), so the function needs no check of its caller.
+CREATE FUNCTION @extschema@.dedupe_trigrams_lost(trigrams text[], losses bigint[]) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF trigrams IS NULL THEN
+    IF trigrams IS NULL AND losses IS NULL THEN
         DELETE FROM @extschema@.duplicate_trigram_counts;
         RETURN;
     END IF;
+    IF trigrams IS NULL OR losses IS NULL OR cardinality(trigrams) <> cardinality(losses)
+       OR array_position(trigrams, NULL) IS NOT NULL
+       OR EXISTS (SELECT FROM unnest(losses) l WHERE l IS NULL OR l <= 0) THEN
+        RAISE EXCEPTION 'dedupe_trigrams_lost takes as many trigrams as losses, each loss positive'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     INSERT INTO @extschema@.duplicate_trigram_counts (trigram, contacts)
-    SELECT g.trigram, -count(*) FROM unnest(trigrams) g(trigram) WHERE g.trigram IS NOT NULL GROUP BY g.trigram;
+    SELECT g.trigram, -g.loss FROM unnest(trigrams, losses) g(trigram, loss);
 END
 $$;
-COMMENT ON FUNCTION @extschema@.dedupe_trigrams_lost(text[]) IS
-    'Called by the trigger on crm.contacts: lowers the trigram counts of crm.duplicate_trigram_counts by the trigrams contacts lost (deleted or renamed; one element per contact and trigram); NULL after a TRUNCATE empties the table.';
-REVOKE EXECUTE ON FUNCTION @extschema@.dedupe_trigrams_lost(text[]) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.dedupe_trigrams_lost(text[])
+COMMENT ON FUNCTION @extschema@.dedupe_trigrams_lost(text[], bigint[]) IS
+    'Called by the trigger on crm.contacts: lowers the trigram counts of crm.duplicate_trigram_counts by what deleted or renamed contacts lost (losses[i] contacts lost trigrams[i]; each loss positive, 22023 otherwise); both NULL after a TRUNCATE empties the table.';
+REVOKE EXECUTE ON FUNCTION @extschema@.dedupe_trigrams_lost(text[], bigint[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.dedupe_trigrams_lost(text[], bigint[])
     TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
 
 -- The blocked pairs: every pair of contacts sharing a block, with the names of its blocks (no
@@ -868,20 +874,26 @@ BEGIN
     -- Trigrams lost (deleted contacts, changed names): the lower bounds of
     -- crm.duplicate_trigram_counts come down with them.
     IF TG_OP = 'TRUNCATE' THEN
-        PERFORM @extschema@.dedupe_trigrams_lost(NULL);
+        PERFORM @extschema@.dedupe_trigrams_lost(NULL, NULL);
         RETURN NULL;
     ELSIF TG_OP = 'DELETE' THEN
-        PERFORM @extschema@.dedupe_trigrams_lost(array_agg(g.trigram))
-           FROM old_contacts o, unnest(@extschema@.trigrams(@extschema@.contact_match_name(o.first_name, o.last_name))) g(trigram)
+        PERFORM @extschema@.dedupe_trigrams_lost(array_agg(l.trigram), array_agg(l.n))
+           FROM (SELECT g.trigram, count(*) AS n
+                   FROM old_contacts o,
+                        unnest(@extschema@.trigrams(@extschema@.contact_match_name(o.first_name, o.last_name))) g(trigram)
+                  GROUP BY g.trigram) l
          HAVING count(*) > 0;
         RETURN NULL;
     ELSIF TG_OP = 'UPDATE' THEN
-        PERFORM @extschema@.dedupe_trigrams_lost(array_agg(g.trigram))
-           FROM old_contacts o, unnest(@extschema@.trigrams(@extschema@.contact_match_name(o.first_name, o.last_name))) g(trigram)
-          WHERE NOT EXISTS (SELECT FROM new_contacts n
-                             WHERE n.contact_id = o.contact_id
-                               AND @extschema@.contact_match_name(n.first_name, n.last_name)
-                                   = @extschema@.contact_match_name(o.first_name, o.last_name))
+        PERFORM @extschema@.dedupe_trigrams_lost(array_agg(l.trigram), array_agg(l.n))
+           FROM (SELECT g.trigram, count(*) AS n
+                   FROM old_contacts o,
+                        unnest(@extschema@.trigrams(@extschema@.contact_match_name(o.first_name, o.last_name))) g(trigram)
+                  WHERE NOT EXISTS (SELECT FROM new_contacts n
+                                     WHERE n.contact_id = o.contact_id
+                                       AND @extschema@.contact_match_name(n.first_name, n.last_name)
+                                           = @extschema@.contact_match_name(o.first_name, o.last_name))
+                  GROUP BY g.trigram) l
          HAVING count(*) > 0;
     END IF;
     IF TG_OP = 'INSERT' THEN

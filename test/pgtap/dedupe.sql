@@ -10,7 +10,7 @@
 INSERT INTO crm.contacts (contact_id, first_name, last_name) VALUES (870000001, 'Committed', 'Before');
 
 BEGIN;
-SELECT plan(98);
+SELECT plan(100);
 
 -- ---------------------------------------------------------------------------------------------
 -- Catalog
@@ -463,8 +463,13 @@ TRUNCATE crm.contacts CASCADE;
 SELECT is_empty($$SELECT FROM crm.duplicate_trigram_counts$$, 'truncating the contacts empties the trigram counts');
 ROLLBACK TO SAVEPOINT truncated;
 RESET client_min_messages;
-SELECT lives_ok($$SELECT crm.dedupe_trigrams_lost(ARRAY['xzw'])$$, 'dedupe_trigrams_lost runs for the extension''s owner');
 SET LOCAL ROLE crm_sales;
+SELECT lives_ok($$SELECT crm.dedupe_trigrams_lost(ARRAY['xzw'], ARRAY[1::bigint])$$,
+                'a rep may lower a trigram count (what the trigger does for their deletes)');
+SELECT throws_ok($$SELECT crm.dedupe_trigrams_lost(ARRAY['xzw'], ARRAY[-1000::bigint])$$, '22023', NULL,
+                 'nor raise it through the trigger''s function (a negative loss: 22023), which would hide pairs');
+SELECT throws_ok($$SELECT crm.dedupe_trigrams_lost(ARRAY['xzw', 'qxz'], ARRAY[1::bigint])$$, '22023', NULL,
+                 'trigrams and losses of different lengths: 22023');
 SELECT throws_ok($$SELECT * FROM crm.duplicate_trigram_counts$$, '42501', NULL, 'a rep may not read the trigram counts');
 SELECT throws_ok($$INSERT INTO crm.duplicate_trigram_counts VALUES ('xzw', 100)$$, '42501', NULL,
                  'nor raise one (only lower it, through the trigger''s function)');

@@ -896,7 +896,7 @@ INSERT INTO mx_definer VALUES
     ('crm.refresh_duplicate_candidates()',                             '{admin,manager}', NULL),
     ('crm.train_duplicate_model(integer,double precision)',            '{admin,manager}', NULL),
     ('crm.dedupe_match_written(bigint[],boolean)',                     '{admin,analyst,manager,sales,support}', NULL),
-    ('crm.dedupe_trigrams_lost(text[])',                               '{admin,analyst,manager,sales,support}', NULL),
+    ('crm.dedupe_trigrams_lost(text[],bigint[])',                      '{admin,analyst,manager,sales,support}', NULL),
     ('crm.consent_history_sync()', '{}', NULL),
     -- merges (src/merge.sql)
     ('crm.merge_apply(bigint)',                                        '{admin,manager,sales}', NULL),
