@@ -136,7 +136,7 @@ DECLARE
         'lead_scoring_rules_model_changed', 'lead_scoring_groups_model_changed', 'lead_scoring_settings_model_changed',
         'survey_responses_open_detractor_task',
         -- duplicate matching compares a written contact with every other contact, on every node
-        'dedupe_contacts_inserted', 'dedupe_contacts_updated',
+        'dedupe_contacts_inserted', 'dedupe_contacts_updated', 'dedupe_contacts_deleted', 'dedupe_contacts_truncated',
         -- a write of contacts.marketing_consent becoming a consent history row (on the coordinator)
         'contacts_consent_legacy',
         -- product co-occurrence counts over all customers, on every node: crm.refresh_product_pairs()

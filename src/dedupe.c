@@ -17,6 +17,7 @@
 #include "catalog/pg_type.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "lib/stringinfo.h"
 #include "utils/builtins.h"
 
 /* The longest string, in characters, the trigram functions read (54000 beyond). */
@@ -313,4 +314,211 @@ crm_xid_is_current(PG_FUNCTION_ARGS)
 	TransactionId xid = DatumGetTransactionId(PG_GETARG_DATUM(0));
 
 	PG_RETURN_BOOL(TransactionIdIsValid(xid) && TransactionIdIsCurrentTransactionId(xid));
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * crm.compare_contacts: the evidence for one pair of contacts, per field, as a jsonb object. What
+ * the PL/pgSQL version of release 0.2's first drafts computed (test/pgtap/dedupe.sql keeps that
+ * version and compares the two on random and edited pairs), in C: the trigger compares every
+ * candidate pair of a new contact, and a full refresh every blocked pair, so this is the hot path
+ * of duplicate matching. The string functions are those of src/data_quality.c and this file,
+ * called through fmgr so that the rules (and the 54000 limits) are theirs.
+ */
+extern PGDLLEXPORT Datum crm_normalize_name(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum crm_normalize_email(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum crm_normalize_phone(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum crm_jaro_winkler(PG_FUNCTION_ARGS);
+
+/* normalize_name(t), NULL for NULL or '' (nullif(normalize_name(t), '')) */
+static text *
+compare_name_of(FunctionCallInfo fcinfo, int argument)
+{
+	text	   *name;
+
+	if (PG_ARGISNULL(argument))
+		return NULL;
+	name = DatumGetTextPP(DirectFunctionCall1(crm_normalize_name, PG_GETARG_DATUM(argument)));
+	return VARSIZE_ANY_EXHDR(name) == 0 ? NULL : name;
+}
+
+/* normalize_email(t) (without the Gmail rules), NULL for NULL or what is not an address */
+static text *
+compare_email_of(FunctionCallInfo fcinfo, int argument)
+{
+	LOCAL_FCINFO(call, 2);
+	Datum		result;
+
+	if (PG_ARGISNULL(argument))
+		return NULL;
+	InitFunctionCallInfoData(*call, NULL, 2, InvalidOid, NULL, NULL);
+	call->args[0].value = PG_GETARG_DATUM(argument);
+	call->args[0].isnull = false;
+	call->args[1].value = BoolGetDatum(false);
+	call->args[1].isnull = false;
+	result = crm_normalize_email(call);
+	return call->isnull ? NULL : DatumGetTextPP(result);
+}
+
+/* normalize_phone(phone, country) (called on NULL input, as the SQL function), NULL when unread */
+static text *
+compare_phone_of(FunctionCallInfo fcinfo, int phone, int country)
+{
+	LOCAL_FCINFO(call, 2);
+	Datum		result;
+
+	InitFunctionCallInfoData(*call, NULL, 2, InvalidOid, NULL, NULL);
+	call->args[0].value = PG_ARGISNULL(phone) ? (Datum) 0 : PG_GETARG_DATUM(phone);
+	call->args[0].isnull = PG_ARGISNULL(phone);
+	call->args[1].value = PG_ARGISNULL(country) ? (Datum) 0 : PG_GETARG_DATUM(country);
+	call->args[1].isnull = PG_ARGISNULL(country);
+	result = crm_normalize_phone(call);
+	return call->isnull ? NULL : DatumGetTextPP(result);
+}
+
+static bool
+compare_texts_equal(text *a, text *b)
+{
+	return VARSIZE_ANY_EXHDR(a) == VARSIZE_ANY_EXHDR(b)
+		&& memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
+}
+
+static double
+compare_jaro_winkler(text *a, text *b)
+{
+	return DatumGetFloat8(DirectFunctionCall2(crm_jaro_winkler, PointerGetDatum(a), PointerGetDatum(b)));
+}
+
+static int
+compare_levenshtein(text *a, text *b)
+{
+	return DatumGetInt32(DirectFunctionCall2(crm_levenshtein, PointerGetDatum(a), PointerGetDatum(b)));
+}
+
+/* round(x::numeric, 4) as text, as the SQL computes it */
+static void
+append_rounded(StringInfo out, double x)
+{
+	Datum		rounded = DirectFunctionCall2(numeric_round, DirectFunctionCall1(float8_numeric, Float8GetDatum(x)),
+											  Int32GetDatum(4));
+
+	appendStringInfoString(out, DatumGetCString(DirectFunctionCall1(numeric_out, rounded)));
+}
+
+/*
+ * compare_name_level(a, b) as JSON members after "level": missing (either NULL or ''), exact
+ * (equal), else jw92 / jw80 / other by Jaro–Winkler, with jaro_winkler, levenshtein and trigram
+ * (rounded to 4 digits) as evidence. level NULL: the name level's own; else that level instead (the
+ * swapped comparison keeps the evidence, not the level).
+ */
+static void
+append_name_level(StringInfo out, text *a, text *b, const char *level)
+{
+	double		jw;
+
+	if (a == NULL || b == NULL)
+	{
+		appendStringInfo(out, "{\"level\": \"%s\"}", level ? level : "missing");
+		return;
+	}
+	if (compare_texts_equal(a, b))
+	{
+		appendStringInfo(out, "{\"level\": \"%s\"}", level ? level : "exact");
+		return;
+	}
+	jw = compare_jaro_winkler(a, b);
+	appendStringInfo(out, "{\"level\": \"%s\", \"jaro_winkler\": ",
+					 level ? level : (jw >= 0.92 ? "jw92" : jw >= 0.8 ? "jw80" : "other"));
+	append_rounded(out, jw);
+	appendStringInfo(out, ", \"levenshtein\": %d, \"trigram\": ", compare_levenshtein(a, b));
+	append_rounded(out, DatumGetFloat8(DirectFunctionCall2(crm_trigram_similarity,
+														   PointerGetDatum(a), PointerGetDatum(b))));
+	appendStringInfoChar(out, '}');
+}
+
+/* the part of a text before its first '@' (split_part(t, '@', 1)) equals the other's */
+static bool
+compare_local_parts_equal(text *a, text *b)
+{
+	const char *sa = VARDATA_ANY(a);
+	const char *sb = VARDATA_ANY(b);
+	const char *at_a = memchr(sa, '@', VARSIZE_ANY_EXHDR(a));
+	const char *at_b = memchr(sb, '@', VARSIZE_ANY_EXHDR(b));
+	int			la = at_a ? (int) (at_a - sa) : (int) VARSIZE_ANY_EXHDR(a);
+	int			lb = at_b ? (int) (at_b - sb) : (int) VARSIZE_ANY_EXHDR(b);
+
+	return la == lb && memcmp(sa, sb, la) == 0;
+}
+
+PG_FUNCTION_INFO_V1(crm_compare_contacts);
+/*
+ * crm.compare_contacts(a_first_name, a_last_name, a_email, a_phone, a_country, a_account_id,
+ * b_first_name, ..., b_account_id): the evidence (docs/data_quality.md). Not strict: a NULL field
+ * is missing.
+ */
+Datum
+crm_compare_contacts(PG_FUNCTION_ARGS)
+{
+	text	   *af = compare_name_of(fcinfo, 0);
+	text	   *al = compare_name_of(fcinfo, 1);
+	text	   *bf = compare_name_of(fcinfo, 6);
+	text	   *bl = compare_name_of(fcinfo, 7);
+	text	   *ae = compare_email_of(fcinfo, 2);
+	text	   *be = compare_email_of(fcinfo, 8);
+	text	   *ap = compare_phone_of(fcinfo, 3, 4);
+	text	   *bp = compare_phone_of(fcinfo, 9, 10);
+	bool		swapped = false;
+	StringInfoData out;
+
+	/*
+	 * First and last name swapped: both names agree across (Jaro–Winkler >= 0.92 each), and better
+	 * than in place (by more than 1e-9, summed in the order the SQL sums).
+	 */
+	if (af && al && bf && bl)
+	{
+		double		cross1 = compare_jaro_winkler(af, bl);
+
+		if (cross1 >= 0.92)
+		{
+			double		cross2 = compare_jaro_winkler(al, bf);
+
+			if (cross2 >= 0.92
+				&& cross1 + cross2 > compare_jaro_winkler(af, bf) + compare_jaro_winkler(al, bl) + 1e-9)
+				swapped = true;
+		}
+	}
+	initStringInfo(&out);
+	appendStringInfoString(&out, "{\"first_name\": ");
+	append_name_level(&out, af, swapped ? bl : bf, swapped ? "swapped" : NULL);
+	appendStringInfoString(&out, ", \"last_name\": ");
+	append_name_level(&out, al, swapped ? bf : bl, swapped ? "swapped" : NULL);
+	appendStringInfo(&out, ", \"swapped\": %s", swapped ? "true" : "false");
+	/* E-mail: exact; close (at most two edits apart, or the same local part at another domain). */
+	appendStringInfoString(&out, ", \"email\": ");
+	if (ae == NULL || be == NULL)
+		appendStringInfoString(&out, "{\"level\": \"missing\"}");
+	else if (compare_texts_equal(ae, be))
+		appendStringInfoString(&out, "{\"level\": \"exact\"}");
+	else
+	{
+		int			distance = compare_levenshtein(ae, be);
+
+		appendStringInfo(&out, "{\"level\": \"%s\", \"distance\": %d}",
+						 distance <= 2 || compare_local_parts_equal(ae, be) ? "close" : "other", distance);
+	}
+	/* Phone (E.164): exact; close (one edit apart). */
+	appendStringInfoString(&out, ", \"phone\": ");
+	if (ap == NULL || bp == NULL)
+		appendStringInfoString(&out, "{\"level\": \"missing\"}");
+	else if (compare_texts_equal(ap, bp))
+		appendStringInfoString(&out, "{\"level\": \"exact\"}");
+	else
+	{
+		int			distance = compare_levenshtein(ap, bp);
+
+		appendStringInfo(&out, "{\"level\": \"%s\", \"distance\": %d}", distance <= 1 ? "close" : "other", distance);
+	}
+	appendStringInfo(&out, ", \"account\": {\"level\": \"%s\"}}",
+					 PG_ARGISNULL(5) || PG_ARGISNULL(11) ? "missing"
+					 : PG_GETARG_INT64(5) == PG_GETARG_INT64(11) ? "same" : "other");
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(out.data)));
 }

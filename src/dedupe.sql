@@ -70,67 +70,15 @@ CREATE FUNCTION @extschema@.compare_contacts(
     a_first_name text, a_last_name text, a_email text, a_phone text, a_country text, a_account_id bigint,
     b_first_name text, b_last_name text, b_email text, b_phone text, b_country text, b_account_id bigint)
 RETURNS jsonb
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    af text := nullif(@extschema@.normalize_name(a_first_name), '');
-    al text := nullif(@extschema@.normalize_name(a_last_name), '');
-    bf text := nullif(@extschema@.normalize_name(b_first_name), '');
-    bl text := nullif(@extschema@.normalize_name(b_last_name), '');
-    ae text := @extschema@.normalize_email(a_email);
-    be text := @extschema@.normalize_email(b_email);
-    ap text := @extschema@.normalize_phone(a_phone, a_country);
-    bp text := @extschema@.normalize_phone(b_phone, b_country);
-    swapped boolean := false;
-    distance integer;
-    result jsonb;
-BEGIN
-    -- First and last name swapped: both names agree across (Jaro–Winkler >= 0.92 each), and better
-    -- than they do in place. Both fields then have the level swapped (its own m and u).
-    IF af IS NOT NULL AND al IS NOT NULL AND bf IS NOT NULL AND bl IS NOT NULL
-       AND @extschema@.jaro_winkler(af, bl) >= 0.92 AND @extschema@.jaro_winkler(al, bf) >= 0.92
-       AND @extschema@.jaro_winkler(af, bl) + @extschema@.jaro_winkler(al, bf)
-           > @extschema@.jaro_winkler(af, bf) + @extschema@.jaro_winkler(al, bl) + 1e-9 THEN
-        swapped := true;
-    END IF;
-    IF swapped THEN
-        result := jsonb_build_object(
-            'first_name', jsonb_build_object('level', 'swapped') || (@extschema@.compare_name_level(af, bl) - 'level'),
-            'last_name', jsonb_build_object('level', 'swapped') || (@extschema@.compare_name_level(al, bf) - 'level'),
-            'swapped', true);
-    ELSE
-        result := jsonb_build_object(
-            'first_name', @extschema@.compare_name_level(af, bf),
-            'last_name', @extschema@.compare_name_level(al, bl),
-            'swapped', false);
-    END IF;
-    -- E-mail: exact; close (at most two edits apart, or the same local part at another domain).
-    IF ae IS NULL OR be IS NULL THEN
-        result := result || '{"email": {"level": "missing"}}';
-    ELSIF ae = be THEN
-        result := result || '{"email": {"level": "exact"}}';
-    ELSE
-        distance := @extschema@.levenshtein(ae, be);
-        result := result || jsonb_build_object('email', jsonb_build_object(
-            'level', CASE WHEN distance <= 2 OR split_part(ae, '@', 1) = split_part(be, '@', 1)
-                          THEN 'close' ELSE 'other' END,
-            'distance', distance));
-    END IF;
-    -- Phone (E.164): exact; close (one edit apart).
-    IF ap IS NULL OR bp IS NULL THEN
-        result := result || '{"phone": {"level": "missing"}}';
-    ELSIF ap = bp THEN
-        result := result || '{"phone": {"level": "exact"}}';
-    ELSE
-        distance := @extschema@.levenshtein(ap, bp);
-        result := result || jsonb_build_object('phone', jsonb_build_object(
-            'level', CASE WHEN distance <= 1 THEN 'close' ELSE 'other' END, 'distance', distance));
-    END IF;
-    result := result || jsonb_build_object('account', jsonb_build_object('level',
-        CASE WHEN a_account_id IS NULL OR b_account_id IS NULL THEN 'missing'
-             WHEN a_account_id = b_account_id THEN 'same' ELSE 'other' END));
-    RETURN result;
-END
-$$;
+-- In C (src/dedupe.c): the features of every compared pair, the hot path of matching. What it
+-- computes, per field: the names normalised (normalize_name, '' as NULL); first and last name
+-- swapped when both agree across (Jaro–Winkler >= 0.92 each) and better than in place (by more
+-- than 1e-9), both fields then level swapped with the evidence of the crossed comparison; else each
+-- name as compare_name_level; e-mail (normalize_email) exact, close (<= 2 edits or the same local
+-- part), other (with the distance), missing; phone (normalize_phone with each contact's country)
+-- exact, close (1 edit), other (with the distance), missing; account same, other, missing.
+-- test/pgtap/dedupe.sql compares it with that definition written in PL/pgSQL.
+    AS 'MODULE_PATHNAME', 'crm_compare_contacts' LANGUAGE C IMMUTABLE PARALLEL SAFE COST 100;
 
 CREATE FUNCTION @extschema@.compare_name_level(a text, b text) RETURNS jsonb
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
@@ -294,6 +242,85 @@ CREATE INDEX duplicate_candidates_contact_b ON @extschema@.duplicate_candidates 
 COMMENT ON TABLE @extschema@.duplicate_candidates IS
     'Pairs of contacts (contact_a < contact_b) whose match probability reached the review threshold: weight, probability, the blocks that brought them together and the evidence per field; status new, merged or dismissed. Kept current by a trigger on crm.contacts and by crm.refresh_duplicate_candidates(). A user sees a pair only if they see both contacts.';
 
+-- Trigram frequencies, for the trigger's lookup: per trigram, rows whose sum is a lower bound of
+-- the contacts whose match name holds it. crm.dedupe_count_trigrams() (and with it every full
+-- refresh) replaces the rows it sees by the counts of the trigrams held by more than
+-- trigram_block_max contacts; the trigger on crm.contacts adds a row (trigram, -n) when n
+-- contacts lose a trigram (deleted, or their name changed), in the same transaction. Contacts
+-- added since only raise the true count, so the sum stays a lower bound under every snapshot.
+CREATE TABLE @extschema@.duplicate_trigram_counts (
+    trigram   text NOT NULL,
+    contacts  bigint NOT NULL
+);
+CREATE INDEX duplicate_trigram_counts_trigram ON @extschema@.duplicate_trigram_counts (trigram) INCLUDE (contacts);
+COMMENT ON TABLE @extschema@.duplicate_trigram_counts IS
+    'Internal (duplicate matching on insert): per name trigram, rows whose sum is a lower bound of the number of contacts holding it — the count at the last crm.dedupe_count_trigrams() for the trigrams held by more than trigram_block_max contacts, less one per contact that lost it since. Holds no contact.';
+
+-- Recounts the trigrams of every contact's match name into crm.duplicate_trigram_counts (those
+-- held by more than trigram_block_max contacts), in one statement: the rows it deletes are those
+-- its snapshot sees, so a loss logged by a transaction it does not see stays. One at a time (the
+-- lock); under REPEATABLE READ or SERIALIZABLE the snapshot may predate another recount's commit,
+-- so the table is left as it is (its bounds stay valid). Returns the number of common trigrams.
+-- Reads every contact: run by crm.refresh_duplicate_candidates (the owner's rights).
+CREATE FUNCTION @extschema@.dedupe_count_trigrams() RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+DECLARE
+    s @extschema@.duplicate_settings;
+    n bigint;
+BEGIN
+    SELECT * INTO s FROM @extschema@.duplicate_settings;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'the row of crm.duplicate_settings is missing' USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = 'INSERT INTO crm.duplicate_settings DEFAULT VALUES restores the defaults.';
+    END IF;
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RETURN NULL;
+    END IF;
+    LOCK TABLE @extschema@.duplicate_trigram_counts IN SHARE UPDATE EXCLUSIVE MODE;
+    WITH gone AS (DELETE FROM @extschema@.duplicate_trigram_counts),
+    fresh AS (
+        INSERT INTO @extschema@.duplicate_trigram_counts (trigram, contacts)
+        SELECT g.trigram, count(*)
+          FROM @extschema@.contacts c,
+               unnest(@extschema@.trigrams(@extschema@.contact_match_name(c.first_name, c.last_name))) g(trigram)
+         GROUP BY g.trigram
+        HAVING count(*) > s.trigram_block_max
+        RETURNING 1)
+    SELECT count(*) INTO n FROM fresh;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.dedupe_count_trigrams() IS
+    'Internal: recounts crm.duplicate_trigram_counts from every contact (the trigrams held by more than trigram_block_max contacts; a full refresh calls it); returns their number, NULL (nothing done) outside READ COMMITTED.';
+REVOKE EXECUTE ON FUNCTION @extschema@.dedupe_count_trigrams() FROM PUBLIC;
+
+-- Called by the trigger on crm.contacts (running as the writer): logs that losses[i] contacts lost
+-- trigrams[i] (deleted or renamed); both NULL: the contacts were truncated, every row goes. A row
+-- it adds can only lower a bound (a loss is positive: 22023 otherwise), which makes a later lookup
+-- ask the index (slower, never other pairs), so the function needs no check of its caller.
+CREATE FUNCTION @extschema@.dedupe_trigrams_lost(trigrams text[], losses bigint[]) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF trigrams IS NULL AND losses IS NULL THEN
+        DELETE FROM @extschema@.duplicate_trigram_counts;
+        RETURN;
+    END IF;
+    IF trigrams IS NULL OR losses IS NULL OR cardinality(trigrams) <> cardinality(losses)
+       OR array_position(trigrams, NULL) IS NOT NULL
+       OR EXISTS (SELECT FROM unnest(losses) l WHERE l IS NULL OR l <= 0) THEN
+        RAISE EXCEPTION 'dedupe_trigrams_lost takes as many trigrams as losses, each loss positive'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    INSERT INTO @extschema@.duplicate_trigram_counts (trigram, contacts)
+    SELECT g.trigram, -g.loss FROM unnest(trigrams, losses) g(trigram, loss);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.dedupe_trigrams_lost(text[], bigint[]) IS
+    'Called by the trigger on crm.contacts: lowers the trigram counts of crm.duplicate_trigram_counts by what deleted or renamed contacts lost (losses[i] contacts lost trigrams[i]; each loss positive, 22023 otherwise); both NULL after a TRUNCATE empties the table.';
+REVOKE EXECUTE ON FUNCTION @extschema@.dedupe_trigrams_lost(text[], bigint[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.dedupe_trigrams_lost(text[], bigint[])
+    TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
+
 -- The blocked pairs: every pair of contacts sharing a block, with the names of its blocks (no
 -- evidence yet). ids NULL: all contacts, by set-based joins of the keys, near-linear in the number
 -- of contacts: an e-mail, phone or phonetic key shared by more than block_max contacts (a common
@@ -307,7 +334,12 @@ CREATE FUNCTION @extschema@.dedupe_blocks(ids bigint[])
 RETURNS TABLE (contact_a bigint, contact_b bigint, blocks text[])
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 -- JIT compiling this query cost half its time at 5,000 contacts (3.5 of 7 s)
-SET jit = off AS $$
+SET jit = off
+-- The trigger's path (given ids) runs on every insert: its plan is made once per session (generic:
+-- the ids and settings as parameters; the lookups go through the indexes whatever their values),
+-- not again on every call (planning it cost more than running it: 0.8 against 0.5 ms). The
+-- refresh's set-wise path is planned for its values (plan_cache_mode auto, set below).
+SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     s @extschema@.duplicate_settings;
     dedupe_window constant int := 3;
@@ -318,6 +350,7 @@ BEGIN
             HINT = 'INSERT INTO crm.duplicate_settings DEFAULT VALUES restores the defaults.';
     END IF;
     IF ids IS NULL THEN
+        PERFORM pg_catalog.set_config('plan_cache_mode', 'auto', true);
         RETURN QUERY
         -- the keys of every contact: contact_phonetic_key and contact_match_name written out, so
         -- that each name is normalised and given its Soundex code once
@@ -370,8 +403,19 @@ BEGIN
              WHERE @extschema@.trigram_similarity(x.name, y.name) >= s.trigram_threshold)
         SELECT p.a, p.b, array_agg(DISTINCT p.block ORDER BY p.block) FROM p GROUP BY p.a, p.b;
     ELSE
+        -- The given contacts, by the same rules as above, through the indexes (the other contacts
+        -- of a block are found by its key; not every contact is read):
+        -- * a key's block (the contacts sharing it, the given one included) of at most block_max
+        --   contacts: all of them; a larger one: the given contact's dedupe_window neighbours on
+        --   each side in each of the two name orders (the pairs the window above gives it);
+        -- * a trigram of the name shared by at most trigram_block_max contacts (the given one
+        --   included): the contacts holding it whose names reach trigram_threshold. Whether a
+        --   trigram is that rare: crm.duplicate_trigram_counts holds, per trigram, a lower bound of
+        --   the contacts holding it (the count at the last crm.dedupe_count_trigrams(), less one for
+        --   every contact that has lost it since); a bound above trigram_block_max settles it
+        --   (common: not used), else the GIN index is asked for trigram_block_max + 1 holders.
         RETURN QUERY
-        WITH k AS (
+        WITH k AS MATERIALIZED (
             SELECT c.contact_id,
                    @extschema@.normalize_email(c.email) AS email,
                    @extschema@.normalize_phone(c.phone, c.country) AS phone,
@@ -379,36 +423,59 @@ BEGIN
                    @extschema@.contact_match_name(c.first_name, c.last_name) AS name,
                    @extschema@.trigrams(@extschema@.contact_match_name(c.first_name, c.last_name)) AS trigrams
               FROM @extschema@.contacts c WHERE c.contact_id = ANY (ids)),
+        -- each block of a given contact: its members (the given contact among them)
+        member AS MATERIALIZED (
+            SELECT m.me, m.block, m.other,
+                   LEAST(m.n1, m.n2) AS lo, GREATEST(m.n1, m.n2) AS hi
+              FROM (SELECT k.contact_id AS me, 'email' AS block, o.contact_id AS other,
+                           coalesce(@extschema@.normalize_name(o.first_name), '') AS n1,
+                           coalesce(@extschema@.normalize_name(o.last_name), '') AS n2
+                      FROM k JOIN @extschema@.contacts o ON @extschema@.normalize_email(o.email) = k.email
+                    UNION ALL
+                    SELECT k.contact_id, 'phone', o.contact_id,
+                           coalesce(@extschema@.normalize_name(o.first_name), ''),
+                           coalesce(@extschema@.normalize_name(o.last_name), '')
+                      FROM k JOIN @extschema@.contacts o ON @extschema@.normalize_phone(o.phone, o.country) = k.phone
+                    UNION ALL
+                    SELECT k.contact_id, 'phonetic', o.contact_id,
+                           coalesce(@extschema@.normalize_name(o.first_name), ''),
+                           coalesce(@extschema@.normalize_name(o.last_name), '')
+                      FROM k JOIN @extschema@.contacts o
+                        ON @extschema@.contact_phonetic_key(o.first_name, o.last_name) = k.phonetic
+                     WHERE k.phonetic <> '') m),
+        ranked AS MATERIALIZED (
+            SELECT member.me, member.block, member.other,
+                   count(*) OVER (PARTITION BY member.me, member.block) AS size,
+                   row_number() OVER (PARTITION BY member.me, member.block
+                                      ORDER BY member.lo, member.hi, member.other) AS r1,
+                   row_number() OVER (PARTITION BY member.me, member.block
+                                      ORDER BY member.hi, member.lo, member.other) AS r2
+              FROM member),
+        -- the trigrams of the given names not known to be common, and up to trigram_block_max + 1
+        -- of their holders
+        probe AS (
+            SELECT k.contact_id AS me, k.name, g.trigram
+              FROM k, unnest(k.trigrams) g(trigram)
+             WHERE coalesce((SELECT sum(n.contacts) FROM @extschema@.duplicate_trigram_counts n
+                              WHERE n.trigram = g.trigram), 0) <= s.trigram_block_max),
+        rare AS (
+            SELECT probe.me, probe.name, h.holders
+              FROM probe CROSS JOIN LATERAL (
+                   SELECT array_agg(o.contact_id) AS holders
+                     FROM (SELECT o.contact_id FROM @extschema@.contacts o
+                            WHERE @extschema@.trigrams(@extschema@.contact_match_name(o.first_name, o.last_name))
+                                  OPERATOR(pg_catalog.&&) ARRAY[probe.trigram]
+                            LIMIT s.trigram_block_max + 1) o) h
+             WHERE cardinality(h.holders) <= s.trigram_block_max),
         p AS (
-            SELECT k.contact_id AS me, o.contact_id AS other, 'email' AS block
-              FROM k JOIN @extschema@.contacts o ON @extschema@.normalize_email(o.email) = k.email
+            SELECT r.me, r.other, r.block
+              FROM ranked r JOIN ranked i ON i.me = r.me AND i.block = r.block AND i.other = r.me
+             WHERE r.other <> r.me
+               AND (r.size <= s.block_max OR abs(r.r1 - i.r1) <= dedupe_window OR abs(r.r2 - i.r2) <= dedupe_window)
             UNION ALL
-            SELECT k.contact_id, o.contact_id, 'phone'
-              FROM k JOIN @extschema@.contacts o ON @extschema@.normalize_phone(o.phone, o.country) = k.phone
-            UNION ALL
-            SELECT k.contact_id, o.contact_id, 'phonetic'
-              FROM k JOIN @extschema@.contacts o
-                ON @extschema@.contact_phonetic_key(o.first_name, o.last_name) = k.phonetic
-             WHERE k.phonetic <> ''
-            UNION ALL
-            -- prefix filtering: a name B whose similarity to A is at least t shares at least
-            -- m = ceil(t |A|) of A's n trigrams (shared >= t |A u B| >= t |A|), hence at least one
-            -- of any n - m + 1 of them; the index is asked for those only, the word starts
-            -- ("  j", " jo": shared by every name beginning so) left out first, so fewer contacts
-            -- come back to be checked (the same pairs: the check below decides)
-            SELECT k.contact_id, o.contact_id, 'trigram'
-              FROM k
-              CROSS JOIN LATERAL (
-                  SELECT array_agg(g.trigram) AS probe
-                    FROM (SELECT g.trigram
-                            FROM unnest(k.trigrams) g(trigram)
-                           ORDER BY left(g.trigram, 1) = ' ', right(g.trigram, 1) = ' ', g.trigram
-                           LIMIT cardinality(k.trigrams)
-                                 - ceil(s.trigram_threshold * cardinality(k.trigrams) - 1e-9)::integer + 1) g) p
-              JOIN @extschema@.contacts o
-                ON @extschema@.trigrams(@extschema@.contact_match_name(o.first_name, o.last_name))
-                   OPERATOR(pg_catalog.&&) p.probe
-             WHERE @extschema@.trigram_similarity(k.name, @extschema@.contact_match_name(o.first_name, o.last_name))
+            SELECT DISTINCT rare.me, o.contact_id, 'trigram'
+              FROM rare JOIN @extschema@.contacts o ON o.contact_id = ANY (rare.holders)
+             WHERE @extschema@.trigram_similarity(rare.name, @extschema@.contact_match_name(o.first_name, o.last_name))
                    >= s.trigram_threshold)
         SELECT LEAST(p.me, p.other), GREATEST(p.me, p.other), array_agg(DISTINCT p.block ORDER BY p.block)
           FROM p WHERE p.me <> p.other GROUP BY 1, 2;
@@ -422,30 +489,37 @@ REVOKE EXECUTE ON FUNCTION @extschema@.dedupe_blocks(bigint[]) FROM PUBLIC;
 -- The compared pairs: the blocked pairs with their evidence.
 CREATE FUNCTION @extschema@.dedupe_pairs(ids bigint[])
 RETURNS TABLE (contact_a bigint, contact_b bigint, blocks text[], evidence jsonb)
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
-    -- all contacts: the pairs joined to the contacts set-wise
-    SELECT pb.contact_a, pb.contact_b, pb.blocks,
-           @extschema@.compare_contacts(x.first_name, x.last_name, x.email, x.phone, x.country, x.account_id,
-                                        y.first_name, y.last_name, y.email, y.phone, y.country, y.account_id)
-      FROM @extschema@.dedupe_blocks(ids) pb
-      JOIN @extschema@.contacts x ON x.contact_id = pb.contact_a
-      JOIN @extschema@.contacts y ON y.contact_id = pb.contact_b
-     WHERE ids IS NULL
-    UNION ALL
-    -- the given contacts (the trigger: a handful of pairs): each pair's two contacts by key. The
-    -- set-wise join above, planned for the function's 1,000 estimated rows, read the whole
-    -- contacts table twice (hash joins): 200 ms per insert at 50,000 contacts, seconds at 1M
-    SELECT pb.contact_a, pb.contact_b, pb.blocks, e.evidence
-      FROM @extschema@.dedupe_blocks(ids) pb
-     CROSS JOIN LATERAL (
-           SELECT @extschema@.compare_contacts(x.first_name, x.last_name, x.email, x.phone, x.country, x.account_id,
-                                               y.first_name, y.last_name, y.email, y.phone, y.country, y.account_id) AS evidence
-             FROM @extschema@.contacts x, @extschema@.contacts y
-            WHERE x.contact_id = pb.contact_a AND y.contact_id = pb.contact_b
-           OFFSET 0) e
-     WHERE ids IS NOT NULL;
-END;
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+-- the trigger's path planned once per session, as in dedupe_blocks (a LANGUAGE sql function was
+-- planned again on every call)
+SET plan_cache_mode = force_generic_plan AS $$
+BEGIN
+    IF ids IS NULL THEN
+        -- all contacts: the pairs joined to the contacts set-wise
+        PERFORM pg_catalog.set_config('plan_cache_mode', 'auto', true);
+        RETURN QUERY
+        SELECT pb.contact_a, pb.contact_b, pb.blocks,
+               @extschema@.compare_contacts(x.first_name, x.last_name, x.email, x.phone, x.country, x.account_id,
+                                            y.first_name, y.last_name, y.email, y.phone, y.country, y.account_id)
+          FROM @extschema@.dedupe_blocks(NULL) pb
+          JOIN @extschema@.contacts x ON x.contact_id = pb.contact_a
+          JOIN @extschema@.contacts y ON y.contact_id = pb.contact_b;
+    ELSE
+        -- the given contacts (the trigger: a handful of pairs): each pair's two contacts by key. A
+        -- set-wise join, planned for the function's 1,000 estimated rows, read the whole contacts
+        -- table twice (hash joins): 200 ms per insert at 50,000 contacts, seconds at 1M
+        RETURN QUERY
+        SELECT pb.contact_a, pb.contact_b, pb.blocks, e.evidence
+          FROM @extschema@.dedupe_blocks(ids) pb
+         CROSS JOIN LATERAL (
+               SELECT @extschema@.compare_contacts(x.first_name, x.last_name, x.email, x.phone, x.country, x.account_id,
+                                                   y.first_name, y.last_name, y.email, y.phone, y.country, y.account_id) AS evidence
+                 FROM @extschema@.contacts x, @extschema@.contacts y
+                WHERE x.contact_id = pb.contact_a AND y.contact_id = pb.contact_b
+               OFFSET 0) e;
+    END IF;
+END
+$$;
 COMMENT ON FUNCTION @extschema@.dedupe_pairs(bigint[]) IS
     'Internal: the blocked pairs (crm.dedupe_blocks) with their evidence (crm.compare_contacts); of all contacts (ids NULL) or involving the given ones.';
 REVOKE EXECUTE ON FUNCTION @extschema@.dedupe_pairs(bigint[]) FROM PUBLIC;
@@ -455,7 +529,9 @@ REVOKE EXECUTE ON FUNCTION @extschema@.dedupe_pairs(bigint[]) FROM PUBLIC;
 -- contacts that no longer reach it are removed. Returns per contact the best probability found.
 CREATE FUNCTION @extschema@.dedupe_store(ids bigint[])
 RETURNS TABLE (contact_id bigint, best_probability double precision)
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+-- the trigger's path planned once per session, as in dedupe_blocks
+SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     s @extschema@.duplicate_settings;
     wt jsonb;   -- {"field": {"level": log2(m / u), ...}, ...}: the model's weights, computed once
@@ -473,40 +549,80 @@ BEGIN
              GROUP BY fm.key) f;
     -- A pair's weight: the sum over the fields of its level's weight (0 for a field or level the
     -- model lacks), as crm.duplicate_probability computes it; its probability from the weight.
-    RETURN QUERY
-    WITH weighed AS (
-        SELECT d.contact_a, d.contact_b, d.blocks, d.evidence,
-               coalesce((wt -> 'first_name' ->> (d.evidence -> 'first_name' ->> 'level'))::double precision, 0)
-             + coalesce((wt -> 'last_name' ->> (d.evidence -> 'last_name' ->> 'level'))::double precision, 0)
-             + coalesce((wt -> 'email' ->> (d.evidence -> 'email' ->> 'level'))::double precision, 0)
-             + coalesce((wt -> 'phone' ->> (d.evidence -> 'phone' ->> 'level'))::double precision, 0)
-             + coalesce((wt -> 'account' ->> (d.evidence -> 'account' ->> 'level'))::double precision, 0) AS weight
-          FROM @extschema@.dedupe_pairs(ids) d),
-    scored AS MATERIALIZED (
-        SELECT w.contact_a, w.contact_b, w.blocks, w.evidence, w.weight,
-               1.0 / (1.0 + (1.0 - s.match_prior) / s.match_prior * power(2.0::double precision, -w.weight)) AS probability
-          FROM weighed w),
-    removed AS (
-        DELETE FROM @extschema@.duplicate_candidates c
-         WHERE c.status = 'new'
-           AND (ids IS NULL OR c.contact_a = ANY (ids) OR c.contact_b = ANY (ids))
-           AND NOT EXISTS (SELECT FROM scored x
-                            WHERE x.contact_a = c.contact_a AND x.contact_b = c.contact_b
-                              AND x.probability >= s.review_threshold)),
-    stored AS (
-        INSERT INTO @extschema@.duplicate_candidates AS c
-               (contact_a, contact_b, probability, weight, blocks, evidence)
-        SELECT x.contact_a, x.contact_b, x.probability, x.weight, x.blocks, x.evidence
-          FROM scored x WHERE x.probability >= s.review_threshold
-        ON CONFLICT ON CONSTRAINT duplicate_candidates_pkey DO UPDATE
-           SET probability = excluded.probability, weight = excluded.weight, blocks = excluded.blocks,
-               evidence = excluded.evidence, updated_at = now()
-         WHERE (c.probability, c.weight, c.blocks, c.evidence)
-               IS DISTINCT FROM (excluded.probability, excluded.weight, excluded.blocks, excluded.evidence))
-    SELECT u.id, max(x.probability)
-      FROM unnest(ids) u(id)
-      LEFT JOIN scored x ON u.id IN (x.contact_a, x.contact_b)
-     GROUP BY u.id;
+    -- Two statements, one per path: the trigger's (given ids) planned once per session (generic:
+    -- the DELETE finds the ids' pairs through the two indexes whatever they are), the refresh's
+    -- (every pair) for its values.
+    IF ids IS NULL THEN
+        PERFORM pg_catalog.set_config('plan_cache_mode', 'auto', true);
+        RETURN QUERY
+        WITH weighed AS (
+            SELECT d.contact_a, d.contact_b, d.blocks, d.evidence,
+                   coalesce((wt -> 'first_name' ->> (d.evidence -> 'first_name' ->> 'level'))::double precision, 0)
+                 + coalesce((wt -> 'last_name' ->> (d.evidence -> 'last_name' ->> 'level'))::double precision, 0)
+                 + coalesce((wt -> 'email' ->> (d.evidence -> 'email' ->> 'level'))::double precision, 0)
+                 + coalesce((wt -> 'phone' ->> (d.evidence -> 'phone' ->> 'level'))::double precision, 0)
+                 + coalesce((wt -> 'account' ->> (d.evidence -> 'account' ->> 'level'))::double precision, 0) AS weight
+              FROM @extschema@.dedupe_pairs(ids) d),
+        scored AS MATERIALIZED (
+            SELECT w.contact_a, w.contact_b, w.blocks, w.evidence, w.weight,
+                   1.0 / (1.0 + (1.0 - s.match_prior) / s.match_prior * power(2.0::double precision, -w.weight)) AS probability
+              FROM weighed w),
+        removed AS (
+            DELETE FROM @extschema@.duplicate_candidates c
+             WHERE c.status = 'new'
+               AND NOT EXISTS (SELECT FROM scored x
+                                WHERE x.contact_a = c.contact_a AND x.contact_b = c.contact_b
+                                  AND x.probability >= s.review_threshold)),
+        stored AS (
+            INSERT INTO @extschema@.duplicate_candidates AS c
+                   (contact_a, contact_b, probability, weight, blocks, evidence)
+            SELECT x.contact_a, x.contact_b, x.probability, x.weight, x.blocks, x.evidence
+              FROM scored x WHERE x.probability >= s.review_threshold
+            ON CONFLICT ON CONSTRAINT duplicate_candidates_pkey DO UPDATE
+               SET probability = excluded.probability, weight = excluded.weight, blocks = excluded.blocks,
+                   evidence = excluded.evidence, updated_at = now()
+             WHERE (c.probability, c.weight, c.blocks, c.evidence)
+                   IS DISTINCT FROM (excluded.probability, excluded.weight, excluded.blocks, excluded.evidence))
+        SELECT u.id, max(x.probability)
+          FROM unnest(ids) u(id)
+          LEFT JOIN scored x ON u.id IN (x.contact_a, x.contact_b)
+         GROUP BY u.id;
+    ELSE
+        RETURN QUERY
+        WITH weighed AS (
+            SELECT d.contact_a, d.contact_b, d.blocks, d.evidence,
+                   coalesce((wt -> 'first_name' ->> (d.evidence -> 'first_name' ->> 'level'))::double precision, 0)
+                 + coalesce((wt -> 'last_name' ->> (d.evidence -> 'last_name' ->> 'level'))::double precision, 0)
+                 + coalesce((wt -> 'email' ->> (d.evidence -> 'email' ->> 'level'))::double precision, 0)
+                 + coalesce((wt -> 'phone' ->> (d.evidence -> 'phone' ->> 'level'))::double precision, 0)
+                 + coalesce((wt -> 'account' ->> (d.evidence -> 'account' ->> 'level'))::double precision, 0) AS weight
+              FROM @extschema@.dedupe_pairs(ids) d),
+        scored AS MATERIALIZED (
+            SELECT w.contact_a, w.contact_b, w.blocks, w.evidence, w.weight,
+                   1.0 / (1.0 + (1.0 - s.match_prior) / s.match_prior * power(2.0::double precision, -w.weight)) AS probability
+              FROM weighed w),
+        removed AS (
+            DELETE FROM @extschema@.duplicate_candidates c
+             WHERE c.status = 'new'
+               AND (c.contact_a = ANY (ids) OR c.contact_b = ANY (ids))
+               AND NOT EXISTS (SELECT FROM scored x
+                                WHERE x.contact_a = c.contact_a AND x.contact_b = c.contact_b
+                                  AND x.probability >= s.review_threshold)),
+        stored AS (
+            INSERT INTO @extschema@.duplicate_candidates AS c
+                   (contact_a, contact_b, probability, weight, blocks, evidence)
+            SELECT x.contact_a, x.contact_b, x.probability, x.weight, x.blocks, x.evidence
+              FROM scored x WHERE x.probability >= s.review_threshold
+            ON CONFLICT ON CONSTRAINT duplicate_candidates_pkey DO UPDATE
+               SET probability = excluded.probability, weight = excluded.weight, blocks = excluded.blocks,
+                   evidence = excluded.evidence, updated_at = now()
+             WHERE (c.probability, c.weight, c.blocks, c.evidence)
+                   IS DISTINCT FROM (excluded.probability, excluded.weight, excluded.blocks, excluded.evidence))
+        SELECT u.id, max(x.probability)
+          FROM unnest(ids) u(id)
+          LEFT JOIN scored x ON u.id IN (x.contact_a, x.contact_b)
+         GROUP BY u.id;
+    END IF;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.dedupe_store(bigint[]) IS
@@ -516,12 +632,13 @@ REVOKE EXECUTE ON FUNCTION @extschema@.dedupe_store(bigint[]) FROM PUBLIC;
 CREATE FUNCTION @extschema@.refresh_duplicate_candidates() RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    PERFORM @extschema@.dedupe_count_trigrams();
     PERFORM @extschema@.dedupe_store(NULL);
     RETURN (SELECT count(*) FROM @extschema@.duplicate_candidates WHERE status = 'new');
 END
 $$;
 COMMENT ON FUNCTION @extschema@.refresh_duplicate_candidates() IS
-    'Recomputes every candidate pair of contacts under the model in force; returns the number of pairs with status new.';
+    'Recomputes every candidate pair of contacts under the model in force (and the trigram counts of crm.duplicate_trigram_counts); returns the number of pairs with status new.';
 
 -- Fellegi–Sunter by EM over the blocked pairs' comparison patterns (no labels): the patterns and
 -- their counts are read once; each iteration computes, per pattern, the probability g that its
@@ -709,7 +826,9 @@ COMMENT ON FUNCTION @extschema@.train_duplicate_model(integer, double precision)
 CREATE FUNCTION @extschema@.dedupe_match_written(ids bigint[], inserted boolean)
 RETURNS TABLE (contact_id bigint, best_probability double precision, insert_rule text,
                auto_merge_threshold double precision, review_threshold double precision)
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+-- runs on every insert: its statements planned once per session (as in dedupe_blocks)
+SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     s @extschema@.duplicate_settings;
 BEGIN
@@ -751,6 +870,31 @@ BEGIN
     IF TG_RELID <> '@extschema@.contacts'::regclass OR TG_LEVEL <> 'STATEMENT' THEN
         RAISE EXCEPTION 'trigger function dedupe_contacts_changed() fires only on @extschema@.contacts, not on %.%', TG_TABLE_SCHEMA, TG_TABLE_NAME
             USING ERRCODE = 'insufficient_privilege', HINT = 'Only the triggers the extension creates may use it.';
+    END IF;
+    -- Trigrams lost (deleted contacts, changed names): the lower bounds of
+    -- crm.duplicate_trigram_counts come down with them.
+    IF TG_OP = 'TRUNCATE' THEN
+        PERFORM @extschema@.dedupe_trigrams_lost(NULL, NULL);
+        RETURN NULL;
+    ELSIF TG_OP = 'DELETE' THEN
+        PERFORM @extschema@.dedupe_trigrams_lost(array_agg(l.trigram), array_agg(l.n))
+           FROM (SELECT g.trigram, count(*) AS n
+                   FROM old_contacts o,
+                        unnest(@extschema@.trigrams(@extschema@.contact_match_name(o.first_name, o.last_name))) g(trigram)
+                  GROUP BY g.trigram) l
+         HAVING count(*) > 0;
+        RETURN NULL;
+    ELSIF TG_OP = 'UPDATE' THEN
+        PERFORM @extschema@.dedupe_trigrams_lost(array_agg(l.trigram), array_agg(l.n))
+           FROM (SELECT g.trigram, count(*) AS n
+                   FROM old_contacts o,
+                        unnest(@extschema@.trigrams(@extschema@.contact_match_name(o.first_name, o.last_name))) g(trigram)
+                  WHERE NOT EXISTS (SELECT FROM new_contacts n
+                                     WHERE n.contact_id = o.contact_id
+                                       AND @extschema@.contact_match_name(n.first_name, n.last_name)
+                                           = @extschema@.contact_match_name(o.first_name, o.last_name))
+                  GROUP BY g.trigram) l
+         HAVING count(*) > 0;
     END IF;
     IF TG_OP = 'INSERT' THEN
         SELECT array_agg(n.contact_id) INTO ids FROM new_contacts n;
@@ -799,7 +943,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.dedupe_contacts_changed() IS
-    'Trigger (statement level) on crm.contacts: matches inserted contacts and contacts whose name, e-mail, phone, country or account changed, keeping crm.duplicate_candidates current, and applies the rule on insert (flag: a warning; block: 23505 when a pair reaches the auto-merge threshold). A matching contact is named only if the writer may see it.';
+    'Trigger (statement level) on crm.contacts: matches inserted contacts and contacts whose name, e-mail, phone, country or account changed, keeping crm.duplicate_candidates current (and lowers the trigram counts of crm.duplicate_trigram_counts for deleted, truncated and renamed contacts), and applies the rule on insert (flag: a warning; block: 23505 when a pair reaches the auto-merge threshold). A matching contact is named only if the writer may see it.';
 REVOKE EXECUTE ON FUNCTION @extschema@.dedupe_contacts_changed() FROM PUBLIC;
 
 -- Not while a dump is restored: the dumped pairs come with it (and would collide).
@@ -809,6 +953,11 @@ CREATE TRIGGER dedupe_contacts_inserted AFTER INSERT ON @extschema@.contacts
 CREATE TRIGGER dedupe_contacts_updated AFTER UPDATE ON @extschema@.contacts
     REFERENCING OLD TABLE AS old_contacts NEW TABLE AS new_contacts
     FOR EACH STATEMENT WHEN (NOT @extschema@.restoring_dump()) EXECUTE FUNCTION @extschema@.dedupe_contacts_changed();
+CREATE TRIGGER dedupe_contacts_deleted AFTER DELETE ON @extschema@.contacts
+    REFERENCING OLD TABLE AS old_contacts
+    FOR EACH STATEMENT WHEN (NOT @extschema@.restoring_dump()) EXECUTE FUNCTION @extschema@.dedupe_contacts_changed();
+CREATE TRIGGER dedupe_contacts_truncated AFTER TRUNCATE ON @extschema@.contacts
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.dedupe_contacts_changed();
 
 -- ---------------------------------------------------------------------------------------------
 -- Accounts: by website domain and company name (rules, not a model: few fields, few rows)
@@ -866,6 +1015,9 @@ GRANT INSERT, UPDATE, DELETE ON @extschema@.duplicate_settings TO crm_admin, crm
 GRANT INSERT, UPDATE, DELETE ON @extschema@.duplicate_candidates TO crm_admin;
 GRANT UPDATE (status) ON @extschema@.duplicate_candidates TO crm_manager, crm_sales;
 
+-- The trigram counts: no staff role reads or writes them (the extension's functions do, with the
+-- owner's rights); row-level security without a policy, as a second lock.
+ALTER TABLE @extschema@.duplicate_trigram_counts ENABLE ROW LEVEL SECURITY;
 -- Configuration: admins and managers write it, every staff role reads it.
 ALTER TABLE @extschema@.duplicate_settings ENABLE ROW LEVEL SECURITY;
 CREATE POLICY admin_all ON @extschema@.duplicate_settings TO crm_admin USING (true) WITH CHECK (true);

@@ -6,7 +6,8 @@
 # EM training (no labels), a refresh under the learned model; prints the blocked pair count, the
 # blocking recall (true pairs that share a block), and precision, recall and F1 at the review and
 # the auto-merge threshold, for the installed and the learned model; then the time of matching one
-# new contact incrementally (median of $runs inserts, each rolled back).
+# new contact incrementally (median of $runs inserts, each rolled back), and a check that the
+# trigger's path finds for those contacts the pairs the refresh's blocking gives them.
 # Run with: scripts/bench test/bench/dedupe.sh (DEDUPE_PEOPLE=5000 by default)
 set -euo pipefail
 
@@ -149,6 +150,14 @@ if [ "$only" != incremental ]; then
 	printf '%s' "$scaling"
 fi
 
+# The trigger's trigram lookup reads crm.duplicate_trigram_counts, which the full refresh takes;
+# with DEDUPE_ONLY=incremental there was none: take the counts alone (what a refresh does first).
+t_counts=$(ms 'SELECT crm.dedupe_count_trigrams()')
+psql_bench -At -c "SELECT format('== trigram counts (crm.dedupe_count_trigrams, part of every refresh): %s trigrams held by more than trigram_block_max (%s) contacts, of %s; %s ms',
+                                 count(*), (SELECT trigram_block_max FROM crm.duplicate_settings),
+                                 (SELECT count(DISTINCT g) FROM crm.contacts c, unnest(crm.trigrams(crm.contact_match_name(c.first_name, c.last_name))) g),
+                                 round($t_counts)) FROM crm.duplicate_trigram_counts"
+
 echo "== incremental: one new contact (a duplicate of an existing one), matched by the trigger, median of $runs (one session, after a warm-up insert); the same inserts with incremental matching off (the floor)"
 # insert_ms INCREMENTAL: the median milliseconds of $runs such inserts, each rolled back
 insert_ms() {
@@ -173,6 +182,38 @@ with=$(insert_ms true)
 without=$(insert_ms false)
 printf '   %s ms per insert (with matching)\n' "$with"
 printf '   %s ms per insert (incremental matching off)\n' "$without"
+
+# The same pairs as the refresh: the $runs contacts inserted above, now together in one
+# transaction; the pairs the trigger's path finds for them (crm.dedupe_blocks(ids)) against those
+# the refresh's set-wise blocking (crm.dedupe_blocks(NULL), every contact) gives them.
+echo "== the same pairs as a full refresh: the $runs contacts inserted together, their pairs by the trigger's path and by the refresh's blocking of every contact"
+same=$(
+	{
+		echo 'BEGIN;'
+		echo 'CREATE TEMP TABLE bench_new (contact_id bigint) ON COMMIT DROP;'
+		for ((run = 1; run <= runs; run++)); do
+			echo "WITH n AS (INSERT INTO crm.contacts (first_name, last_name, email, phone, country)
+			      SELECT first_name, last_name || 'e', 'x$run' || email, phone, country FROM crm.contacts
+			       WHERE contact_id >= 800000000 ORDER BY contact_id OFFSET $((run * 7)) LIMIT 1 RETURNING contact_id)
+			      INSERT INTO bench_new SELECT contact_id FROM n;"
+		done
+		echo "CREATE TEMP TABLE bench_inc ON COMMIT DROP AS SELECT * FROM crm.dedupe_blocks((SELECT array_agg(contact_id) FROM bench_new));"
+		echo "CREATE TEMP TABLE bench_full ON COMMIT DROP AS SELECT b.* FROM crm.dedupe_blocks(NULL) b
+		      WHERE b.contact_a IN (SELECT contact_id FROM bench_new) OR b.contact_b IN (SELECT contact_id FROM bench_new);"
+		echo "SELECT format('%s %s %s %s', (SELECT count(*) FROM bench_inc), (SELECT count(*) FROM bench_full),
+		                    (SELECT count(*) FROM (SELECT * FROM bench_inc EXCEPT SELECT * FROM bench_full) x),
+		                    (SELECT count(*) FROM (SELECT * FROM bench_full EXCEPT SELECT * FROM bench_inc) y))
+		       || ' ' || coalesce((SELECT string_agg(b || ' ' || n, ', ' ORDER BY b) FROM (SELECT array_to_string(blocks, '+') AS b, count(*) AS n FROM bench_full GROUP BY 1) z), 'none');"
+		echo 'ROLLBACK;'
+	} | psql_bench -At
+)
+read -r n_inc n_full only_inc only_full per_block <<<"$same"
+printf '   trigger: %s pairs; refresh: %s pairs (%s); only the trigger'"'"'s: %s, only the refresh'"'"'s: %s\n' \
+	"$n_inc" "$n_full" "$per_block" "$only_inc" "$only_full"
+if [ "$only_inc" != 0 ] || [ "$only_full" != 0 ]; then
+	echo "the trigger's pairs differ from the refresh's" >&2
+	exit 1
+fi
 
 psql_bench -q -c 'DROP TABLE bench_dedupe_truth' -c 'DELETE FROM crm.contacts WHERE contact_id >= 800000000' \
 	-c 'DELETE FROM crm.accounts WHERE account_id >= 800000000'

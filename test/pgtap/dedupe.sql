@@ -10,7 +10,7 @@
 INSERT INTO crm.contacts (contact_id, first_name, last_name) VALUES (870000001, 'Committed', 'Before');
 
 BEGIN;
-SELECT plan(78);
+SELECT plan(100);
 
 -- ---------------------------------------------------------------------------------------------
 -- Catalog
@@ -25,7 +25,8 @@ SELECT is_empty(
 SELECT is_empty(
     $$SELECT p.oid::regprocedure::text FROM pg_proc p
       WHERE p.pronamespace = 'crm'::regnamespace
-        AND p.proname IN ('xid_is_current', 'dedupe_blocks', 'dedupe_pairs', 'dedupe_store', 'dedupe_contacts_changed', 'duplicate_settings_guard')
+        AND p.proname IN ('xid_is_current', 'dedupe_blocks', 'dedupe_pairs', 'dedupe_store', 'dedupe_contacts_changed', 'duplicate_settings_guard',
+                          'dedupe_count_trigrams')
         AND (has_function_privilege('public', p.oid, 'EXECUTE')
              OR has_function_privilege('crm_admin', p.oid, 'EXECUTE'))$$,
     'the internal functions and triggers are executable by nobody but the owner');
@@ -177,6 +178,105 @@ SELECT set_eq($$SELECT contact_a, contact_b, round(probability::numeric, 12), bl
               $$SELECT contact_a, contact_b, round(probability::numeric, 12), blocks FROM dd_incremental$$,
               'the full refresh finds exactly the pairs, probabilities and blocks the trigger stored');
 
+-- crm.compare_contacts is C; its definition in PL/pgSQL (as release 0.2 first shipped it, word
+-- for word) is the independent computation: the same jsonb, to the text of every number, on the
+-- true pairs of the generated set, on 3,000 random pairs of its contacts (typos, swapped names,
+-- nicknames, missing and changed fields) and on edge cases (NULLs, empty and unreadable fields,
+-- the same name swapped, phones without a country).
+CREATE FUNCTION pg_temp.compare_contacts_plpgsql(
+    a_first_name text, a_last_name text, a_email text, a_phone text, a_country text, a_account_id bigint,
+    b_first_name text, b_last_name text, b_email text, b_phone text, b_country text, b_account_id bigint)
+RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    af text := nullif(crm.normalize_name(a_first_name), '');
+    al text := nullif(crm.normalize_name(a_last_name), '');
+    bf text := nullif(crm.normalize_name(b_first_name), '');
+    bl text := nullif(crm.normalize_name(b_last_name), '');
+    ae text := crm.normalize_email(a_email);
+    be text := crm.normalize_email(b_email);
+    ap text := crm.normalize_phone(a_phone, a_country);
+    bp text := crm.normalize_phone(b_phone, b_country);
+    swapped boolean := false;
+    distance integer;
+    result jsonb;
+BEGIN
+    -- First and last name swapped: both names agree across (Jaro–Winkler >= 0.92 each), and better
+    -- than they do in place. Both fields then have the level swapped (its own m and u).
+    IF af IS NOT NULL AND al IS NOT NULL AND bf IS NOT NULL AND bl IS NOT NULL
+       AND crm.jaro_winkler(af, bl) >= 0.92 AND crm.jaro_winkler(al, bf) >= 0.92
+       AND crm.jaro_winkler(af, bl) + crm.jaro_winkler(al, bf)
+           > crm.jaro_winkler(af, bf) + crm.jaro_winkler(al, bl) + 1e-9 THEN
+        swapped := true;
+    END IF;
+    IF swapped THEN
+        result := jsonb_build_object(
+            'first_name', jsonb_build_object('level', 'swapped') || (crm.compare_name_level(af, bl) - 'level'),
+            'last_name', jsonb_build_object('level', 'swapped') || (crm.compare_name_level(al, bf) - 'level'),
+            'swapped', true);
+    ELSE
+        result := jsonb_build_object(
+            'first_name', crm.compare_name_level(af, bf),
+            'last_name', crm.compare_name_level(al, bl),
+            'swapped', false);
+    END IF;
+    -- E-mail: exact; close (at most two edits apart, or the same local part at another domain).
+    IF ae IS NULL OR be IS NULL THEN
+        result := result || '{"email": {"level": "missing"}}';
+    ELSIF ae = be THEN
+        result := result || '{"email": {"level": "exact"}}';
+    ELSE
+        distance := crm.levenshtein(ae, be);
+        result := result || jsonb_build_object('email', jsonb_build_object(
+            'level', CASE WHEN distance <= 2 OR split_part(ae, '@', 1) = split_part(be, '@', 1)
+                          THEN 'close' ELSE 'other' END,
+            'distance', distance));
+    END IF;
+    -- Phone (E.164): exact; close (one edit apart).
+    IF ap IS NULL OR bp IS NULL THEN
+        result := result || '{"phone": {"level": "missing"}}';
+    ELSIF ap = bp THEN
+        result := result || '{"phone": {"level": "exact"}}';
+    ELSE
+        distance := crm.levenshtein(ap, bp);
+        result := result || jsonb_build_object('phone', jsonb_build_object(
+            'level', CASE WHEN distance <= 1 THEN 'close' ELSE 'other' END, 'distance', distance));
+    END IF;
+    result := result || jsonb_build_object('account', jsonb_build_object('level',
+        CASE WHEN a_account_id IS NULL OR b_account_id IS NULL THEN 'missing'
+             WHEN a_account_id = b_account_id THEN 'same' ELSE 'other' END));
+    RETURN result;
+END
+$$;
+CREATE TEMP TABLE dd_compare_pairs AS
+SELECT x.first_name AS af, x.last_name AS al, x.email AS ae, x.phone AS ap, x.country AS ac, x.account_id AS aa,
+       y.first_name AS bf, y.last_name AS bl, y.email AS be, y.phone AS bp, y.country AS bc, y.account_id AS ba
+  FROM dd_true_pairs t JOIN crm.contacts x ON x.contact_id = t.a JOIN crm.contacts y ON y.contact_id = t.b
+UNION ALL
+SELECT * FROM (
+SELECT x.first_name, x.last_name, x.email, x.phone, x.country, x.account_id,
+       y.first_name, y.last_name, y.email, y.phone, y.country, y.account_id
+  FROM crm.contacts x, crm.contacts y
+ WHERE x.contact_id >= 800000000 AND y.contact_id >= 800000000
+ ORDER BY random() LIMIT 3000) r
+UNION ALL
+VALUES (NULL, NULL, NULL, NULL, NULL, NULL::bigint, NULL, NULL, NULL, NULL, NULL, NULL::bigint),
+       ('Ann', 'Lee', 'a@x.io', '+1 202 555 0100', 'US', 1, 'Lee', 'Ann', 'A@X.io', '202 555 0100', 'US', 1),
+       ('Ann', 'Lee', 'a@x.io', '+1 202 555 0100', NULL, 1, 'Lee', 'Anne', 'a@y.io', '202 555 0101', NULL, 2),
+       ('', '  ', 'not an address', 'x', 'ZZ', NULL, '!', 'Lee', 'ann@x', '', 'DE', 3),
+       ('Jean-Luc', 'Picard', 'jl@x.io', '030 1234567', 'DE', 5, 'Jean Luc', 'Pichard', 'jlp@x.io', '+49 30 1234568', 'GB', 5),
+       ('Müller', 'Jürgen', 'j.mueller@web.de', '+49 30 1234567', NULL, NULL, 'Jurgen', 'Muller', 'j.mueller@gmx.de', '+49 30 1234567', 'DE', 7),
+       ('Robert', 'Smith', 'bob@x.io', NULL, 'US', 1, 'Bob', 'Smith', 'bob@x.io', '+1 202 555 0100', NULL, NULL);
+SELECT is((SELECT count(*)::int FROM dd_compare_pairs
+            WHERE crm.compare_contacts(af, al, ae, ap, ac, aa, bf, bl, be, bp, bc, ba)::text
+                  IS DISTINCT FROM pg_temp.compare_contacts_plpgsql(af, al, ae, ap, ac, aa, bf, bl, be, bp, bc, ba)::text),
+          0, 'crm.compare_contacts (C) gives the PL/pgSQL definition''s jsonb on every pair');
+SELECT ok((SELECT count(DISTINCT crm.compare_contacts(af, al, ae, ap, ac, aa, bf, bl, be, bp, bc, ba)
+                                    - 'first_name' - 'last_name' - 'swapped') FROM dd_compare_pairs) >= 10
+          AND (SELECT count(*) FROM dd_compare_pairs WHERE (crm.compare_contacts(af, al, ae, ap, ac, aa, bf, bl, be, bp, bc, ba) ->> 'swapped')::boolean) >= 2
+          AND (SELECT count(DISTINCT crm.compare_contacts(af, al, ae, ap, ac, aa, bf, bl, be, bp, bc, ba) -> 'first_name' ->> 'level') FROM dd_compare_pairs) >= 5,
+          'the compared pairs cover the levels (swapped names, every first-name level, many e-mail, phone and account combinations)');
+
 -- EM on the labelled set: no labels used; the labels only measure the result.
 SELECT ok((crm.train_duplicate_model() ->> 'converged')::boolean, 'EM converges on the generated set');
 SELECT ok((SELECT bool_and(m > u) FROM crm.duplicate_model() WHERE (field, level) IN (('phone', 'exact'), ('last_name', 'exact'), ('account', 'same'))),
@@ -315,6 +415,84 @@ UPDATE crm.duplicate_settings SET block_max = 8;
 SELECT is((SELECT count(*)::int FROM crm.dedupe_blocks(NULL) WHERE contact_a BETWEEN 880201 AND 880208),
           28, 'a block of block_max contacts is compared in full (8 * 7 / 2 pairs)');
 SELECT throws_ok($$UPDATE crm.duplicate_settings SET block_max = 0$$, '23514', NULL, 'block_max 0: 23514');
+
+-- The trigger's pairs for one contact are the full refresh's, where the caps bite. Each contact
+-- of the oversized phone block above, matched alone (crm.dedupe_blocks(ARRAY[id]): the trigger's
+-- path), gets exactly the pairs the refresh's sorted neighbourhood gives it (block_max 3: its
+-- neighbours at most 3 ids away, as worked out above).
+UPDATE crm.duplicate_settings SET block_max = 3;
+SELECT is_empty($$SELECT i, b.contact_a, b.contact_b FROM generate_series(880201, 880208) i, crm.dedupe_blocks(ARRAY[i::bigint]) b
+                  WHERE NOT (abs(b.contact_b - b.contact_a) <= 3 AND i IN (b.contact_a, b.contact_b))
+                  UNION ALL
+                  SELECT i, a, b FROM generate_series(880201, 880208) i, generate_series(880201, 880208) a, generate_series(880201, 880208) b
+                  WHERE b > a AND b - a <= 3 AND i IN (a, b)
+                    AND NOT EXISTS (SELECT FROM crm.dedupe_blocks(ARRAY[i::bigint]) x WHERE (x.contact_a, x.contact_b) = (a, b))$$,
+                'one contact of an oversized block, matched alone, is paired with its 3 neighbours in name order, as by the refresh');
+
+-- Common trigrams: five contacts share the surname Qxzwvy and nothing else (first names of
+-- distinct Soundex codes, no e-mail or phone); two such names share 7 of 13 trigrams (similarity
+-- 0.54 >= 0.5), but with trigram_block_max 4 the surname's trigrams (held by 5) are too common
+-- to pair them: the refresh finds no pair among them, nor may the trigger.
+UPDATE crm.duplicate_settings SET block_max = 10, trigram_block_max = 4;
+INSERT INTO crm.contacts (contact_id, first_name, last_name)
+VALUES (880301, 'Ab', 'Qxzwvy'), (880302, 'Cu', 'Qxzwvy'), (880303, 'Do', 'Qxzwvy'), (880304, 'Fi', 'Qxzwvy'), (880305, 'Gy', 'Qxzwvy');
+SELECT is((SELECT count(*)::int FROM crm.dedupe_blocks(NULL) WHERE contact_a BETWEEN 880301 AND 880399), 0,
+          'the refresh pairs no two of five contacts whose shared trigrams are held by more than trigram_block_max');
+SELECT is((SELECT count(*)::int FROM crm.dedupe_blocks(ARRAY[880305::bigint])), 0,
+          'nor does the trigger''s lookup, without trigram counts (the index counts the holders)');
+SELECT ok(crm.dedupe_count_trigrams() > 0, 'the trigram counts are taken');
+SELECT is((SELECT sum(contacts)::int FROM crm.duplicate_trigram_counts WHERE trigram = 'xzw'), 5, 'xzw: held by 5');
+SELECT is((SELECT count(*)::int FROM crm.dedupe_blocks(ARRAY[880305::bigint])), 0,
+          'nor with them (the counts say common)');
+-- Two of them deleted and one renamed: the surname's trigrams are held by 2, plus a new contact's
+-- 3 <= 4: rare again; the counts must come down, or the lookup would still call them common.
+DELETE FROM crm.contacts WHERE contact_id IN (880301, 880302);
+UPDATE crm.contacts SET last_name = 'Other' WHERE contact_id = 880303;
+SELECT is((SELECT sum(contacts)::int FROM crm.duplicate_trigram_counts WHERE trigram = 'xzw'), 2,
+          'deleting two holders and renaming one brings the count of xzw down to 2');
+INSERT INTO crm.contacts (contact_id, first_name, last_name) VALUES (880306, 'Ho', 'Qxzwvy');
+SELECT set_eq($$SELECT contact_a, contact_b, blocks FROM crm.dedupe_blocks(ARRAY[880306::bigint])$$,
+              $$VALUES (880304::bigint, 880306::bigint, '{trigram}'::text[]), (880305, 880306, '{trigram}')$$,
+              'a trigram rare again pairs the new contact with its two holders (similarity 7/13)');
+SELECT set_eq($$SELECT contact_a, contact_b, blocks FROM crm.dedupe_blocks(NULL) WHERE 880306 IN (contact_a, contact_b)$$,
+              $$SELECT contact_a, contact_b, blocks FROM crm.dedupe_blocks(ARRAY[880306::bigint])$$,
+              'the same pairs as the refresh');
+SAVEPOINT truncated;
+SET LOCAL client_min_messages = warning;
+TRUNCATE crm.contacts CASCADE;
+SELECT is_empty($$SELECT FROM crm.duplicate_trigram_counts$$, 'truncating the contacts empties the trigram counts');
+ROLLBACK TO SAVEPOINT truncated;
+RESET client_min_messages;
+SET LOCAL ROLE crm_sales;
+SELECT lives_ok($$SELECT crm.dedupe_trigrams_lost(ARRAY['xzw'], ARRAY[1::bigint])$$,
+                'a rep may lower a trigram count (what the trigger does for their deletes)');
+SELECT throws_ok($$SELECT crm.dedupe_trigrams_lost(ARRAY['xzw'], ARRAY[-1000::bigint])$$, '22023', NULL,
+                 'nor raise it through the trigger''s function (a negative loss: 22023), which would hide pairs');
+SELECT throws_ok($$SELECT crm.dedupe_trigrams_lost(ARRAY['xzw', 'qxz'], ARRAY[1::bigint])$$, '22023', NULL,
+                 'trigrams and losses of different lengths: 22023');
+SELECT throws_ok($$SELECT * FROM crm.duplicate_trigram_counts$$, '42501', NULL, 'a rep may not read the trigram counts');
+SELECT throws_ok($$INSERT INTO crm.duplicate_trigram_counts VALUES ('xzw', 100)$$, '42501', NULL,
+                 'nor raise one (only lower it, through the trigger''s function)');
+RESET ROLE;
+-- The generated set (300 people, above) under tight caps (block_max 2, trigram_block_max 3): for
+-- every generated contact, the pairs of the trigger's path are those of the refresh's
+-- set-wise query, with the trigram counts taken and without them.
+UPDATE crm.duplicate_settings SET block_max = 2, trigram_block_max = 3;
+CREATE TEMP TABLE dd_full AS SELECT * FROM crm.dedupe_blocks(NULL) WHERE contact_a >= 800000000 OR contact_b >= 800000000;
+SELECT ok((SELECT count(*) FROM dd_full WHERE blocks @> '{trigram}') > 0 AND (SELECT count(*) FROM dd_full WHERE blocks @> '{phonetic}') > 0,
+          'under tight caps the generated set still has trigram and phonetic pairs');
+SELECT ok(crm.dedupe_count_trigrams() > 0, 'the trigram counts are taken under tight caps');
+SELECT set_eq($$SELECT DISTINCT b.* FROM dd_truth t, crm.dedupe_blocks(ARRAY[t.contact_id]) b$$,
+              $$SELECT * FROM dd_full$$,
+              'each generated contact matched alone gets the refresh''s pairs (trigram counts taken)');
+DELETE FROM crm.duplicate_trigram_counts;
+SELECT set_eq($$SELECT DISTINCT b.* FROM dd_truth t, crm.dedupe_blocks(ARRAY[t.contact_id]) b$$,
+              $$SELECT * FROM dd_full$$,
+              'and without the counts (the index counts every trigram''s holders)');
+SELECT set_eq($$SELECT * FROM crm.dedupe_blocks((SELECT array_agg(contact_id) FROM dd_truth))$$,
+              $$SELECT * FROM dd_full$$,
+              'and all of them at once (one statement inserting many)');
+UPDATE crm.duplicate_settings SET block_max = 10, trigram_block_max = 100;
 
 -- ---------------------------------------------------------------------------------------------
 -- Settings

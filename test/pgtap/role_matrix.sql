@@ -47,6 +47,7 @@ INSERT INTO crm.clv_models (model_id, as_of, time_unit_days, customers, bgnbd)
     VALUES (9001, '2026-01-01', 7, 2, ROW(1, 1, 1, 1, 0, 2, 1, true)::crm.bgnbd_model);
 INSERT INTO crm.lead_nb_counts (field, value, won, lost) VALUES ('mx', 'v', 1, 1);
 INSERT INTO crm.customer_baskets (contact_id, product_ids) VALUES (9801, '{9801, 9803}');
+INSERT INTO crm.duplicate_trigram_counts (trigram, contacts) VALUES ('mx', 1);
 INSERT INTO crm.product_buyers (product_id, customers) VALUES (9801, 1);
 INSERT INTO crm.product_pairs (product_a, product_b, customers) VALUES (9801, 9802, 1);
 INSERT INTO crm.product_pair_totals (singleton, customers) VALUES (true, 1) ON CONFLICT (singleton) DO NOTHING;
@@ -215,6 +216,7 @@ INSERT INTO mx_table VALUES
     ('escalation_rules', 'rule_id', '9001', '{"name": "mx new"}'), ('escalation_log', 'ticket_id', NULL, '{}'),
     ('duplicate_settings', 'singleton', 'true', '{}'),
     ('duplicate_candidates', 'contact_a', NULL, '{"contact_b": 9006}'),
+    ('duplicate_trigram_counts', 'trigram', 'mx', '{}'),
     ('consent_history', 'consent_id', NULL, '{}'),
     ('customer_baskets', 'contact_id', '9801', '{}'),
     ('product_buyers', 'product_id', '9801', '{}'),
@@ -675,6 +677,11 @@ INSERT INTO mx_expected VALUES
 ('support', 'duplicate_candidates', 'ticket',   'y','n','n','n', ''),
 ('support', 'duplicate_candidates', 'no ticket','n','n','n','n', ''),
 ('analyst', 'duplicate_candidates', 'all',      'y','n','n','n', ''),
+('admin',   'duplicate_trigram_counts', 'all',  'n','n','n','n', ''),
+('manager', 'duplicate_trigram_counts', 'all',  'n','n','n','n', ''),
+('sales',   'duplicate_trigram_counts', 'all',  'n','n','n','n', ''),
+('support', 'duplicate_trigram_counts', 'all',  'n','n','n','n', ''),
+('analyst', 'duplicate_trigram_counts', 'all',  'n','n','n','n', ''),
 -- Consent history: follows its contact; append-only (inserted, never updated or deleted).
 ('admin',   'consent_history', 'all',           'y','y','n','n', ''),
 ('manager', 'consent_history', 'own',           'y','y','n','n', ''),
@@ -889,6 +896,7 @@ INSERT INTO mx_definer VALUES
     ('crm.refresh_duplicate_candidates()',                             '{admin,manager}', NULL),
     ('crm.train_duplicate_model(integer,double precision)',            '{admin,manager}', NULL),
     ('crm.dedupe_match_written(bigint[],boolean)',                     '{admin,analyst,manager,sales,support}', NULL),
+    ('crm.dedupe_trigrams_lost(text[],bigint[])',                      '{admin,analyst,manager,sales,support}', NULL),
     ('crm.consent_history_sync()', '{}', NULL),
     -- merges (src/merge.sql)
     ('crm.merge_apply(bigint)',                                        '{admin,manager,sales}', NULL),

@@ -35,6 +35,7 @@ INSERT INTO definer_reviewed VALUES
     ('refresh_duplicate_candidates', 'compares contacts of every owner and stores the pairs in crm.duplicate_candidates, which only admins write'),
     ('train_duplicate_model', 'learns the duplicate model from the pairs of every contact and stores it in crm.duplicate_settings'),
     ('dedupe_match_written', 'called by the trigger on crm.contacts (running as the writer): matches contacts the current transaction wrote (checked by xmin) against every contact and stores the pairs; returns only probabilities'),
+    ('dedupe_trigrams_lost', 'called by the trigger on crm.contacts (running as the writer) on deletes, renames and truncation: adds rows lowering the trigram counts of crm.duplicate_trigram_counts, which no staff role writes; a row it adds can only make the matching on insert ask the index (slower, never other pairs)'),
     -- merges (src/merge.sql)
     ('merge_apply', 'merges contacts: re-points rows of every table referencing them, including tables the caller may not read; acts only on a merge the current transaction requested (its crm.merges row, checked by xmin), which the row-level security of crm.merges let the caller insert only for contacts they may update'),
     ('unmerge_apply', 'undoes a merge from its before-images, in tables the caller may not read; acts only on an unmerge the current transaction requested (crm.merges row set to unmerge_requested, checked by xmin), which crm.merges'' policies allow only to whoever may update the survivor'),
