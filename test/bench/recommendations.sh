@@ -32,7 +32,7 @@ products=${REC_PRODUCTS:-200}
 groups=${REC_GROUPS:-10}
 evaluate_at_most=${REC_EVAL:-2000}
 source "$(dirname "$0")/lib.bash"
-bench_record recommendations REC_CUSTOMERS REC_PRODUCTS REC_GROUPS REC_EVAL REC_INCREMENTAL RUNS
+bench_record recommendations REC_CUSTOMERS REC_PRODUCTS REC_GROUPS REC_EVAL REC_INCREMENTAL REC_SQL_RUNS RUNS
 trap 'bench_finish $?' EXIT
 
 echo "== setup: $customers customers in $groups taste groups, $products products, 2-7 orders of 1-3 products each"
