@@ -4,7 +4,7 @@
  * one place. The C code uses these macros, never the bare names.
  *
  * test/c_names.sh reads this file and checks, on a fresh install, that each name exists with the
- * kind its comment gives: "table", "index on <table>", "column of <table>" or "function". So a
+ * kind its comment gives: "table", "view", "index on <table>", "column of <table>" or "function". So a
  * renamed table or column fails a test instead of a trigger at run time. Keep one #define per
  * line, in that form.
  */
@@ -120,5 +120,26 @@
 #define CRM_COLUMN_HISTORY_FROM_STATUS			"from_status"				/* column of ticket_status_history */
 #define CRM_COLUMN_HISTORY_TO_STATUS			"to_status"					/* column of ticket_status_history */
 #define CRM_COLUMN_HISTORY_CHANGED_AT			"changed_at"				/* column of ticket_status_history */
+
+/* Recommendations in bulk (recommendations.c): the model and the baskets, read as the caller */
+#define CRM_TABLE_PRODUCT_PAIRS					"product_pairs"				/* table */
+#define CRM_COLUMN_PRODUCT_PAIRS_A				"product_a"					/* column of product_pairs */
+#define CRM_COLUMN_PRODUCT_PAIRS_B				"product_b"					/* column of product_pairs */
+#define CRM_COLUMN_PRODUCT_PAIRS_CUSTOMERS		"customers"					/* column of product_pairs */
+#define CRM_TABLE_PRODUCT_BUYERS				"product_buyers"			/* table */
+#define CRM_COLUMN_PRODUCT_BUYERS_PRODUCT_ID	"product_id"				/* column of product_buyers */
+#define CRM_COLUMN_PRODUCT_BUYERS_CUSTOMERS		"customers"					/* column of product_buyers */
+#define CRM_TABLE_PRODUCT_PAIR_TOTALS			"product_pair_totals"		/* table */
+#define CRM_COLUMN_PRODUCT_PAIR_TOTALS_CUSTOMERS "customers"				/* column of product_pair_totals */
+#define CRM_TABLE_PRODUCTS						"products"					/* table */
+#define CRM_COLUMN_PRODUCTS_PRODUCT_ID			"product_id"				/* column of products */
+#define CRM_COLUMN_PRODUCTS_ACTIVE				"active"					/* column of products */
+#define CRM_VIEW_PURCHASES						"purchases"					/* view */
+#define CRM_COLUMN_PURCHASES_ORDER_ID			"order_id"					/* column of purchases */
+#define CRM_COLUMN_PURCHASES_CONTACT_ID			"contact_id"				/* column of purchases */
+#define CRM_TABLE_ORDER_LINES					"order_lines"				/* table */
+#define CRM_COLUMN_ORDER_LINES_ORDER_ID			"order_id"					/* column of order_lines */
+#define CRM_COLUMN_ORDER_LINES_PRODUCT_ID		"product_id"				/* column of order_lines */
+#define CRM_COLUMN_CONTACTS_CONTACT_ID			"contact_id"				/* column of contacts */
 
 #endif							/* CRM_NAMES_H */

@@ -340,6 +340,20 @@ REVOKE EXECUTE ON FUNCTION @extschema@.recommend_products(bigint, integer, text)
 GRANT EXECUTE ON FUNCTION @extschema@.recommend_products(bigint, integer, text)
     TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
 
+-- Every customer's list in one pass (src/recommendations.c): the model read once into memory,
+-- the caller's purchases in one ordered scan. The same lists as recommend_products called for
+-- each contact the caller sees (or each of contact_ids among them), rank 1 first.
+CREATE FUNCTION @extschema@.recommend_products_all(n integer DEFAULT 10, metric text DEFAULT 'cosine',
+                                                   contact_ids bigint[] DEFAULT NULL)
+RETURNS TABLE (contact_id bigint, rank integer, product_id bigint, score double precision, because_of bigint)
+AS 'MODULE_PATHNAME', 'crm_recommend_products_all'
+LANGUAGE C STABLE SET search_path = pg_catalog, pg_temp ROWS 100000;
+COMMENT ON FUNCTION @extschema@.recommend_products_all(integer, text, bigint[]) IS
+    'crm.recommend_products(contact, n, metric) for every contact the caller may see that has purchases (or those of contact_ids), in one pass: contact_id, rank (1 = best), product_id, score, because_of; contacts the caller cannot see are skipped.';
+REVOKE EXECUTE ON FUNCTION @extschema@.recommend_products_all(integer, text, bigint[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.recommend_products_all(integer, text, bigint[])
+    TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
+
 -- Counts over all customers (no customer row): every staff role reads them, as lead_nb_counts;
 -- only the extension's functions write them. The baskets (per customer) are read by nobody.
 GRANT SELECT ON @extschema@.product_buyers, @extschema@.product_pairs, @extschema@.product_pair_totals,

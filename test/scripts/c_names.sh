@@ -12,8 +12,8 @@ createdb "$db"
 psql -qX -v ON_ERROR_STOP=1 -d "$db" -c 'CREATE EXTENSION crm' >/dev/null
 
 # One line per name: macro|name|kind|table
-names=$(perl -ne 'print "$1|$2|$3|$4\n" if m{^#define\s+(CRM_\w+)\s+"(\w+)"\s*/\*\s*(table|index on|column of|function)\s*(\w*)\s*\*/}' src/crm_names.h)
-declared=$(grep -cE '^#define\s+CRM_(TABLE|INDEX|COLUMN|FUNCTION)_' src/crm_names.h)
+names=$(perl -ne 'print "$1|$2|$3|$4\n" if m{^#define\s+(CRM_\w+)\s+"(\w+)"\s*/\*\s*(table|view|index on|column of|function)\s*(\w*)\s*\*/}' src/crm_names.h)
+declared=$(grep -cE '^#define\s+CRM_(TABLE|VIEW|INDEX|COLUMN|FUNCTION)_' src/crm_names.h)
 count=$(grep -c . <<<"$names")
 
 echo "1..$((count + 2))"
@@ -27,6 +27,7 @@ fi
 while IFS='|' read -r macro name kind table; do
 	case $kind in
 	table) query="SELECT count(*) FROM pg_class WHERE relnamespace = 'crm'::regnamespace AND relname = '$name' AND relkind IN ('r', 'p')" ;;
+	view) query="SELECT count(*) FROM pg_class WHERE relnamespace = 'crm'::regnamespace AND relname = '$name' AND relkind = 'v'" ;;
 	'index on') query="SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
 	                   WHERE c.relnamespace = 'crm'::regnamespace AND c.relname = '$name'
 	                     AND i.indrelid = to_regclass('crm.$table')" ;;
