@@ -118,6 +118,7 @@ typedef struct SlaFold
 	TimestampTz prev_changed_at;
 	bool		resolved_null;
 	TimestampTz resolved_at;
+	TimestampTz stop_limit;		/* a target is stopped only by an instant at or before this (at) */
 	bool		until_marked;	/* the status at until is known */
 	SlaStatus	until_status;
 	SlaTarget	first_response;
@@ -383,9 +384,9 @@ sla_fold_clamp(SlaFold *fold, TimestampTz t)
  * Before the change at changed_at is folded (the status is still the one before it): the marks
  * that fall before it, in order of instant. The first response's mark, when its instant is
  * earlier than the change's; the resolution's, when the change goes into resolved or closed
- * (measured at greatest(least(resolved_at, changed_at), the previous change's changed_at),
- * clamped into [from, until], in the spell that ends with this change); and the status at until,
- * when the change is later.
+ * (measured at s = greatest(least(resolved_at, changed_at), the previous change's changed_at), in
+ * the spell that ends with this change; if s is after at, the resolution is not stopped: the mark
+ * is dropped); and the status at until, when the change is later.
  */
 static void
 sla_fold_marks(SlaClock *clock, SlaFold *fold, SlaStatus next, TimestampTz changed_at, bool creation)
@@ -407,9 +408,18 @@ sla_fold_marks(SlaClock *clock, SlaFold *fold, SlaStatus next, TimestampTz chang
 		resolution_at = fold->resolved_null ? changed_at : Min(fold->resolved_at, changed_at);
 		if (fold->has_prev)
 			resolution_at = Max(resolution_at, fold->prev_changed_at);
-		resolution_at = sla_fold_clamp(fold, resolution_at);
-		/* at or after the fold's position: it is past the previous change's (clamped) instant */
-		resolution_at = Max(resolution_at, fold->at);
+		if (resolution_at > fold->stop_limit)
+		{
+			/* the last change into resolved or closed so far stops nothing by at */
+			fold->resolution.marked = false;
+			resolution_due = false;
+		}
+		else
+		{
+			resolution_at = sla_fold_clamp(fold, resolution_at);
+			/* at or after the fold's position: it is past the previous change's (clamped) instant */
+			resolution_at = Max(resolution_at, fold->at);
+		}
 	}
 	if (first_due && (!resolution_due || first->mark_at <= resolution_at))
 	{
@@ -417,9 +427,7 @@ sla_fold_marks(SlaClock *clock, SlaFold *fold, SlaStatus next, TimestampTz chang
 		first_due = false;
 	}
 	if (resolution_due)
-		/* cut at until before the change (it comes after at): the spell in which until falls */
-		sla_target_mark(clock, fold, &fold->resolution, resolution_at,
-						fold->until_marked && resolution_at == fold->until ? fold->until_status : fold->status);
+		sla_target_mark(clock, fold, &fold->resolution, resolution_at, fold->status);
 	if (first_due)
 		sla_target_mark(clock, fold, first, first->mark_at, fold->status);
 }
@@ -678,6 +686,7 @@ sla_recompute_start(SlaRecompute *state)
 		fold->targets = true;
 		fold->resolved_null = ticket->resolved_null;
 		fold->resolved_at = ticket->resolved_at;
+		fold->stop_limit = state->at;
 		fold->first_response.active = !policy->first_response_null;
 		fold->first_response.target = policy->first_response_target;
 		fold->resolution.active = !policy->resolution_null;

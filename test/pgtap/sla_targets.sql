@@ -9,7 +9,7 @@
 --   Policy 862: calendar 861, no targets (NULL).
 -- Notation below: times in CET; "bt" = business time, "add(x, d)" = crm.business_add(861, x, d).
 BEGIN;
-SELECT plan(17);
+SELECT plan(16);
 SET LOCAL TimeZone = 'UTC';
 
 INSERT INTO crm.business_calendars (calendar_id, name, time_zone) VALUES (861, 'targets Berlin', 'Europe/Berlin');
@@ -96,8 +96,8 @@ RESET session_replication_role;
 --   11-12, 13-17, Tue 09-10 = Tue 10:00 CET = 09:00 UTC. First response: 3 h, breached, due
 --   add(Mon 09:00, 2 h) = 10:00 UTC.
 -- J (870): open from Mon 09:00, resolved Tue 14:00 CET, after the instant. First response: 7 h,
---   breached, due 10:00 UTC Monday. Resolution (the status now is resolved: measured at
---   min(s, at) = at): 7 h <= 8 h, met; open at the instant: add(Tue 09:00, 1 h) = 09:00 UTC.
+--   breached, due 10:00 UTC Monday. Resolution: resolved now, but by a change after the instant,
+--   so not stopped at it: 7 h < 8 h, pending; open at the instant: add(Tue 09:00, 1 h) = 09:00 UTC.
 -- K (871): open 09-10 (1 h), resolved 10-13, reopened (open) 13-17 (4 h): 5 h, open now.
 --   First response: breached, crossed in the spell from 13:00 (1 h there): 13:00 UTC. Resolution:
 --   not stopped (open now): 5 h, pending, running: add(Tue 09:00, 3 h) = Tue 12:00 CET = 11:00 UTC.
@@ -117,7 +117,7 @@ SELECT results_eq(
       (867, 861, '1 hour', '6 hours', NULL, 'met', '1 hour', NULL, 'pending', '1 hour'),
       (868, 861, '5 hours', '0', '2026-03-02 13:00+00', 'breached', '5 hours', '2026-03-03 11:00+00', 'met', '5 hours'),
       (869, 861, '3 hours', '0', '2026-03-02 10:00+00', 'breached', '3 hours', '2026-03-03 09:00+00', 'met', '2 hours'),
-      (870, 861, '7 hours', '0', '2026-03-02 10:00+00', 'breached', '7 hours', '2026-03-03 09:00+00', 'met', '7 hours'),
+      (870, 861, '7 hours', '0', '2026-03-02 10:00+00', 'breached', '7 hours', '2026-03-03 09:00+00', 'pending', '7 hours'),
       (871, 861, '5 hours', '0', '2026-03-02 13:00+00', 'breached', '5 hours', '2026-03-03 11:00+00', 'pending', '5 hours')$$,
     'sla_recompute_targets: due times, states and consumed time of each target, derived by hand');
 
@@ -133,16 +133,16 @@ SELECT results_eq(
 
 -- Monday 10:15 UTC (11:15 CET): B consumed 2.25 h, the first response reached at 11:00 CET; the
 -- resolution 2.25 h, running: add(Mon 11:15, 5.75 h) = 11:15-12, 13-17, Tue 09:00-10:00 = Tue
--- 10:00 CET = 09:00 UTC. A: its first response (10:30 CET) is before the instant; the resolution
--- not yet reached (15:00 CET) but A is resolved now: measured at the instant, in the pending spell
--- (11-13): 2 h, met, no due time (the clock stood).
+-- 10:00 CET = 09:00 UTC. A: its first response (10:30 CET) is before the instant; its resolution
+-- (15:00 CET) after it, so not stopped: measured at the instant, in the pending spell (11-13):
+-- 2 h, pending, no due time (the clock stands).
 SELECT results_eq(
     $$SELECT ticket_id, first_response_due, first_response_state, first_response_consumed,
              resolution_due, resolution_state, resolution_consumed
       FROM crm.sla_recompute_targets('2026-03-02 10:15+00') WHERE ticket_id IN (861, 862) ORDER BY ticket_id$$,
-    $$VALUES (861::bigint, timestamptz '2026-03-02 10:00+00', 'met', interval '90 minutes', NULL::timestamptz, 'met', interval '2 hours'),
+    $$VALUES (861::bigint, timestamptz '2026-03-02 10:00+00', 'met', interval '90 minutes', NULL::timestamptz, 'pending', interval '2 hours'),
              (862, '2026-03-02 10:00+00', 'breached', '2 hours 15 minutes', '2026-03-03 09:00+00', 'pending', '2 hours 15 minutes')$$,
-    'sla_recompute_targets at an earlier instant: a spell cut by it; a resolution after it measured at it');
+    'sla_recompute_targets at an earlier instant: a spell cut by it; a resolution after it does not stop the clock');
 
 -- A first response after the instant does not stop its clock: D at Monday 08:15 UTC (09:15 CET,
 -- answered at 09:30): 0.25 h, pending, running: add(09:15, 1.75 h) = 11:00 CET = 10:00 UTC.
@@ -151,6 +151,18 @@ SELECT results_eq(
       FROM crm.sla_recompute_targets('2026-03-02 08:15+00') WHERE ticket_id = 864$$,
     $$VALUES (timestamptz '2026-03-02 10:00+00', 'pending', interval '15 minutes')$$,
     'sla_recompute_targets: a first response given after the instant is pending at it');
+
+-- Before the tickets open (Sunday 1 March, 12:00 UTC): nothing consumed, nothing stopped (A's
+-- answer and resolution come later); the clock starts running at the opening (new, open), so
+-- the due times are add(Mon 09:00, 2 h) = 10:00 UTC and add(Mon 09:00, 8 h) = Mon 09-12, 13-17 (7 h)
+-- and Tue 09-10 = Tue 10:00 CET = 09:00 UTC.
+SELECT results_eq(
+    $$SELECT ticket_id, first_response_due, first_response_state, first_response_consumed,
+             resolution_due, resolution_state, resolution_consumed
+      FROM crm.sla_recompute_targets('2026-03-01 12:00+00') WHERE ticket_id IN (861, 862) ORDER BY ticket_id$$,
+    $$VALUES (861::bigint, timestamptz '2026-03-02 10:00+00', 'pending', interval '0', timestamptz '2026-03-03 09:00+00', 'pending', interval '0'),
+             (862, '2026-03-02 10:00+00', 'pending', '0', '2026-03-03 09:00+00', 'pending', '0')$$,
+    'sla_recompute_targets before a ticket opens: pending, due from the opening');
 
 -- The clock columns are crm.sla_recompute's.
 SELECT results_eq(
