@@ -10,6 +10,10 @@
  * resolved or closed not at all, any other as running. One fold, sla_fold_*, serves both: the
  * trigger (through crm.sla_recount, when a ticket gets its first policy) and the bulk recount
  * (crm.sla_recompute: one ordered pass over the tickets with a policy joined to their history).
+ * crm.sla_recompute_targets is the same pass with the first-response and resolution targets
+ * followed along the fold (SlaTarget: the running spell in which the time consumed crossed each
+ * target, and the time consumed and the status where each is measured); their due times are
+ * crm.business_add's, called through fmgr as business_time is (docs/sla.md gives the rule).
  *
  * Business time is crm.business_time itself (src/calendars.c), called through fmgr with one
  * FmgrInfo per calendar, so that each keeps its calendar cached for the whole pass. Everything is
@@ -580,7 +584,7 @@ crm_sla_recount(PG_FUNCTION_ARGS)
 /*
  * crm.sla_recompute(at): every visible ticket with a policy, from its status history up to
  * greatest(at, opened_at). Two ordered reads under one snapshot, merged here by ticket_id: the
- * tickets with a policy (read first, kept in an array: 32 bytes a ticket), then the whole status
+ * tickets with a policy (read first, kept in an array: 56 bytes a ticket), then the whole status
  * history in (ticket_id, changed_at, history_id) order, the order of its index, streamed from the
  * executor into the fold (a DestReceiver: no copies, no sort, no join of the history to tickets).
  * History rows of tickets not in the array (no policy, or not visible) are passed over; the history
