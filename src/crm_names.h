@@ -103,10 +103,13 @@
 
 /* SLA clock (sla.c) */
 #define CRM_FUNCTION_BUSINESS_TIME				"business_time"				/* function */
+#define CRM_FUNCTION_BUSINESS_ADD				"business_add"				/* function */
 #define CRM_TABLE_TICKETS						"tickets"					/* table */
 #define CRM_COLUMN_TICKETS_TICKET_ID			"ticket_id"					/* column of tickets */
 #define CRM_COLUMN_TICKETS_OPENED_AT			"opened_at"					/* column of tickets */
 #define CRM_COLUMN_TICKETS_STATUS				"status"					/* column of tickets */
+#define CRM_COLUMN_TICKETS_FIRST_RESPONSE_AT	"first_response_at"			/* column of tickets */
+#define CRM_COLUMN_TICKETS_RESOLVED_AT			"resolved_at"				/* column of tickets */
 #define CRM_TABLE_TICKET_SLAS					"ticket_slas"				/* table */
 #define CRM_COLUMN_TICKET_SLAS_TICKET_ID		"ticket_id"					/* column of ticket_slas */
 #define CRM_COLUMN_TICKET_SLAS_POLICY_ID		"policy_id"					/* column of ticket_slas */
@@ -114,6 +117,8 @@
 #define CRM_COLUMN_SLA_POLICIES_POLICY_ID		"policy_id"					/* column of sla_policies */
 #define CRM_COLUMN_SLA_POLICIES_CALENDAR_ID		"calendar_id"				/* column of sla_policies */
 #define CRM_COLUMN_SLA_POLICIES_PAUSE_STATUSES	"pause_statuses"			/* column of sla_policies */
+#define CRM_COLUMN_SLA_POLICIES_FIRST_RESPONSE_TARGET	"first_response_target"	/* column of sla_policies */
+#define CRM_COLUMN_SLA_POLICIES_RESOLUTION_TARGET	"resolution_target"		/* column of sla_policies */
 #define CRM_TABLE_TICKET_STATUS_HISTORY			"ticket_status_history"		/* table */
 #define CRM_COLUMN_HISTORY_HISTORY_ID			"history_id"				/* column of ticket_status_history */
 #define CRM_COLUMN_HISTORY_TICKET_ID			"ticket_id"					/* column of ticket_status_history */

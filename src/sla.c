@@ -10,6 +10,10 @@
  * resolved or closed not at all, any other as running. One fold, sla_fold_*, serves both: the
  * trigger (through crm.sla_recount, when a ticket gets its first policy) and the bulk recount
  * (crm.sla_recompute: one ordered pass over the tickets with a policy joined to their history).
+ * crm.sla_recompute_targets is the same pass with the first-response and resolution targets
+ * followed along the fold (SlaTarget: the running spell in which the time consumed crossed each
+ * target, and the time consumed and the status where each is measured); their due times are
+ * crm.business_add's, called through fmgr as business_time is (docs/sla.md gives the rule).
  *
  * Business time is crm.business_time itself (src/calendars.c), called through fmgr with one
  * FmgrInfo per calendar, so that each keeps its calendar cached for the whole pass. Everything is
@@ -38,6 +42,7 @@
 
 PG_FUNCTION_INFO_V1(crm_sla_recount);
 PG_FUNCTION_INFO_V1(crm_sla_recompute);
+PG_FUNCTION_INFO_V1(crm_sla_recompute_targets);
 
 typedef enum SlaStatus
 {
@@ -51,6 +56,8 @@ typedef struct SlaCalendarCall
 {
 	int64		calendar_id;
 	FmgrInfo	flinfo;			/* crm.business_time; fn_extra caches this calendar */
+	bool		add_ready;
+	FmgrInfo	add_flinfo;		/* crm.business_add (the targets' due times), likewise */
 } SlaCalendarCall;
 
 /* What the folds share across tickets: the business_time calls and the pause statuses. */
@@ -58,6 +65,7 @@ typedef struct SlaClock
 {
 	MemoryContext context;		/* lives as long as the clock */
 	Oid			business_time;
+	Oid			business_add;	/* InvalidOid unless due times are computed */
 	int			ncalls;
 	int			maxcalls;
 	SlaCalendarCall *calls;
@@ -73,6 +81,26 @@ typedef struct SlaSum
 	bool		isnull;
 } SlaSum;
 
+/*
+ * A target recounted along the fold (crm.sla_recompute_targets): where the time consumed first
+ * reached it (the running spell it was crossed in), and the time consumed and the clock's state at
+ * the instant it is measured (its mark).
+ */
+typedef struct SlaTarget
+{
+	bool		active;			/* the policy sets this target */
+	Interval	target;
+	bool		crossed;
+	TimestampTz cross_start;	/* start of the running spell in which consumed reached target */
+	Interval	cross_base;		/* consumed at that spell's start */
+	bool		mark_pending;	/* the first response: its instant is known before the fold */
+	TimestampTz mark_at;
+	bool		marked;
+	TimestampTz marked_at;
+	Interval	marked_consumed;
+	SlaStatus	marked_status;	/* the status of the spell the mark falls in */
+} SlaTarget;
+
 typedef struct SlaFold
 {
 	bool		calendar_null;
@@ -86,29 +114,52 @@ typedef struct SlaFold
 	SlaStatus	status;
 	SlaSum		running;
 	SlaSum		paused;
+	/* the targets (crm.sla_recompute_targets only) */
+	bool		targets;
+	TimestampTz spell_start;	/* the current spell's start (clamped) */
+	Interval	spell_base;		/* running at spell_start */
+	bool		has_prev;		/* a change was folded: prev_changed_at is its own instant */
+	TimestampTz prev_changed_at;
+	bool		resolved_null;
+	TimestampTz resolved_at;
+	TimestampTz stop_limit;		/* a target is stopped only by an instant at or before this (at) */
+	bool		until_marked;	/* the status at until is known */
+	SlaStatus	until_status;
+	SlaTarget	first_response;
+	SlaTarget	resolution;
 } SlaFold;
 
+/* The function schema.name(argtypes) of the extension, which the caller must have the right to execute. */
+static Oid
+sla_lookup_function(const char *schema, const char *function, Oid *argtypes)
+{
+	List	   *name = list_make2(makeString(pstrdup(schema)), makeString(pstrdup(function)));
+	Oid			oid = LookupFuncName(name, 3, argtypes, false);
+	AclResult	acl;
+
+	/* as a call from SQL would: the caller needs the right to execute it */
+#if PG_VERSION_NUM >= 160000
+	acl = object_aclcheck(ProcedureRelationId, oid, GetUserId(), ACL_EXECUTE);
+#else
+	acl = pg_proc_aclcheck(oid, GetUserId(), ACL_EXECUTE);
+#endif
+	if (acl != ACLCHECK_OK)
+		aclcheck_error(acl, OBJECT_FUNCTION, get_func_name(oid));
+	return oid;
+}
+
 static SlaClock *
-sla_clock_create(FunctionCallInfo fcinfo, MemoryContext context)
+sla_clock_create(FunctionCallInfo fcinfo, MemoryContext context, bool due_times)
 {
 	SlaClock   *clock = MemoryContextAllocZero(context, sizeof(SlaClock));
-	Oid			namespace = get_func_namespace(fcinfo->flinfo->fn_oid);
-	Oid			argtypes[3] = {INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
-	List	   *name;
-	AclResult	acl;
+	const char *schema = get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid));
+	Oid			time_args[3] = {INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Oid			add_args[3] = {INT8OID, TIMESTAMPTZOID, INTERVALOID};
 
 	clock->context = context;
 	clock->pause_context = AllocSetContextCreate(context, "sla pause statuses", ALLOCSET_SMALL_SIZES);
-	name = list_make2(makeString(get_namespace_name(namespace)), makeString(pstrdup(CRM_FUNCTION_BUSINESS_TIME)));
-	clock->business_time = LookupFuncName(name, 3, argtypes, false);
-	/* as a call from SQL would: the caller needs the right to execute it */
-#if PG_VERSION_NUM >= 160000
-	acl = object_aclcheck(ProcedureRelationId, clock->business_time, GetUserId(), ACL_EXECUTE);
-#else
-	acl = pg_proc_aclcheck(clock->business_time, GetUserId(), ACL_EXECUTE);
-#endif
-	if (acl != ACLCHECK_OK)
-		aclcheck_error(acl, OBJECT_FUNCTION, get_func_name(clock->business_time));
+	clock->business_time = sla_lookup_function(schema, CRM_FUNCTION_BUSINESS_TIME, time_args);
+	clock->business_add = due_times ? sla_lookup_function(schema, CRM_FUNCTION_BUSINESS_ADD, add_args) : InvalidOid;
 	return clock;
 }
 
@@ -176,11 +227,71 @@ interval_out_of_range(void)
 			 errmsg("interval out of range")));
 }
 
+/* The calls of this calendar (made on first use). */
+static SlaCalendarCall *
+sla_calendar_call(SlaClock *clock, int64 calendar_id)
+{
+	SlaCalendarCall *call;
+
+	for (int i = 0; i < clock->ncalls; i++)
+		if (clock->calls[i].calendar_id == calendar_id)
+			return &clock->calls[i];
+	if (clock->ncalls == clock->maxcalls)
+	{
+		/* FmgrInfos move with the array: none has cached anything it points to itself */
+		int			grown = Max(8, clock->maxcalls * 2);
+
+		clock->calls = clock->calls == NULL
+			? MemoryContextAllocZero(clock->context, sizeof(SlaCalendarCall) * grown)
+			: repalloc(clock->calls, sizeof(SlaCalendarCall) * grown);
+		clock->maxcalls = grown;
+	}
+	call = &clock->calls[clock->ncalls++];
+	memset(call, 0, sizeof(SlaCalendarCall));
+	call->calendar_id = calendar_id;
+	fmgr_info_cxt(clock->business_time, &call->flinfo, clock->context);
+	return call;
+}
+
+/* crm.business_add(calendar, start, amount) */
+static TimestampTz
+sla_business_add(SlaClock *clock, int64 calendar_id, TimestampTz start, Interval *amount)
+{
+	SlaCalendarCall *call = sla_calendar_call(clock, calendar_id);
+
+	Assert(OidIsValid(clock->business_add));
+	if (!call->add_ready)
+	{
+		fmgr_info_cxt(clock->business_add, &call->add_flinfo, clock->context);
+		call->add_ready = true;
+	}
+	return DatumGetTimestampTz(FunctionCall3(&call->add_flinfo, Int64GetDatum(calendar_id),
+											 TimestampTzGetDatum(start), IntervalPGetDatum(amount)));
+}
+
+static int
+sla_interval_cmp(Interval *a, Interval *b)
+{
+	return DatumGetInt32(DirectFunctionCall2(interval_cmp, IntervalPGetDatum(a), IntervalPGetDatum(b)));
+}
+
+/* a - b, as the SQL operator computes it */
+static Interval
+sla_interval_minus(Interval *a, Interval *b)
+{
+	Interval   *difference = DatumGetIntervalP(DirectFunctionCall2(interval_mi, IntervalPGetDatum(a),
+																   IntervalPGetDatum(b)));
+	Interval	result = *difference;
+
+	pfree(difference);
+	return result;
+}
+
 /* sum += crm.business_time(calendar, from, to), from < to */
 static void
 sla_add_business_time(SlaClock *clock, SlaFold *fold, SlaSum *sum, TimestampTz from, TimestampTz to)
 {
-	SlaCalendarCall *call = NULL;
+	SlaCalendarCall *call;
 	Interval   *step;
 
 	if (fold->calendar_null)
@@ -188,28 +299,7 @@ sla_add_business_time(SlaClock *clock, SlaFold *fold, SlaSum *sum, TimestampTz f
 		sum->isnull = true;		/* business_time is strict: NULL + x is NULL */
 		return;
 	}
-	for (int i = 0; i < clock->ncalls; i++)
-		if (clock->calls[i].calendar_id == fold->calendar_id)
-		{
-			call = &clock->calls[i];
-			break;
-		}
-	if (call == NULL)
-	{
-		if (clock->ncalls == clock->maxcalls)
-		{
-			/* FmgrInfos move with the array: none has cached anything it points to itself */
-			int			grown = Max(8, clock->maxcalls * 2);
-
-			clock->calls = clock->calls == NULL
-				? MemoryContextAllocZero(clock->context, sizeof(SlaCalendarCall) * grown)
-				: repalloc(clock->calls, sizeof(SlaCalendarCall) * grown);
-			clock->maxcalls = grown;
-		}
-		call = &clock->calls[clock->ncalls++];
-		call->calendar_id = fold->calendar_id;
-		fmgr_info_cxt(clock->business_time, &call->flinfo, clock->context);
-	}
+	call = sla_calendar_call(clock, fold->calendar_id);
 	step = DatumGetIntervalP(FunctionCall3(&call->flinfo, Int64GetDatum(fold->calendar_id),
 										   TimestampTzGetDatum(from), TimestampTzGetDatum(to)));
 	if (!sum->isnull &&
@@ -232,6 +322,20 @@ sla_fold_start(SlaFold *fold, Datum calendar, bool calendar_null, Datum from, bo
 	fold->until_null = until_null;
 	fold->until = until_null ? 0 : DatumGetTimestampTz(until);
 	fold->at = fold->from;
+	fold->spell_start = fold->from;
+}
+
+/* A target reached? Called after running time was added in the current spell. */
+static void
+sla_target_check_crossed(SlaFold *fold, SlaTarget *target)
+{
+	if (target->active && !target->crossed && !fold->running.isnull &&
+		sla_interval_cmp(&fold->running.value, &target->target) >= 0)
+	{
+		target->crossed = true;
+		target->cross_start = fold->spell_start;
+		target->cross_base = fold->spell_base;
+	}
 }
 
 /* The spell up to instant t under the current status, then on from t (if t is later). */
@@ -243,8 +347,93 @@ sla_fold_advance(SlaClock *clock, SlaFold *fold, TimestampTz t)
 	if (fold->status == SLA_STATUS_PAUSED)
 		sla_add_business_time(clock, fold, &fold->paused, fold->at, t);
 	else if (fold->status == SLA_STATUS_RUNNING)
+	{
 		sla_add_business_time(clock, fold, &fold->running, fold->at, t);
+		if (fold->targets)
+		{
+			sla_target_check_crossed(fold, &fold->first_response);
+			sla_target_check_crossed(fold, &fold->resolution);
+		}
+	}
 	fold->at = t;
+}
+
+/*
+ * A target's mark at instant t (>= the fold's position: the fold moves on to t), in a spell of
+ * the given status.
+ */
+static void
+sla_target_mark(SlaClock *clock, SlaFold *fold, SlaTarget *target, TimestampTz t, SlaStatus status)
+{
+	sla_fold_advance(clock, fold, t);
+	target->mark_pending = false;
+	target->marked = true;
+	target->marked_at = t;
+	target->marked_consumed = fold->running.value;
+	target->marked_status = status;
+}
+
+/* Clamped into [from, until], as a change's instant is. */
+static TimestampTz
+sla_fold_clamp(SlaFold *fold, TimestampTz t)
+{
+	if (!fold->until_null)
+		t = Min(t, fold->until);
+	if (!fold->from_null)
+		t = Max(t, fold->from);
+	return t;
+}
+
+/*
+ * Before the change at changed_at is folded (the status is still the one before it): the marks
+ * that fall before it, in order of instant. The first response's mark, when its instant is
+ * earlier than the change's; the resolution's, when the change goes into resolved or closed
+ * (measured at s = greatest(least(resolved_at, changed_at), the previous change's changed_at), in
+ * the spell that ends with this change; if s is after at, the resolution is not stopped: the mark
+ * is dropped); and the status at until, when the change is later.
+ */
+static void
+sla_fold_marks(SlaClock *clock, SlaFold *fold, SlaStatus next, TimestampTz changed_at, bool creation)
+{
+	SlaTarget  *first = &fold->first_response;
+	bool		first_due = first->mark_pending && first->mark_at < changed_at;
+	bool		resolution_due = next == SLA_STATUS_STOPPED && (creation || fold->status != SLA_STATUS_STOPPED);
+	TimestampTz resolution_at = 0;
+
+	if (!fold->until_marked && !fold->until_null && changed_at > fold->until)
+	{
+		fold->until_marked = true;
+		fold->until_status = fold->status;
+	}
+	if (fold->from_null)
+		return;					/* nothing is counted */
+	if (resolution_due)
+	{
+		resolution_at = fold->resolved_null ? changed_at : Min(fold->resolved_at, changed_at);
+		if (fold->has_prev)
+			resolution_at = Max(resolution_at, fold->prev_changed_at);
+		if (resolution_at > fold->stop_limit)
+		{
+			/* the last change into resolved or closed so far stops nothing by at */
+			fold->resolution.marked = false;
+			resolution_due = false;
+		}
+		else
+		{
+			resolution_at = sla_fold_clamp(fold, resolution_at);
+			/* at or after the fold's position: it is past the previous change's (clamped) instant */
+			resolution_at = Max(resolution_at, fold->at);
+		}
+	}
+	if (first_due && (!resolution_due || first->mark_at <= resolution_at))
+	{
+		sla_target_mark(clock, fold, first, first->mark_at, fold->status);
+		first_due = false;
+	}
+	if (resolution_due)
+		sla_target_mark(clock, fold, &fold->resolution, resolution_at, fold->status);
+	if (first_due)
+		sla_target_mark(clock, fold, first, first->mark_at, fold->status);
 }
 
 /*
@@ -255,20 +444,30 @@ static void
 sla_fold_change(SlaClock *clock, SlaFold *fold, Datum from_status, bool from_status_null,
 				Datum to_status, bool to_status_null, TimestampTz changed_at, SlaStatus current)
 {
-	TimestampTz t = changed_at;
+	TimestampTz t;
+	SlaStatus	next;
+	bool		creation = false;
 
 	if (!fold->started)
 	{
 		fold->status = from_status_null ? current : sla_classify(clock, from_status, false);
 		fold->started = true;
+		creation = from_status_null;
 	}
+	next = sla_classify(clock, to_status, to_status_null);
+	if (fold->targets)
+		sla_fold_marks(clock, fold, next, changed_at, creation);
 	/* greatest(least(changed_at, until), from): NULL bounds are ignored */
-	if (!fold->until_null)
-		t = Min(t, fold->until);
-	if (!fold->from_null)
-		t = Max(t, fold->from);
+	t = sla_fold_clamp(fold, changed_at);
 	sla_fold_advance(clock, fold, t);
-	fold->status = sla_classify(clock, to_status, to_status_null);
+	fold->status = next;
+	if (fold->targets)
+	{
+		fold->spell_start = Max(t, fold->at);
+		fold->spell_base = fold->running.value;
+		fold->has_prev = true;
+		fold->prev_changed_at = changed_at;
+	}
 }
 
 /* The last spell, up to until. */
@@ -277,6 +476,16 @@ sla_fold_finish(SlaClock *clock, SlaFold *fold, SlaStatus current)
 {
 	if (!fold->started)
 		fold->status = current;
+	if (fold->targets)
+	{
+		if (fold->first_response.mark_pending && !fold->from_null)
+			sla_target_mark(clock, fold, &fold->first_response, fold->first_response.mark_at, fold->status);
+		if (!fold->until_marked)
+		{
+			fold->until_marked = true;
+			fold->until_status = fold->status;
+		}
+	}
 	if (!fold->until_null)
 		sla_fold_advance(clock, fold, fold->until);
 }
@@ -305,7 +514,7 @@ crm_sla_recount(PG_FUNCTION_ARGS)
 		elog(ERROR, "sla_recount must return a record");
 	desc = BlessTupleDesc(desc);
 	if (clock == NULL)
-		fcinfo->flinfo->fn_extra = clock = sla_clock_create(fcinfo, fcinfo->flinfo->fn_mcxt);
+		fcinfo->flinfo->fn_extra = clock = sla_clock_create(fcinfo, fcinfo->flinfo->fn_mcxt, false);
 	sla_clock_set_pause(clock, PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2), PG_ARGISNULL(2));
 	current = sla_classify(clock, PG_ARGISNULL(5) ? (Datum) 0 : PG_GETARG_DATUM(5), PG_ARGISNULL(5));
 	sla_fold_start(&fold, PG_GETARG_DATUM(1), PG_ARGISNULL(1), PG_GETARG_DATUM(3), PG_ARGISNULL(3),
@@ -375,7 +584,7 @@ crm_sla_recount(PG_FUNCTION_ARGS)
 /*
  * crm.sla_recompute(at): every visible ticket with a policy, from its status history up to
  * greatest(at, opened_at). Two ordered reads under one snapshot, merged here by ticket_id: the
- * tickets with a policy (read first, kept in an array: 32 bytes a ticket), then the whole status
+ * tickets with a policy (read first, kept in an array: 56 bytes a ticket), then the whole status
  * history in (ticket_id, changed_at, history_id) order, the order of its index, streamed from the
  * executor into the fold (a DestReceiver: no copies, no sort, no join of the history to tickets).
  * History rows of tickets not in the array (no policy, or not visible) are passed over; the history
@@ -386,9 +595,13 @@ typedef struct SlaTicket
 	int64		ticket_id;
 	int64		calendar_id;
 	TimestampTz opened_at;
+	TimestampTz first_response_at;	/* read for the targets only */
+	TimestampTz resolved_at;	/* likewise */
 	int32		policy;			/* index into policies */
 	bool		calendar_null;
 	bool		opened_null;
+	bool		first_response_null;
+	bool		resolved_null;
 	uint8		current;		/* SlaStatus of the ticket's status under its policy */
 } SlaTicket;
 
@@ -397,6 +610,10 @@ typedef struct SlaPolicy
 	int64		policy_id;
 	int			npause;
 	text	  **pause;
+	bool		first_response_null;
+	bool		resolution_null;
+	Interval	first_response_target;
+	Interval	resolution_target;
 } SlaPolicy;
 
 typedef struct SlaRecompute
@@ -406,6 +623,7 @@ typedef struct SlaRecompute
 	SlaClock   *clock;
 	MemoryContext context;
 	TimestampTz at;
+	bool		targets;		/* crm.sla_recompute_targets: the targets too */
 	bool		reading_history;	/* which of the two reads the receiver gets */
 	/* the tickets, by ticket_id */
 	SlaTicket  *tickets;
@@ -423,7 +641,8 @@ typedef struct SlaRecompute
 } SlaRecompute;
 
 static int
-sla_recompute_policy(SlaRecompute *state, int64 policy_id, Datum pause, bool pause_null)
+sla_recompute_policy(SlaRecompute *state, int64 policy_id, Datum pause, bool pause_null,
+					 Datum *targets, bool *targets_null)
 {
 	SlaPolicy  *policy;
 
@@ -442,6 +661,12 @@ sla_recompute_policy(SlaRecompute *state, int64 policy_id, Datum pause, bool pau
 	policy = &state->policies[state->npolicies];
 	policy->policy_id = policy_id;
 	sla_read_pause(state->context, pause, pause_null, &policy->npause, &policy->pause);
+	policy->first_response_null = targets_null[0];
+	policy->resolution_null = targets_null[1];
+	if (!targets_null[0])
+		policy->first_response_target = *DatumGetIntervalP(targets[0]);
+	if (!targets_null[1])
+		policy->resolution_target = *DatumGetIntervalP(targets[1]);
 	return state->last_policy = state->npolicies++;
 }
 
@@ -458,7 +683,81 @@ sla_recompute_start(SlaRecompute *state)
 	sla_fold_start(&state->fold, Int64GetDatum(ticket->calendar_id), ticket->calendar_null,
 				   TimestampTzGetDatum(ticket->opened_at), ticket->opened_null,
 				   TimestampTzGetDatum(ticket->opened_null ? state->at : Max(state->at, ticket->opened_at)), false);
+	if (state->targets)
+	{
+		SlaFold    *fold = &state->fold;
+
+		fold->targets = true;
+		fold->resolved_null = ticket->resolved_null;
+		fold->resolved_at = ticket->resolved_at;
+		fold->stop_limit = state->at;
+		fold->first_response.active = !policy->first_response_null;
+		fold->first_response.target = policy->first_response_target;
+		fold->resolution.active = !policy->resolution_null;
+		fold->resolution.target = policy->resolution_target;
+		/* the first response stops its clock if given by at */
+		if (!ticket->first_response_null && ticket->first_response_at <= state->at)
+		{
+			fold->first_response.mark_pending = true;
+			fold->first_response.mark_at = sla_fold_clamp(fold, ticket->first_response_at);
+		}
+	}
 	state->folding = true;
+}
+
+/*
+ * A target's columns: due, state, consumed (out[0..2]). Stopped: its mark is the instant it was
+ * measured at; else it is measured at until, in the spell until falls in.
+ */
+static void
+sla_recompute_target(SlaRecompute *state, SlaTarget *target, bool stopped, Datum *out, bool *out_null)
+{
+	SlaFold    *fold = &state->fold;
+	Interval   *consumed;
+	TimestampTz measured_at;
+	SlaStatus	status;
+	int			cmp;
+	const char *result_state;
+
+	out_null[0] = out_null[1] = out_null[2] = true;
+	if (!target->active || fold->running.isnull || fold->from_null)
+		return;
+	if (stopped)
+	{
+		consumed = &target->marked_consumed;
+		measured_at = target->marked_at;
+		status = target->marked_status;
+	}
+	else
+	{
+		consumed = &fold->running.value;
+		measured_at = fold->until;
+		status = fold->until_status;
+	}
+	cmp = sla_interval_cmp(consumed, &target->target);
+	result_state = cmp > 0 ? "breached" : stopped ? "met" : "pending";
+	if (cmp >= 0)
+	{
+		Interval	remaining;
+
+		/* reached at or before the measured instant: in the spell where it was crossed */
+		if (!target->crossed)
+			elog(ERROR, "sla_recompute_targets: a target reached but not crossed");
+		remaining = sla_interval_minus(&target->target, &target->cross_base);
+		out[0] = TimestampTzGetDatum(sla_business_add(state->clock, fold->calendar_id, target->cross_start, &remaining));
+		out_null[0] = false;
+	}
+	else if (status == SLA_STATUS_RUNNING)
+	{
+		Interval	remaining = sla_interval_minus(&target->target, consumed);
+
+		out[0] = TimestampTzGetDatum(sla_business_add(state->clock, fold->calendar_id, measured_at, &remaining));
+		out_null[0] = false;
+	}
+	out[1] = CStringGetTextDatum(result_state);
+	out_null[1] = false;
+	out[2] = IntervalPGetDatum(consumed);
+	out_null[2] = false;
 }
 
 /* Finishes and stores tickets[next] (folded, or without history), and moves on. */
@@ -466,8 +765,8 @@ static void
 sla_recompute_emit(SlaRecompute *state)
 {
 	SlaTicket  *ticket = &state->tickets[state->next];
-	Datum		out[5];
-	bool		out_null[5] = {false};
+	Datum		out[11];
+	bool		out_null[11] = {false};
 
 	CHECK_FOR_INTERRUPTS();
 	if (!state->folding)
@@ -479,7 +778,19 @@ sla_recompute_emit(SlaRecompute *state)
 	out[3] = sla_sum_datum(&state->fold.running, &out_null[3]);
 	out[4] = sla_sum_datum(&state->fold.paused, &out_null[4]);
 	out_null[2] = ticket->calendar_null;
+	if (state->targets)
+	{
+		SlaFold    *fold = &state->fold;
+
+		sla_recompute_target(state, &fold->first_response, fold->first_response.marked, &out[5], &out_null[5]);
+		/* resolved or closed now, through a change into it */
+		sla_recompute_target(state, &fold->resolution,
+							 ticket->current == SLA_STATUS_STOPPED && fold->resolution.marked, &out[8], &out_null[8]);
+	}
 	tuplestore_putvalues(state->rsinfo->setResult, state->rsinfo->setDesc, out, out_null);
+	for (int i = 5; i < 11; i += 3)
+		if (state->targets && !out_null[i + 1])
+			pfree(DatumGetPointer(out[i + 1]));
 	state->folding = false;
 	state->next++;
 }
@@ -517,11 +828,15 @@ sla_recompute_receive(TupleTableSlot *slot, DestReceiver *self)
 		}
 		ticket = &state->tickets[state->ntickets++];
 		ticket->ticket_id = id;
-		ticket->policy = sla_recompute_policy(state, DatumGetInt64(v[1]), v[3], n[3]);
+		ticket->policy = sla_recompute_policy(state, DatumGetInt64(v[1]), v[3], n[3], &v[8], &n[8]);
 		ticket->calendar_null = n[2];
 		ticket->calendar_id = n[2] ? 0 : DatumGetInt64(v[2]);	/* NOT NULL in the table */
 		ticket->opened_null = n[4];
 		ticket->opened_at = n[4] ? 0 : DatumGetTimestampTz(v[4]);
+		ticket->first_response_null = n[6];
+		ticket->first_response_at = n[6] ? 0 : DatumGetTimestampTz(v[6]);
+		ticket->resolved_null = n[7];
+		ticket->resolved_at = n[7] ? 0 : DatumGetTimestampTz(v[7]);
 		policy = &state->policies[ticket->policy];
 		state->clock->npause = policy->npause;
 		state->clock->pause = policy->pause;
@@ -572,8 +887,8 @@ sla_recompute_read(SlaRecompute *state, const char *query)
 		elog(ERROR, "sla_recompute: reading failed: %s", SPI_result_code_string(result));
 }
 
-Datum
-crm_sla_recompute(PG_FUNCTION_ARGS)
+static Datum
+sla_recompute_run(FunctionCallInfo fcinfo, bool targets)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	const char *schema;
@@ -589,7 +904,8 @@ crm_sla_recompute(PG_FUNCTION_ARGS)
 	state.rsinfo = rsinfo;
 	state.context = CurrentMemoryContext;
 	state.at = PG_GETARG_TIMESTAMPTZ(0);
-	state.clock = sla_clock_create(fcinfo, CurrentMemoryContext);
+	state.targets = targets;
+	state.clock = sla_clock_create(fcinfo, CurrentMemoryContext, targets);
 	schema = quote_identifier(get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid)));
 
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -598,6 +914,8 @@ crm_sla_recompute(PG_FUNCTION_ARGS)
 					   psprintf("SELECT t." CRM_COLUMN_TICKETS_TICKET_ID ", s." CRM_COLUMN_TICKET_SLAS_POLICY_ID
 								", p." CRM_COLUMN_SLA_POLICIES_CALENDAR_ID ", p." CRM_COLUMN_SLA_POLICIES_PAUSE_STATUSES
 								", t." CRM_COLUMN_TICKETS_OPENED_AT ", t." CRM_COLUMN_TICKETS_STATUS
+								", t." CRM_COLUMN_TICKETS_FIRST_RESPONSE_AT ", t." CRM_COLUMN_TICKETS_RESOLVED_AT
+								", p." CRM_COLUMN_SLA_POLICIES_FIRST_RESPONSE_TARGET ", p." CRM_COLUMN_SLA_POLICIES_RESOLUTION_TARGET
 								" FROM %s." CRM_TABLE_TICKETS " t"
 								" JOIN %s." CRM_TABLE_TICKET_SLAS " s ON s." CRM_COLUMN_TICKET_SLAS_TICKET_ID
 								" OPERATOR(pg_catalog.=) t." CRM_COLUMN_TICKETS_TICKET_ID
@@ -620,4 +938,17 @@ crm_sla_recompute(PG_FUNCTION_ARGS)
 		sla_recompute_emit(&state);
 	SPI_finish();
 	return (Datum) 0;
+}
+
+Datum
+crm_sla_recompute(PG_FUNCTION_ARGS)
+{
+	return sla_recompute_run(fcinfo, false);
+}
+
+/* crm.sla_recompute_targets(at): the clock and the first-response and resolution targets. */
+Datum
+crm_sla_recompute_targets(PG_FUNCTION_ARGS)
+{
+	return sla_recompute_run(fcinfo, true);
 }

@@ -405,6 +405,21 @@ LANGUAGE C STABLE STRICT SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION @extschema@.sla_recompute(timestamptz) IS
     'The SLA clock of every visible ticket with a policy, recomputed in bulk from its status history up to at: business time of the policy''s calendar running and paused since opened_at (crm.sla_recount''s rule, applied to every ticket).';
 
+-- The first-response and resolution targets of the same tickets recounted in bulk from the same
+-- fold (src/sla.c): for each, the business time consumed where it is measured (the first response,
+-- the last change into resolved or closed, else at), its state and its due time (the instant the
+-- time consumed first reached the target; or, while below it, when it will if the clock runs on;
+-- NULL when it stands). docs/sla.md gives the rule. The next response is not recounted: only the
+-- latest reply instants are kept, not each cycle's (crm.ticket_sla has the stored state).
+CREATE FUNCTION @extschema@.sla_recompute_targets(at timestamptz)
+RETURNS TABLE (ticket_id bigint, policy_id bigint, calendar_id bigint, running interval, paused interval,
+               first_response_due timestamptz, first_response_state text, first_response_consumed interval,
+               resolution_due timestamptz, resolution_state text, resolution_consumed interval)
+AS 'MODULE_PATHNAME', 'crm_sla_recompute_targets'
+LANGUAGE C STABLE STRICT SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@.sla_recompute_targets(timestamptz) IS
+    'crm.sla_recompute(at) with the first-response and resolution targets recounted from the status history: per target the business time consumed where it is measured, the state (pending, met, breached) and the due time (when the time consumed first reached the target, or will while the clock runs; NULL while it stands); NULL for a target the policy does not set.';
+
 CREATE VIEW @extschema@.ticket_sla_now WITH (security_invoker = true) AS
 SELECT * FROM @extschema@.ticket_sla(now());
 COMMENT ON VIEW @extschema@.ticket_sla_now IS 'crm.ticket_sla(now()): the SLA state of every visible ticket with a policy, now.';
@@ -471,10 +486,12 @@ REVOKE EXECUTE ON FUNCTION @extschema@.sla_pick_policy(text, @extschema@.channel
 REVOKE EXECUTE ON FUNCTION @extschema@.sla_recount(bigint, bigint, text[], timestamptz, timestamptz, text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@.ticket_sla(timestamptz) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@.sla_recompute(timestamptz) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.sla_recompute_targets(timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.sla_pick_policy(text, @extschema@.channel, bigint, bigint),
     @extschema@.sla_recount(bigint, bigint, text[], timestamptz, timestamptz, text),
     @extschema@.ticket_sla(timestamptz),
-    @extschema@.sla_recompute(timestamptz)
+    @extschema@.sla_recompute(timestamptz),
+    @extschema@.sla_recompute_targets(timestamptz)
     TO crm_admin, crm_manager, crm_sales, crm_support, crm_analyst;
 
 -- Policies: configuration, written by admins and managers, read by every staff role.
