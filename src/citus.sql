@@ -144,7 +144,8 @@ DECLARE
         'product_pairs_orders_updated', 'product_pairs_orders_deleted',
         -- journey events recorded on the coordinator's crm.journey_events: the application calls
         -- crm.journey_event (signup, purchase, first_purchase, detractor) instead (docs/journeys.md)
-        'journey_contacts_signup', 'journey_orders_purchase', 'journey_survey_detractor',
+        'journey_contacts_signup', 'journey_orders_purchase', 'journey_orders_purchase_update',
+        'journey_survey_detractor',
         -- loyalty points earned and reversed with orders, into the coordinator's ledger:
         -- crm.loyalty_sync_orders(order_ids) (docs/loyalty.md)
         'loyalty_lines_inserted', 'loyalty_lines_updated', 'loyalty_lines_deleted', 'loyalty_orders_updated'];

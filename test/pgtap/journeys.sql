@@ -1,7 +1,7 @@
 -- pgTAP: triggered journeys (src/journeys.sql). Every expected value is derived by hand in the
 -- comments: instants are in May 2026 (UTC), runs at past instants.
 BEGIN;
-SELECT plan(50);
+SELECT plan(53);
 SET LOCAL TimeZone = 'UTC';
 
 CREATE ROLE jr_mia; CREATE ROLE jr_ana; CREATE ROLE jr_al;
@@ -34,6 +34,32 @@ SELECT is((SELECT string_agg(event, ',' ORDER BY event) FROM crm.journey_events 
 UPDATE crm.orders SET status = 'shipped' WHERE order_id IN (8601, 8602);
 SELECT is((SELECT count(*)::int FROM crm.journey_events WHERE contact_id = 8601 AND event = 'purchase'), 2,
           'paid orders shipped: no new purchase (one per order)');
+-- One statement paying several orders (statement triggers, docs/journeys.md): 8603 gets three
+-- orders at once, two paid (05-06 order 8612, 05-05 order 8613) and one pending (8611): a purchase
+-- each for 8612 and 8613, and one first purchase, the earlier by ordered_at: 8613. Then one UPDATE
+-- pays 8611 (05-07) and changes nothing else of 8612 (status rewritten to the same value): a
+-- purchase for 8611 only, no first purchase (8603 has others).
+INSERT INTO crm.orders (order_id, contact_id, ordered_at, status) VALUES
+    (8611, 8603, '2026-05-07 00:00+00', 'pending'), (8612, 8603, '2026-05-06 00:00+00', 'paid'),
+    (8613, 8603, '2026-05-05 00:00+00', 'paid');
+SELECT is((SELECT string_agg(event || ':' || (details->>'order_id'), ',' ORDER BY event, details->>'order_id')
+           FROM crm.journey_events WHERE contact_id = 8603 AND event <> 'signup'),
+          'first_purchase:8613,purchase:8612,purchase:8613',
+          'one insert of two paid orders: a purchase each, the first purchase for the earlier');
+UPDATE crm.orders SET status = CASE order_id WHEN 8611 THEN 'paid' ELSE status END WHERE order_id IN (8611, 8612);
+SELECT is((SELECT string_agg(event || ':' || (details->>'order_id'), ',' ORDER BY event, details->>'order_id')
+           FROM crm.journey_events WHERE contact_id = 8603 AND event <> 'signup'),
+          'first_purchase:8613,purchase:8611,purchase:8612,purchase:8613',
+          'one update paying an order: its purchase; not a first one');
+-- A bulk UPDATE paying two pending orders of a contact without purchases (8604): both purchases,
+-- the first purchase for the earlier (order 8615, 05-08 before 8614's 05-09).
+INSERT INTO crm.orders (order_id, contact_id, ordered_at, status) VALUES
+    (8614, 8604, '2026-05-09 00:00+00', 'pending'), (8615, 8604, '2026-05-08 00:00+00', 'pending');
+UPDATE crm.orders SET status = 'paid' WHERE order_id IN (8614, 8615);
+SELECT is((SELECT string_agg(event || ':' || (details->>'order_id'), ',' ORDER BY event, details->>'order_id')
+           FROM crm.journey_events WHERE contact_id = 8604 AND event <> 'signup'),
+          'first_purchase:8615,purchase:8614,purchase:8615',
+          'one update paying two orders of a new customer: a purchase each, the first purchase for the earlier');
 INSERT INTO crm.survey_responses (contact_id, kind, score, responded_at) VALUES
     (8602, 'nps', 6, '2026-05-02 00:00+00'), (8602, 'nps', 7, '2026-05-02 00:00+00'), (8602, 'csat', 1, '2026-05-02 00:00+00');
 SELECT is((SELECT count(*)::int FROM crm.journey_events WHERE contact_id = 8602 AND event = 'detractor'), 1,

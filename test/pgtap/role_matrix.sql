@@ -910,6 +910,7 @@ INSERT INTO mx_definer VALUES
     ('crm.allow_reimport(text)',                                       '{admin}', NULL),
     -- triggered journeys (src/journeys.sql)
     ('crm.journey_capture_event()', '{}', NULL),
+    ('crm.journey_capture_purchases()', '{}', NULL),
     ('crm.run_journeys(timestamp with time zone)',                     '{admin,manager}', NULL),
     -- loyalty programs (src/loyalty.sql)
     ('crm.loyalty_ledger_prepare()', '{}', NULL),

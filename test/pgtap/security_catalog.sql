@@ -55,7 +55,8 @@ INSERT INTO definer_reviewed VALUES
     ('contacts_refuse_erased', 'trigger: compares a new contact''s e-mail with the erasure log under the admin-only keys, for any writer; only refuses, changes nothing'),
     ('allow_reimport', 'records an admin''s override in the erasure log, which no role writes, matching the address under the admin-only keys; granted to crm_admin only'),
     -- triggered journeys (src/journeys.sql)
-    ('journey_capture_event', 'trigger: records the journey event (signup, purchase, first purchase, detractor) of the row just written, whoever writes it, in crm.journey_events; the first-purchase check reads the contact''s other orders, which the writer may not see'),
+    ('journey_capture_event', 'trigger: records the journey event (signup, detractor) of the row just written, whoever writes it, in crm.journey_events, which staff roles do not write'),
+    ('journey_capture_purchases', 'statement trigger on orders: records the purchase and first-purchase events of the orders the statement wrote, whoever writes them, in crm.journey_events; the first-purchase check reads the contact''s other orders, which the writer may not see'),
     ('run_journeys', 'enrolls contacts and advances every journey (enrollments, step log, outbox: tables no staff role writes), checking consent and segment membership of every contact; granted to admins and managers'),
     -- loyalty programs (src/loyalty.sql)
     ('loyalty_ledger_prepare', 'trigger: locks the member row and creates it for a first earn entry (crm.loyalty_members, which no staff role writes); runs after loyalty_ledger_check_visible, which refuses entries for contacts the writer does not see'),
