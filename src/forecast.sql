@@ -244,7 +244,7 @@ COMMENT ON VIEW @extschema@.forecast_rollup IS
 -- PL/pgSQL for Citus, as the stage analytics; with the caller's rights (row-level security).
 CREATE FUNCTION @extschema@.forecast_rollup(period_kind text, period_start date)
 RETURNS SETOF @extschema@.forecast_rollup
-LANGUAGE plpgsql STABLE STRICT SET plan_cache_mode = force_custom_plan AS $$
+LANGUAGE plpgsql STABLE STRICT AS $$
 #variable_conflict use_column
 DECLARE
     period_end date;
@@ -383,7 +383,7 @@ RETURNS TABLE (user_id bigint, currency char(3), submission_id bigint, submitted
                commit_call numeric, best_case_call numeric, pipeline_call numeric,
                quota numeric, closed_then numeric, closed_now numeric, commit_forecast_now numeric,
                commit_error numeric, attainment_now numeric)
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_custom_plan AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF as_of IS NULL OR period_kind IS NULL OR period_start IS NULL THEN
         RAISE EXCEPTION 'forecast_as_of needs a time, a period kind and a period start'
@@ -582,15 +582,6 @@ LEFT JOIN LATERAL (
 COMMENT ON VIEW @extschema@.deal_cycles IS
     'Each deal''s sales cycle: started_at (first stage-history row, else created_at), and for a won or lost deal closed_at (its closed_at, else when it entered its closing stage) and cycle_days.';
 
--- The PL/pgSQL functions below (and crm.forecast_rollup, crm.forecast_as_of above) run their query
--- with plan_cache_mode = force_custom_plan: PL/pgSQL caches a statement's plan, and from the sixth
--- call in a session PostgreSQL may switch to a generic plan, estimated without the arguments' values
--- (a window from from_time to as_of guessed at a third of the history each way). Seen at 200,000
--- deals (auto_explain): crm.stage_conversion's sixth call got a generic plan that tests
--- "$1 IS NULL OR changed_at >= $1" on every history row and hashes the windowed history (664,000
--- rows) instead of the deals (200,000). Planned for the arguments given, every call gets the plan
--- of the first (planning costs about a millisecond).
-
 -- Time in each open stage: Kaplan-Meier over the spells that entered the stage in [from_time,
 -- to_time) (NULL: unbounded) and by as_of (NULL: now()); a spell still running at as_of is censored
 -- there. Rows per stage (breakdown 'stage'), per stage and owner ('owner'), per stage and team ('team').
@@ -599,7 +590,7 @@ CREATE FUNCTION @extschema@.stage_durations(from_time timestamptz DEFAULT NULL, 
 RETURNS TABLE (breakdown text, stage_id integer, stage_name text, owner_id bigint, team text,
                n bigint, events bigint, censored bigint,
                median_days double precision, p75_days double precision, p90_days double precision)
-LANGUAGE plpgsql STABLE SET plan_cache_mode = force_custom_plan AS $$
+LANGUAGE plpgsql STABLE AS $$
 #variable_conflict use_column
 BEGIN
     -- PL/pgSQL rather than SQL: Citus cannot plan a SQL function's parameterised query over
@@ -655,7 +646,7 @@ CREATE FUNCTION @extschema@.stage_conversion(from_time timestamptz DEFAULT NULL,
 RETURNS TABLE (breakdown text, stage_id integer, stage_name text, owner_id bigint, team text,
                entered bigint, advanced bigint, lost bigint, moved_back bigint, still_open bigint,
                conversion_rate double precision)
-LANGUAGE plpgsql STABLE SET plan_cache_mode = force_custom_plan AS $$
+LANGUAGE plpgsql STABLE AS $$
 #variable_conflict use_column
 BEGIN
     -- PL/pgSQL rather than SQL: Citus cannot plan a SQL function's parameterised query over
@@ -709,7 +700,7 @@ CREATE FUNCTION @extschema@.win_rates(from_time timestamptz DEFAULT NULL, to_tim
 RETURNS TABLE (breakdown text, owner_id bigint, team text, currency char(3), won bigint, lost bigint,
                win_rate double precision, won_amount numeric, avg_won_amount numeric,
                avg_cycle_days double precision, median_cycle_days double precision)
-LANGUAGE plpgsql STABLE SET plan_cache_mode = force_custom_plan AS $$
+LANGUAGE plpgsql STABLE AS $$
 #variable_conflict use_column
 BEGIN
     -- PL/pgSQL rather than SQL: Citus cannot plan a SQL function's parameterised query over
@@ -741,7 +732,7 @@ CREATE FUNCTION @extschema@.sales_velocity(from_time timestamptz DEFAULT NULL, t
 RETURNS TABLE (breakdown text, owner_id bigint, team text, currency char(3), open_deals bigint,
                win_rate double precision, avg_won_amount numeric, avg_cycle_days double precision,
                velocity_per_day double precision)
-LANGUAGE plpgsql STABLE SET plan_cache_mode = force_custom_plan AS $$
+LANGUAGE plpgsql STABLE AS $$
 #variable_conflict use_column
 BEGIN
     -- PL/pgSQL rather than SQL: Citus cannot plan a SQL function's parameterised query over
@@ -781,7 +772,7 @@ COMMENT ON FUNCTION @extschema@.sales_velocity(timestamptz, timestamptz, timesta
 CREATE FUNCTION @extschema@.slipped_deals(as_of timestamptz DEFAULT NULL)
 RETURNS TABLE (opportunity_id bigint, name text, owner_id bigint, team text, stage_id integer, is_open boolean,
                expected_close date, slips bigint, pushes bigint, days_overdue integer)
-LANGUAGE plpgsql STABLE SET plan_cache_mode = force_custom_plan AS $$
+LANGUAGE plpgsql STABLE AS $$
 #variable_conflict use_column
 BEGIN
     -- PL/pgSQL rather than SQL: Citus cannot plan a SQL function's parameterised query over
@@ -838,7 +829,7 @@ COMMENT ON FUNCTION @extschema@.slipped_deals(timestamptz) IS
 CREATE FUNCTION @extschema@.aging_deals(as_of timestamptz DEFAULT NULL)
 RETURNS TABLE (opportunity_id bigint, owner_id bigint, team text, stage_id integer, stage_name text,
                entered_at timestamptz, days_in_stage double precision, stage_p90_days double precision)
-LANGUAGE plpgsql STABLE SET plan_cache_mode = force_custom_plan AS $$
+LANGUAGE plpgsql STABLE AS $$
 #variable_conflict use_column
 BEGIN
     -- PL/pgSQL rather than SQL: Citus cannot plan a SQL function's parameterised query over
