@@ -549,80 +549,54 @@ BEGIN
              GROUP BY fm.key) f;
     -- A pair's weight: the sum over the fields of its level's weight (0 for a field or level the
     -- model lacks), as crm.duplicate_probability computes it; its probability from the weight.
-    -- Two statements, one per path: the trigger's (given ids) planned once per session (generic:
-    -- the DELETE finds the ids' pairs through the two indexes whatever they are), the refresh's
-    -- (every pair) for its values.
+    -- One statement for both paths: the trigger's (given ids) planned once per session (generic),
+    -- the refresh's (every pair) for its values.
     IF ids IS NULL THEN
         PERFORM pg_catalog.set_config('plan_cache_mode', 'auto', true);
-        RETURN QUERY
-        WITH weighed AS (
-            SELECT d.contact_a, d.contact_b, d.blocks, d.evidence,
-                   coalesce((wt -> 'first_name' ->> (d.evidence -> 'first_name' ->> 'level'))::double precision, 0)
-                 + coalesce((wt -> 'last_name' ->> (d.evidence -> 'last_name' ->> 'level'))::double precision, 0)
-                 + coalesce((wt -> 'email' ->> (d.evidence -> 'email' ->> 'level'))::double precision, 0)
-                 + coalesce((wt -> 'phone' ->> (d.evidence -> 'phone' ->> 'level'))::double precision, 0)
-                 + coalesce((wt -> 'account' ->> (d.evidence -> 'account' ->> 'level'))::double precision, 0) AS weight
-              FROM @extschema@.dedupe_pairs(ids) d),
-        scored AS MATERIALIZED (
-            SELECT w.contact_a, w.contact_b, w.blocks, w.evidence, w.weight,
-                   1.0 / (1.0 + (1.0 - s.match_prior) / s.match_prior * power(2.0::double precision, -w.weight)) AS probability
-              FROM weighed w),
-        removed AS (
-            DELETE FROM @extschema@.duplicate_candidates c
-             WHERE c.status = 'new'
-               AND NOT EXISTS (SELECT FROM scored x
-                                WHERE x.contact_a = c.contact_a AND x.contact_b = c.contact_b
-                                  AND x.probability >= s.review_threshold)),
-        stored AS (
-            INSERT INTO @extschema@.duplicate_candidates AS c
-                   (contact_a, contact_b, probability, weight, blocks, evidence)
-            SELECT x.contact_a, x.contact_b, x.probability, x.weight, x.blocks, x.evidence
-              FROM scored x WHERE x.probability >= s.review_threshold
-            ON CONFLICT ON CONSTRAINT duplicate_candidates_pkey DO UPDATE
-               SET probability = excluded.probability, weight = excluded.weight, blocks = excluded.blocks,
-                   evidence = excluded.evidence, updated_at = now()
-             WHERE (c.probability, c.weight, c.blocks, c.evidence)
-                   IS DISTINCT FROM (excluded.probability, excluded.weight, excluded.blocks, excluded.evidence))
-        SELECT u.id, max(x.probability)
-          FROM unnest(ids) u(id)
-          LEFT JOIN scored x ON u.id IN (x.contact_a, x.contact_b)
-         GROUP BY u.id;
-    ELSE
-        RETURN QUERY
-        WITH weighed AS (
-            SELECT d.contact_a, d.contact_b, d.blocks, d.evidence,
-                   coalesce((wt -> 'first_name' ->> (d.evidence -> 'first_name' ->> 'level'))::double precision, 0)
-                 + coalesce((wt -> 'last_name' ->> (d.evidence -> 'last_name' ->> 'level'))::double precision, 0)
-                 + coalesce((wt -> 'email' ->> (d.evidence -> 'email' ->> 'level'))::double precision, 0)
-                 + coalesce((wt -> 'phone' ->> (d.evidence -> 'phone' ->> 'level'))::double precision, 0)
-                 + coalesce((wt -> 'account' ->> (d.evidence -> 'account' ->> 'level'))::double precision, 0) AS weight
-              FROM @extschema@.dedupe_pairs(ids) d),
-        scored AS MATERIALIZED (
-            SELECT w.contact_a, w.contact_b, w.blocks, w.evidence, w.weight,
-                   1.0 / (1.0 + (1.0 - s.match_prior) / s.match_prior * power(2.0::double precision, -w.weight)) AS probability
-              FROM weighed w),
-        removed AS (
-            DELETE FROM @extschema@.duplicate_candidates c
-             WHERE c.status = 'new'
-               AND (c.contact_a = ANY (ids) OR c.contact_b = ANY (ids))
-               AND NOT EXISTS (SELECT FROM scored x
-                                WHERE x.contact_a = c.contact_a AND x.contact_b = c.contact_b
-                                  AND x.probability >= s.review_threshold)),
-        stored AS (
-            INSERT INTO @extschema@.duplicate_candidates AS c
-                   (contact_a, contact_b, probability, weight, blocks, evidence)
-            SELECT x.contact_a, x.contact_b, x.probability, x.weight, x.blocks, x.evidence
-              FROM scored x WHERE x.probability >= s.review_threshold
-            ON CONFLICT ON CONSTRAINT duplicate_candidates_pkey DO UPDATE
-               SET probability = excluded.probability, weight = excluded.weight, blocks = excluded.blocks,
-                   evidence = excluded.evidence, updated_at = now()
-             WHERE (c.probability, c.weight, c.blocks, c.evidence)
-                   IS DISTINCT FROM (excluded.probability, excluded.weight, excluded.blocks, excluded.evidence))
-        SELECT u.id, max(x.probability)
-          FROM unnest(ids) u(id)
-          LEFT JOIN scored x ON u.id IN (x.contact_a, x.contact_b)
-         GROUP BY u.id;
     END IF;
+    RETURN QUERY
+    WITH weighed AS (
+        SELECT d.contact_a, d.contact_b, d.blocks, d.evidence,
+               coalesce((wt -> 'first_name' ->> (d.evidence -> 'first_name' ->> 'level'))::double precision, 0)
+             + coalesce((wt -> 'last_name' ->> (d.evidence -> 'last_name' ->> 'level'))::double precision, 0)
+             + coalesce((wt -> 'email' ->> (d.evidence -> 'email' ->> 'level'))::double precision, 0)
+             + coalesce((wt -> 'phone' ->> (d.evidence -> 'phone' ->> 'level'))::double precision, 0)
+             + coalesce((wt -> 'account' ->> (d.evidence -> 'account' ->> 'level'))::double precision, 0) AS weight
+          FROM @extschema@.dedupe_pairs(ids) d),
+    scored AS MATERIALIZED (
+        SELECT w.contact_a, w.contact_b, w.blocks, w.evidence, w.weight,
+               1.0 / (1.0 + (1.0 - s.match_prior) / s.match_prior * power(2.0::double precision, -w.weight)) AS probability
+          FROM weighed w),
+    -- the stale pairs: every one on a refresh, the given contacts' ones otherwise; two
+    -- DELETEs gated by one-time filters, so that the generic plan of the trigger's path finds
+    -- the ids' pairs through the two indexes (an OR with ids IS NULL could not)
+    removed_all AS (
+        DELETE FROM @extschema@.duplicate_candidates c
+         WHERE ids IS NULL AND c.status = 'new'
+           AND NOT EXISTS (SELECT FROM scored x
+                            WHERE x.contact_a = c.contact_a AND x.contact_b = c.contact_b
+                              AND x.probability >= s.review_threshold)),
+    removed_given AS (
+        DELETE FROM @extschema@.duplicate_candidates c
+         WHERE ids IS NOT NULL AND c.status = 'new'
+           AND (c.contact_a = ANY (ids) OR c.contact_b = ANY (ids))
+           AND NOT EXISTS (SELECT FROM scored x
+                            WHERE x.contact_a = c.contact_a AND x.contact_b = c.contact_b
+                              AND x.probability >= s.review_threshold)),
+    stored AS (
+        INSERT INTO @extschema@.duplicate_candidates AS c
+               (contact_a, contact_b, probability, weight, blocks, evidence)
+        SELECT x.contact_a, x.contact_b, x.probability, x.weight, x.blocks, x.evidence
+          FROM scored x WHERE x.probability >= s.review_threshold
+        ON CONFLICT ON CONSTRAINT duplicate_candidates_pkey DO UPDATE
+           SET probability = excluded.probability, weight = excluded.weight, blocks = excluded.blocks,
+               evidence = excluded.evidence, updated_at = now()
+         WHERE (c.probability, c.weight, c.blocks, c.evidence)
+               IS DISTINCT FROM (excluded.probability, excluded.weight, excluded.blocks, excluded.evidence))
+    SELECT u.id, max(x.probability)
+      FROM unnest(ids) u(id)
+      LEFT JOIN scored x ON u.id IN (x.contact_a, x.contact_b)
+     GROUP BY u.id;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.dedupe_store(bigint[]) IS
