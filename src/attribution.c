@@ -293,169 +293,105 @@ attribute_materialize(FunctionCallInfo fcinfo)
 	MemoryContextSwitchTo(old);
 }
 
-PG_FUNCTION_INFO_V1(crm_attribute);
 /*
- * crm.attribute(channels, touched_at, value, model, converted_at, lookback, half_life,
- * milestones): one row (position, channel, credit) per touch.
+ * What crm.attribute needs besides the touches: the model and its options, and the value as
+ * units of its last decimal place. Both forms (arrays, crm.touch_path) parse them alike.
  */
-Datum
-crm_attribute(PG_FUNCTION_ARGS)
+typedef struct AttributeOptions
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	ArrayType  *channels;
-	Datum	   *channel_values;
-	bool	   *channel_nulls;
-	int			n;
-	TimestampTz *times = NULL;
-	Numeric		value;
-	char	   *model_name;
 	AttributionModel model;
-	bool		have_end = false;
-	TimestampTz end = 0;
-	bool		have_lookback = !PG_ARGISNULL(5);
-	int64		lookback = 0;
-	int64		half_life = 0;
-	int			milestone[2] = {-1, -1};
-	Touch	   *eligible;
-	int			m = 0;
-	int64	   *credit_units;
-	int64	   *eligible_units;
-	int64	   *iweights = NULL;
-	double	   *dweights = NULL;
+	bool		have_end;
+	TimestampTz end;
+	bool		have_lookback;
+	int64		lookback;
+	int64		half_life;
 	int64		units;
 	int			scale;
+} AttributeOptions;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
-	{
-		attribute_materialize(fcinfo);
-		return (Datum) 0;
-	}
-	channels = PG_GETARG_ARRAYTYPE_P(0);
-	require_vector(channels, "channels");
-	deconstruct_array(channels, TEXTOID, -1, false, TYPALIGN_INT, &channel_values, &channel_nulls, &n);
-	value = PG_GETARG_NUMERIC(2);
-	model_name = text_to_cstring(PG_GETARG_TEXT_PP(3));
+/*
+ * Parses value, model, converted_at, lookback and half_life from the arguments value_arg to
+ * value_arg + 4 (the value and the model are not NULL here).
+ */
+static void
+attribute_options(FunctionCallInfo fcinfo, int value_arg, AttributeOptions *o)
+{
+	char	   *model_name = text_to_cstring(PG_GETARG_TEXT_PP(value_arg + 1));
 
+	memset(o, 0, sizeof(*o));
 	if (strcmp(model_name, "first_touch") == 0)
-		model = MODEL_FIRST_TOUCH;
+		o->model = MODEL_FIRST_TOUCH;
 	else if (strcmp(model_name, "last_touch") == 0)
-		model = MODEL_LAST_TOUCH;
+		o->model = MODEL_LAST_TOUCH;
 	else if (strcmp(model_name, "linear") == 0)
-		model = MODEL_LINEAR;
+		o->model = MODEL_LINEAR;
 	else if (strcmp(model_name, "time_decay") == 0)
-		model = MODEL_TIME_DECAY;
+		o->model = MODEL_TIME_DECAY;
 	else if (strcmp(model_name, "position_based") == 0)
-		model = MODEL_POSITION_BASED;
+		o->model = MODEL_POSITION_BASED;
 	else if (strcmp(model_name, "w_shaped") == 0)
-		model = MODEL_W_SHAPED;
+		o->model = MODEL_W_SHAPED;
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown attribution model \"%s\"", model_name),
 				 errhint("The models are first_touch, last_touch, linear, time_decay, position_based and w_shaped.")));
 
-	units = numeric_units(value, &scale, "value");
-
-	if (!PG_ARGISNULL(1))
+	o->units = numeric_units(PG_GETARG_NUMERIC(value_arg), &o->scale, "value");
+	if (!PG_ARGISNULL(value_arg + 2))
 	{
-		ArrayType  *touched = PG_GETARG_ARRAYTYPE_P(1);
-		Datum	   *time_values;
-		bool	   *time_nulls;
-		int			time_count;
-
-		require_vector(touched, "touched_at");
-		deconstruct_array(touched, TIMESTAMPTZOID, sizeof(TimestampTz), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
-						  &time_values, &time_nulls, &time_count);
-		if (time_count != n)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("channels and touched_at must have the same length"),
-					 errdetail("channels has %d elements, touched_at %d.", n, time_count)));
-		times = palloc(sizeof(TimestampTz) * Max(n, 1));
-		for (int i = 0; i < n; i++)
-		{
-			if (time_nulls[i])
-				ereport(ERROR,
-						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-						 errmsg("touched_at must not contain NULL elements")));
-			times[i] = DatumGetTimestampTz(time_values[i]);
-			if (TIMESTAMP_NOT_FINITE(times[i]))
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("touched_at must hold finite timestamps")));
-		}
-	}
-	if (!PG_ARGISNULL(4))
-	{
-		end = PG_GETARG_TIMESTAMPTZ(4);
-		if (TIMESTAMP_NOT_FINITE(end))
+		o->end = PG_GETARG_TIMESTAMPTZ(value_arg + 2);
+		if (TIMESTAMP_NOT_FINITE(o->end))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("converted_at must be a finite timestamp")));
-		have_end = true;
+		o->have_end = true;
 	}
-	if (have_lookback)
+	if (!PG_ARGISNULL(value_arg + 3))
 	{
-		lookback = interval_usecs(PG_GETARG_INTERVAL_P(5), "lookback");
-		if (lookback < 0)
+		o->lookback = interval_usecs(PG_GETARG_INTERVAL_P(value_arg + 3), "lookback");
+		if (o->lookback < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("lookback must not be negative")));
+		o->have_lookback = true;
 	}
-	if (model == MODEL_TIME_DECAY)
+	if (o->model == MODEL_TIME_DECAY)
 	{
-		if (PG_ARGISNULL(6))
+		if (PG_ARGISNULL(value_arg + 4))
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("the time_decay model needs a half_life")));
-		half_life = interval_usecs(PG_GETARG_INTERVAL_P(6), "half_life");
-		if (half_life <= 0)
+		o->half_life = interval_usecs(PG_GETARG_INTERVAL_P(value_arg + 4), "half_life");
+		if (o->half_life <= 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("half_life must be positive")));
 	}
-	if (times == NULL && (have_end || have_lookback || model == MODEL_TIME_DECAY))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("touched_at must not be NULL with converted_at, lookback or the time_decay model")));
-	if (model == MODEL_W_SHAPED)
-	{
-		ArrayType  *positions;
-		Datum	   *position_values;
-		bool	   *position_nulls;
-		int			position_count;
+}
 
-		if (PG_NARGS() < 8 || PG_ARGISNULL(7))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("the w_shaped model needs milestones"),
-					 errhint("Pass milestones => ARRAY[lead creation position, opportunity position].")));
-		positions = PG_GETARG_ARRAYTYPE_P(7);
-		require_vector(positions, "milestones");
-		deconstruct_array(positions, INT4OID, sizeof(int32), true, TYPALIGN_INT,
-						  &position_values, &position_nulls, &position_count);
-		if (position_count != 2 || position_nulls[0] || position_nulls[1])
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("milestones must hold two positions: the lead-creation touch and the opportunity touch")));
-		for (int k = 0; k < 2; k++)
-		{
-			int32		p = DatumGetInt32(position_values[k]);
+/*
+ * Splits the value over n touches (times NULL: no times, every touch in the window, in array
+ * order) and puts one row (position, channel, credit) per touch into the result. milestone[]
+ * holds the 0-based positions of the W-shaped model's lead-creation and opportunity touches.
+ */
+static void
+attribute_emit(ReturnSetInfo *rsinfo, const AttributeOptions *o, int n, const TimestampTz *times,
+			   const Datum *channel_values, const bool *channel_nulls, const int *milestone)
+{
+	TimestampTz end = o->end;
+	Touch	   *eligible;
+	int			m = 0;
+	int64	   *credit_units;
+	int64	   *eligible_units;
+	int64	   *iweights = NULL;
+	double	   *dweights = NULL;
 
-			if (n > 0 && (p < 1 || p > n))
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("milestone position %d is not a position of the path (1 to %d)", p, n)));
-			milestone[k] = p - 1;
-		}
-	}
-
-	attribute_materialize(fcinfo);
 	if (n == 0)
-		return (Datum) 0;
+		return;
 
 	/* the touches in the window, in time order (ties: array order) */
-	if (times != NULL && !have_end)
+	if (times != NULL && !o->have_end)
 	{
 		end = times[0];
 		for (int i = 1; i < n; i++)
@@ -469,7 +405,7 @@ crm_attribute(PG_FUNCTION_ARGS)
 		{
 			if (times[i] > end)
 				continue;
-			if (have_lookback && (int128) end - (int128) times[i] > (int128) lookback)
+			if (o->have_lookback && (int128) end - (int128) times[i] > (int128) o->lookback)
 				continue;
 		}
 		eligible[m].index = i;
@@ -484,7 +420,7 @@ crm_attribute(PG_FUNCTION_ARGS)
 	if (m > 0)
 	{
 		iweights = palloc0(sizeof(int64) * m);
-		switch (model)
+		switch (o->model)
 		{
 			case MODEL_FIRST_TOUCH:
 				iweights[0] = 1;
@@ -545,12 +481,12 @@ crm_attribute(PG_FUNCTION_ARGS)
 				 * and none underflows to 0 for all touches at once.
 				 */
 				for (int k = 0; k < m; k++)
-					dweights[k] = exp2(-(((double) eligible[m - 1].at - (double) eligible[k].at) / (double) half_life));
+					dweights[k] = exp2(-(((double) eligible[m - 1].at - (double) eligible[k].at) / (double) o->half_life));
 				pfree(iweights);
 				iweights = NULL;
 				break;
 		}
-		split_units(units, m, iweights, dweights, eligible_units);
+		split_units(o->units, m, iweights, dweights, eligible_units);
 		for (int k = 0; k < m; k++)
 			credit_units[eligible[k].index] = eligible_units[k];
 	}
@@ -566,10 +502,805 @@ crm_attribute(PG_FUNCTION_ARGS)
 			nulls[1] = true;
 		else
 			values[1] = channel_values[i];
-		values[2] = units_numeric(credit_units[i], scale);
+		values[2] = units_numeric(credit_units[i], o->scale);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+}
+
+PG_FUNCTION_INFO_V1(crm_attribute);
+/*
+ * crm.attribute(channels, touched_at, value, model, converted_at, lookback, half_life,
+ * milestones): one row (position, channel, credit) per touch.
+ */
+Datum
+crm_attribute(PG_FUNCTION_ARGS)
+{
+	ArrayType  *channels;
+	Datum	   *channel_values;
+	bool	   *channel_nulls;
+	int			n;
+	TimestampTz *times = NULL;
+	AttributeOptions o;
+	int			milestone[2] = {-1, -1};
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+	{
+		attribute_materialize(fcinfo);
+		return (Datum) 0;
+	}
+	channels = PG_GETARG_ARRAYTYPE_P(0);
+	require_vector(channels, "channels");
+	deconstruct_array(channels, TEXTOID, -1, false, TYPALIGN_INT, &channel_values, &channel_nulls, &n);
+
+	if (!PG_ARGISNULL(1))
+	{
+		ArrayType  *touched = PG_GETARG_ARRAYTYPE_P(1);
+		Datum	   *time_values;
+		bool	   *time_nulls;
+		int			time_count;
+
+		require_vector(touched, "touched_at");
+		deconstruct_array(touched, TIMESTAMPTZOID, sizeof(TimestampTz), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+						  &time_values, &time_nulls, &time_count);
+		if (time_count != n)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("channels and touched_at must have the same length"),
+					 errdetail("channels has %d elements, touched_at %d.", n, time_count)));
+		times = palloc(sizeof(TimestampTz) * Max(n, 1));
+		for (int i = 0; i < n; i++)
+		{
+			if (time_nulls[i])
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("touched_at must not contain NULL elements")));
+			times[i] = DatumGetTimestampTz(time_values[i]);
+			if (TIMESTAMP_NOT_FINITE(times[i]))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("touched_at must hold finite timestamps")));
+		}
+	}
+	attribute_options(fcinfo, 2, &o);
+	if (times == NULL && (o.have_end || o.have_lookback || o.model == MODEL_TIME_DECAY))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("touched_at must not be NULL with converted_at, lookback or the time_decay model")));
+	if (o.model == MODEL_W_SHAPED)
+	{
+		ArrayType  *positions;
+		Datum	   *position_values;
+		bool	   *position_nulls;
+		int			position_count;
+
+		if (PG_NARGS() < 8 || PG_ARGISNULL(7))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("the w_shaped model needs milestones"),
+					 errhint("Pass milestones => ARRAY[lead creation position, opportunity position].")));
+		positions = PG_GETARG_ARRAYTYPE_P(7);
+		require_vector(positions, "milestones");
+		deconstruct_array(positions, INT4OID, sizeof(int32), true, TYPALIGN_INT,
+						  &position_values, &position_nulls, &position_count);
+		if (position_count != 2 || position_nulls[0] || position_nulls[1])
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("milestones must hold two positions: the lead-creation touch and the opportunity touch")));
+		for (int k = 0; k < 2; k++)
+		{
+			int32		p = DatumGetInt32(position_values[k]);
+
+			if (n > 0 && (p < 1 || p > n))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("milestone position %d is not a position of the path (1 to %d)", p, n)));
+			milestone[k] = p - 1;
+		}
+	}
+
+	attribute_materialize(fcinfo);
+	attribute_emit((ReturnSetInfo *) fcinfo->resultinfo, &o, n, times, channel_values, channel_nulls, milestone);
 	return (Datum) 0;
+}
+
+/* ============================================================================================
+ * crm.touch_path: a conversion's touches gathered by an aggregate
+ * ============================================================================================ */
+
+#define TOUCH_PATH_VERSION 1
+/* the largest path: its entries within MaxAllocSize with room for the header */
+#define TOUCH_PATH_MAX_BYTES ((Size) 256 * 1024 * 1024)
+#define TOUCH_MILESTONE_LEAD 1
+#define TOUCH_MILESTONE_OPPORTUNITY 2
+
+/*
+ * The in-memory and stored form: a header, then the touches one after another, each a
+ * TouchEntry followed by its channel's bytes padded to 8. The varlena's size is the allocated
+ * size; used says how much of it holds touches, so the aggregate appends in place and grows by
+ * doubling (no allocation per row).
+ */
+typedef struct TouchPath
+{
+	int32		vl_len_;
+	int32		version;
+	int32		count;			/* touches */
+	int32		used;			/* bytes of data[] holding touches */
+	char		data[FLEXIBLE_ARRAY_MEMBER];
+} TouchPath;
+
+typedef struct TouchEntry
+{
+	int64		at;				/* touched_at, finite */
+	int32		length;			/* the channel's bytes; -1 for a NULL channel */
+	int32		milestones;		/* TOUCH_MILESTONE_* bits */
+} TouchEntry;
+
+#define TOUCH_PATH_HEADER offsetof(TouchPath, data)
+#define TOUCH_ENTRY_BYTES(length) (sizeof(TouchEntry) + MAXALIGN((length) < 0 ? 0 : (length)))
+#define TOUCH_NAME(entry) ((char *) (entry) + sizeof(TouchEntry))
+
+static Size
+touch_path_capacity(const TouchPath *path)
+{
+	return VARSIZE(path) - TOUCH_PATH_HEADER;
+}
+
+/* A path of no touches with room for capacity bytes of them, in the current context. */
+static TouchPath *
+touch_path_new(Size capacity)
+{
+	TouchPath  *path = palloc0(TOUCH_PATH_HEADER + capacity);
+
+	SET_VARSIZE(path, TOUCH_PATH_HEADER + capacity);
+	path->version = TOUCH_PATH_VERSION;
+	return path;
+}
+
+static void
+touch_path_check(const TouchPath *path)
+{
+	if (path->version != TOUCH_PATH_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("touch_path version %d is not supported", path->version)));
+}
+
+/*
+ * Room for bytes more: the same path when they fit, else a copy twice as large (or as large as
+ * needed) in the current context; the executor copies a new state into the aggregate context.
+ */
+static TouchPath *
+touch_path_reserve(TouchPath *path, Size bytes)
+{
+	Size		needed = (Size) path->used + bytes;
+	Size		capacity;
+	TouchPath  *grown;
+
+	if (needed <= touch_path_capacity(path))
+		return path;
+	if (needed > TOUCH_PATH_MAX_BYTES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("a touch path cannot hold more than %d MB", (int) (TOUCH_PATH_MAX_BYTES / (1024 * 1024))),
+				 errdetail("The touches of one conversion, with their channel names, need %zu bytes.", needed)));
+	capacity = Max(needed, Min(2 * touch_path_capacity(path), TOUCH_PATH_MAX_BYTES));
+	/* 2 x 0 is 0: a path read from text or binary grows by doubling from its first touch on */
+	grown = touch_path_new(capacity);
+	grown->count = path->count;
+	grown->used = path->used;
+	memcpy(grown->data, path->data, path->used);
+	return grown;
+}
+
+static void
+touch_path_append(TouchPath *path, int64 at, const char *name, int32 length, int32 milestones)
+{
+	TouchEntry *entry = (TouchEntry *) (path->data + path->used);
+
+	entry->at = at;
+	entry->length = length;
+	entry->milestones = milestones;
+	if (length > 0)
+		memcpy(TOUCH_NAME(entry), name, length);
+	path->used += TOUCH_ENTRY_BYTES(length);
+	path->count++;
+}
+
+/*
+ * The state to change in place (as markov_state): the aggregate's own copy, a copy when called
+ * outside an aggregate or handed a compressed or short-header value, or NULL for none yet.
+ */
+static TouchPath *
+touch_path_state(FunctionCallInfo fcinfo, int arg)
+{
+	Datum		datum;
+	TouchPath  *path;
+
+	if (PG_ARGISNULL(arg))
+		return NULL;
+	datum = PG_GETARG_DATUM(arg);
+	if (VARATT_IS_EXTENDED(DatumGetPointer(datum)) || !AggCheckCallContext(fcinfo, NULL))
+		path = (TouchPath *) PG_DETOAST_DATUM_COPY(datum);
+	else
+		path = (TouchPath *) DatumGetPointer(datum);
+	touch_path_check(path);
+	return path;
+}
+
+/* A path argument to read only. */
+static const TouchPath *
+touch_path_arg(FunctionCallInfo fcinfo, int arg)
+{
+	const TouchPath *path = (const TouchPath *) PG_DETOAST_DATUM(PG_GETARG_DATUM(arg));
+
+	touch_path_check(path);
+	return path;
+}
+
+/* A touch from the aggregate's arguments: false when touched_at is NULL (no touch: skipped). */
+static bool
+touch_from_args(FunctionCallInfo fcinfo, int64 *at, const char **name, int32 *length, int32 *milestones)
+{
+	if (PG_ARGISNULL(2))
+		return false;
+	*at = PG_GETARG_TIMESTAMPTZ(2);
+	if (TIMESTAMP_NOT_FINITE(*at))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("touched_at must be a finite timestamp")));
+	if (PG_ARGISNULL(1))
+	{
+		*name = NULL;
+		*length = -1;
+	}
+	else
+	{
+		text	   *channel = PG_GETARG_TEXT_PP(1);
+
+		*name = VARDATA_ANY(channel);
+		*length = VARSIZE_ANY_EXHDR(channel);
+	}
+	*milestones = 0;
+	if (PG_NARGS() > 3 && !PG_ARGISNULL(3))
+	{
+		int32		flags = PG_GETARG_INT32(3);
+
+		if (flags < 0 || flags > (TOUCH_MILESTONE_LEAD | TOUCH_MILESTONE_OPPORTUNITY))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("milestone must be 0 (none), 1 (lead creation), 2 (opportunity) or 3 (both), not %d", flags)));
+		*milestones = flags;
+	}
+	return true;
+}
+
+/*
+ * The order of touches: by time, then channel bytes (NULL channels last), then milestones. Every
+ * function reading a path uses it, so ties never depend on the order rows reached the aggregate.
+ */
+static int
+touch_entry_cmp(int64 at_a, const char *name_a, int32 length_a, int32 milestones_a,
+				int64 at_b, const char *name_b, int32 length_b, int32 milestones_b)
+{
+	if (at_a != at_b)
+		return at_a < at_b ? -1 : 1;
+	if (length_a < 0 || length_b < 0)
+	{
+		if (length_a >= 0 || length_b >= 0)
+			return length_a < 0 ? 1 : -1;
+	}
+	else
+	{
+		int			c = memcmp(name_a, name_b, Min(length_a, length_b));
+
+		if (c != 0)
+			return c < 0 ? -1 : 1;
+		if (length_a != length_b)
+			return length_a < length_b ? -1 : 1;
+	}
+	if (milestones_a != milestones_b)
+		return milestones_a < milestones_b ? -1 : 1;
+	return 0;
+}
+
+static int
+touch_entry_ptr_cmp(const void *a, const void *b)
+{
+	const TouchEntry *x = *(TouchEntry *const *) a;
+	const TouchEntry *y = *(TouchEntry *const *) b;
+
+	return touch_entry_cmp(x->at, TOUCH_NAME(x), x->length, x->milestones,
+						   y->at, TOUCH_NAME(y), y->length, y->milestones);
+}
+
+/* The path's touches in the order above. */
+static TouchEntry **
+touch_path_sorted(const TouchPath *path)
+{
+	TouchEntry **entries = palloc(sizeof(TouchEntry *) * Max(path->count, 1));
+	Size		offset = 0;
+
+	for (int i = 0; i < path->count; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		entries[i] = (TouchEntry *) (path->data + offset);
+		offset += TOUCH_ENTRY_BYTES(entries[i]->length);
+	}
+	qsort(entries, path->count, sizeof(TouchEntry *), touch_entry_ptr_cmp);
+	return entries;
+}
+
+PG_FUNCTION_INFO_V1(crm_touch_path_add);
+/* crm.touch_path(channel, touched_at [, milestone]): appends one touch. */
+Datum
+crm_touch_path_add(PG_FUNCTION_ARGS)
+{
+	TouchPath  *path = touch_path_state(fcinfo, 0);
+	int64		at;
+	const char *name;
+	int32		length,
+				milestones;
+
+	if (!touch_from_args(fcinfo, &at, &name, &length, &milestones))
+	{
+		if (path == NULL)
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(path);
+	}
+	if (path == NULL)
+		path = touch_path_new(4 * TOUCH_ENTRY_BYTES(Max(length, 8)));
+	path = touch_path_reserve(path, TOUCH_ENTRY_BYTES(length));
+	touch_path_append(path, at, name, length, milestones);
+	PG_RETURN_POINTER(path);
+}
+
+PG_FUNCTION_INFO_V1(crm_touch_path_combine);
+/* Appends the second path's touches to the first. */
+Datum
+crm_touch_path_combine(PG_FUNCTION_ARGS)
+{
+	TouchPath  *left;
+	const TouchPath *right;
+
+	if (PG_ARGISNULL(1))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
+	right = touch_path_arg(fcinfo, 1);
+	left = touch_path_state(fcinfo, 0);
+	if (left == NULL)
+	{
+		left = touch_path_new(right->used);
+		left->count = right->count;
+		left->used = right->used;
+		memcpy(left->data, right->data, right->used);
+		PG_RETURN_POINTER(left);
+	}
+	left = touch_path_reserve(left, right->used);
+	memcpy(left->data + left->used, right->data, right->used);
+	left->used += right->used;
+	left->count += right->count;
+	PG_RETURN_POINTER(left);
+}
+
+/* first_touch and last_touch keep one touch: the first (sign -1) or last (+1) in path order. */
+static Datum
+touch_keep(FunctionCallInfo fcinfo, int sign)
+{
+	TouchPath  *path = touch_path_state(fcinfo, 0);
+	int64		at;
+	const char *name;
+	int32		length,
+				milestones;
+	TouchEntry *kept;
+
+	if (!touch_from_args(fcinfo, &at, &name, &length, &milestones))
+	{
+		if (path == NULL)
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(path);
+	}
+	if (path == NULL)
+		path = touch_path_new(TOUCH_ENTRY_BYTES(Max(length, 16)));
+	else
+	{
+		if (path->count != 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the state of first_touch and last_touch holds one touch, not %d", path->count)));
+		kept = (TouchEntry *) path->data;
+		if (touch_entry_cmp(at, name, length, milestones,
+							kept->at, TOUCH_NAME(kept), kept->length, kept->milestones) * sign <= 0)
+			PG_RETURN_POINTER(path);
+		/* replace the kept touch, in place when its name fits */
+		path->count = 0;
+		path->used = 0;
+		path = touch_path_reserve(path, TOUCH_ENTRY_BYTES(length));
+	}
+	touch_path_append(path, at, name, length, milestones);
+	PG_RETURN_POINTER(path);
+}
+
+PG_FUNCTION_INFO_V1(crm_first_touch_add);
+Datum
+crm_first_touch_add(PG_FUNCTION_ARGS)
+{
+	return touch_keep(fcinfo, -1);
+}
+
+PG_FUNCTION_INFO_V1(crm_last_touch_add);
+Datum
+crm_last_touch_add(PG_FUNCTION_ARGS)
+{
+	return touch_keep(fcinfo, 1);
+}
+
+/* The combine of first_touch and last_touch: the path's first (sign -1) or last (+1) touch of both. */
+static Datum
+touch_keep_combine(FunctionCallInfo fcinfo, int sign)
+{
+	const TouchPath *left;
+	const TouchPath *right;
+	TouchEntry **a;
+	TouchEntry **b;
+	const TouchEntry *x;
+	const TouchEntry *y;
+	const TouchEntry *best;
+	TouchPath  *result;
+
+	if (PG_ARGISNULL(1))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
+	right = touch_path_arg(fcinfo, 1);
+	if (right->count == 0)
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
+	b = touch_path_sorted(right);
+	y = sign < 0 ? b[0] : b[right->count - 1];
+	best = y;
+	if (!PG_ARGISNULL(0))
+	{
+		left = touch_path_arg(fcinfo, 0);
+		if (left->count > 0)
+		{
+			a = touch_path_sorted(left);
+			x = sign < 0 ? a[0] : a[left->count - 1];
+			if (touch_entry_cmp(x->at, TOUCH_NAME(x), x->length, x->milestones,
+								y->at, TOUCH_NAME(y), y->length, y->milestones) * sign >= 0)
+				best = x;
+		}
+	}
+	result = touch_path_new(TOUCH_ENTRY_BYTES(best->length));
+	touch_path_append(result, best->at, TOUCH_NAME(best), best->length, best->milestones);
+	PG_RETURN_POINTER(result);
+}
+
+PG_FUNCTION_INFO_V1(crm_first_touch_combine);
+Datum
+crm_first_touch_combine(PG_FUNCTION_ARGS)
+{
+	return touch_keep_combine(fcinfo, -1);
+}
+
+PG_FUNCTION_INFO_V1(crm_last_touch_combine);
+Datum
+crm_last_touch_combine(PG_FUNCTION_ARGS)
+{
+	return touch_keep_combine(fcinfo, 1);
+}
+
+/* The channel of a path's first (sign -1) or last (+1) touch; NULL without touches. */
+static Datum
+touch_path_end_channel(FunctionCallInfo fcinfo, int sign)
+{
+	const TouchPath *path = touch_path_arg(fcinfo, 0);
+	TouchEntry **entries;
+	const TouchEntry *end;
+
+	if (path->count == 0)
+		PG_RETURN_NULL();
+	entries = touch_path_sorted(path);
+	end = sign < 0 ? entries[0] : entries[path->count - 1];
+	if (end->length < 0)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(TOUCH_NAME(end), end->length));
+}
+
+PG_FUNCTION_INFO_V1(crm_touch_path_first_channel);
+Datum
+crm_touch_path_first_channel(PG_FUNCTION_ARGS)
+{
+	return touch_path_end_channel(fcinfo, -1);
+}
+
+PG_FUNCTION_INFO_V1(crm_touch_path_last_channel);
+Datum
+crm_touch_path_last_channel(PG_FUNCTION_ARGS)
+{
+	return touch_path_end_channel(fcinfo, 1);
+}
+
+PG_FUNCTION_INFO_V1(crm_attribute_path);
+/*
+ * crm.attribute(path, value, model, converted_at, lookback, half_life): one row (position,
+ * channel, credit) per touch of the path, in path order (time, then channel); the W-shaped
+ * model's milestones are the touches marked as such.
+ */
+Datum
+crm_attribute_path(PG_FUNCTION_ARGS)
+{
+	const TouchPath *path;
+	TouchEntry **entries;
+	AttributeOptions o;
+	int			n;
+	TimestampTz *times;
+	Datum	   *channel_values;
+	bool	   *channel_nulls;
+	int			milestone[2] = {-1, -1};
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+	{
+		attribute_materialize(fcinfo);
+		return (Datum) 0;
+	}
+	path = touch_path_arg(fcinfo, 0);
+	attribute_options(fcinfo, 1, &o);
+	entries = touch_path_sorted(path);
+	n = path->count;
+	times = palloc(sizeof(TimestampTz) * Max(n, 1));
+	channel_values = palloc(sizeof(Datum) * Max(n, 1));
+	channel_nulls = palloc(sizeof(bool) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		times[i] = entries[i]->at;
+		channel_nulls[i] = entries[i]->length < 0;
+		channel_values[i] = channel_nulls[i] ? (Datum) 0 :
+			PointerGetDatum(cstring_to_text_with_len(TOUCH_NAME(entries[i]), entries[i]->length));
+		for (int r = 0; r < 2; r++)
+			if (entries[i]->milestones & (r == 0 ? TOUCH_MILESTONE_LEAD : TOUCH_MILESTONE_OPPORTUNITY))
+			{
+				if (milestone[r] >= 0 && o.model == MODEL_W_SHAPED)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("more than one touch of the path is marked as the %s milestone",
+									r == 0 ? "lead-creation" : "opportunity")));
+				milestone[r] = i;
+			}
+	}
+	if (o.model == MODEL_W_SHAPED && n > 0 && (milestone[0] < 0 || milestone[1] < 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the w_shaped model needs one touch marked as the %s milestone",
+						milestone[0] < 0 ? "lead-creation" : "opportunity"),
+				 errhint("Gather the path with crm.touch_path(channel, touched_at, milestone): 1 marks the lead-creation touch, 2 the opportunity touch, 3 both.")));
+	attribute_materialize(fcinfo);
+	attribute_emit((ReturnSetInfo *) fcinfo->resultinfo, &o, n, times, channel_values, channel_nulls, milestone);
+	return (Datum) 0;
+}
+
+/* ---- text and binary forms ------------------------------------------------------------------ */
+
+static pg_noreturn void
+touch_path_syntax(const char *input, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("invalid input syntax for type touch_path: \"%s\"", input),
+			 errdetail("%s", detail)));
+}
+
+/* A decimal integer in [low, high] at *p (a sign allowed), moving *p past it. */
+static int64
+touch_path_integer(const char **p, const char *input, int64 low, int64 high, const char *what)
+{
+	const char *start = *p;
+	bool		negative = false;
+	uint64		magnitude = 0;
+
+	if (**p == '-')
+	{
+		negative = true;
+		(*p)++;
+	}
+	if (!isdigit((unsigned char) **p))
+		touch_path_syntax(input, psprintf("Expected %s at \"%.20s\".", what, start));
+	while (isdigit((unsigned char) **p))
+	{
+		if (magnitude > (PG_UINT64_MAX - 9) / 10)
+			touch_path_syntax(input, psprintf("%s is out of range.", what));
+		magnitude = magnitude * 10 + (uint64) (**p - '0');
+		(*p)++;
+	}
+	if (negative ? magnitude > (uint64) PG_INT64_MAX + 1 : magnitude > (uint64) PG_INT64_MAX)
+		touch_path_syntax(input, psprintf("%s is out of range.", what));
+	{
+		int64		value = negative ? (int64) (0 - magnitude) : (int64) magnitude;
+
+		if (value < low || value > high)
+			touch_path_syntax(input, psprintf("%s is out of range.", what));
+		return value;
+	}
+}
+
+static void
+touch_path_expect(const char **p, const char *input, char c)
+{
+	if (**p != c)
+		touch_path_syntax(input, psprintf("Expected \"%c\" at \"%.20s\".", c, *p));
+	(*p)++;
+}
+
+/* A touch's instant as microseconds since 2000-01-01 UTC must be a finite, valid timestamp. */
+static bool
+touch_at_valid(int64 at)
+{
+	return !TIMESTAMP_NOT_FINITE(at) && IS_VALID_TIMESTAMP(at);
+}
+
+PG_FUNCTION_INFO_V1(crm_touch_path_in);
+/*
+ * Text input: version;count then, per touch, ;at,milestones,length:channel with at in
+ * microseconds since 2000-01-01 00:00 UTC and length -1 (no bytes) for a NULL channel.
+ */
+Datum
+crm_touch_path_in(PG_FUNCTION_ARGS)
+{
+	const char *input = PG_GETARG_CSTRING(0);
+	const char *p = input;
+	int64		count;
+	TouchPath  *path;
+
+	if (touch_path_integer(&p, input, 0, PG_INT32_MAX, "the version") != TOUCH_PATH_VERSION)
+		touch_path_syntax(input, psprintf("Unknown version; this version reads version %d.", TOUCH_PATH_VERSION));
+	touch_path_expect(&p, input, ';');
+	count = touch_path_integer(&p, input, 0, PG_INT32_MAX, "the touch count");
+	path = touch_path_new(0);
+	for (int64 i = 0; i < count; i++)
+	{
+		int64		at,
+					milestones,
+					length;
+
+		CHECK_FOR_INTERRUPTS();
+		touch_path_expect(&p, input, ';');
+		at = touch_path_integer(&p, input, PG_INT64_MIN, PG_INT64_MAX, "a touch's instant");
+		if (!touch_at_valid(at))
+			touch_path_syntax(input, "A touch's instant is not a finite timestamp.");
+		touch_path_expect(&p, input, ',');
+		milestones = touch_path_integer(&p, input, 0, TOUCH_MILESTONE_LEAD | TOUCH_MILESTONE_OPPORTUNITY, "a touch's milestones");
+		touch_path_expect(&p, input, ',');
+		length = touch_path_integer(&p, input, -1, (int64) TOUCH_PATH_MAX_BYTES, "a channel's length");
+		touch_path_expect(&p, input, ':');
+		if (length > 0 && (int64) strnlen(p, length) < length)
+			touch_path_syntax(input, "A channel is shorter than its length.");
+		if (length > 0)
+			pg_verifymbstr(p, (int) length, false);
+		path = touch_path_reserve(path, TOUCH_ENTRY_BYTES(length));
+		touch_path_append(path, at, p, (int32) length, (int32) milestones);
+		if (length > 0)
+			p += length;
+	}
+	if (*p != '\0')
+		touch_path_syntax(input, psprintf("Unexpected text after the touches at \"%.20s\".", p));
+	/* the stored form holds no spare room */
+	SET_VARSIZE(path, TOUCH_PATH_HEADER + path->used);
+	PG_RETURN_POINTER(path);
+}
+
+PG_FUNCTION_INFO_V1(crm_touch_path_out);
+/* Text output: the touches in path order (time, then channel), so equal paths print alike. */
+Datum
+crm_touch_path_out(PG_FUNCTION_ARGS)
+{
+	const TouchPath *path = touch_path_arg(fcinfo, 0);
+	TouchEntry **entries = touch_path_sorted(path);
+	StringInfoData out;
+
+	initStringInfo(&out);
+	appendStringInfo(&out, "%d;%d", TOUCH_PATH_VERSION, path->count);
+	for (int i = 0; i < path->count; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		appendStringInfo(&out, ";" INT64_FORMAT ",%d,%d:", entries[i]->at, entries[i]->milestones, entries[i]->length);
+		if (entries[i]->length > 0)
+			appendBinaryStringInfo(&out, TOUCH_NAME(entries[i]), entries[i]->length);
+	}
+	PG_RETURN_CSTRING(out.data);
+}
+
+PG_FUNCTION_INFO_V1(crm_touch_path_send);
+/*
+ * Binary output: int32 version, int32 count, then per touch (path order) int64 at, int32
+ * milestones, int32 length (-1: NULL) and the channel's bytes.
+ */
+Datum
+crm_touch_path_send(PG_FUNCTION_ARGS)
+{
+	const TouchPath *path = touch_path_arg(fcinfo, 0);
+	TouchEntry **entries = touch_path_sorted(path);
+	StringInfoData buffer;
+
+	pq_begintypsend(&buffer);
+	pq_sendint32(&buffer, TOUCH_PATH_VERSION);
+	pq_sendint32(&buffer, path->count);
+	for (int i = 0; i < path->count; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		pq_sendint64(&buffer, entries[i]->at);
+		pq_sendint32(&buffer, entries[i]->milestones);
+		pq_sendint32(&buffer, entries[i]->length);
+		if (entries[i]->length > 0)
+			pq_sendbytes(&buffer, TOUCH_NAME(entries[i]), entries[i]->length);
+	}
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buffer));
+}
+
+static pg_noreturn void
+touch_path_binary(const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+			 errmsg("invalid binary data for type touch_path"),
+			 errdetail("%s", detail)));
+}
+
+PG_FUNCTION_INFO_V1(crm_touch_path_recv);
+/* Binary input: the form touch_path_send writes, validated like the text form. */
+Datum
+crm_touch_path_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	buffer = (StringInfo) PG_GETARG_POINTER(0);
+	int32		count;
+	TouchPath  *path;
+
+	if (buffer->len - buffer->cursor < 8)
+		touch_path_binary("The header is cut short.");
+	if (pq_getmsgint(buffer, 4) != TOUCH_PATH_VERSION)
+		touch_path_binary(psprintf("Unknown version; this version reads version %d.", TOUCH_PATH_VERSION));
+	count = (int32) pq_getmsgint(buffer, 4);
+	if (count < 0)
+		touch_path_binary("The touch count is negative.");
+	path = touch_path_new(0);
+	for (int32 i = 0; i < count; i++)
+	{
+		int64		at;
+		int32		milestones,
+					length;
+		const char *name = NULL;
+
+		CHECK_FOR_INTERRUPTS();
+		if (buffer->len - buffer->cursor < 16)
+			touch_path_binary("A touch is cut short.");
+		at = pq_getmsgint64(buffer);
+		milestones = (int32) pq_getmsgint(buffer, 4);
+		length = (int32) pq_getmsgint(buffer, 4);
+		if (!touch_at_valid(at))
+			touch_path_binary("A touch's instant is not a finite timestamp.");
+		if (milestones < 0 || milestones > (TOUCH_MILESTONE_LEAD | TOUCH_MILESTONE_OPPORTUNITY))
+			touch_path_binary("A touch's milestones are out of range.");
+		if (length < -1 || (length > 0 && length > buffer->len - buffer->cursor))
+			touch_path_binary("A channel's length is out of range.");
+		if (length > 0)
+		{
+			name = pq_getmsgbytes(buffer, length);
+			pg_verifymbstr(name, length, false);
+		}
+		path = touch_path_reserve(path, TOUCH_ENTRY_BYTES(length));
+		touch_path_append(path, at, name, length, milestones);
+	}
+	if (buffer->cursor != buffer->len)
+		touch_path_binary("There are bytes after the touches.");
+	SET_VARSIZE(path, TOUCH_PATH_HEADER + path->used);
+	PG_RETURN_POINTER(path);
 }
 
 /* ============================================================================================

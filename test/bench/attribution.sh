@@ -8,13 +8,19 @@
 # (first_touch, last_touch, linear, time_decay with a 7-day half-life, position_based 40/20/40,
 # w_shaped 30/30/30/10 with lead and opportunity touches marked in the table), two queries give
 # the credit per channel from the same tables and the same window join:
-#   crm        the touches of each conversion gathered into arrays (array_agg, GROUP BY the
-#              conversion), crm.attribute over them;
+#   crm        first and last touch: the aggregates crm.first_touch / crm.last_touch per
+#              conversion (GROUP BY the conversion); the other models: the touches of each
+#              conversion gathered by the aggregate crm.touch_path, crm.attribute over the path;
 #   SQL        the best hand-written SQL we know: window functions over the joined touches that
 #              give the SAME credits as crm (whole cents summing to the value exactly, the
 #              largest-remainder method, ties to the earlier touch): closed forms for first,
 #              last, linear and position-based touch, a second window pass ranking the
-#              remainders for time decay and W-shaped.
+#              remainders for time decay and W-shaped; for first and last touch also a LATERAL
+#              subquery taking one touch per conversion from the index on (contact_id,
+#              touched_at) (ORDER BY ... LIMIT 1), and the ratio is taken to the faster of the two.
+# The floor of any function over a conversion's touches: the window join grouped by the
+# conversion (count(*) per group), beside it; first and last touch by an index probe read one
+# touch per conversion, so for those two the probe can be faster than every such function.
 # Checked before timing: the per-channel totals are equal, and the credit of every (conversion,
 # channel) is equal (the number of conversions that differ is printed). Timed interleaved in one
 # process, median of $RUNS; the ratio crm / SQL (target: <= 1).
@@ -68,20 +74,41 @@ psql_bench -At -c "SELECT '   ' || (SELECT count(*) FROM bench_touches) || ' tou
 window_join="bench_conversions c JOIN bench_touches t ON t.contact_id = c.contact_id
     AND t.touched_at BETWEEN c.converted_at - interval '30 days' AND c.converted_at"
 
-# crm_sql MODEL KEY: credit per KEY (channel, or contact_id, channel) by crm.attribute
+# crm_sql MODEL KEY: credit per KEY (channel, or contact_id, channel) by crm: the first and last
+# touch by the aggregates crm.first_touch / crm.last_touch (the channel that takes the whole
+# value), the other models by crm.attribute over each conversion's crm.touch_path
 crm_sql() {
-	local extra='' arrays=''
 	case $1 in
-	time_decay) extra=", half_life => '7 days'" ;;
-	w_shaped)
-		arrays=', array_agg(t.is_lead) AS leads, array_agg(t.is_opp) AS opps'
-		extra=', milestones => ARRAY[array_position(j.leads, true), array_position(j.opps, true)]'
+	first_touch | last_touch)
+		echo "SELECT $2, sum(value) AS total
+FROM (SELECT c.contact_id, c.value, crm.$1(t.channel, t.touched_at) AS channel
+      FROM $window_join GROUP BY c.contact_id) j
+GROUP BY $2"
+		return
 		;;
 	esac
+	local extra='' milestone=''
+	case $1 in
+	time_decay) extra=", half_life => '7 days'" ;;
+	w_shaped) milestone=', t.is_lead::int + 2 * t.is_opp::int' ;;
+	esac
 	echo "SELECT $2, sum(credit) AS total
-FROM (SELECT c.contact_id, c.value, array_agg(t.channel) AS channels, array_agg(t.touched_at) AS times$arrays
+FROM (SELECT c.contact_id, c.value, crm.touch_path(t.channel, t.touched_at$milestone) AS path
       FROM $window_join GROUP BY c.contact_id) j,
-     crm.attribute(j.channels, j.times, j.value, '$1'$extra) a
+     crm.attribute(j.path, j.value, '$1'$extra) a
+GROUP BY $2"
+}
+
+# lateral_sql MODEL KEY: the first or last touch by one index probe per conversion (the index on
+# (contact_id, touched_at)), the other hand-written form of those two models
+lateral_sql() {
+	echo "SELECT $2, sum(value) AS total
+FROM (SELECT c.contact_id, c.value, f.channel
+      FROM bench_conversions c
+      CROSS JOIN LATERAL (SELECT t.channel FROM bench_touches t
+                          WHERE t.contact_id = c.contact_id
+                            AND t.touched_at BETWEEN c.converted_at - interval '30 days' AND c.converted_at
+                          ORDER BY t.touched_at $([ "$1" = last_touch ] && echo DESC) LIMIT 1) f) s
 GROUP BY $2"
 }
 
@@ -168,19 +195,43 @@ for model in "${models[@]}"; do
 		       (SELECT count(DISTINCT contact_id) FROM ab WHERE x <> y);
 	SQL
 done
+for model in first_touch last_touch; do
+	psql_bench -At -F ' ' <<-SQL | { read -r equal differ; printf '  %-16s %-26s %s\n' "${model/_touch/} LATERAL" "$equal" "$differ"; }
+		SET max_parallel_workers_per_gather = 0;
+		WITH a AS MATERIALIZED ($(crm_sql "$model" 'contact_id, channel')),
+		     b AS MATERIALIZED ($(lateral_sql "$model" 'contact_id, channel')),
+		     ab AS MATERIALIZED (SELECT contact_id, channel, coalesce(a.total, 0) AS x, coalesce(b.total, 0) AS y
+		                         FROM a FULL JOIN b USING (contact_id, channel))
+		SELECT (SELECT bool_and(x = y) FROM (SELECT channel, sum(x) AS x, sum(y) AS y FROM ab GROUP BY channel) t),
+		       (SELECT count(DISTINCT contact_id) FROM ab WHERE x <> y);
+	SQL
+done
 
 queries=()
 for model in "${models[@]}"; do
 	queries+=("$(crm_sql "$model" channel)" "$(sql_sql "$model" channel)")
 done
-read -r -a ms < <(time_queries "SET max_parallel_workers_per_gather = 0;" "SELECT count(*) FROM bench_touches" "${queries[@]}")
+queries+=("$(lateral_sql first_touch channel)" "$(lateral_sql last_touch channel)")
+floor_query="SELECT count(*) FROM (SELECT count(*) FROM $window_join GROUP BY c.contact_id) s"
+read -r -a ms < <(time_queries "SET max_parallel_workers_per_gather = 0;" "SELECT count(*) FROM bench_touches" "$floor_query" "${queries[@]}")
+n_models=${#models[@]}
+lateral_first=${ms[$((2 + 2 * n_models))]} lateral_last=${ms[$((3 + 2 * n_models))]}
 echo "== credit per channel over $conversions conversions, one process (median of $runs, ms)"
 printf '  count(*) over the touches %9.1f\n' "${ms[0]}"
-printf '  %-16s %10s %10s %12s %14s\n' model crm SQL 'crm / SQL' 'crm us/conv'
+printf '  floor: the window join grouped by conversion (count(*) per group) %9.1f\n' "${ms[1]}"
+printf '  %-16s %10s %10s %10s %12s %12s %14s\n' model crm SQL LATERAL 'crm / SQL' 'crm / floor' 'crm us/conv'
 for i in "${!models[@]}"; do
-	c=${ms[$((1 + 2 * i))]} s=${ms[$((2 + 2 * i))]}
-	printf '  %-16s %10.1f %10.1f %12.2f %14.2f\n' "${models[$i]}" "$c" "$s" "$(echo "$c / $s" | bc -l)" "$(echo "$c * 1000 / $conversions" | bc -l)"
+	c=${ms[$((2 + 2 * i))]} s=${ms[$((3 + 2 * i))]} l=-
+	case ${models[$i]} in
+	first_touch) l=$(printf '%.1f' "$lateral_first") ;;
+	last_touch) l=$(printf '%.1f' "$lateral_last") ;;
+	esac
+	best=$s
+	[ "$l" != - ] && [ "$(echo "$l < $s" | bc -l)" = 1 ] && best=$l
+	printf '  %-16s %10.1f %10.1f %10s %12.2f %12.2f %14.2f\n' "${models[$i]}" "$c" "$s" "$l" "$(echo "$c / $best" | bc -l)" \
+		"$(echo "$c / ${ms[1]}" | bc -l)" "$(echo "$c * 1000 / $conversions" | bc -l)"
 done
+echo "   crm / SQL: to the fastest hand-written form (for first and last touch the faster of DISTINCT ON and LATERAL)"
 echo "   target (issue 19): crm / SQL <= 1 for every rule-based model"
 psql_bench -c "DROP TABLE bench_touches, bench_conversions"
 

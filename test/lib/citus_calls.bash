@@ -38,6 +38,11 @@ declare -A calls=(
 	["crm.logreg_step(double precision[], boolean, double precision[])"]="crm.logreg_step(features, label, ARRAY[-0.4, 0.3, -0.2])"
 	["crm.markov_attribution(text[], boolean)"]="crm.markov_attribution(ARRAY[region, 'score ' || score5, 'score ' || score7], label)"
 	["crm.markov_attribution(text[], boolean, numeric)"]="crm.markov_attribution(ARRAY[region, 'score ' || score5], label, amount::numeric)"
+	# touch paths: every hundredth row a touch (a NULL touched_at is no touch), so a path stays small
+	["crm.touch_path(text, timestamp with time zone)"]="md5(crm.touch_path('score ' || score5, CASE WHEN answer_id % 100 = 0 THEN occurred_at END)::text)"
+	["crm.touch_path(text, timestamp with time zone, integer)"]="md5(crm.touch_path(region, CASE WHEN answer_id % 100 = 0 THEN occurred_at END, score5 % 4)::text)"
+	["crm.first_touch(text, timestamp with time zone)"]="crm.first_touch('score ' || score7, occurred_at)"
+	["crm.last_touch(text, timestamp with time zone)"]="crm.last_touch('score ' || score7, occurred_at)"
 	["crm.nps(integer)"]="crm.nps(score::integer)"
 	["crm.nps(smallint)"]="crm.nps(score)"
 	["crm.nps_agg(integer)"]="crm.nps_agg(score::integer)"

@@ -284,6 +284,15 @@ BEGIN
             UNION ALL SELECT '1;0;0;0;;{}') AS s(x)
         WHERE x IS NOT NULL ON CONFLICT DO NOTHING;
     END IF;
+    IF to_regtype('crm.touch_path') IS NOT NULL THEN
+        INSERT INTO fuzz.seeds SELECT 'crm.touch_path', x::text FROM (
+            SELECT crm.touch_path(channel, touched_at, milestone)::text FROM (VALUES ('search', timestamptz '2026-03-01 09:00+00', 1),
+                ('e;mail', '2026-03-01 10:00+00', 2), (NULL, '2026-03-01 10:00+00', 0), ('ünï', '1999-12-31 23:59:59.999999+00', 3)) t(channel, touched_at, milestone)
+            UNION ALL SELECT crm.touch_path('a', now())::text
+            UNION ALL SELECT '1;0'
+            UNION ALL SELECT '1;2;-1,0,0:;0,3,-1:') AS s(x)
+        WHERE x IS NOT NULL ON CONFLICT DO NOTHING;
+    END IF;
     -- logistic regression states (branch citus-logreg): made by the aggregates, and by hand
     IF to_regtype('crm.logreg_step_state') IS NOT NULL THEN
         INSERT INTO fuzz.seeds SELECT 'crm.logreg_step_state', x::text FROM (

@@ -135,6 +135,9 @@ INSERT INTO public_reviewed VALUES
     ('attribute'), ('markov_attribution'), ('markov_attribution_trans'), ('markov_attribution_combine'),
     ('markov_model_in'), ('markov_model_out'), ('markov_model_send'), ('markov_transition_matrix'),
     ('markov_conversion_probability'), ('markov_removal_effects'),
+    ('touch_path'), ('touch_path_in'), ('touch_path_out'), ('touch_path_send'), ('touch_path_add'),
+    ('touch_path_combine'), ('first_touch'), ('first_touch_add'), ('first_touch_combine'), ('last_touch'),
+    ('last_touch_add'), ('last_touch_combine'), ('touch_path_first_channel'), ('touch_path_last_channel'),
     -- experiments: tests over counts and the experiment_stats aggregate (computed from the arguments only)
     ('normal_quantile'), ('student_t_p_value'), ('chi_square_p_value'), ('two_proportion_test'), ('welch_test'),
     ('sample_ratio_mismatch'), ('holm_adjust'), ('sample_size_two_proportions'), ('experiment_state_in'),

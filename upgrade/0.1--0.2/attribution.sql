@@ -14,6 +14,132 @@ COMMENT ON FUNCTION @extschema@.attribute(text[], timestamptz[], numeric, text, 
     'Splits a conversion''s value over its touches by a heuristic model (first_touch, last_touch, linear, time_decay, position_based, w_shaped): one row per touch, credits at the value''s scale summing to it exactly (largest remainder). Touches outside [converted_at - lookback, converted_at] get 0.';
 
 -- ---------------------------------------------------------------------------------------------
+-- crm.touch_path: a conversion's touches gathered by the aggregate crm.touch_path (in place, no
+-- arrays), split by crm.attribute(path, ...); crm.first_touch and crm.last_touch keep only the
+-- touch that takes all the credit in those models. Path order: time, then channel (byte order,
+-- NULL last), then milestone.
+CREATE TYPE @extschema@.touch_path;
+
+CREATE FUNCTION @extschema@.touch_path_in(cstring) RETURNS @extschema@.touch_path
+    AS 'MODULE_PATHNAME', 'crm_touch_path_in' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.touch_path_in(cstring) IS
+    'Text input of crm.touch_path: 1;count then ;at,milestone,length:channel per touch (at in microseconds since 2000-01-01 00:00 UTC, milestone 0 to 3, length -1 for a NULL channel).';
+CREATE FUNCTION @extschema@.touch_path_out(@extschema@.touch_path) RETURNS cstring
+    AS 'MODULE_PATHNAME', 'crm_touch_path_out' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.touch_path_out(@extschema@.touch_path) IS
+    'Text output of crm.touch_path: 1;count then ;at,milestone,length:channel per touch, in path order.';
+CREATE FUNCTION @extschema@.touch_path_recv(internal) RETURNS @extschema@.touch_path
+    AS 'MODULE_PATHNAME', 'crm_touch_path_recv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.touch_path_recv(internal) IS
+    'Binary input of crm.touch_path: the form touch_path_send writes, validated like the text form.';
+CREATE FUNCTION @extschema@.touch_path_send(@extschema@.touch_path) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'crm_touch_path_send' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.touch_path_send(@extschema@.touch_path) IS
+    'Binary output of crm.touch_path: int32 version (1), int32 count, then per touch in path order int64 at, int32 milestone, int32 length (-1 for NULL) and the channel''s bytes.';
+
+CREATE TYPE @extschema@.touch_path (
+    INPUT = @extschema@.touch_path_in,
+    OUTPUT = @extschema@.touch_path_out,
+    RECEIVE = @extschema@.touch_path_recv,
+    SEND = @extschema@.touch_path_send,
+    INTERNALLENGTH = VARIABLE,
+    ALIGNMENT = double,
+    STORAGE = extended
+);
+COMMENT ON TYPE @extschema@.touch_path IS
+    'The touches of one conversion (instant, channel, milestone), gathered by the aggregates crm.touch_path, crm.first_touch and crm.last_touch; split by crm.attribute(path, value, model, ...).';
+
+CREATE FUNCTION @extschema@.touch_path_add(@extschema@.touch_path, text, timestamptz)
+RETURNS @extschema@.touch_path
+AS 'MODULE_PATHNAME', 'crm_touch_path_add' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.touch_path_add(@extschema@.touch_path, text, timestamptz) IS
+    'Support function of touch_path: appends one touch (none when touched_at is NULL).';
+CREATE FUNCTION @extschema@.touch_path_add(@extschema@.touch_path, text, timestamptz, integer)
+RETURNS @extschema@.touch_path
+AS 'MODULE_PATHNAME', 'crm_touch_path_add' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.touch_path_add(@extschema@.touch_path, text, timestamptz, integer) IS
+    'Support function of touch_path: appends one touch with its milestones (none when touched_at is NULL).';
+CREATE FUNCTION @extschema@.touch_path_combine(@extschema@.touch_path, @extschema@.touch_path)
+RETURNS @extschema@.touch_path
+AS 'MODULE_PATHNAME', 'crm_touch_path_combine' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.touch_path_combine(@extschema@.touch_path, @extschema@.touch_path) IS
+    'Support function of touch_path: the touches of both paths.';
+
+CREATE AGGREGATE @extschema@.touch_path(channel text, touched_at timestamptz) (
+    SFUNC = @extschema@.touch_path_add,
+    STYPE = @extschema@.touch_path,
+    COMBINEFUNC = @extschema@.touch_path_combine,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.touch_path(text, timestamptz) IS
+    'The touches of a conversion as a crm.touch_path for crm.attribute(path, ...). Rows with a NULL touched_at are no touch (a LEFT JOIN''s conversion without touches); a NULL channel is a touch of no known channel; 22023 for an infinite touched_at; NULL without touches.';
+CREATE AGGREGATE @extschema@.touch_path(channel text, touched_at timestamptz, milestone integer) (
+    SFUNC = @extschema@.touch_path_add,
+    STYPE = @extschema@.touch_path,
+    COMBINEFUNC = @extschema@.touch_path_combine,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.touch_path(text, timestamptz, integer) IS
+    'The touches of a conversion with the W-shaped model''s milestones: 1 marks the lead-creation touch, 2 the opportunity touch, 3 both, 0 or NULL neither (22023 otherwise).';
+
+CREATE FUNCTION @extschema@.first_touch_add(@extschema@.touch_path, text, timestamptz)
+RETURNS @extschema@.touch_path
+AS 'MODULE_PATHNAME', 'crm_first_touch_add' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.first_touch_add(@extschema@.touch_path, text, timestamptz) IS
+    'Support function of first_touch: keeps the earlier of the kept touch and this one (path order).';
+CREATE FUNCTION @extschema@.first_touch_combine(@extschema@.touch_path, @extschema@.touch_path)
+RETURNS @extschema@.touch_path
+AS 'MODULE_PATHNAME', 'crm_first_touch_combine' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.first_touch_combine(@extschema@.touch_path, @extschema@.touch_path) IS
+    'Support function of first_touch: the first touch of both paths.';
+CREATE FUNCTION @extschema@.last_touch_add(@extschema@.touch_path, text, timestamptz)
+RETURNS @extschema@.touch_path
+AS 'MODULE_PATHNAME', 'crm_last_touch_add' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.last_touch_add(@extschema@.touch_path, text, timestamptz) IS
+    'Support function of last_touch: keeps the later of the kept touch and this one (path order).';
+CREATE FUNCTION @extschema@.last_touch_combine(@extschema@.touch_path, @extschema@.touch_path)
+RETURNS @extschema@.touch_path
+AS 'MODULE_PATHNAME', 'crm_last_touch_combine' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.last_touch_combine(@extschema@.touch_path, @extschema@.touch_path) IS
+    'Support function of last_touch: the last touch of both paths.';
+CREATE FUNCTION @extschema@.touch_path_first_channel(path @extschema@.touch_path) RETURNS text
+AS 'MODULE_PATHNAME', 'crm_touch_path_first_channel' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.touch_path_first_channel(@extschema@.touch_path) IS
+    'The channel of the path''s first touch (path order: time, then channel); NULL for a NULL channel or no touches.';
+CREATE FUNCTION @extschema@.touch_path_last_channel(path @extschema@.touch_path) RETURNS text
+AS 'MODULE_PATHNAME', 'crm_touch_path_last_channel' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.touch_path_last_channel(@extschema@.touch_path) IS
+    'The channel of the path''s last touch (path order: time, then channel); NULL for a NULL channel or no touches.';
+
+CREATE AGGREGATE @extschema@.first_touch(channel text, touched_at timestamptz) (
+    SFUNC = @extschema@.first_touch_add,
+    STYPE = @extschema@.touch_path,
+    FINALFUNC = @extschema@.touch_path_first_channel,
+    COMBINEFUNC = @extschema@.first_touch_combine,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.first_touch(text, timestamptz) IS
+    'The channel of the earliest touch (ties: the first channel in byte order), the one first-touch attribution credits with the whole value; rows with a NULL touched_at are skipped; NULL without touches.';
+CREATE AGGREGATE @extschema@.last_touch(channel text, touched_at timestamptz) (
+    SFUNC = @extschema@.last_touch_add,
+    STYPE = @extschema@.touch_path,
+    FINALFUNC = @extschema@.touch_path_last_channel,
+    COMBINEFUNC = @extschema@.last_touch_combine,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.last_touch(text, timestamptz) IS
+    'The channel of the latest touch (ties: the last channel in byte order), the one last-touch attribution credits with the whole value; rows with a NULL touched_at are skipped; NULL without touches.';
+
+CREATE FUNCTION @extschema@.attribute(
+    path @extschema@.touch_path, value numeric, model text,
+    converted_at timestamptz DEFAULT NULL, lookback interval DEFAULT NULL,
+    half_life interval DEFAULT '7 days')
+RETURNS TABLE ("position" integer, channel text, credit numeric)
+AS 'MODULE_PATHNAME', 'crm_attribute_path' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE ROWS 5;
+COMMENT ON FUNCTION @extschema@.attribute(@extschema@.touch_path, numeric, text, timestamptz, interval, interval) IS
+    'Splits a conversion''s value over the touches of a crm.touch_path by a heuristic model, as crm.attribute over arrays does: one row per touch in path order (time, then channel), credits summing to the value exactly; the w_shaped model takes its milestones from the touches marked in the path.';
+
+-- ---------------------------------------------------------------------------------------------
 -- crm.markov_model: first-order transition counts between (start), the channels, (conversion)
 -- and (null), with the journey and conversion counts and the total conversion value
 CREATE TYPE @extschema@.markov_model;
