@@ -21,6 +21,7 @@
  */
 #include "crm.h"
 
+#include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "common/int.h"
 #include "funcapi.h"
@@ -33,7 +34,9 @@
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
+#include "utils/typcache.h"
 #include "utils/tuplestore.h"
 
 /* ============================================================================================
@@ -338,6 +341,12 @@ attribute_options(FunctionCallInfo fcinfo, int value_arg, AttributeOptions *o)
 				 errhint("The models are first_touch, last_touch, linear, time_decay, position_based and w_shaped.")));
 
 	o->units = numeric_units(PG_GETARG_NUMERIC(value_arg), &o->scale, "value");
+	if (PG_NARGS() <= value_arg + 4)
+	{
+		/* a form without the options (the short aggregate): no window, the default half-life */
+		o->half_life = (int64) 7 * USECS_PER_DAY;
+		return;
+	}
 	if (!PG_ARGISNULL(value_arg + 2))
 	{
 		o->end = PG_GETARG_TIMESTAMPTZ(value_arg + 2);
@@ -372,12 +381,12 @@ attribute_options(FunctionCallInfo fcinfo, int value_arg, AttributeOptions *o)
 
 /*
  * Splits the value over n touches (times NULL: no times, every touch in the window, in array
- * order) and puts one row (position, channel, credit) per touch into the result. milestone[]
- * holds the 0-based positions of the W-shaped model's lead-creation and opportunity touches.
+ * order): returns each touch's credit in units of the value's last decimal place (0 outside the
+ * window). milestone[] holds the 0-based positions of the W-shaped model's lead-creation and
+ * opportunity touches.
  */
-static void
-attribute_emit(ReturnSetInfo *rsinfo, const AttributeOptions *o, int n, const TimestampTz *times,
-			   const Datum *channel_values, const bool *channel_nulls, const int *milestone)
+static int64 *
+attribute_units(const AttributeOptions *o, int n, const TimestampTz *times, const int *milestone)
 {
 	TimestampTz end = o->end;
 	Touch	   *eligible;
@@ -388,7 +397,7 @@ attribute_emit(ReturnSetInfo *rsinfo, const AttributeOptions *o, int n, const Ti
 	double	   *dweights = NULL;
 
 	if (n == 0)
-		return;
+		return NULL;
 
 	/* the touches in the window, in time order (ties: array order) */
 	if (times != NULL && !o->have_end)
@@ -490,6 +499,15 @@ attribute_emit(ReturnSetInfo *rsinfo, const AttributeOptions *o, int n, const Ti
 		for (int k = 0; k < m; k++)
 			credit_units[eligible[k].index] = eligible_units[k];
 	}
+	return credit_units;
+}
+
+/* attribute_units, then one row (position, channel, credit) per touch into the result. */
+static void
+attribute_emit(ReturnSetInfo *rsinfo, const AttributeOptions *o, int n, const TimestampTz *times,
+			   const Datum *channel_values, const bool *channel_nulls, const int *milestone)
+{
+	int64	   *credit_units = attribute_units(o, n, times, milestone);
 
 	for (int i = 0; i < n; i++)
 	{
@@ -1028,6 +1046,41 @@ crm_touch_path_last_channel(PG_FUNCTION_ARGS)
 	return touch_path_end_channel(fcinfo, 1);
 }
 
+/*
+ * A path's touches in path order, their instants and the W-shaped milestones (their positions
+ * in that order; for that model exactly one touch per role, 22023 otherwise).
+ */
+static TouchEntry **
+path_touches(const TouchPath *path, AttributionModel model, TimestampTz **times, int *milestone)
+{
+	TouchEntry **entries = touch_path_sorted(path);
+	int			n = path->count;
+
+	*times = palloc(sizeof(TimestampTz) * Max(n, 1));
+	milestone[0] = milestone[1] = -1;
+	for (int i = 0; i < n; i++)
+	{
+		(*times)[i] = entries[i]->at;
+		for (int r = 0; r < 2; r++)
+			if (entries[i]->milestones & (r == 0 ? TOUCH_MILESTONE_LEAD : TOUCH_MILESTONE_OPPORTUNITY))
+			{
+				if (milestone[r] >= 0 && model == MODEL_W_SHAPED)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("more than one touch of the path is marked as the %s milestone",
+									r == 0 ? "lead-creation" : "opportunity")));
+				milestone[r] = i;
+			}
+	}
+	if (model == MODEL_W_SHAPED && n > 0 && (milestone[0] < 0 || milestone[1] < 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the w_shaped model needs one touch marked as the %s milestone",
+						milestone[0] < 0 ? "lead-creation" : "opportunity"),
+				 errhint("Gather the path with crm.touch_path(channel, touched_at, milestone): 1 marks the lead-creation touch, 2 the opportunity touch, 3 both.")));
+	return entries;
+}
+
 PG_FUNCTION_INFO_V1(crm_attribute_path);
 /*
  * crm.attribute(path, value, model, converted_at, lookback, half_life): one row (position,
@@ -1044,7 +1097,7 @@ crm_attribute_path(PG_FUNCTION_ARGS)
 	TimestampTz *times;
 	Datum	   *channel_values;
 	bool	   *channel_nulls;
-	int			milestone[2] = {-1, -1};
+	int			milestone[2];
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 	{
@@ -1053,35 +1106,17 @@ crm_attribute_path(PG_FUNCTION_ARGS)
 	}
 	path = touch_path_arg(fcinfo, 0);
 	attribute_options(fcinfo, 1, &o);
-	entries = touch_path_sorted(path);
+	entries = path_touches(path, o.model, &times, milestone);
 	n = path->count;
-	times = palloc(sizeof(TimestampTz) * Max(n, 1));
 	channel_values = palloc(sizeof(Datum) * Max(n, 1));
 	channel_nulls = palloc(sizeof(bool) * Max(n, 1));
 	for (int i = 0; i < n; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
-		times[i] = entries[i]->at;
 		channel_nulls[i] = entries[i]->length < 0;
 		channel_values[i] = channel_nulls[i] ? (Datum) 0 :
 			PointerGetDatum(cstring_to_text_with_len(TOUCH_NAME(entries[i]), entries[i]->length));
-		for (int r = 0; r < 2; r++)
-			if (entries[i]->milestones & (r == 0 ? TOUCH_MILESTONE_LEAD : TOUCH_MILESTONE_OPPORTUNITY))
-			{
-				if (milestone[r] >= 0 && o.model == MODEL_W_SHAPED)
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("more than one touch of the path is marked as the %s milestone",
-									r == 0 ? "lead-creation" : "opportunity")));
-				milestone[r] = i;
-			}
 	}
-	if (o.model == MODEL_W_SHAPED && n > 0 && (milestone[0] < 0 || milestone[1] < 0))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the w_shaped model needs one touch marked as the %s milestone",
-						milestone[0] < 0 ? "lead-creation" : "opportunity"),
-				 errhint("Gather the path with crm.touch_path(channel, touched_at, milestone): 1 marks the lead-creation touch, 2 the opportunity touch, 3 both.")));
 	attribute_materialize(fcinfo);
 	attribute_emit((ReturnSetInfo *) fcinfo->resultinfo, &o, n, times, channel_values, channel_nulls, milestone);
 	return (Datum) 0;
@@ -1301,6 +1336,659 @@ crm_touch_path_recv(PG_FUNCTION_ARGS)
 		touch_path_binary("There are bytes after the touches.");
 	SET_VARSIZE(path, TOUCH_PATH_HEADER + path->used);
 	PG_RETURN_POINTER(path);
+}
+
+/* ============================================================================================
+ * crm.channel_credits: the credit per channel over many conversions, in one aggregate
+ * ============================================================================================ */
+
+#define CREDIT_TOTALS_VERSION 1
+#define CREDIT_TOTALS_MAX_CHANNELS 100000
+#define CT_INT128_MAX ((int128) ((((uint128) 1) << 127) - 1))
+#define CT_INT128_MIN (-CT_INT128_MAX - 1)
+
+/*
+ * The state (crm.credit_totals): the model and half-life every row must share, the scale of the
+ * totals (the largest scale of a value seen), the conversions counted, and per channel its total
+ * credit in units of 10^-scale as a 128-bit integer. Channels sit in slots sorted by name (a NULL
+ * channel last), their names after the slots; capacity and names_capacity are the room allocated,
+ * so new channels are added in place.
+ */
+typedef struct CreditSlot
+{
+	int64		hi;				/* the total: hi * 2^64 + lo */
+	uint64		lo;
+	int32		name_offset;	/* into the names */
+	int32		name_length;	/* -1: the NULL channel */
+} CreditSlot;
+
+typedef struct CreditTotals
+{
+	int32		vl_len_;
+	int32		version;
+	int32		model;
+	int32		scale;
+	int64		half_life;
+	int64		conversions;
+	int32		channels;
+	int32		capacity;
+	int32		names_used;
+	int32		names_capacity;
+	CreditSlot	slots[FLEXIBLE_ARRAY_MEMBER];
+} CreditTotals;
+
+#define CT_NAMES(t) ((char *) &(t)->slots[(t)->capacity])
+
+static int128
+slot_total(const CreditSlot *slot)
+{
+	return ((int128) slot->hi << 64) | (int128) slot->lo;
+}
+
+static void
+slot_set(CreditSlot *slot, int128 total)
+{
+	slot->hi = (int64) (total >> 64);
+	slot->lo = (uint64) total;
+}
+
+static CreditTotals *
+credit_totals_new(int capacity, int names_capacity)
+{
+	Size		size = offsetof(CreditTotals, slots) + sizeof(CreditSlot) * capacity + names_capacity;
+	CreditTotals *t = palloc0(size);
+
+	SET_VARSIZE(t, size);
+	t->version = CREDIT_TOTALS_VERSION;
+	t->capacity = capacity;
+	t->names_capacity = names_capacity;
+	return t;
+}
+
+static CreditTotals *
+credit_totals_regrow(const CreditTotals *old, int capacity, int names_capacity)
+{
+	CreditTotals *t = credit_totals_new(capacity, names_capacity);
+
+	t->model = old->model;
+	t->scale = old->scale;
+	t->half_life = old->half_life;
+	t->conversions = old->conversions;
+	t->channels = old->channels;
+	t->names_used = old->names_used;
+	memcpy(t->slots, old->slots, sizeof(CreditSlot) * old->channels);
+	memcpy(CT_NAMES(t), CT_NAMES(old), old->names_used);
+	return t;
+}
+
+static int
+credit_slot_cmp(const CreditTotals *t, const CreditSlot *slot, const char *name, int32 length)
+{
+	if (slot->name_length < 0 || length < 0)
+		return (slot->name_length < 0) - (length < 0);
+	{
+		int			c = memcmp(CT_NAMES(t) + slot->name_offset, name, Min(slot->name_length, length));
+
+		if (c != 0)
+			return c;
+		return (slot->name_length > length) - (slot->name_length < length);
+	}
+}
+
+/* The slot of a channel, added (in place when there is room) if new; *totals may move. */
+static CreditSlot *
+credit_totals_slot(CreditTotals **totals, const char *name, int32 length)
+{
+	CreditTotals *t = *totals;
+	int			low = 0,
+				high = t->channels;
+
+	while (low < high)
+	{
+		int			mid = (low + high) / 2;
+		int			c = credit_slot_cmp(t, &t->slots[mid], name, length);
+
+		if (c == 0)
+			return &t->slots[mid];
+		if (c < 0)
+			low = mid + 1;
+		else
+			high = mid;
+	}
+	if (t->channels >= CREDIT_TOTALS_MAX_CHANNELS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("crm.channel_credits counts at most %d channels", CREDIT_TOTALS_MAX_CHANNELS)));
+	if (t->channels == t->capacity || t->names_used + Max(length, 0) > t->names_capacity)
+	{
+		int			names = Max(2 * t->names_capacity, t->names_used + Max(length, 0) + 64);
+
+		if ((Size) names > MaxAllocSize / 2)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("the channel names of crm.channel_credits exceed %d MB", (int) (MaxAllocSize / 2 / (1024 * 1024)))));
+		t = credit_totals_regrow(t, t->channels == t->capacity ? 2 * t->capacity : t->capacity, names);
+		*totals = t;
+	}
+	memmove(&t->slots[low + 1], &t->slots[low], sizeof(CreditSlot) * (t->channels - low));
+	t->channels++;
+	t->slots[low].hi = 0;
+	t->slots[low].lo = 0;
+	t->slots[low].name_offset = t->names_used;
+	t->slots[low].name_length = length;
+	if (length > 0)
+		memcpy(CT_NAMES(t) + t->names_used, name, length);
+	t->names_used += Max(length, 0);
+	return &t->slots[low];
+}
+
+static pg_noreturn void
+credit_totals_overflow(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("a channel's total credit is out of range"),
+			 errdetail("The totals are kept as 128-bit integers in units of the values' smallest decimal place.")));
+}
+
+static int128
+int128_mul_pow10(int128 x, int exponent)
+{
+	for (int i = 0; i < exponent; i++)
+	{
+		if (x > CT_INT128_MAX / 10 || x < CT_INT128_MIN / 10)
+			credit_totals_overflow();
+		x *= 10;
+	}
+	return x;
+}
+
+/* Brings the totals to scale (>= their scale). */
+static void
+credit_totals_rescale(CreditTotals *t, int scale)
+{
+	for (int c = 0; c < t->channels; c++)
+		slot_set(&t->slots[c], int128_mul_pow10(slot_total(&t->slots[c]), scale - t->scale));
+	t->scale = scale;
+}
+
+static void
+credit_slot_add(CreditSlot *slot, int128 units)
+{
+	int128		total = slot_total(slot);
+
+	if ((units > 0 && total > CT_INT128_MAX - units) || (units < 0 && total < CT_INT128_MIN - units))
+		credit_totals_overflow();
+	slot_set(slot, total + units);
+}
+
+static CreditTotals *
+credit_totals_state(FunctionCallInfo fcinfo)
+{
+	Datum		datum;
+	CreditTotals *t;
+
+	if (PG_ARGISNULL(0))
+		return NULL;
+	datum = PG_GETARG_DATUM(0);
+	if (VARATT_IS_EXTENDED(DatumGetPointer(datum)) || !AggCheckCallContext(fcinfo, NULL))
+		t = (CreditTotals *) PG_DETOAST_DATUM_COPY(datum);
+	else
+		t = (CreditTotals *) DatumGetPointer(datum);
+	if (t->version != CREDIT_TOTALS_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("credit_totals version %d is not supported", t->version)));
+	return t;
+}
+
+static const char *const model_names[] = {"first_touch", "last_touch", "linear", "time_decay", "position_based", "w_shaped"};
+
+static void
+credit_totals_same_model(const CreditTotals *t, int model, int64 half_life)
+{
+	if (t->model != model || (model == MODEL_TIME_DECAY && t->half_life != half_life))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("crm.channel_credits needs one model for all rows"),
+				 errdetail("Rows ask for %s and %s%s.", model_names[t->model], model_names[model],
+						   model == t->model ? " with different half-lives" : "")));
+}
+
+PG_FUNCTION_INFO_V1(crm_channel_credits_add);
+/*
+ * crm.channel_credits(path, value, model [, converted_at, lookback, half_life]): splits one
+ * conversion's value over its path as crm.attribute(path, ...) does and adds each touch's credit
+ * to its channel's total.
+ */
+Datum
+crm_channel_credits_add(PG_FUNCTION_ARGS)
+{
+	CreditTotals *t = credit_totals_state(fcinfo);
+	const TouchPath *path;
+	AttributeOptions o;
+	TouchEntry **entries;
+	TimestampTz *times;
+	int			milestone[2];
+	int64	   *units;
+
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+	{
+		if (t == NULL)
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(t);
+	}
+	path = touch_path_arg(fcinfo, 1);
+	attribute_options(fcinfo, 2, &o);
+	if (t == NULL)
+	{
+		t = credit_totals_new(16, 256);
+		t->model = o.model;
+		t->half_life = o.model == MODEL_TIME_DECAY ? o.half_life : 0;
+		t->scale = o.scale;
+	}
+	else
+		credit_totals_same_model(t, o.model, o.half_life);
+	entries = path_touches(path, o.model, &times, milestone);
+	units = attribute_units(&o, path->count, times, milestone);
+	if (o.scale > t->scale)
+		credit_totals_rescale(t, o.scale);
+	for (int i = 0; i < path->count; i++)
+	{
+		CreditSlot *slot;
+
+		CHECK_FOR_INTERRUPTS();
+		if (units[i] == 0)
+			continue;
+		slot = credit_totals_slot(&t, TOUCH_NAME(entries[i]), entries[i]->length);
+		credit_slot_add(slot, int128_mul_pow10((int128) units[i], t->scale - o.scale));
+	}
+	t->conversions++;
+	PG_RETURN_POINTER(t);
+}
+
+PG_FUNCTION_INFO_V1(crm_channel_credits_combine);
+/* Adds the second state's totals to the first's (the same model). */
+Datum
+crm_channel_credits_combine(PG_FUNCTION_ARGS)
+{
+	CreditTotals *left;
+	const CreditTotals *right;
+	int			scale;
+
+	if (PG_ARGISNULL(1))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
+	right = (const CreditTotals *) PG_DETOAST_DATUM(PG_GETARG_DATUM(1));
+	if (right->version != CREDIT_TOTALS_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("credit_totals version %d is not supported", right->version)));
+	left = credit_totals_state(fcinfo);
+	if (left == NULL)
+		PG_RETURN_POINTER(credit_totals_regrow(right, Max(right->channels, 1), Max(right->names_used, 1)));
+	credit_totals_same_model(left, right->model, right->half_life);
+	scale = Max(left->scale, right->scale);
+	if (scale > left->scale)
+		credit_totals_rescale(left, scale);
+	for (int c = 0; c < right->channels; c++)
+	{
+		const CreditSlot *from = &right->slots[c];
+		CreditSlot *slot;
+
+		CHECK_FOR_INTERRUPTS();
+		slot = credit_totals_slot(&left, CT_NAMES(right) + from->name_offset, from->name_length);
+		credit_slot_add(slot, int128_mul_pow10(slot_total(from), scale - right->scale));
+	}
+	left->conversions += right->conversions;
+	PG_RETURN_POINTER(left);
+}
+
+/* A 128-bit integer as decimal digits (a sign first if negative). */
+static char *
+int128_string(int128 x)
+{
+	char		buffer[48];
+	char	   *p = buffer + sizeof(buffer) - 1;
+	bool		negative = x < 0;
+	uint128		u = negative ? (uint128) 0 - (uint128) x : (uint128) x;
+
+	*p = '\0';
+	do
+	{
+		*--p = (char) ('0' + (int) (u % 10));
+		u /= 10;
+	} while (u != 0);
+	if (negative)
+		*--p = '-';
+	return pstrdup(p);
+}
+
+/* units * 10^-scale as numeric at that scale. */
+static Datum
+int128_numeric(int128 units, int scale)
+{
+	char	   *digits = int128_string(units);
+	bool		negative = digits[0] == '-';
+	char	   *magnitude = digits + negative;
+	int			length = (int) strlen(magnitude);
+	StringInfoData text;
+
+	initStringInfo(&text);
+	if (negative)
+		appendStringInfoChar(&text, '-');
+	if (scale == 0)
+		appendStringInfoString(&text, magnitude);
+	else
+	{
+		if (length <= scale)
+		{
+			appendStringInfoString(&text, "0.");
+			for (int i = length; i < scale; i++)
+				appendStringInfoChar(&text, '0');
+			appendStringInfoString(&text, magnitude);
+		}
+		else
+		{
+			appendBinaryStringInfo(&text, magnitude, length - scale);
+			appendStringInfoChar(&text, '.');
+			appendStringInfoString(&text, magnitude + length - scale);
+		}
+	}
+	return DirectFunctionCall3(numeric_in, CStringGetDatum(text.data), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+}
+
+PG_FUNCTION_INFO_V1(crm_channel_credits_final);
+/* The totals as crm.channel_credit[] (channel, credit), by channel (byte order, NULL last). */
+Datum
+crm_channel_credits_final(PG_FUNCTION_ARGS)
+{
+	const CreditTotals *t;
+	Oid			namespace = get_func_namespace(fcinfo->flinfo->fn_oid);
+	Oid			element;
+	TupleDesc	desc;
+	Datum	   *rows;
+	int16		length;
+	bool		byval;
+	char		align;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	t = (const CreditTotals *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
+	element = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("channel_credit"),
+							  ObjectIdGetDatum(namespace));
+	if (!OidIsValid(element))
+		elog(ERROR, "type channel_credit is missing from schema %u", namespace);
+	desc = BlessTupleDesc(lookup_rowtype_tupdesc_copy(element, -1));
+	rows = palloc(sizeof(Datum) * Max(t->channels, 1));
+	for (int c = 0; c < t->channels; c++)
+	{
+		const CreditSlot *slot = &t->slots[c];
+		Datum		values[2];
+		bool		nulls[2] = {slot->name_length < 0, false};
+
+		CHECK_FOR_INTERRUPTS();
+		values[0] = nulls[0] ? (Datum) 0 :
+			PointerGetDatum(cstring_to_text_with_len(CT_NAMES(t) + slot->name_offset, slot->name_length));
+		values[1] = int128_numeric(slot_total(slot), t->scale);
+		rows[c] = HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
+	}
+	get_typlenbyvalalign(element, &length, &byval, &align);
+	PG_RETURN_ARRAYTYPE_P(construct_array(rows, t->channels, element, length, byval, align));
+}
+
+/* ---- text and binary forms of crm.credit_totals ------------------------------------------- */
+
+static pg_noreturn void
+credit_totals_syntax(const char *input, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("invalid input syntax for type credit_totals: \"%s\"", input),
+			 errdetail("%s", detail)));
+}
+
+/* A decimal 128-bit integer at *p. */
+static int128
+credit_totals_int128(const char **p, const char *input)
+{
+	bool		negative = **p == '-';
+	uint128		u = 0;
+	uint128		limit;
+	const char *start;
+
+	if (negative)
+		(*p)++;
+	limit = (uint128) CT_INT128_MAX + (negative ? 1 : 0);
+	start = *p;
+	while (isdigit((unsigned char) **p))
+	{
+		int			digit = **p - '0';
+
+		if (u > (limit - (uint128) digit) / 10)
+			credit_totals_syntax(input, "A total is out of range.");
+		u = u * 10 + (uint128) digit;
+		(*p)++;
+	}
+	if (*p == start)
+		credit_totals_syntax(input, psprintf("Expected a total at \"%.20s\".", start));
+	return negative ? (int128) ((uint128) 0 - u) : (int128) u;
+}
+
+static CreditTotals *
+credit_totals_build(int model, int scale, int64 half_life, int64 conversions)
+{
+	CreditTotals *t = credit_totals_new(16, 256);
+
+	t->model = model;
+	t->scale = scale;
+	t->half_life = half_life;
+	t->conversions = conversions;
+	return t;
+}
+
+/* Adds a parsed channel: the names must come in the stored order, each once. */
+static void
+credit_totals_append(CreditTotals **t, const char *name, int32 length, int128 total, bool text_form, const char *input)
+{
+	CreditTotals *before = *t;
+	int			channels = before->channels;
+	CreditSlot *slot;
+
+	if (channels > 0 && credit_slot_cmp(before, &before->slots[channels - 1], name, length) >= 0)
+	{
+		if (text_form)
+			credit_totals_syntax(input, "The channels are not in order or one is repeated.");
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid binary data for type credit_totals"),
+				 errdetail("The channels are not in order or one is repeated.")));
+	}
+	slot = credit_totals_slot(t, name, length);
+	slot_set(slot, total);
+}
+
+PG_FUNCTION_INFO_V1(crm_credit_totals_in);
+/*
+ * Text input: 1;model;scale;half_life;conversions;count then ;total,length:channel per channel in
+ * byte order (NULL last; length -1), totals in units of 10^-scale.
+ */
+Datum
+crm_credit_totals_in(PG_FUNCTION_ARGS)
+{
+	const char *input = PG_GETARG_CSTRING(0);
+	const char *p = input;
+	int64		model,
+				scale,
+				half_life,
+				conversions,
+				count;
+	CreditTotals *t;
+
+	if (touch_path_integer(&p, input, 0, PG_INT32_MAX, "the version") != CREDIT_TOTALS_VERSION)
+		credit_totals_syntax(input, psprintf("Unknown version; this version reads version %d.", CREDIT_TOTALS_VERSION));
+	touch_path_expect(&p, input, ';');
+	model = touch_path_integer(&p, input, MODEL_FIRST_TOUCH, MODEL_W_SHAPED, "the model");
+	touch_path_expect(&p, input, ';');
+	scale = touch_path_integer(&p, input, 0, NUMERIC_MAX_DISPLAY_SCALE, "the scale");
+	touch_path_expect(&p, input, ';');
+	half_life = touch_path_integer(&p, input, 0, PG_INT64_MAX, "the half-life");
+	if ((model == MODEL_TIME_DECAY) != (half_life > 0))
+		credit_totals_syntax(input, "Only the time_decay model has a half-life, and it is positive.");
+	touch_path_expect(&p, input, ';');
+	conversions = touch_path_integer(&p, input, 0, PG_INT64_MAX, "the conversion count");
+	touch_path_expect(&p, input, ';');
+	count = touch_path_integer(&p, input, 0, CREDIT_TOTALS_MAX_CHANNELS, "the channel count");
+	t = credit_totals_build((int) model, (int) scale, half_life, conversions);
+	for (int64 i = 0; i < count; i++)
+	{
+		int128		total;
+		int64		length;
+
+		CHECK_FOR_INTERRUPTS();
+		touch_path_expect(&p, input, ';');
+		total = credit_totals_int128(&p, input);
+		touch_path_expect(&p, input, ',');
+		length = touch_path_integer(&p, input, -1, MaxAllocSize / 4, "a channel's length");
+		touch_path_expect(&p, input, ':');
+		if (length > 0 && (int64) strnlen(p, length) < length)
+			credit_totals_syntax(input, "A channel is shorter than its length.");
+		if (length > 0)
+			pg_verifymbstr(p, (int) length, false);
+		credit_totals_append(&t, p, (int32) length, total, true, input);
+		if (length > 0)
+			p += length;
+	}
+	if (*p != '\0')
+		credit_totals_syntax(input, psprintf("Unexpected text after the channels at \"%.20s\".", p));
+	PG_RETURN_POINTER(t);
+}
+
+PG_FUNCTION_INFO_V1(crm_credit_totals_out);
+/* Text output: the form credit_totals_in reads. */
+Datum
+crm_credit_totals_out(PG_FUNCTION_ARGS)
+{
+	const CreditTotals *t = (const CreditTotals *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
+	StringInfoData out;
+
+	initStringInfo(&out);
+	appendStringInfo(&out, "%d;%d;%d;" INT64_FORMAT ";" INT64_FORMAT ";%d", CREDIT_TOTALS_VERSION, t->model, t->scale,
+					 t->half_life, t->conversions, t->channels);
+	for (int c = 0; c < t->channels; c++)
+	{
+		const CreditSlot *slot = &t->slots[c];
+
+		CHECK_FOR_INTERRUPTS();
+		appendStringInfo(&out, ";%s,%d:", int128_string(slot_total(slot)), slot->name_length);
+		if (slot->name_length > 0)
+			appendBinaryStringInfo(&out, CT_NAMES(t) + slot->name_offset, slot->name_length);
+	}
+	PG_RETURN_CSTRING(out.data);
+}
+
+PG_FUNCTION_INFO_V1(crm_credit_totals_send);
+/*
+ * Binary output: int32 version, model, scale, int64 half-life, conversions, int32 channel count,
+ * then per channel int64 high and low halves of the total, int32 length (-1: NULL) and the bytes.
+ */
+Datum
+crm_credit_totals_send(PG_FUNCTION_ARGS)
+{
+	const CreditTotals *t = (const CreditTotals *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
+	StringInfoData buffer;
+
+	pq_begintypsend(&buffer);
+	pq_sendint32(&buffer, CREDIT_TOTALS_VERSION);
+	pq_sendint32(&buffer, t->model);
+	pq_sendint32(&buffer, t->scale);
+	pq_sendint64(&buffer, t->half_life);
+	pq_sendint64(&buffer, t->conversions);
+	pq_sendint32(&buffer, t->channels);
+	for (int c = 0; c < t->channels; c++)
+	{
+		const CreditSlot *slot = &t->slots[c];
+
+		CHECK_FOR_INTERRUPTS();
+		pq_sendint64(&buffer, slot->hi);
+		pq_sendint64(&buffer, (int64) slot->lo);
+		pq_sendint32(&buffer, slot->name_length);
+		if (slot->name_length > 0)
+			pq_sendbytes(&buffer, CT_NAMES(t) + slot->name_offset, slot->name_length);
+	}
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buffer));
+}
+
+static pg_noreturn void
+credit_totals_binary(const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+			 errmsg("invalid binary data for type credit_totals"),
+			 errdetail("%s", detail)));
+}
+
+PG_FUNCTION_INFO_V1(crm_credit_totals_recv);
+/* Binary input: the form credit_totals_send writes, validated like the text form. */
+Datum
+crm_credit_totals_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	buffer = (StringInfo) PG_GETARG_POINTER(0);
+	int32		model,
+				scale,
+				count;
+	int64		half_life,
+				conversions;
+	CreditTotals *t;
+
+	if (buffer->len - buffer->cursor < 32)
+		credit_totals_binary("The header is cut short.");
+	if (pq_getmsgint(buffer, 4) != CREDIT_TOTALS_VERSION)
+		credit_totals_binary(psprintf("Unknown version; this version reads version %d.", CREDIT_TOTALS_VERSION));
+	model = (int32) pq_getmsgint(buffer, 4);
+	scale = (int32) pq_getmsgint(buffer, 4);
+	half_life = pq_getmsgint64(buffer);
+	conversions = pq_getmsgint64(buffer);
+	count = (int32) pq_getmsgint(buffer, 4);
+	if (model < MODEL_FIRST_TOUCH || model > MODEL_W_SHAPED)
+		credit_totals_binary("The model is out of range.");
+	if (scale < 0 || scale > NUMERIC_MAX_DISPLAY_SCALE)
+		credit_totals_binary("The scale is out of range.");
+	if ((model == MODEL_TIME_DECAY) != (half_life > 0) || half_life < 0)
+		credit_totals_binary("Only the time_decay model has a half-life, and it is positive.");
+	if (conversions < 0)
+		credit_totals_binary("The conversion count is negative.");
+	if (count < 0 || count > CREDIT_TOTALS_MAX_CHANNELS)
+		credit_totals_binary("The channel count is out of range.");
+	t = credit_totals_build(model, scale, half_life, conversions);
+	for (int32 c = 0; c < count; c++)
+	{
+		int64		hi;
+		uint64		lo;
+		int32		length;
+		const char *name = NULL;
+
+		CHECK_FOR_INTERRUPTS();
+		if (buffer->len - buffer->cursor < 20)
+			credit_totals_binary("A channel is cut short.");
+		hi = pq_getmsgint64(buffer);
+		lo = (uint64) pq_getmsgint64(buffer);
+		length = (int32) pq_getmsgint(buffer, 4);
+		if (length < -1 || (length > 0 && length > buffer->len - buffer->cursor))
+			credit_totals_binary("A channel's length is out of range.");
+		if (length > 0)
+		{
+			name = pq_getmsgbytes(buffer, length);
+			pg_verifymbstr(name, length, false);
+		}
+		credit_totals_append(&t, name, length, ((int128) hi << 64) | (int128) lo, false, NULL);
+	}
+	if (buffer->cursor != buffer->len)
+		credit_totals_binary("There are bytes after the channels.");
+	PG_RETURN_POINTER(t);
 }
 
 /* ============================================================================================

@@ -140,6 +140,86 @@ COMMENT ON FUNCTION @extschema@.attribute(@extschema@.touch_path, numeric, text,
     'Splits a conversion''s value over the touches of a crm.touch_path by a heuristic model, as crm.attribute over arrays does: one row per touch in path order (time, then channel), credits summing to the value exactly; the w_shaped model takes its milestones from the touches marked in the path.';
 
 -- ---------------------------------------------------------------------------------------------
+-- crm.channel_credits: the credit per channel over many conversions' paths in one aggregate (its
+-- state crm.credit_totals: exact totals per channel, mergeable), returned as crm.channel_credit[]
+CREATE TYPE @extschema@.channel_credit AS (channel text, credit numeric);
+COMMENT ON TYPE @extschema@.channel_credit IS
+    'A channel and its total attributed credit: the elements of crm.channel_credits'' result.';
+
+CREATE TYPE @extschema@.credit_totals;
+
+CREATE FUNCTION @extschema@.credit_totals_in(cstring) RETURNS @extschema@.credit_totals
+    AS 'MODULE_PATHNAME', 'crm_credit_totals_in' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.credit_totals_in(cstring) IS
+    'Text input of crm.credit_totals: 1;model;scale;half_life;conversions;count then ;total,length:channel per channel in byte order (NULL last, length -1), totals in units of 10^-scale.';
+CREATE FUNCTION @extschema@.credit_totals_out(@extschema@.credit_totals) RETURNS cstring
+    AS 'MODULE_PATHNAME', 'crm_credit_totals_out' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.credit_totals_out(@extschema@.credit_totals) IS
+    'Text output of crm.credit_totals: 1;model;scale;half_life;conversions;count then ;total,length:channel per channel.';
+CREATE FUNCTION @extschema@.credit_totals_recv(internal) RETURNS @extschema@.credit_totals
+    AS 'MODULE_PATHNAME', 'crm_credit_totals_recv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.credit_totals_recv(internal) IS
+    'Binary input of crm.credit_totals: the form credit_totals_send writes, validated like the text form.';
+CREATE FUNCTION @extschema@.credit_totals_send(@extschema@.credit_totals) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'crm_credit_totals_send' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.credit_totals_send(@extschema@.credit_totals) IS
+    'Binary output of crm.credit_totals: int32 version (1), model, scale, int64 half-life, conversions, int32 channel count, then per channel int64 high and low halves of the total, int32 length (-1 for NULL) and the bytes.';
+
+CREATE TYPE @extschema@.credit_totals (
+    INPUT = @extschema@.credit_totals_in,
+    OUTPUT = @extschema@.credit_totals_out,
+    RECEIVE = @extschema@.credit_totals_recv,
+    SEND = @extschema@.credit_totals_send,
+    INTERNALLENGTH = VARIABLE,
+    ALIGNMENT = double,
+    STORAGE = extended
+);
+COMMENT ON TYPE @extschema@.credit_totals IS
+    'The state of crm.channel_credits: the model (0 first_touch .. 5 w_shaped), the half-life of time_decay in microseconds, the conversions counted, and each channel''s exact total credit.';
+
+CREATE FUNCTION @extschema@.channel_credits_add(@extschema@.credit_totals, @extschema@.touch_path, numeric, text)
+RETURNS @extschema@.credit_totals
+AS 'MODULE_PATHNAME', 'crm_channel_credits_add' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.channel_credits_add(@extschema@.credit_totals, @extschema@.touch_path, numeric, text) IS
+    'Support function of channel_credits: adds one conversion''s credits to the channels'' totals.';
+CREATE FUNCTION @extschema@.channel_credits_add(@extschema@.credit_totals, @extschema@.touch_path, numeric, text,
+                                                timestamptz, interval, interval)
+RETURNS @extschema@.credit_totals
+AS 'MODULE_PATHNAME', 'crm_channel_credits_add' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.channel_credits_add(@extschema@.credit_totals, @extschema@.touch_path, numeric, text, timestamptz, interval, interval) IS
+    'Support function of channel_credits: adds one conversion''s credits (with its window and half-life) to the channels'' totals.';
+CREATE FUNCTION @extschema@.channel_credits_combine(@extschema@.credit_totals, @extschema@.credit_totals)
+RETURNS @extschema@.credit_totals
+AS 'MODULE_PATHNAME', 'crm_channel_credits_combine' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.channel_credits_combine(@extschema@.credit_totals, @extschema@.credit_totals) IS
+    'Support function of channel_credits: adds two states'' totals (the same model).';
+CREATE FUNCTION @extschema@.channel_credits_final(@extschema@.credit_totals)
+RETURNS @extschema@.channel_credit[]
+AS 'MODULE_PATHNAME', 'crm_channel_credits_final' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.channel_credits_final(@extschema@.credit_totals) IS
+    'Support function of channel_credits: the totals as (channel, credit) elements by channel (byte order, NULL last).';
+
+CREATE AGGREGATE @extschema@.channel_credits(path @extschema@.touch_path, value numeric, model text) (
+    SFUNC = @extschema@.channel_credits_add,
+    STYPE = @extschema@.credit_totals,
+    FINALFUNC = @extschema@.channel_credits_final,
+    COMBINEFUNC = @extschema@.channel_credits_combine,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.channel_credits(@extschema@.touch_path, numeric, text) IS
+    'The credit per channel over conversions: each row''s value split over its path as crm.attribute(path, value, model) does (time_decay: a 7-day half-life), summed exactly per channel; (channel, credit) elements by channel. Rows with a NULL path, value or model add nothing; one model for all rows (22023).';
+CREATE AGGREGATE @extschema@.channel_credits(path @extschema@.touch_path, value numeric, model text,
+                                             converted_at timestamptz, lookback interval, half_life interval) (
+    SFUNC = @extschema@.channel_credits_add,
+    STYPE = @extschema@.credit_totals,
+    FINALFUNC = @extschema@.channel_credits_final,
+    COMBINEFUNC = @extschema@.channel_credits_combine,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.channel_credits(@extschema@.touch_path, numeric, text, timestamptz, interval, interval) IS
+    'The credit per channel over conversions, each with its window (converted_at, lookback) and the half-life of time_decay, as crm.attribute(path, ...) splits it; one model and half-life for all rows (22023).';
+
+-- ---------------------------------------------------------------------------------------------
 -- crm.markov_model: first-order transition counts between (start), the channels, (conversion)
 -- and (null), with the journey and conversion counts and the total conversion value
 CREATE TYPE @extschema@.markov_model;

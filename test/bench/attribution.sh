@@ -10,7 +10,9 @@
 # the credit per channel from the same tables and the same window join:
 #   crm        first and last touch: the aggregates crm.first_touch / crm.last_touch per
 #              conversion (GROUP BY the conversion); the other models: the touches of each
-#              conversion gathered by the aggregate crm.touch_path, crm.attribute over the path;
+#              conversion gathered by the aggregate crm.touch_path, and the credit per channel
+#              summed by the aggregate crm.channel_credits over the paths (the check also runs
+#              crm.attribute over each path for the credit of every (conversion, channel));
 #   SQL        the best hand-written SQL we know: window functions over the joined touches that
 #              give the SAME credits as crm (whole cents summing to the value exactly, the
 #              largest-remainder method, ties to the earlier touch): closed forms for first,
@@ -92,6 +94,14 @@ GROUP BY $2"
 	time_decay) extra=", half_life => '7 days'" ;;
 	w_shaped) milestone=', t.is_lead::int + 2 * t.is_opp::int' ;;
 	esac
+	if [ "$2" = channel ]; then
+		# per channel: the aggregate crm.channel_credits sums the credits exactly as it splits them
+		echo "SELECT c.channel, c.credit AS total
+FROM unnest((SELECT crm.channel_credits(j.path, j.value, '$1')
+             FROM (SELECT c.contact_id, c.value, crm.touch_path(t.channel, t.touched_at$milestone) AS path
+                   FROM $window_join GROUP BY c.contact_id) j)) c"
+		return
+	fi
 	echo "SELECT $2, sum(credit) AS total
 FROM (SELECT c.contact_id, c.value, crm.touch_path(t.channel, t.touched_at$milestone) AS path
       FROM $window_join GROUP BY c.contact_id) j,
@@ -183,15 +193,18 @@ GROUP BY $2"
 models=(first_touch last_touch linear time_decay position_based w_shaped)
 
 echo "== check: crm and the hand-written SQL give the same credits"
-printf '  %-16s %-26s %s\n' model 'per-channel totals equal' 'conversions whose credits differ'
+printf '  %-16s %-26s %-34s %s\n' model 'per-channel totals equal' 'crm (per channel) = SQL per channel' 'conversions whose credits differ'
 for model in "${models[@]}"; do
-	psql_bench -At -F ' ' <<-SQL | { read -r equal differ; printf '  %-16s %-26s %s\n' "$model" "$equal" "$differ"; }
+	psql_bench -At -F ' ' <<-SQL | { read -r equal per_channel differ; printf '  %-16s %-26s %-34s %s\n' "$model" "$equal" "$per_channel" "$differ"; }
 		SET max_parallel_workers_per_gather = 0;
 		WITH a AS MATERIALIZED ($(crm_sql "$model" 'contact_id, channel')),
 		     b AS MATERIALIZED ($(sql_sql "$model" 'contact_id, channel')),
 		     ab AS MATERIALIZED (SELECT contact_id, channel, coalesce(a.total, 0) AS x, coalesce(b.total, 0) AS y
-		                         FROM a FULL JOIN b USING (contact_id, channel))
+		                         FROM a FULL JOIN b USING (contact_id, channel)),
+		     c AS MATERIALIZED ($(crm_sql "$model" channel))
 		SELECT (SELECT bool_and(x = y) FROM (SELECT channel, sum(x) AS x, sum(y) AS y FROM ab GROUP BY channel) t),
+		       (SELECT count(*) = (SELECT count(DISTINCT channel) FROM ab) AND bool_and(c.total = t.y)
+		        FROM c JOIN (SELECT channel, sum(y) AS y FROM ab GROUP BY channel) t USING (channel)),
 		       (SELECT count(DISTINCT contact_id) FROM ab WHERE x <> y);
 	SQL
 done

@@ -43,6 +43,9 @@ declare -A calls=(
 	["crm.touch_path(text, timestamp with time zone, integer)"]="md5(crm.touch_path(region, CASE WHEN answer_id % 100 = 0 THEN occurred_at END, score5 % 4)::text)"
 	["crm.first_touch(text, timestamp with time zone)"]="crm.first_touch('score ' || score7, occurred_at)"
 	["crm.last_touch(text, timestamp with time zone)"]="crm.last_touch('score ' || score7, occurred_at)"
+	# the credit per channel: each row a conversion whose path is one touch on its region
+	["crm.channel_credits(crm.touch_path, numeric, text)"]="crm.channel_credits(('1;1;0,0,' || length(region) || ':' || region)::crm.touch_path, amount::numeric, 'linear')"
+	["crm.channel_credits(crm.touch_path, numeric, text, timestamp with time zone, interval, interval)"]="crm.channel_credits(('1;1;0,0,' || length(region) || ':' || region)::crm.touch_path, amount::numeric, 'time_decay', timestamptz '2000-01-02 00:00+00', interval '2 days', interval '7 days')"
 	["crm.nps(integer)"]="crm.nps(score::integer)"
 	["crm.nps(smallint)"]="crm.nps(score)"
 	["crm.nps_agg(integer)"]="crm.nps_agg(score::integer)"

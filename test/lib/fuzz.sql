@@ -293,6 +293,15 @@ BEGIN
             UNION ALL SELECT '1;2;-1,0,0:;0,3,-1:') AS s(x)
         WHERE x IS NOT NULL ON CONFLICT DO NOTHING;
     END IF;
+    IF to_regtype('crm.credit_totals') IS NOT NULL THEN
+        INSERT INTO fuzz.seeds SELECT 'crm.credit_totals', x::text FROM (
+            SELECT crm.channel_credits_add(NULL, crm.touch_path(channel, touched_at, milestone), 100.01, 'w_shaped')::text
+            FROM (VALUES ('search', timestamptz '2026-03-01 09:00+00', 1), ('e;mail', '2026-03-01 10:00+00', 2),
+                         (NULL, '2026-03-01 10:30+00', 0)) t(channel, touched_at, milestone)
+            UNION ALL SELECT '1;3;4;604800000000;2;1;12345,1:a'
+            UNION ALL SELECT '1;2;0;0;1;2;-170141183460469231731687303715884105728,1:a;170141183460469231731687303715884105727,-1:') AS s(x)
+        WHERE x IS NOT NULL ON CONFLICT DO NOTHING;
+    END IF;
     -- logistic regression states (branch citus-logreg): made by the aggregates, and by hand
     IF to_regtype('crm.logreg_step_state') IS NOT NULL THEN
         INSERT INTO fuzz.seeds SELECT 'crm.logreg_step_state', x::text FROM (

@@ -3,7 +3,7 @@
 -- last touch, and crm.attribute over arrays ordered the same way (time, then channel) for every
 -- model; NULLs, errors by SQLSTATE, the text form, and a forced parallel plan.
 BEGIN;
-SELECT plan(37);
+SELECT plan(52);
 SET LOCAL timezone = 'UTC';
 
 -- 1. By hand -------------------------------------------------------------------------------------
@@ -120,6 +120,47 @@ SELECT throws_ok($$SELECT '1;2;0,0,1:a'::crm.touch_path$$, '22P02', NULL, 'fewer
 SELECT throws_ok($$SELECT '1;1;0,0,5:ab'::crm.touch_path$$, '22P02', NULL, 'a channel shorter than its length: 22P02');
 SELECT throws_ok($$SELECT '1;1;9223372036854775807,0,1:a'::crm.touch_path$$, '22P02', NULL, 'an infinite instant: 22P02');
 
+-- 7. crm.channel_credits: the credit per channel in one aggregate -----------------------------
+-- By hand, linear over conversions 1 (100.01 over search, email, social: 33.34, 33.34, 33.33),
+-- 2 (5 to email) and 3 (0.001 to a NULL channel): totals at the largest scale, 3 decimals:
+-- email 33.34 + 5 = 38.340, search 33.340, social 33.330, NULL 0.001 (NULL last).
+CREATE TEMP TABLE hand_values (conversion int, value numeric);
+INSERT INTO hand_values VALUES (1, 100.01), (2, 5), (3, 0.001);
+CREATE TEMP TABLE hand2 (conversion int, channel text, touched_at timestamptz, milestone int);
+INSERT INTO hand2 SELECT * FROM hand WHERE conversion = 1;
+INSERT INTO hand2 VALUES (2, 'email', '2026-03-02 08:00', 3), (3, NULL, '2026-03-03 08:00', 3);
+SELECT is((SELECT crm.channel_credits(p, value, 'linear')::text
+           FROM (SELECT conversion, crm.touch_path(channel, touched_at, milestone) AS p FROM hand2 GROUP BY conversion) x
+                JOIN hand_values USING (conversion)),
+          '{"(email,38.340)","(search,33.340)","(social,33.330)","(,0.001)"}', 'channel_credits by hand: exact totals at the largest scale, by channel, NULL last');
+CREATE FUNCTION pg_temp.totals_diff(model text, window_ interval) RETURNS bigint LANGUAGE sql AS $$
+    WITH paths AS (SELECT conversion, crm.touch_path(channel, touched_at, milestone) AS path FROM touches GROUP BY conversion),
+    a AS (SELECT r.channel, sum(r.credit) AS credit
+          FROM paths x JOIN conversions c USING (conversion), crm.attribute(x.path, c.value, model, c.converted_at, window_, '2 days') r
+          GROUP BY r.channel HAVING sum(r.credit) <> 0),
+    b AS (SELECT (e).channel, (e).credit
+          FROM (SELECT unnest(crm.channel_credits(x.path, c.value, model, c.converted_at, window_, '2 days')) AS e
+                FROM paths x JOIN conversions c USING (conversion)) u)
+    SELECT count(*) FROM ((TABLE a EXCEPT ALL TABLE b) UNION ALL (TABLE b EXCEPT ALL TABLE a)) d
+$$;
+SELECT is(pg_temp.totals_diff('linear', NULL), 0::bigint, 'channel_credits linear = crm.attribute summed per channel');
+SELECT is(pg_temp.totals_diff('time_decay', '4 days'), 0::bigint, 'channel_credits time_decay with a window = crm.attribute summed per channel');
+SELECT is(pg_temp.totals_diff('w_shaped', NULL), 0::bigint, 'channel_credits w_shaped = crm.attribute summed per channel');
+SELECT is(pg_temp.totals_diff('first_touch', '2 days'), 0::bigint, 'channel_credits first_touch with a window = crm.attribute summed per channel');
+SELECT ok((SELECT crm.channel_credits(NULL::crm.touch_path, 1, 'linear')) IS NULL, 'channel_credits without paths: NULL');
+SELECT throws_ok($$SELECT crm.channel_credits(p, 1, m) FROM (VALUES ('linear'), ('first_touch')) v(m),
+                   (SELECT crm.touch_path('a', now()) AS p) x$$, '22023', NULL, 'channel_credits with two models: 22023');
+SELECT throws_ok($$SELECT crm.channel_credits(p, 1, 'time_decay', NULL, NULL, h) FROM (VALUES (interval '1 day'), ('2 days')) v(h),
+                   (SELECT crm.touch_path('a', now()) AS p) x$$, '22023', NULL, 'channel_credits time_decay with two half-lives: 22023');
+SELECT is('1;2;3;0;5;2;100,6:search;-5,-1:'::crm.credit_totals::text, '1;2;3;0;5;2;100,6:search;-5,-1:', 'credit_totals text form reads back');
+SELECT is(crm.channel_credits_final('1;2;3;0;5;2;100,6:search;-5,-1:')::text, '{"(search,0.100)","(,-0.005)"}',
+          'totals are units of 10^-scale: 100 and -5 at scale 3 are 0.100 and -0.005');
+SELECT throws_ok($$SELECT '1;2;3;0;5;2;100,6:search;-5,6:search'::crm.credit_totals$$, '22P02', NULL, 'credit_totals: a repeated channel: 22P02');
+SELECT throws_ok($$SELECT '1;3;0;0;1;0'::crm.credit_totals$$, '22P02', NULL, 'credit_totals: time_decay without a half-life: 22P02');
+SELECT throws_ok($$SELECT '1;2;3;0;5;1;170141183460469231731687303715884105728,1:a'::crm.credit_totals$$, '22P02', NULL, 'credit_totals: a total beyond 2^127 - 1: 22P02');
+SELECT is('1;2;0;0;1;1;-170141183460469231731687303715884105728,1:a'::crm.credit_totals::text, '1;2;0;0;1;1;-170141183460469231731687303715884105728,1:a',
+          'credit_totals: the smallest 128-bit total reads back');
+
 -- 6. A forced parallel plan gives the serial paths ---------------------------------------------
 CREATE TABLE public.path_many AS SELECT * FROM touches, generate_series(1, 20) copy;
 ANALYZE public.path_many;
@@ -130,11 +171,16 @@ CREATE TEMP TABLE parallel_paths AS
 SELECT conversion % 10 AS g, crm.touch_path(channel, touched_at, milestone)::text AS p, crm.first_touch(channel, touched_at) AS f,
        crm.last_touch(channel, touched_at) AS l
 FROM public.path_many GROUP BY 1;
+CREATE TEMP TABLE parallel_totals AS
+SELECT crm.channel_credits(('1;1;' || conversion || ',0,' || length(channel) || ':' || channel)::crm.touch_path, round(conversion / 7.0, conversion % 4), 'linear')::text AS c
+FROM public.path_many WHERE channel IS NOT NULL;
 SET LOCAL max_parallel_workers_per_gather = 0;
 SELECT is((SELECT count(*) FROM (SELECT conversion % 10 AS g, crm.touch_path(channel, touched_at, milestone)::text AS p,
                                         crm.first_touch(channel, touched_at) AS f, crm.last_touch(channel, touched_at) AS l
                                  FROM public.path_many GROUP BY 1
                                  EXCEPT TABLE parallel_paths) d), 0::bigint, 'parallel and serial paths, first and last touches are identical');
+SELECT is((SELECT crm.channel_credits(('1;1;' || conversion || ',0,' || length(channel) || ':' || channel)::crm.touch_path, round(conversion / 7.0, conversion % 4), 'linear')::text
+           FROM public.path_many WHERE channel IS NOT NULL), (SELECT c FROM parallel_totals), 'parallel and serial channel_credits are identical');
 
 SELECT * FROM finish();
 ROLLBACK;

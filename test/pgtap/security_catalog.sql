@@ -138,6 +138,8 @@ INSERT INTO public_reviewed VALUES
     ('touch_path'), ('touch_path_in'), ('touch_path_out'), ('touch_path_send'), ('touch_path_add'),
     ('touch_path_combine'), ('first_touch'), ('first_touch_add'), ('first_touch_combine'), ('last_touch'),
     ('last_touch_add'), ('last_touch_combine'), ('touch_path_first_channel'), ('touch_path_last_channel'),
+    ('channel_credits'), ('channel_credits_add'), ('channel_credits_combine'), ('channel_credits_final'),
+    ('credit_totals_in'), ('credit_totals_out'), ('credit_totals_send'),
     -- experiments: tests over counts and the experiment_stats aggregate (computed from the arguments only)
     ('normal_quantile'), ('student_t_p_value'), ('chi_square_p_value'), ('two_proportion_test'), ('welch_test'),
     ('sample_ratio_mismatch'), ('holm_adjust'), ('sample_size_two_proportions'), ('experiment_state_in'),
