@@ -237,10 +237,26 @@ FROM figures;
 COMMENT ON VIEW @extschema@.forecast_rollup IS
     'Per user, period and currency, over the deals of the user''s whole reporting chain (the user and everyone below): the category amounts, commit forecast (commit + closed), best-case forecast (best case + commit + closed), open pipeline (pipeline + best case + commit), weighted pipeline, the user''s quota, attainment (closed / quota; NULL for no or zero quota), gap (quota - closed), remaining quota and coverage (open pipeline / remaining quota; NULL when nothing remains).';
 
+-- The deals of one period by their close date, for crm.forecast_rollup(period_kind, period_start):
+-- the closed deals by closed_at, the open ones by expected_close, each index holding what the
+-- roll-up sums (owner, currency, stage, amount), so one period reads its own deals' index entries
+-- only (an index-only scan where the table is vacuumed) instead of every deal. The close date of a
+-- closed deal, closed_at::date, depends on the session's time zone and cannot be indexed itself.
+CREATE INDEX opportunities_closed_at_idx ON @extschema@.opportunities (closed_at)
+    INCLUDE (owner_id, currency, stage_id, amount) WHERE closed_at IS NOT NULL;
+CREATE INDEX opportunities_open_expected_close_idx ON @extschema@.opportunities (expected_close)
+    INCLUDE (owner_id, currency, stage_id, amount) WHERE closed_at IS NULL;
+
 -- One period of crm.forecast_rollup: the view's rows for that period_kind and period_start, the
 -- deals picked by the range of their close date first. Filtering the view on the period is the
 -- same result, but there the planner must compute every deal's period to compare it (it cannot
 -- turn period_start = X into a range of close dates), one date_trunc per deal of every period.
+-- Here the closed deals come from a range of closed_at three days wider than the period on each
+-- side (the session's local dates of those instants include the period's: no time zone moves its
+-- clock by two days), then closed_at::date is checked exactly on those few; the open deals from
+-- the range of expected_close; both through the indexes above. The deals are summed per owner,
+-- currency and stage first, the stage's category and probability applied to the sums (exact:
+-- numeric sums and products do not round).
 -- PL/pgSQL for Citus, as the stage analytics; with the caller's rights (row-level security).
 CREATE FUNCTION @extschema@.forecast_rollup(period_kind text, period_start date)
 RETURNS SETOF @extschema@.forecast_rollup
@@ -248,6 +264,8 @@ LANGUAGE plpgsql STABLE STRICT AS $$
 #variable_conflict use_column
 DECLARE
     period_end date;
+    closed_from timestamptz;
+    closed_to timestamptz;
 BEGIN
     IF @extschema@.forecast_period(forecast_rollup.period_kind, forecast_rollup.period_start)
        <> forecast_rollup.period_start THEN
@@ -260,18 +278,35 @@ BEGIN
     END IF;
     period_end := (forecast_rollup.period_start
                    + CASE forecast_rollup.period_kind WHEN 'month' THEN interval '1 month' ELSE interval '3 months' END)::date;
+    -- in the session's time zone, as closed_at::date below; computed once, not per deal
+    closed_from := (forecast_rollup.period_start - 3)::timestamptz;
+    closed_to := (period_end + 3)::timestamptz;
     RETURN QUERY
-WITH by_owner AS (
-    SELECT d.owner_id, d.currency, pg_catalog.count(*) AS deals,
-           coalesce(pg_catalog.sum(d.amount) FILTER (WHERE d.forecast_category = 'closed'), 0) AS closed,
-           coalesce(pg_catalog.sum(d.amount) FILTER (WHERE d.forecast_category = 'commit'), 0) AS commit,
-           coalesce(pg_catalog.sum(d.amount) FILTER (WHERE d.forecast_category = 'best_case'), 0) AS best_case,
-           coalesce(pg_catalog.sum(d.amount) FILTER (WHERE d.forecast_category = 'pipeline'), 0) AS pipeline,
-           coalesce(pg_catalog.sum(d.amount * d.probability)
-                    FILTER (WHERE d.forecast_category <> 'closed'), 0) AS weighted_pipeline  -- the open ones
-    FROM @extschema@.forecast_deals d
-    WHERE d.owner_id IS NOT NULL AND d.forecast_category <> 'omitted'
-      AND d.close_date >= forecast_rollup.period_start AND d.close_date < period_end
+WITH deals AS (
+    SELECT o.owner_id, o.currency, o.stage_id, pg_catalog.count(*) AS deals, pg_catalog.sum(o.amount) AS amount
+    FROM (SELECT o.owner_id, o.currency, o.stage_id, o.amount
+          FROM @extschema@.opportunities o
+          WHERE o.closed_at >= closed_from AND o.closed_at < closed_to
+            AND o.closed_at::date >= forecast_rollup.period_start AND o.closed_at::date < period_end
+          UNION ALL
+          SELECT o.owner_id, o.currency, o.stage_id, o.amount
+          FROM @extschema@.opportunities o
+          WHERE o.closed_at IS NULL
+            AND o.expected_close >= forecast_rollup.period_start AND o.expected_close < period_end) o
+    WHERE o.owner_id IS NOT NULL
+    GROUP BY o.owner_id, o.currency, o.stage_id
+), by_owner AS (
+    SELECT d.owner_id, d.currency, pg_catalog.sum(d.deals)::bigint AS deals,
+           coalesce(pg_catalog.sum(d.amount) FILTER (WHERE s.forecast_category = 'closed'), 0) AS closed,
+           coalesce(pg_catalog.sum(d.amount) FILTER (WHERE s.forecast_category = 'commit'), 0) AS commit,
+           coalesce(pg_catalog.sum(d.amount) FILTER (WHERE s.forecast_category = 'best_case'), 0) AS best_case,
+           coalesce(pg_catalog.sum(d.amount) FILTER (WHERE s.forecast_category = 'pipeline'), 0) AS pipeline,
+           -- the open categories, as crm.forecast_by_owner (the probability as crm.forecast_deals)
+           coalesce(pg_catalog.sum(d.amount * (s.probability / 100))
+                    FILTER (WHERE s.forecast_category <> 'closed'), 0) AS weighted_pipeline
+    FROM deals d
+    JOIN @extschema@.pipeline_stages s ON s.stage_id = d.stage_id
+    WHERE s.forecast_category <> 'omitted'
     GROUP BY d.owner_id, d.currency
 ), chain_deals AS (
     SELECT c.manager_id AS user_id, b.currency,
@@ -653,6 +688,10 @@ BEGIN
     -- its tables (docs/citus.md); use_column resolves names as the SQL function did.
     -- The spells as in crm.stage_spells, the window over the history rows in [from_time, as_of]
     -- only (see crm.stage_durations): a spell without a next row by as_of is still open.
+    -- The spells are counted per stage, next stage and owner first (numbers only: a hashed
+    -- aggregate of a few thousand groups), and the stages' names and positions, the outcome and
+    -- the owners' teams joined to those counts, not to each spell: the grouping sets then sum a
+    -- few thousand rows where grouping the spells themselves sorted every one by its stage's name.
     RETURN QUERY
 WITH h AS (
     SELECT x.opportunity_id, x.to_stage_id, x.changed_at,
@@ -661,26 +700,30 @@ WITH h AS (
     WHERE x.changed_at <= coalesce(stage_conversion.as_of, pg_catalog.now())
       AND (stage_conversion.from_time IS NULL OR x.changed_at >= stage_conversion.from_time)
     WINDOW w AS (PARTITION BY x.opportunity_id ORDER BY x.changed_at, x.history_id)
+), moves AS (
+    SELECT h.to_stage_id, h.next_stage_id, o.owner_id, pg_catalog.count(*) AS spells
+    FROM h
+    JOIN @extschema@.opportunities o ON o.opportunity_id = h.opportunity_id
+    WHERE (stage_conversion.to_time IS NULL OR h.changed_at < stage_conversion.to_time)
+    GROUP BY h.to_stage_id, h.next_stage_id, o.owner_id
 ), spells AS (
-    SELECT h.to_stage_id AS stage_id, s.name AS stage_name, s.position, o.owner_id, u.team,
-           CASE WHEN h.next_stage_id IS NULL THEN 'open'
+    SELECT m.to_stage_id AS stage_id, s.name AS stage_name, s.position, m.owner_id, u.team, m.spells,
+           CASE WHEN m.next_stage_id IS NULL THEN 'open'
                 WHEN ns.is_lost THEN 'lost'
                 WHEN ns.is_won OR ns.position > s.position THEN 'advanced'
                 ELSE 'back' END AS outcome
-    FROM h
-    JOIN @extschema@.opportunities o ON o.opportunity_id = h.opportunity_id
-    JOIN @extschema@.pipeline_stages s ON s.stage_id = h.to_stage_id
-    LEFT JOIN @extschema@.users u ON u.user_id = o.owner_id
-    LEFT JOIN @extschema@.pipeline_stages ns ON ns.stage_id = h.next_stage_id
+    FROM moves m
+    JOIN @extschema@.pipeline_stages s ON s.stage_id = m.to_stage_id
+    LEFT JOIN @extschema@.users u ON u.user_id = m.owner_id
+    LEFT JOIN @extschema@.pipeline_stages ns ON ns.stage_id = m.next_stage_id
     WHERE NOT s.is_won AND NOT s.is_lost
-      AND (stage_conversion.to_time IS NULL OR h.changed_at < stage_conversion.to_time)
 ), counts AS (
     SELECT CASE WHEN GROUPING(owner_id) = 0 THEN 'owner' WHEN GROUPING(team) = 0 THEN 'team' ELSE 'stage' END AS breakdown,
-           stage_id, stage_name, position, owner_id, team, pg_catalog.count(*) AS entered,
-           pg_catalog.count(*) FILTER (WHERE outcome = 'advanced') AS advanced,
-           pg_catalog.count(*) FILTER (WHERE outcome = 'lost') AS lost,
-           pg_catalog.count(*) FILTER (WHERE outcome = 'back') AS moved_back,
-           pg_catalog.count(*) FILTER (WHERE outcome = 'open') AS still_open
+           stage_id, stage_name, position, owner_id, team, pg_catalog.sum(spells)::bigint AS entered,
+           coalesce(pg_catalog.sum(spells) FILTER (WHERE outcome = 'advanced'), 0)::bigint AS advanced,
+           coalesce(pg_catalog.sum(spells) FILTER (WHERE outcome = 'lost'), 0)::bigint AS lost,
+           coalesce(pg_catalog.sum(spells) FILTER (WHERE outcome = 'back'), 0)::bigint AS moved_back,
+           coalesce(pg_catalog.sum(spells) FILTER (WHERE outcome = 'open'), 0)::bigint AS still_open
     FROM spells
     GROUP BY GROUPING SETS ((stage_id, stage_name, position), (stage_id, stage_name, position, owner_id),
                             (stage_id, stage_name, position, team))

@@ -41,7 +41,7 @@
 --   Cy:  attainment 1.5, gap -1000, remaining 0 (quota met), coverage NULL
 --   Oz Q3: no deals: closed 0, attainment 0, gap 5000, coverage 0/5000 = 0
 BEGIN;
-SELECT plan(55);
+SELECT plan(56);
 SET LOCAL TimeZone = 'UTC';
 
 CREATE ROLE fq_vic; CREATE ROLE fq_mo; CREATE ROLE fq_ana; CREATE ROLE fq_ben; CREATE ROLE fq_jo;
@@ -151,6 +151,10 @@ CREATE FUNCTION pg_temp.fq_rollup_differs() RETURNS bigint LANGUAGE sql AS $$
 SELECT is(pg_temp.fq_rollup_differs(), 0::bigint, 'forecast_rollup(kind, start) = the view filtered on each of its periods');
 SET LOCAL TimeZone = 'Pacific/Kiritimati';
 SELECT is(pg_temp.fq_rollup_differs(), 0::bigint, 'forecast_rollup(kind, start) = the view filtered, at UTC+14 too');
+-- the function picks closed deals by a range of closed_at, then their local date: d14 (closed
+-- 2 April 10:00 UTC) is on 1 April at UTC-11, d9 (30 June 23:00 UTC) on 30 June
+SET LOCAL TimeZone = 'Pacific/Pago_Pago';
+SELECT is(pg_temp.fq_rollup_differs(), 0::bigint, 'forecast_rollup(kind, start) = the view filtered, at UTC-11 too');
 SET LOCAL TimeZone = 'UTC';
 SELECT is_empty($$SELECT * FROM crm.forecast_rollup(NULL, '2026-04-01')$$, 'forecast_rollup(NULL, start): no rows');
 SELECT throws_ok($$SELECT * FROM crm.forecast_rollup('quarter', '2026-05-01')$$, '22023', NULL,
