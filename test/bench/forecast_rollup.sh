@@ -126,7 +126,8 @@ FROM f"
 # The same with the access path the function takes (the indexes src/forecast.sql makes): closed
 # deals by a range of closed_at (the session's local midnights: closed_at::date >= D exactly when
 # closed_at >= D::timestamptz), open ones by expected_close. The best hand-written form of one
-# period; the ratio is judged against it.
+# period; the ratio is judged against the faster of it and the plain form (either can be the
+# faster: at 1M deals the plain one was, in a run where the function took a third of its time).
 hand_quarter_indexed="WITH RECURSIVE chain (manager_id, user_id, path) AS (
     SELECT u.user_id, u.user_id, ARRAY[u.user_id] FROM crm.users u
     UNION ALL SELECT c.manager_id, u.user_id, c.path || u.user_id FROM chain c JOIN crm.users u ON u.manager_id = c.user_id
@@ -225,7 +226,7 @@ SELECT breakdown, stage_id, stage_name, owner_id, team, entered, advanced, lost,
 FROM counts"
 
 # The same counting the spells per stage, next stage and owner first, as the function does: the
-# best hand-written form; the ratio is judged against it.
+# best hand-written form; the ratio is judged against the faster of it and the plain form.
 hand_conv_counted="WITH h AS (
     SELECT x.opportunity_id, x.to_stage_id, x.changed_at, lead(x.to_stage_id) OVER w AS next_stage_id
     FROM crm.opportunity_stage_history x
@@ -322,14 +323,23 @@ line() { # label crm hand crm_cpu hand_cpu [note]
 	printf '  %-32s crm %9.1f   hand-written %9.1f   ratio %5.2f   | cpu %9.1f %9.1f   ratio %5.2f%s\n' \
 		"$1" "$2" "$3" "$(ratio "$2" "$3")" "$4" "$5" "$(ratio "$4" "$5")" "${6:+   ($6)}"
 }
-echo "   against the best hand-written form (the same access path or counting as the function; judged):"
-line "forecast_rollup, one quarter" "$fq" "$hqi" "$cfq" "$chqi" "the function; deals by the closed_at / expected_close indexes"
-line "stage_conversion, 12 months" "$vc" "$hcc" "$cvc" "$chcc" "spells counted per stage, next stage and owner first"
+# the judged baseline of each: the faster of its two hand-written forms
+faster() { # time_a cpu_a time_b cpu_b name_a name_b: the faster's time, cpu and name
+	if [ "$(echo "$1 <= $3" | bc -l)" = 1 ]; then echo "$1 $2 $5"; else echo "$3 $4 $6"; fi
+}
+read -r bq cbq nq < <(faster "$hq" "$chq" "$hqi" "$chqi" plain indexed)
+read -r bc cbc nc < <(faster "$hc" "$chc" "$hcc" "$chcc" plain counted)
+echo "   judged: against the faster of the two hand-written forms (plain: a close-date filter over every deal, every"
+echo "   spell grouped; indexed / counted: the function's access path, the spells counted first):"
+line "forecast_rollup, one quarter" "$fq" "$bq" "$cfq" "$cbq" "the function; the $nq form was faster"
+line "stage_conversion, 12 months" "$vc" "$bc" "$cvc" "$cbc" "the $nc form was faster"
 line "forecast_rollup, every period" "$va" "$ha" "$cva" "$cha"
-echo "   against the plain hand-written form (a close-date filter over every deal; every spell grouped):"
-line "forecast_rollup, one quarter" "$fq" "$hq" "$cfq" "$chq" "the function"
-line "forecast_rollup, one quarter" "$vq" "$hq" "$cvq" "$chq" "the view, filtered"
-line "stage_conversion, 12 months" "$vc" "$hc" "$cvc" "$chc"
+echo "   each hand-written form:"
+line "forecast_rollup, one quarter" "$fq" "$hq" "$cfq" "$chq" "the function, against the plain form"
+line "forecast_rollup, one quarter" "$fq" "$hqi" "$cfq" "$chqi" "the function, against the indexed form"
+line "forecast_rollup, one quarter" "$vq" "$hq" "$cvq" "$chq" "the view, filtered, against the plain form"
+line "stage_conversion, 12 months" "$vc" "$hc" "$cvc" "$chc" "against the plain form"
+line "stage_conversion, 12 months" "$vc" "$hcc" "$cvc" "$chcc" "against the counted form"
 psql_bench <<'SQL'
 SET session_replication_role = replica;
 TRUNCATE crm.opportunity_stage_history, crm.opportunity_expected_close_history, crm.forecast_submissions,
