@@ -914,9 +914,10 @@ kmeans_refill(const double *points, int64 n, int dims, int k, const int *assignm
  * (Kanungo et al. 2002, "An efficient k-means clustering algorithm: analysis and
  * implementation"). The points are copied in the tree's order (each node a contiguous range of
  * the copy; index maps a copy's row back to its row in the sorted points); every node keeps its
- * bounding box and the sum of its points' coordinates. Nodes split at the median of their
- * widest coordinate, so the depth is about log2(n / KMEANS_TREE_LEAF); a node of at most
- * KMEANS_TREE_LEAF points is a leaf.
+ * bounding box and the sum of its points' coordinates. Nodes split at the median of the
+ * coordinate along which their cell (the root's box cut by the ancestors' splits) is widest, so
+ * the depth is about log2(n / KMEANS_TREE_LEAF); a node of at most KMEANS_TREE_LEAF points is a
+ * leaf.
  */
 /* Up to this many coordinates Lloyd's iterations filter centroids down the tree. */
 #define KMEANS_TREE_DIMS 6
@@ -924,7 +925,7 @@ kmeans_refill(const double *points, int64 n, int dims, int k, const int *assignm
 #define KMEANS_TREE_MIN_POINTS 256
 /* Up to this many centroids (the filtering tests every surviving centroid at every node). */
 #define KMEANS_TREE_MAX_K 256
-/* Points of a leaf, at most (16, 32, 64 and 128 measured on 200,000 points: 32 the fastest). */
+/* Points of a leaf, at most (8 to 128 tried on 200,000 points: 32 about the fastest). */
 #define KMEANS_TREE_LEAF 32
 
 typedef struct KmeansTree
