@@ -1191,12 +1191,24 @@ kmeans_tree_free(KmeansTree *tree)
 }
 
 /*
+ * Near ties. The tree's iterations sum the means from the nodes' sums, in another order than the
+ * iterations over the points (which keep running sums): the centroids can differ in the last
+ * bits, which decides the cluster of a point only when it lies within rounding of equal distance
+ * to two centroids (exact ties: points on a grid, duplicated points). A point whose two nearest
+ * centroids' squared distances differ by at most KMEANS_TREE_TIE of their sum is a near tie:
+ * the start then leaves the tree and runs Lloyd's iterations over the points from its seeds, so
+ * its result is theirs. KMEANS_TREE_TIE is far above the last-bit effects (about 1e-16 relative)
+ * and far below the gaps of real data.
+ */
+#define KMEANS_TREE_TIE 1e-9
+
+/*
  * Whether every point of the node's box is nearer centroid z than centroid y, by a margin: the
  * box's corner most favourable to y (the vertex farthest along y - z) is nearer z by more than
- * 1e-12 of (twice both squared distances plus four times the box's squared diagonal), which
- * bounds every point's squared distances to both. The computed squared distances of a point
- * carry relative errors of about (d + 2) x 1.1e-16 each, so a point of such a box is computed
- * strictly nearer z than y too: pruning y changes no assignment and no tie.
+ * KMEANS_TREE_TIE of (twice both squared distances plus four times the box's squared diagonal),
+ * which bounds every point's squared distances to both (|x - y|^2 <= 2|v - y|^2 + 2|x - v|^2),
+ * and the difference grows from that corner to every other point of the box. So no point of such
+ * a box is a near tie between z and y: pruning y changes no assignment, and hides no near tie.
  */
 static inline bool
 kmeans_tree_dominates(const double *z, const double *y, const double *lo, const double *hi, int dims)
@@ -1216,7 +1228,7 @@ kmeans_tree_dominates(const double *z, const double *y, const double *lo, const 
 		to_y += dy * dy;
 		diagonal += width * width;
 	}
-	return to_y - to_z > 1e-12 * (2 * to_z + 2 * to_y + 4 * diagonal);
+	return to_y - to_z > KMEANS_TREE_TIE * (2 * to_z + 2 * to_y + 4 * diagonal);
 }
 
 /* Whether any point under a node split at iteration `iteration` then went elsewhere than c. */
@@ -1248,9 +1260,10 @@ kmeans_tree_differs(const KmeansTree *tree, int node, int c, int iteration)
  * makes, the pruned ones being strictly farther). previous: the centroid all the node's points
  * had at the last iteration when an ancestor was assigned whole then, else -1. *changed counts
  * points whose centroid changed (a node assigned whole after being split is checked only while
- * no change is counted yet: it counts as one).
+ * no change is counted yet: it counts as one). Returns false at a near tie (the iteration is
+ * then abandoned).
  */
-static void
+static bool
 kmeans_tree_filter(KmeansTree *tree, int node, const int *candidates, int count, int previous,
 				   int depth, const double *centroids, double *sums, int64 *sizes, int64 *changed)
 {
@@ -1311,7 +1324,7 @@ kmeans_tree_filter(KmeansTree *tree, int node, const int *candidates, int count,
 			*changed += 1;
 		tree->stamp[node] = iteration;
 		tree->label[node] = c;
-		return;
+		return true;
 	}
 	tree->stamp[node] = iteration;
 	tree->label[node] = -1;
@@ -1319,15 +1332,15 @@ kmeans_tree_filter(KmeansTree *tree, int node, const int *candidates, int count,
 	{
 		if ((node & 0xFF) == 0)
 			CHECK_FOR_INTERRUPTS();
-		kmeans_tree_filter(tree, child, kept, nkept, previous, depth + 1, centroids, sums, sizes, changed);
-		kmeans_tree_filter(tree, child + 1, kept, nkept, previous, depth + 1, centroids, sums, sizes, changed);
-		return;
+		return kmeans_tree_filter(tree, child, kept, nkept, previous, depth + 1, centroids, sums, sizes, changed) &&
+			kmeans_tree_filter(tree, child + 1, kept, nkept, previous, depth + 1, centroids, sums, sizes, changed);
 	}
 	for (int64 i = tree->begin[node]; i < tree->end[node]; i++)
 	{
 		const double *x = tree->points + i * dims;
 		int			best = kept[0];
 		double		best_distance = squared_distance(x, centroids + (int64) best * dims, dims);
+		double		second = DBL_MAX;
 		double	   *sum;
 
 		for (int t = 1; t < nkept; t++)
@@ -1336,10 +1349,15 @@ kmeans_tree_filter(KmeansTree *tree, int node, const int *candidates, int count,
 
 			if (e < best_distance)
 			{
+				second = best_distance;
 				best_distance = e;
 				best = kept[t];
 			}
+			else if (e < second)
+				second = e;
 		}
+		if (second - best_distance <= KMEANS_TREE_TIE * (second + best_distance))
+			return false;		/* a near tie */
 		if (best != (previous >= 0 ? previous : tree->cluster[i]))
 			*changed += 1;
 		tree->cluster[i] = best;
@@ -1348,6 +1366,7 @@ kmeans_tree_filter(KmeansTree *tree, int node, const int *candidates, int count,
 			sum[j] += x[j];
 		sizes[best]++;
 	}
+	return true;
 }
 
 /* The clusters of the last iteration into assignment (indexed by the sorted points' rows). */
@@ -1681,18 +1700,29 @@ kmeans_plus_plus_tree(KmeansTree *tree, const double *points, int64 n, int dims,
  * Lloyd's iterations down the tree, from the given centroids: each assigns every point as a
  * plain iteration would (kmeans_tree_filter) and moves the centroids to the means, computed from
  * the nodes' sums, until no point changes cluster or the iteration limit. Leaves the clusters
- * in assignment and returns true; or, when a cluster empties, refills it as the iterations over
- * the points do (kmeans_refill, every assignment -1) and returns false for them to continue.
- * sums, sizes and old: scratch space for k x dims, k and k x dims numbers.
+ * in assignment and returns KMEANS_TREE_DONE; or, when a cluster empties, refills it as the
+ * iterations over the points do (kmeans_refill, every assignment -1) and returns
+ * KMEANS_TREE_REFILLED for them to continue; or, at a near tie, puts the given centroids back
+ * and returns KMEANS_TREE_LEFT (for them to start over). sums, sizes and old: scratch space for
+ * k x dims, k and k x dims numbers.
  */
-static bool
+typedef enum
+{
+	KMEANS_TREE_DONE,
+	KMEANS_TREE_REFILLED,
+	KMEANS_TREE_LEFT
+} KmeansTreeOutcome;
+
+static KmeansTreeOutcome
 kmeans_lloyd_tree(KmeansTree *tree, const double *points, int64 n, int dims, int k,
 				  double *centroids, int *assignment, double *distance, double *sums,
 				  int64 *sizes, double *old, int *iteration, bool *converged)
 {
 	int		   *all = palloc(sizeof(int) * k);
+	double	   *seeds = palloc(sizeof(double) * k * dims);
 	bool		first = true;
 
+	memcpy(seeds, centroids, sizeof(double) * k * dims);
 	for (int c = 0; c < k; c++)
 		all[c] = c;
 	/* no node carries the previous iteration's number: the first iteration knows nothing */
@@ -1706,7 +1736,15 @@ kmeans_lloyd_tree(KmeansTree *tree, const double *points, int64 n, int dims, int
 		tree->iteration++;
 		memset(sums, 0, sizeof(double) * k * dims);
 		memset(sizes, 0, sizeof(int64) * k);
-		kmeans_tree_filter(tree, 0, all, k, -1, 0, centroids, sums, sizes, &changed);
+		if (!kmeans_tree_filter(tree, 0, all, k, -1, 0, centroids, sums, sizes, &changed))
+		{
+			elog(DEBUG2, "crm.kmeans: a near tie at iteration %d: Lloyd's iterations over the points instead", *iteration);
+			memcpy(centroids, seeds, sizeof(double) * k * dims);
+			*iteration = 0;
+			pfree(all);
+			pfree(seeds);
+			return KMEANS_TREE_LEFT;
+		}
 		if (first)
 			changed = Max(changed, 1);
 		first = false;
@@ -1729,7 +1767,8 @@ kmeans_lloyd_tree(KmeansTree *tree, const double *points, int64 n, int dims, int
 				assignment[i] = -1;
 			(*iteration)++;
 			pfree(all);
-			return false;
+			pfree(seeds);
+			return KMEANS_TREE_REFILLED;
 		}
 		for (int c = 0; c < k; c++)
 			for (int j = 0; j < dims; j++)
@@ -1737,7 +1776,8 @@ kmeans_lloyd_tree(KmeansTree *tree, const double *points, int64 n, int dims, int
 	}
 	kmeans_tree_assignment(tree, 0, assignment);
 	pfree(all);
-	return true;
+	pfree(seeds);
+	return KMEANS_TREE_DONE;
 }
 
 /*
@@ -1800,7 +1840,7 @@ kmeans_lloyd(const double *points, int64 n, int dims, int k, double *centroids,
 	/* in low dimensions down the tree; on the points after a cluster emptied */
 	if (tree != NULL && !refining &&
 		kmeans_lloyd_tree(tree, points, n, dims, k, centroids, assignment, distance, sums, sizes,
-						  old, &iteration, converged))
+						  old, &iteration, converged) == KMEANS_TREE_DONE)
 		tree_done = true;
 	for (; iteration < KMEANS_MAX_ITERATIONS && !refining && !tree_done; iteration++)
 	{
