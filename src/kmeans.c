@@ -910,6 +910,880 @@ kmeans_refill(const double *points, int64 n, int dims, int k, const int *assignm
 }
 
 /*
+ * A kd-tree over the points, built once per fit in low dimensions and shared by every start
+ * (Kanungo et al. 2002, "An efficient k-means clustering algorithm: analysis and
+ * implementation"). The points are copied in the tree's order (each node a contiguous range of
+ * the copy; index maps a copy's row back to its row in the sorted points); every node keeps its
+ * bounding box and the sum of its points' coordinates. Nodes split at the median of the
+ * coordinate along which their cell (the root's box cut by the ancestors' splits) is widest, so
+ * the depth is about log2(n / KMEANS_TREE_LEAF); a node of at most KMEANS_TREE_LEAF points is a
+ * leaf.
+ */
+/* Up to this many coordinates Lloyd's iterations filter centroids down the tree. */
+#define KMEANS_TREE_DIMS 6
+/* From this many points on (fewer: plain passes cost less than building the tree). */
+#define KMEANS_TREE_MIN_POINTS 256
+/* Up to this many centroids (the filtering tests every surviving centroid at every node). */
+#define KMEANS_TREE_MAX_K 256
+/* Points of a leaf, at most (8 to 128 tried on 200,000 points: 32 about the fastest). */
+#define KMEANS_TREE_LEAF 32
+
+typedef struct KmeansTree
+{
+	int			dims;
+	int64		n;
+	int			nodes;			/* nodes used */
+	double	   *points;			/* n x dims: the points in the tree's order */
+	uint32	   *index;			/* the row of each of those in the sorted points */
+	int64	   *begin;			/* per node: its points, rows begin[i] to end[i] - 1 */
+	int64	   *end;
+	int		   *left;			/* per node: its first child (the second follows it); -1 leaf */
+	double	   *lo;				/* per node: the bounding box, dims numbers each */
+	double	   *hi;
+	double	   *sum;			/* per node: the sum of its points, dims numbers */
+	/* Lloyd's iterations: what each node was at the iteration it was last visited */
+	int		   *stamp;			/* that iteration's number */
+	int		   *label;			/* the centroid all its points went to, or -1 (split) */
+	int		   *cluster;		/* per point of a leaf last split: its centroid */
+	/* the seeding: per node the largest squared distance of its points to the nearest centre */
+	double	   *farthest;
+	int			iteration;		/* the last iteration's number (grows over the starts) */
+	int		   *scratch;		/* the candidates surviving at each depth */
+	int			depth;			/* the tree's depth */
+	int			k;				/* centroids (the scratch space's width) */
+} KmeansTree;
+
+/* Swaps two rows of the tree's copy (and their indexes). */
+static inline void
+kmeans_tree_swap(KmeansTree *tree, int64 a, int64 b)
+{
+	int			dims = tree->dims;
+	double	   *x = tree->points + a * dims;
+	double	   *y = tree->points + b * dims;
+	uint32		t = tree->index[a];
+
+	for (int j = 0; j < dims; j++)
+	{
+		double		v = x[j];
+
+		x[j] = y[j];
+		y[j] = v;
+	}
+	tree->index[a] = tree->index[b];
+	tree->index[b] = t;
+}
+
+/*
+ * Hoare's partition of rows from..to - 1 by coordinate j: those below pivot first (or, with
+ * or_equal, those not above it); returns where the others begin.
+ */
+static int64
+kmeans_tree_partition(KmeansTree *tree, int64 from, int64 to, int j, double pivot, bool or_equal)
+{
+	int			dims = tree->dims;
+	const double *p = tree->points;
+	int64		i = from,
+				k = to - 1;
+
+#define KMEANS_LEFT(x) ((x) < pivot || (or_equal && (x) == pivot))
+	for (;;)
+	{
+		while (i <= k && KMEANS_LEFT(p[i * dims + j]))
+			i++;
+		while (i <= k && !KMEANS_LEFT(p[k * dims + j]))
+			k--;
+		if (i >= k)
+			break;
+		kmeans_tree_swap(tree, i, k);
+		i++;
+		k--;
+	}
+#undef KMEANS_LEFT
+	return i;
+}
+
+/*
+ * Moves the rows of the tree's copy between from and to - 1 so that rows before mid have
+ * coordinate j no greater than row mid's, and rows after it no smaller (quickselect around the
+ * median of three; when no row is below the pivot, the rows equal to it, never none, split off
+ * next: every round shrinks the range). Rows already in order (the points arrive sorted by their
+ * first coordinate) are not moved.
+ */
+static void
+kmeans_tree_select(KmeansTree *tree, int64 from, int64 to, int64 mid, int j)
+{
+	int			dims = tree->dims;
+	const double *p = tree->points;
+
+	while (to - from > 1)
+	{
+		double		a = p[from * dims + j],
+					b = p[((from + to) / 2) * dims + j],
+					c = p[(to - 1) * dims + j];
+		double		pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+		int64		split;
+
+		CHECK_FOR_INTERRUPTS();
+		split = kmeans_tree_partition(tree, from, to, j, pivot, false);
+		if (split == from)
+		{
+			/* the pivot is the least: the rows equal to it first */
+			split = kmeans_tree_partition(tree, from, to, j, pivot, true);
+			if (mid < split)
+				return;
+			from = split;
+		}
+		else if (mid < split)
+			to = split;
+		else
+			from = split;
+	}
+}
+
+/*
+ * Builds node `node` over rows from..to - 1 (its children, if any, at the next free slots),
+ * splitting at the median of the widest side of its cell (cell_lo..cell_hi: the root's box cut
+ * by the ancestors' splits, which needs no pass over the points); its own box, the tight one the
+ * filtering tests, and its sum come from its leaves upwards.
+ */
+static void
+kmeans_tree_build_node(KmeansTree *tree, int node, int64 from, int64 to, int depth,
+					   const double *cell_lo, const double *cell_hi)
+{
+	int			dims = tree->dims;
+	double	   *lo = tree->lo + (int64) node * dims;
+	double	   *hi = tree->hi + (int64) node * dims;
+	double	   *sum = tree->sum + (int64) node * dims;
+
+	check_stack_depth();
+	CHECK_FOR_INTERRUPTS();
+	tree->begin[node] = from;
+	tree->end[node] = to;
+	tree->left[node] = -1;
+	tree->stamp[node] = INT_MIN;
+	tree->label[node] = -1;
+	tree->depth = Max(tree->depth, depth + 1);
+	if (to - from > KMEANS_TREE_LEAF)
+	{
+		int64		mid = from + (to - from) / 2;
+		int			child = tree->nodes;
+		int			widest = 0;
+		double		cut;
+		double		child_lo[KMEANS_TREE_DIMS],
+					child_hi[KMEANS_TREE_DIMS];
+		const double *l,
+				   *r;
+
+		for (int j = 1; j < dims; j++)
+			if (cell_hi[j] - cell_lo[j] > cell_hi[widest] - cell_lo[widest])
+				widest = j;
+		tree->nodes += 2;
+		tree->left[node] = child;
+		kmeans_tree_select(tree, from, to, mid, widest);
+		cut = tree->points[mid * dims + widest];
+		memcpy(child_lo, cell_lo, sizeof(double) * dims);
+		memcpy(child_hi, cell_hi, sizeof(double) * dims);
+		child_hi[widest] = cut;
+		kmeans_tree_build_node(tree, child, from, mid, depth + 1, child_lo, child_hi);
+		child_hi[widest] = cell_hi[widest];
+		child_lo[widest] = cut;
+		kmeans_tree_build_node(tree, child + 1, mid, to, depth + 1, child_lo, child_hi);
+		l = tree->lo + (int64) child * dims;
+		r = tree->lo + (int64) (child + 1) * dims;
+		for (int j = 0; j < dims; j++)
+			lo[j] = Min(l[j], r[j]);
+		l = tree->hi + (int64) child * dims;
+		r = tree->hi + (int64) (child + 1) * dims;
+		for (int j = 0; j < dims; j++)
+			hi[j] = Max(l[j], r[j]);
+		l = tree->sum + (int64) child * dims;
+		r = tree->sum + (int64) (child + 1) * dims;
+		for (int j = 0; j < dims; j++)
+			sum[j] = l[j] + r[j];
+		return;
+	}
+	for (int j = 0; j < dims; j++)
+	{
+		lo[j] = hi[j] = tree->points[from * dims + j];
+		sum[j] = 0;
+	}
+	for (int64 i = from; i < to; i++)
+		for (int j = 0; j < dims; j++)
+		{
+			double		x = tree->points[i * dims + j];
+
+			lo[j] = Min(lo[j], x);
+			hi[j] = Max(hi[j], x);
+			sum[j] += x;
+		}
+}
+
+/*
+ * The tree over n sorted points (n >= 1). Memory: the copy of the points, 4 bytes of index per
+ * point, 4 bytes of cluster per point, and per node (fewer than 4n / KMEANS_TREE_LEAF + 3 of
+ * them: every leaf holds at least KMEANS_TREE_LEAF / 2 points) 36 + 24·dims bytes; at most
+ * about 46 bytes a point at 3 features. All sizes are 64-bit products bounded through the
+ * points' own limit (1 GB of state: under 2^28 points, so node numbers fit an int and rows a
+ * uint32); the scratch space is k x depth ints, k <= KMEANS_TREE_MAX_K.
+ */
+static KmeansTree *
+kmeans_tree_build(const double *points, int64 n, int dims, int k)
+{
+	KmeansTree *tree = palloc0(sizeof(KmeansTree));
+	int64		most = 4 * (n / KMEANS_TREE_LEAF) + 3;
+
+	tree->dims = dims;
+	tree->n = n;
+	tree->points = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n * dims);
+	memcpy(tree->points, points, sizeof(double) * n * dims);
+	tree->index = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * n);
+	for (int64 i = 0; i < n; i++)
+		tree->index[i] = (uint32) i;
+	tree->begin = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * most);
+	tree->end = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * most);
+	tree->left = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int) * most);
+	tree->stamp = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int) * most);
+	tree->label = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int) * most);
+	tree->lo = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * most * dims);
+	tree->hi = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * most * dims);
+	tree->sum = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * most * dims);
+	tree->cluster = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int) * n);
+	tree->farthest = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * most);
+	tree->nodes = 1;
+	{
+		double		cell_lo[KMEANS_TREE_DIMS],
+					cell_hi[KMEANS_TREE_DIMS];
+
+		for (int j = 0; j < dims; j++)
+			cell_lo[j] = cell_hi[j] = points[j];
+		for (int64 i = 0; i < n; i++)
+			for (int j = 0; j < dims; j++)
+			{
+				cell_lo[j] = Min(cell_lo[j], points[i * dims + j]);
+				cell_hi[j] = Max(cell_hi[j], points[i * dims + j]);
+			}
+		kmeans_tree_build_node(tree, 0, 0, n, 0, cell_lo, cell_hi);
+	}
+	Assert(tree->nodes <= most);
+	tree->scratch = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int) * (int64) k * (tree->depth + 1));
+	tree->iteration = 0;
+	tree->k = k;
+	return tree;
+}
+
+static void
+kmeans_tree_free(KmeansTree *tree)
+{
+	pfree(tree->points);
+	pfree(tree->index);
+	pfree(tree->begin);
+	pfree(tree->end);
+	pfree(tree->left);
+	pfree(tree->stamp);
+	pfree(tree->label);
+	pfree(tree->lo);
+	pfree(tree->hi);
+	pfree(tree->sum);
+	pfree(tree->cluster);
+	pfree(tree->farthest);
+	pfree(tree->scratch);
+	pfree(tree);
+}
+
+/*
+ * Near ties. The tree's iterations sum the means from the nodes' sums, in another order than the
+ * iterations over the points (which keep running sums): the centroids can differ in the last
+ * bits, which decides the cluster of a point only when it lies within rounding of equal distance
+ * to two centroids (exact ties: points on a grid, duplicated points). A point whose two nearest
+ * centroids' squared distances differ by at most KMEANS_TREE_TIE of their sum is a near tie:
+ * the start then leaves the tree and runs Lloyd's iterations over the points from its seeds, so
+ * its result is theirs. KMEANS_TREE_TIE is far above a distance's own rounding (about 1e-16
+ * relative): exact ties are caught. A point farther from a tie can still be sent the other way
+ * if the means' rounding moves its distances by more than that (points far from the origin
+ * compared with the clusters' width); not seen in the cases checked. (1e-9 caught two starts in ten on the benchmark's million uniform points,
+ * late in their iterations, each then costing a start of the slower iterations.)
+ */
+#define KMEANS_TREE_TIE 1e-12
+
+/*
+ * Whether every point of the node's box is nearer centroid z than centroid y, by a margin: the
+ * box's corner most favourable to y (the vertex farthest along y - z) is nearer z by more than
+ * KMEANS_TREE_TIE of (twice both squared distances plus four times the box's squared diagonal),
+ * which bounds every point's squared distances to both (|x - y|^2 <= 2|v - y|^2 + 2|x - v|^2),
+ * and the difference grows from that corner to every other point of the box. So no point of such
+ * a box is a near tie between z and y: pruning y changes no assignment, and hides no near tie.
+ */
+static inline bool
+kmeans_tree_dominates(const double *z, const double *y, const double *lo, const double *hi, int dims)
+{
+	double		to_z = 0,
+				to_y = 0,
+				diagonal = 0;
+
+	for (int j = 0; j < dims; j++)
+	{
+		double		v = y[j] > z[j] ? hi[j] : lo[j];
+		double		dz = v - z[j];
+		double		dy = v - y[j];
+		double		width = hi[j] - lo[j];
+
+		to_z += dz * dz;
+		to_y += dy * dy;
+		diagonal += width * width;
+	}
+	return to_y - to_z > KMEANS_TREE_TIE * (2 * to_z + 2 * to_y + 4 * diagonal);
+}
+
+/* Whether any point under a node split at iteration `iteration` then went elsewhere than c. */
+static bool
+kmeans_tree_differs(const KmeansTree *tree, int node, int c, int iteration)
+{
+	int			child = tree->left[node];
+
+	if (tree->stamp[node] != iteration)
+		return true;			/* not known: count it as a change */
+	if (tree->label[node] >= 0)
+		return tree->label[node] != c;
+	if (child < 0)
+	{
+		for (int64 i = tree->begin[node]; i < tree->end[node]; i++)
+			if (tree->cluster[i] != c)
+				return true;
+		return false;
+	}
+	return kmeans_tree_differs(tree, child, c, iteration) ||
+		kmeans_tree_differs(tree, child + 1, c, iteration);
+}
+
+/*
+ * One Lloyd assignment down the tree (the filtering algorithm): each node keeps the candidate
+ * centroids that may be nearest one of its points; a node left with one is assigned whole, its
+ * precomputed sum and count added to that centroid's; a leaf left with several measures each of
+ * its points against them, in ascending order (the lowest on ties: the assignment two_nearest
+ * makes, the pruned ones being strictly farther). previous: the centroid all the node's points
+ * had at the last iteration when an ancestor was assigned whole then, else -1. *changed counts
+ * points whose centroid changed (a node assigned whole after being split is checked only while
+ * no change is counted yet: it counts as one). Returns false at a near tie (the iteration is
+ * then abandoned).
+ */
+static bool
+kmeans_tree_filter(KmeansTree *tree, int node, const int *candidates, int count, int previous,
+				   int depth, const double *centroids, double *sums, int64 *sizes, int64 *changed)
+{
+	int			dims = tree->dims;
+	const double *lo = tree->lo + (int64) node * dims;
+	const double *hi = tree->hi + (int64) node * dims;
+	int			iteration = tree->iteration;
+	int			child = tree->left[node];
+	int		   *kept = tree->scratch + (int64) depth * tree->k;
+	int			nkept = 0;
+
+	if (tree->stamp[node] == iteration - 1)
+		previous = tree->label[node];
+	if (count > 1)
+	{
+		int			z = candidates[0];
+		double		z_distance = DBL_MAX;
+		const double *zc;
+
+		/* the candidate nearest the box's centre dominates the most */
+		for (int t = 0; t < count; t++)
+		{
+			const double *c = centroids + (int64) candidates[t] * dims;
+			double		e = 0;
+
+			for (int j = 0; j < dims; j++)
+			{
+				double		diff = 0.5 * (lo[j] + hi[j]) - c[j];
+
+				e += diff * diff;
+			}
+			if (e < z_distance)
+			{
+				z_distance = e;
+				z = candidates[t];
+			}
+		}
+		zc = centroids + (int64) z * dims;
+		for (int t = 0; t < count; t++)
+			if (candidates[t] == z ||
+				!kmeans_tree_dominates(zc, centroids + (int64) candidates[t] * dims, lo, hi, dims))
+				kept[nkept++] = candidates[t];
+	}
+	else
+		kept[nkept++] = candidates[0];
+
+	if (nkept == 1)
+	{
+		int			c = kept[0];
+		const double *sum = tree->sum + (int64) node * dims;
+
+		for (int j = 0; j < dims; j++)
+			sums[(int64) c * dims + j] += sum[j];
+		sizes[c] += tree->end[node] - tree->begin[node];
+		if (previous != c && *changed == 0 &&
+			(previous >= 0 || tree->stamp[node] != iteration - 1 ||
+			 kmeans_tree_differs(tree, node, c, iteration - 1)))
+			*changed += 1;
+		tree->stamp[node] = iteration;
+		tree->label[node] = c;
+		return true;
+	}
+	tree->stamp[node] = iteration;
+	tree->label[node] = -1;
+	if (child >= 0)
+	{
+		if ((node & 0xFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		return kmeans_tree_filter(tree, child, kept, nkept, previous, depth + 1, centroids, sums, sizes, changed) &&
+			kmeans_tree_filter(tree, child + 1, kept, nkept, previous, depth + 1, centroids, sums, sizes, changed);
+	}
+	for (int64 i = tree->begin[node]; i < tree->end[node]; i++)
+	{
+		const double *x = tree->points + i * dims;
+		int			best = kept[0];
+		double		best_distance = squared_distance(x, centroids + (int64) best * dims, dims);
+		double		second = DBL_MAX;
+		double	   *sum;
+
+		for (int t = 1; t < nkept; t++)
+		{
+			double		e = squared_distance(x, centroids + (int64) kept[t] * dims, dims);
+
+			if (e < best_distance)
+			{
+				second = best_distance;
+				best_distance = e;
+				best = kept[t];
+			}
+			else if (e < second)
+				second = e;
+		}
+		if (second - best_distance <= KMEANS_TREE_TIE * (second + best_distance))
+			return false;		/* a near tie */
+		if (best != (previous >= 0 ? previous : tree->cluster[i]))
+			*changed += 1;
+		tree->cluster[i] = best;
+		sum = sums + (int64) best * dims;
+		for (int j = 0; j < dims; j++)
+			sum[j] += x[j];
+		sizes[best]++;
+	}
+	return true;
+}
+
+/* The clusters of the last iteration into assignment (indexed by the sorted points' rows). */
+static void
+kmeans_tree_assignment(const KmeansTree *tree, int node, int *assignment)
+{
+	int			child = tree->left[node];
+
+	if (tree->stamp[node] == tree->iteration && tree->label[node] >= 0)
+	{
+		for (int64 i = tree->begin[node]; i < tree->end[node]; i++)
+			assignment[tree->index[i]] = tree->label[node];
+		return;
+	}
+	if (child >= 0)
+	{
+		CHECK_FOR_INTERRUPTS();
+		kmeans_tree_assignment(tree, child, assignment);
+		kmeans_tree_assignment(tree, child + 1, assignment);
+		return;
+	}
+	for (int64 i = tree->begin[node]; i < tree->end[node]; i++)
+		assignment[tree->index[i]] = tree->cluster[i];
+}
+
+/*
+ * The seeding down the tree (low dimensions): the same draws, candidates, totals and chosen
+ * centres as kmeans_plus_plus, with less work per step.
+ *
+ * - nearest holds each point's squared distance to the nearest chosen centre in the sorted
+ *   points' order (the order the draws and the totals follow), near the same in the tree's
+ *   order; the tree keeps per node the largest of its points' (farthest).
+ * - A candidate's total: the previous total less what the candidate gains, summed over the
+ *   nodes whose box may hold a point nearer the candidate than its nearest centre (a node whose
+ *   box lies at least its farthest from the candidate, with a margin for rounding, gains
+ *   nothing: every point of it is computed no nearer the candidate). Summed in another order
+ *   than the points', these totals can differ from kmeans_plus_plus's in the last bits: when
+ *   two distinct candidates' totals come within that rounding (4n x DBL_EPSILON of the total),
+ *   the step measures every point in the points' order as kmeans_plus_plus does, so the winner
+ *   is always its winner (the first on exact ties).
+ * - The winner's distances: only the nodes it may be nearer to; each new distance is the very
+ *   min(e, nearest) kmeans_plus_plus keeps. The total after the step is then summed over nearest
+ *   in the points' order: bit for bit kmeans_plus_plus's (its winner's total).
+ * - The draws: the same target (random_unit x total); sums of blocks of 1024 points (taken
+ *   with the total) skip to the block where the running difference turns negative. That
+ *   difference is rounded otherwise than kmeans_plus_plus's point by point, by at most n x
+ *   DBL_EPSILON of the total between them: a draw whose running difference comes within twice
+ *   that of zero at the chosen point draws again point by point as kmeans_plus_plus does. So
+ *   every draw is kmeans_plus_plus's.
+ */
+#define KMEANS_DRAW_BLOCK 1024
+
+/* The smallest squared distance from a point to a node's box. */
+static inline double
+kmeans_tree_box_distance(const KmeansTree *tree, int node, const double *x)
+{
+	const double *lo = tree->lo + (int64) node * tree->dims;
+	const double *hi = tree->hi + (int64) node * tree->dims;
+	double		sum = 0;
+
+	for (int j = 0; j < tree->dims; j++)
+	{
+		double		out = x[j] < lo[j] ? lo[j] - x[j] : (x[j] > hi[j] ? x[j] - hi[j] : 0);
+
+		sum += out * out;
+	}
+	return sum;
+}
+
+/*
+ * Whether no point of the node can be computed nearer x than its nearest centre so far: the
+ * box is at least farthest away (times 1 + 1e-9: the computed distances err by a few units in
+ * the last place).
+ */
+static inline bool
+kmeans_tree_out_of_reach(const KmeansTree *tree, int node, const double *x)
+{
+	return kmeans_tree_box_distance(tree, node, x) >= tree->farthest[node] * (1 + 1e-9);
+}
+
+/* The largest of near over each node's points, from the leaves up; returns the root's. */
+static double
+kmeans_tree_farthest(KmeansTree *tree, int node, const double *near)
+{
+	int			child = tree->left[node];
+	double		m = 0;
+
+	if (child >= 0)
+	{
+		double		a = kmeans_tree_farthest(tree, child, near);
+		double		b = kmeans_tree_farthest(tree, child + 1, near);
+
+		m = Max(a, b);
+	}
+	else
+		for (int64 i = tree->begin[node]; i < tree->end[node]; i++)
+			m = Max(m, near[i]);
+	tree->farthest[node] = m;
+	return m;
+}
+
+/* What candidate x gains: the sum over the points nearer it of how much nearer. */
+static double
+kmeans_tree_gain(const KmeansTree *tree, int node, const double *x, const double *near)
+{
+	int			child = tree->left[node];
+	int			dims = tree->dims;
+	double		gain = 0;
+
+	if (kmeans_tree_out_of_reach(tree, node, x))
+		return 0;
+	if (child >= 0)
+	{
+		if ((node & 0xFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		return kmeans_tree_gain(tree, child, x, near) + kmeans_tree_gain(tree, child + 1, x, near);
+	}
+	for (int64 i = tree->begin[node]; i < tree->end[node]; i++)
+	{
+		double		e = squared_distance(tree->points + i * dims, x, dims);
+
+		if (e < near[i])
+			gain += near[i] - e;
+	}
+	return gain;
+}
+
+/* The winner's distances where nearer (both orders), and the nodes' farthest; returns the node's. */
+static double
+kmeans_tree_take(KmeansTree *tree, int node, const double *x, double *near, double *nearest)
+{
+	int			child = tree->left[node];
+	int			dims = tree->dims;
+	double		m = 0;
+
+	if (kmeans_tree_out_of_reach(tree, node, x))
+		return tree->farthest[node];
+	if (child >= 0)
+	{
+		double		a,
+					b;
+
+		if ((node & 0xFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		a = kmeans_tree_take(tree, child, x, near, nearest);
+		b = kmeans_tree_take(tree, child + 1, x, near, nearest);
+		m = Max(a, b);
+	}
+	else
+		for (int64 i = tree->begin[node]; i < tree->end[node]; i++)
+		{
+			double		e = squared_distance(tree->points + i * dims, x, dims);
+
+			if (e < near[i])
+			{
+				near[i] = e;
+				nearest[tree->index[i]] = e;
+			}
+			m = Max(m, near[i]);
+		}
+	tree->farthest[node] = m;
+	return m;
+}
+
+/* The total of nearest in the points' order, and the sums of its blocks. */
+static double
+kmeans_draw_blocks(const double *nearest, int64 n, double *blocks)
+{
+	double		total = 0;
+
+	for (int64 block = 0; block * KMEANS_DRAW_BLOCK < n; block++)
+	{
+		int64		end = Min(n, (block + 1) * KMEANS_DRAW_BLOCK);
+		double		sum = 0;
+
+		if ((block & 0x3F) == 0)
+			CHECK_FOR_INTERRUPTS();
+		for (int64 i = block * KMEANS_DRAW_BLOCK; i < end; i++)
+		{
+			total += nearest[i];
+			sum += nearest[i];
+		}
+		blocks[block] = sum;
+	}
+	return total;
+}
+
+/* kmeans_plus_plus's draw for target (total > 0): the first point where target - the running sum < 0. */
+static int64
+kmeans_tree_draw(const double *nearest, int64 n, const double *blocks, double total, double target)
+{
+	double		margin = 2.0 * (double) n * DBL_EPSILON * total;
+	double		left = target;
+	int64		chosen = -1;
+
+	for (int64 block = 0; block * KMEANS_DRAW_BLOCK < n && chosen < 0; block++)
+	{
+		int64		end;
+
+		if (left - blocks[block] >= 0)
+		{
+			left -= blocks[block];
+			continue;
+		}
+		end = Min(n, (block + 1) * KMEANS_DRAW_BLOCK);
+		for (int64 i = block * KMEANS_DRAW_BLOCK; i < end; i++)
+		{
+			double		after = left - nearest[i];
+
+			if (after < 0)
+			{
+				if (left > margin && after < -margin)
+					chosen = i;
+				break;
+			}
+			left = after;
+		}
+		break;
+	}
+	if (chosen < 0)
+	{
+		/* near a boundary (or past the end): point by point, as kmeans_plus_plus draws */
+		chosen = n - 1;
+		left = target;
+		for (int64 i = 0; i < n; i++)
+		{
+			if ((i & 0xFFFF) == 0)
+				CHECK_FOR_INTERRUPTS();
+			left -= nearest[i];
+			if (left < 0)
+			{
+				chosen = i;
+				break;
+			}
+		}
+		while (chosen > 0 && nearest[chosen] == 0)
+			chosen--;
+	}
+	return chosen;
+}
+
+static void
+kmeans_plus_plus_tree(KmeansTree *tree, const double *points, int64 n, int dims, int k, int trials,
+					  uint64 *rng, double *centroids, double *nearest, double *near)
+{
+	int64		first = (int64) (random_unit(rng) * n);
+	double		total;
+	int			lanes = kmeans_lanes(trials);
+	double	   *candidates = palloc(sizeof(double) * trials * dims);
+	double	   *ct = palloc(sizeof(double) * lanes * dims);
+	double	   *totals = palloc(sizeof(double) * lanes);
+	double	   *d = palloc(sizeof(double) * lanes);
+	double	   *blocks = palloc(sizeof(double) * (n / KMEANS_DRAW_BLOCK + 1));
+	double		margin;
+
+	memcpy(centroids, points + first * dims, dims * sizeof(double));
+	for (int64 i = 0; i < n; i++)
+	{
+		if ((i & 0x3FF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		near[i] = squared_distance(tree->points + i * dims, centroids, dims);
+		nearest[tree->index[i]] = near[i];
+	}
+	kmeans_tree_farthest(tree, 0, near);
+	total = kmeans_draw_blocks(nearest, n, blocks);
+	for (int c = 1; c < k; c++)
+	{
+		double		best_total = 0;
+		int			best = 0;
+		bool		exact = false;
+
+		CHECK_FOR_INTERRUPTS();
+		for (int trial = 0; trial < trials; trial++)
+		{
+			int64		chosen;
+
+			if (total > 0)
+				chosen = kmeans_tree_draw(nearest, n, blocks, total, random_unit(rng) * total);
+			else
+				/* every point sits on a centroid already: fewer distinct points than k */
+				chosen = (int64) (random_unit(rng) * n);
+			memcpy(candidates + trial * dims, points + chosen * dims, dims * sizeof(double));
+			totals[trial] = total - kmeans_tree_gain(tree, 0, candidates + trial * dims, near);
+		}
+		for (int trial = 0; trial < trials; trial++)
+			if (trial == 0 || totals[trial] < best_total)
+			{
+				best_total = totals[trial];
+				best = trial;
+			}
+		/* totals within rounding of the best's, of another point: measure them in the points' order */
+		margin = 8.0 * (double) n * DBL_EPSILON * total;
+		for (int trial = 0; trial < trials; trial++)
+			if (trial != best && totals[trial] - best_total <= margin &&
+				memcmp(candidates + trial * dims, candidates + best * dims, sizeof(double) * dims) != 0)
+				exact = true;
+		if (exact)
+		{
+			kmeans_transpose(candidates, trials, dims, ct);
+			for (int trial = 0; trial < trials; trial++)
+				totals[trial] = 0;
+			for (int64 i = 0; i < n; i++)
+			{
+				double		v = nearest[i];
+
+				if ((i & 0x3FF) == 0)
+					CHECK_FOR_INTERRUPTS();
+				distances_to_all(points + i * dims, ct, lanes, dims, d);
+				for (int trial = 0; trial < trials; trial++)
+					totals[trial] += d[trial] < v ? d[trial] : v;
+			}
+			for (int trial = 0; trial < trials; trial++)
+				if (trial == 0 || totals[trial] < best_total)
+				{
+					best_total = totals[trial];
+					best = trial;
+				}
+		}
+		memcpy(centroids + c * dims, candidates + best * dims, dims * sizeof(double));
+		kmeans_tree_take(tree, 0, centroids + c * dims, near, nearest);
+		total = kmeans_draw_blocks(nearest, n, blocks);
+	}
+	pfree(candidates);
+	pfree(ct);
+	pfree(totals);
+	pfree(d);
+	pfree(blocks);
+}
+
+/*
+ * Lloyd's iterations down the tree, from the given centroids: each assigns every point as a
+ * plain iteration would (kmeans_tree_filter) and moves the centroids to the means, computed from
+ * the nodes' sums, until no point changes cluster or the iteration limit. Leaves the clusters
+ * in assignment and returns KMEANS_TREE_DONE; or, when a cluster empties, refills it as the
+ * iterations over the points do (kmeans_refill, every assignment -1) and returns
+ * KMEANS_TREE_REFILLED for them to continue; or, at a near tie, puts the given centroids back
+ * and returns KMEANS_TREE_LEFT (for them to start over). sums, sizes and old: scratch space for
+ * k x dims, k and k x dims numbers.
+ */
+typedef enum
+{
+	KMEANS_TREE_DONE,
+	KMEANS_TREE_REFILLED,
+	KMEANS_TREE_LEFT
+} KmeansTreeOutcome;
+
+static KmeansTreeOutcome
+kmeans_lloyd_tree(KmeansTree *tree, const double *points, int64 n, int dims, int k,
+				  double *centroids, int *assignment, double *distance, double *sums,
+				  int64 *sizes, double *old, int *iteration, bool *converged)
+{
+	int		   *all = palloc(sizeof(int) * k);
+	double	   *seeds = palloc(sizeof(double) * k * dims);
+	bool		first = true;
+
+	memcpy(seeds, centroids, sizeof(double) * k * dims);
+	for (int c = 0; c < k; c++)
+		all[c] = c;
+	/* no node carries the previous iteration's number: the first iteration knows nothing */
+	tree->iteration++;
+	for (; *iteration < KMEANS_MAX_ITERATIONS; (*iteration)++)
+	{
+		int64		changed = 0;
+		bool		emptied = false;
+
+		CHECK_FOR_INTERRUPTS();
+		tree->iteration++;
+		memset(sums, 0, sizeof(double) * k * dims);
+		memset(sizes, 0, sizeof(int64) * k);
+		if (!kmeans_tree_filter(tree, 0, all, k, -1, 0, centroids, sums, sizes, &changed))
+		{
+			elog(DEBUG2, "crm.kmeans: a near tie at iteration %d: Lloyd's iterations over the points instead", *iteration);
+			memcpy(centroids, seeds, sizeof(double) * k * dims);
+			*iteration = 0;
+			pfree(all);
+			pfree(seeds);
+			return KMEANS_TREE_LEFT;
+		}
+		if (first)
+			changed = Max(changed, 1);
+		first = false;
+		if (changed == 0)
+		{
+			*converged = true;
+			break;
+		}
+		memcpy(old, centroids, sizeof(double) * k * dims);
+		for (int c = 0; c < k; c++)
+			if (sizes[c] == 0)
+				emptied = true;
+		if (emptied)
+		{
+			/* as the iterations over the points do it: exact means, then the refill */
+			kmeans_tree_assignment(tree, 0, assignment);
+			kmeans_means(points, n, dims, k, assignment, centroids, sums, sizes);
+			kmeans_refill(points, n, dims, k, assignment, old, centroids, sizes, distance);
+			for (int64 i = 0; i < n; i++)
+				assignment[i] = -1;
+			(*iteration)++;
+			pfree(all);
+			pfree(seeds);
+			return KMEANS_TREE_REFILLED;
+		}
+		for (int c = 0; c < k; c++)
+			for (int j = 0; j < dims; j++)
+				centroids[c * dims + j] = sums[c * dims + j] / sizes[c];
+	}
+	kmeans_tree_assignment(tree, 0, assignment);
+	pfree(all);
+	pfree(seeds);
+	return KMEANS_TREE_DONE;
+}
+
+/*
  * Lloyd's iterations from the given centroids until no point changes cluster (or the iteration
  * limit), with Hamerly's bounds (Hamerly 2010): per point an upper bound on the distance to its
  * centroid and a lower bound on the distance to any other, both moved by how far the centroids
@@ -927,12 +1801,13 @@ kmeans_refill(const double *points, int64 n, int dims, int k, const int *assignm
  * centroid (DBL_MAX for k = 1); upper is scratch space for n numbers. refining: the centroids
  * are the means of the clusters in assignment already (after Hartigan's refinement), which are
  * almost surely Lloyd's fixed point too; only the exact pass runs, and plain iterations if it
- * moves a point.
+ * moves a point. tree (low dimensions, else NULL): the iterations run down the k-d tree instead
+ * (kmeans_lloyd_tree: the same assignments, so the same iterations), then the same exact pass.
  */
 static double
 kmeans_lloyd(const double *points, int64 n, int dims, int k, double *centroids,
 			 int *assignment, double *distance, double *upper, double *lower, bool refining,
-			 bool *converged, int *iterations)
+			 bool *converged, int *iterations, KmeansTree *tree)
 {
 	double	   *sums = palloc(sizeof(double) * k * dims);
 	int64	   *sizes = palloc(sizeof(int64) * k);
@@ -958,12 +1833,19 @@ kmeans_lloyd(const double *points, int64 n, int dims, int k, double *centroids,
 	bool		sums_valid = false;
 	double		inertia = 0;
 	int			iteration;
+	bool		tree_done = false;
 
 	*converged = refining;
+	iteration = 0;
 	if (!refining)
 		for (int64 i = 0; i < n; i++)
 			assignment[i] = -1;
-	for (iteration = 0; iteration < KMEANS_MAX_ITERATIONS && !refining; iteration++)
+	/* in low dimensions down the tree; on the points after a cluster emptied */
+	if (tree != NULL && !refining &&
+		kmeans_lloyd_tree(tree, points, n, dims, k, centroids, assignment, distance, sums, sizes,
+						  old, &iteration, converged) == KMEANS_TREE_DONE)
+		tree_done = true;
+	for (; iteration < KMEANS_MAX_ITERATIONS && !refining && !tree_done; iteration++)
 	{
 		int64		changed = 0;
 
@@ -1345,7 +2227,9 @@ kmeans_fit(KmeansState *state, double **mean_out, double **scale_out)
 	double		best_inertia = DBL_MAX;
 	uint64		rng;
 	instr_time	t0,
-				t1;
+				t1,
+				t2;
+	KmeansTree *tree = NULL;
 
 	INSTR_TIME_SET_CURRENT(t0);
 	if (k > n)
@@ -1425,8 +2309,11 @@ kmeans_fit(KmeansState *state, double **mean_out, double **scale_out)
 	starts = kmeans_starts(n, k);
 	trials = 2 + (int) log((double) k);
 	INSTR_TIME_SET_CURRENT(t1);
-	elog(DEBUG1, "crm.kmeans: %lld points, %d dimensions, k = %d, %d starts; sort and checks %.1f ms",
-		 (long long) n, dims, k, starts, kmeans_ms(t0, t1));
+	if (dims <= KMEANS_TREE_DIMS && n >= KMEANS_TREE_MIN_POINTS && k <= KMEANS_TREE_MAX_K)
+		tree = kmeans_tree_build(points, n, dims, k);
+	INSTR_TIME_SET_CURRENT(t2);
+	elog(DEBUG1, "crm.kmeans: %lld points, %d dimensions, k = %d, %d starts; sort and checks %.1f ms; tree %.1f ms",
+		 (long long) n, dims, k, starts, kmeans_ms(t0, t1), kmeans_ms(t1, t2));
 	for (int start = 0; start < starts; start++)
 	{
 		bool		converged;
@@ -1441,16 +2328,19 @@ kmeans_fit(KmeansState *state, double **mean_out, double **scale_out)
 
 		CHECK_FOR_INTERRUPTS();
 		INSTR_TIME_SET_CURRENT(s0);
-		kmeans_plus_plus(points, n, dims, k, trials, &rng, centroids, distance, upper, lower, assignment);
+		if (tree != NULL)
+			kmeans_plus_plus_tree(tree, points, n, dims, k, trials, &rng, centroids, distance, upper);
+		else
+			kmeans_plus_plus(points, n, dims, k, trials, &rng, centroids, distance, upper, lower, assignment);
 		INSTR_TIME_SET_CURRENT(s1);
-		inertia = kmeans_lloyd(points, n, dims, k, centroids, assignment, distance, upper, lower, false, &converged, &iterations);
+		inertia = kmeans_lloyd(points, n, dims, k, centroids, assignment, distance, upper, lower, false, &converged, &iterations, tree);
 		INSTR_TIME_SET_CURRENT(s2);
 		if (!converged)
 			elog(DEBUG1, "crm.kmeans: start %d stopped after %d iterations without converging",
 				 start + 1, KMEANS_MAX_ITERATIONS);
 		else if ((moves = kmeans_hartigan(points, n, dims, k, centroids, assignment, lower, upper, distance)) > 0)
 			/* from the refined means, until the nearest centroids are the clusters again */
-			inertia = kmeans_lloyd(points, n, dims, k, centroids, assignment, distance, upper, lower, true, &converged, &refine_iterations);
+			inertia = kmeans_lloyd(points, n, dims, k, centroids, assignment, distance, upper, lower, true, &converged, &refine_iterations, NULL);
 		INSTR_TIME_SET_CURRENT(s3);
 		elog(DEBUG1, "crm.kmeans: start %d: seeding %.1f ms, Lloyd %d iterations %.1f ms, Hartigan %lld moves and %d exact passes %.1f ms, inertia %.17g",
 			 start + 1, kmeans_ms(s0, s1), iterations, kmeans_ms(s1, s2), (long long) moves, refine_iterations + 1, kmeans_ms(s2, s3), inertia);
@@ -1461,6 +2351,8 @@ kmeans_fit(KmeansState *state, double **mean_out, double **scale_out)
 		}
 	}
 	qsort_arg(best, k, sizeof(double) * dims, compare_rows, &dims);
+	if (tree != NULL)
+		kmeans_tree_free(tree);
 	if (points != state->points)
 		pfree(points);
 	pfree(centroids);
