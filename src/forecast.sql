@@ -164,33 +164,20 @@ COMMENT ON VIEW @extschema@.forecast_deals IS
 
 -- Per owner, period and currency: the amount in each category and the weighted open pipeline.
 CREATE VIEW @extschema@.forecast_by_owner WITH (security_invoker = true) AS
--- The deals are counted and summed per owner, currency, stage and close month first (one
--- close date and one date_trunc per deal), and the months summed into quarters, the categories
--- and probabilities applied to those sums: the same figures as per deal (numeric sums and
--- products are exact), with the per-deal work done once instead of once per period kind.
-WITH months AS (
-    SELECT o.owner_id, o.currency, o.stage_id,
-           date_trunc('month', coalesce(o.closed_at::date, o.expected_close)::timestamp)::date AS month,
-           count(*) AS deals, sum(o.amount) AS amount
-    FROM @extschema@.opportunities o
-    WHERE o.owner_id IS NOT NULL AND isfinite(coalesce(o.closed_at::date, o.expected_close))  -- NULL: left out
-    GROUP BY o.owner_id, o.currency, o.stage_id, 4
-)
-SELECT m.owner_id, k.period_kind,
-       CASE k.period_kind WHEN 'month' THEN m.month ELSE date_trunc('quarter', m.month::timestamp)::date END AS period_start,
-       m.currency,
-       sum(m.deals)::bigint AS deals,
-       coalesce(sum(m.amount) FILTER (WHERE s.forecast_category = 'closed'), 0) AS closed,
-       coalesce(sum(m.amount) FILTER (WHERE s.forecast_category = 'commit'), 0) AS commit,
-       coalesce(sum(m.amount) FILTER (WHERE s.forecast_category = 'best_case'), 0) AS best_case,
-       coalesce(sum(m.amount) FILTER (WHERE s.forecast_category = 'pipeline'), 0) AS pipeline,
+SELECT d.owner_id, k.period_kind, date_trunc(k.period_kind, d.close_date::timestamp)::date AS period_start,
+       d.currency,
+       count(*) AS deals,
+       coalesce(sum(d.amount) FILTER (WHERE d.forecast_category = 'closed'), 0) AS closed,
+       coalesce(sum(d.amount) FILTER (WHERE d.forecast_category = 'commit'), 0) AS commit,
+       coalesce(sum(d.amount) FILTER (WHERE d.forecast_category = 'best_case'), 0) AS best_case,
+       coalesce(sum(d.amount) FILTER (WHERE d.forecast_category = 'pipeline'), 0) AS pipeline,
        -- the open categories: the rows here are neither omitted nor (by the stages' CHECK) any other
-       coalesce(sum(m.amount * (s.probability / 100)) FILTER (WHERE s.forecast_category <> 'closed'), 0) AS weighted_pipeline
-FROM months m
-JOIN @extschema@.pipeline_stages s ON s.stage_id = m.stage_id
+       coalesce(sum(d.amount * d.probability) FILTER (WHERE d.forecast_category <> 'closed'), 0) AS weighted_pipeline
+FROM @extschema@.forecast_deals d
 CROSS JOIN (VALUES ('month'::text), ('quarter')) k (period_kind)
-WHERE s.forecast_category <> 'omitted'
-GROUP BY m.owner_id, k.period_kind, 3, m.currency;
+WHERE d.owner_id IS NOT NULL AND isfinite(d.close_date)  -- NULL for a NULL close date: left out
+  AND d.forecast_category <> 'omitted'
+GROUP BY d.owner_id, k.period_kind, 3, d.currency;
 COMMENT ON VIEW @extschema@.forecast_by_owner IS
     'Per deal owner, period (month and quarter) and currency: the amounts of the owner''s own deals in each forecast category (omitted deals, unowned deals and deals without a close date left out) and the weighted open pipeline, sum of amount * stage probability over pipeline, best case and commit.';
 
