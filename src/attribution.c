@@ -912,7 +912,6 @@ touch_keep(FunctionCallInfo fcinfo, int sign)
 	const char *name;
 	int32		length,
 				milestones;
-	TouchEntry *kept;
 
 	if (!touch_from_args(fcinfo, &at, &name, &length, &milestones))
 	{
@@ -924,6 +923,8 @@ touch_keep(FunctionCallInfo fcinfo, int sign)
 		path = touch_path_new(TOUCH_ENTRY_BYTES(Max(length, 16)));
 	else
 	{
+		const TouchEntry *kept;
+
 		if (path->count != 1)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -959,11 +960,8 @@ crm_last_touch_add(PG_FUNCTION_ARGS)
 static Datum
 touch_keep_combine(FunctionCallInfo fcinfo, int sign)
 {
-	const TouchPath *left;
 	const TouchPath *right;
-	TouchEntry **a;
 	TouchEntry **b;
-	const TouchEntry *x;
 	const TouchEntry *y;
 	const TouchEntry *best;
 	TouchPath  *result;
@@ -986,11 +984,13 @@ touch_keep_combine(FunctionCallInfo fcinfo, int sign)
 	best = y;
 	if (!PG_ARGISNULL(0))
 	{
-		left = touch_path_arg(fcinfo, 0);
+		const TouchPath *left = touch_path_arg(fcinfo, 0);
+
 		if (left->count > 0)
 		{
-			a = touch_path_sorted(left);
-			x = sign < 0 ? a[0] : a[left->count - 1];
+			TouchEntry **a = touch_path_sorted(left);
+			const TouchEntry *x = sign < 0 ? a[0] : a[left->count - 1];
+
 			if (touch_entry_cmp(x->at, TOUCH_NAME(x), x->length, x->milestones,
 								y->at, TOUCH_NAME(y), y->length, y->milestones) * sign >= 0)
 				best = x;
@@ -1631,9 +1631,9 @@ crm_channel_credits_combine(PG_FUNCTION_ARGS)
 	if (left == NULL)
 		PG_RETURN_POINTER(credit_totals_regrow(right, Max(right->channels, 1), Max(right->names_used, 1)));
 	credit_totals_same_model(left, right->model, right->half_life);
-	scale = Max(left->scale, right->scale);
-	if (scale > left->scale)
-		credit_totals_rescale(left, scale);
+	if (right->scale > left->scale)
+		credit_totals_rescale(left, right->scale);
+	scale = left->scale;
 	for (int c = 0; c < right->channels; c++)
 	{
 		const CreditSlot *from = &right->slots[c];
@@ -2429,7 +2429,10 @@ crm_markov_model_in(PG_FUNCTION_ARGS)
 	expect_char(&p, ';', input);
 	semicolon = strchr(p, ';');
 	if (semicolon == NULL || semicolon == p)
-		expect_char(&p, '\x01', input); /* reports the syntax error */
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid input syntax for type markov_model: \"%s\"", input),
+				 errdetail("Expected the total value at \"%.20s\".", p)));
 	value_text = pnstrdup(p, semicolon - p);
 	for (const char *q = value_text; *q; q++)
 		if (!(isdigit((unsigned char) *q) || *q == '.'))
