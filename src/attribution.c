@@ -822,13 +822,35 @@ touch_entry_cmp(int64 at_a, const char *name_a, int32 length_a, int32 milestones
 }
 
 static int
-touch_entry_ptr_cmp(const void *a, const void *b)
+touch_entries_cmp(const TouchEntry *x, const TouchEntry *y)
 {
-	const TouchEntry *x = *(TouchEntry *const *) a;
-	const TouchEntry *y = *(TouchEntry *const *) b;
-
 	return touch_entry_cmp(x->at, TOUCH_NAME(x), x->length, x->milestones,
 						   y->at, TOUCH_NAME(y), y->length, y->milestones);
+}
+
+static int
+touch_entry_ptr_cmp(const void *a, const void *b)
+{
+	return touch_entries_cmp(*(TouchEntry *const *) a, *(TouchEntry *const *) b);
+}
+
+/* The path's first (sign -1) or last (+1) touch in path order, in one pass; NULL without touches. */
+static const TouchEntry *
+touch_path_end(const TouchPath *path, int sign)
+{
+	const TouchEntry *end = NULL;
+	Size		offset = 0;
+
+	for (int i = 0; i < path->count; i++)
+	{
+		const TouchEntry *entry = (const TouchEntry *) (path->data + offset);
+
+		CHECK_FOR_INTERRUPTS();
+		if (end == NULL || touch_entries_cmp(entry, end) * sign > 0)
+			end = entry;
+		offset += TOUCH_ENTRY_BYTES(entry->length);
+	}
+	return end;
 }
 
 /* The path's touches in the order above. */
@@ -956,13 +978,10 @@ crm_last_touch_add(PG_FUNCTION_ARGS)
 	return touch_keep(fcinfo, 1);
 }
 
-/* The combine of first_touch and last_touch: the path's first (sign -1) or last (+1) touch of both. */
+/* The combine of first_touch and last_touch: the first (sign -1) or last (+1) touch of both. */
 static Datum
 touch_keep_combine(FunctionCallInfo fcinfo, int sign)
 {
-	const TouchPath *right;
-	TouchEntry **b;
-	const TouchEntry *y;
 	const TouchEntry *best;
 	TouchPath  *result;
 
@@ -972,29 +991,19 @@ touch_keep_combine(FunctionCallInfo fcinfo, int sign)
 			PG_RETURN_NULL();
 		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 	}
-	right = touch_path_arg(fcinfo, 1);
-	if (right->count == 0)
+	best = touch_path_end(touch_path_arg(fcinfo, 1), sign);
+	if (best == NULL)
 	{
 		if (PG_ARGISNULL(0))
 			PG_RETURN_NULL();
 		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 	}
-	b = touch_path_sorted(right);
-	y = sign < 0 ? b[0] : b[right->count - 1];
-	best = y;
 	if (!PG_ARGISNULL(0))
 	{
-		const TouchPath *left = touch_path_arg(fcinfo, 0);
+		const TouchEntry *left = touch_path_end(touch_path_arg(fcinfo, 0), sign);
 
-		if (left->count > 0)
-		{
-			TouchEntry **a = touch_path_sorted(left);
-			const TouchEntry *x = sign < 0 ? a[0] : a[left->count - 1];
-
-			if (touch_entry_cmp(x->at, TOUCH_NAME(x), x->length, x->milestones,
-								y->at, TOUCH_NAME(y), y->length, y->milestones) * sign >= 0)
-				best = x;
-		}
+		if (left != NULL && touch_entries_cmp(left, best) * sign >= 0)
+			best = left;
 	}
 	result = touch_path_new(TOUCH_ENTRY_BYTES(best->length));
 	touch_path_append(result, best->at, TOUCH_NAME(best), best->length, best->milestones);
@@ -1019,15 +1028,9 @@ crm_last_touch_combine(PG_FUNCTION_ARGS)
 static Datum
 touch_path_end_channel(FunctionCallInfo fcinfo, int sign)
 {
-	const TouchPath *path = touch_path_arg(fcinfo, 0);
-	TouchEntry **entries;
-	const TouchEntry *end;
+	const TouchEntry *end = touch_path_end(touch_path_arg(fcinfo, 0), sign);
 
-	if (path->count == 0)
-		PG_RETURN_NULL();
-	entries = touch_path_sorted(path);
-	end = sign < 0 ? entries[0] : entries[path->count - 1];
-	if (end->length < 0)
+	if (end == NULL || end->length < 0)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(TOUCH_NAME(end), end->length));
 }

@@ -194,30 +194,27 @@ models=(first_touch last_touch linear time_decay position_based w_shaped)
 
 echo "== check: crm and the hand-written SQL give the same credits"
 printf '  %-16s %-26s %-34s %s\n' model 'per-channel totals equal' 'crm (per channel) = SQL per channel' 'conversions whose credits differ'
-for model in "${models[@]}"; do
-	psql_bench -At -F ' ' <<-SQL | { read -r equal per_channel differ; printf '  %-16s %-26s %-34s %s\n' "$model" "$equal" "$per_channel" "$differ"; }
+# check LABEL MODEL HAND: crm's credits of MODEL against the hand-written query HAND (sql_sql or
+# lateral_sql) per (conversion, channel), and crm's credit per channel against HAND's totals
+check() {
+	psql_bench -At -F ' ' <<-SQL | { read -r equal per_channel differ; printf '  %-16s %-26s %-34s %s\n' "$1" "$equal" "$per_channel" "$differ"; }
 		SET max_parallel_workers_per_gather = 0;
-		WITH a AS MATERIALIZED ($(crm_sql "$model" 'contact_id, channel')),
-		     b AS MATERIALIZED ($(sql_sql "$model" 'contact_id, channel')),
+		WITH a AS MATERIALIZED ($(crm_sql "$2" 'contact_id, channel')),
+		     b AS MATERIALIZED ($("$3" "$2" 'contact_id, channel')),
 		     ab AS MATERIALIZED (SELECT contact_id, channel, coalesce(a.total, 0) AS x, coalesce(b.total, 0) AS y
 		                         FROM a FULL JOIN b USING (contact_id, channel)),
-		     c AS MATERIALIZED ($(crm_sql "$model" channel))
+		     c AS MATERIALIZED ($(crm_sql "$2" channel))
 		SELECT (SELECT bool_and(x = y) FROM (SELECT channel, sum(x) AS x, sum(y) AS y FROM ab GROUP BY channel) t),
 		       (SELECT count(*) = (SELECT count(DISTINCT channel) FROM ab) AND bool_and(c.total = t.y)
 		        FROM c JOIN (SELECT channel, sum(y) AS y FROM ab GROUP BY channel) t USING (channel)),
 		       (SELECT count(DISTINCT contact_id) FROM ab WHERE x <> y);
 	SQL
+}
+for model in "${models[@]}"; do
+	check "$model" "$model" sql_sql
 done
 for model in first_touch last_touch; do
-	psql_bench -At -F ' ' <<-SQL | { read -r equal differ; printf '  %-16s %-26s %s\n' "${model/_touch/} LATERAL" "$equal" "$differ"; }
-		SET max_parallel_workers_per_gather = 0;
-		WITH a AS MATERIALIZED ($(crm_sql "$model" 'contact_id, channel')),
-		     b AS MATERIALIZED ($(lateral_sql "$model" 'contact_id, channel')),
-		     ab AS MATERIALIZED (SELECT contact_id, channel, coalesce(a.total, 0) AS x, coalesce(b.total, 0) AS y
-		                         FROM a FULL JOIN b USING (contact_id, channel))
-		SELECT (SELECT bool_and(x = y) FROM (SELECT channel, sum(x) AS x, sum(y) AS y FROM ab GROUP BY channel) t),
-		       (SELECT count(DISTINCT contact_id) FROM ab WHERE x <> y);
-	SQL
+	check "${model/_touch/} LATERAL" "$model" lateral_sql
 done
 
 queries=()

@@ -91,7 +91,10 @@ SQL
 quarter="DATE '2025-04-01'" quarter_end="DATE '2025-07-01'"
 view_quarter="SELECT * FROM crm.forecast_rollup WHERE period_kind = 'quarter' AND period_start = $quarter"
 func_quarter="SELECT * FROM crm.forecast_rollup('quarter', $quarter)"
-hand_quarter="WITH RECURSIVE chain (manager_id, user_id, path) AS (
+# quarter_sql DEALS: one quarter by hand, DEALS the FROM and WHERE that pick the quarter's deals
+# (o, joined to their stages s)
+quarter_sql() {
+	echo "WITH RECURSIVE chain (manager_id, user_id, path) AS (
     SELECT u.user_id, u.user_id, ARRAY[u.user_id] FROM crm.users u
     UNION ALL SELECT c.manager_id, u.user_id, c.path || u.user_id FROM chain c JOIN crm.users u ON u.manager_id = c.user_id
     WHERE NOT u.user_id = ANY (c.path)
@@ -102,11 +105,7 @@ hand_quarter="WITH RECURSIVE chain (manager_id, user_id, path) AS (
            coalesce(sum(o.amount) FILTER (WHERE s.forecast_category = 'best_case'), 0) AS best_case,
            coalesce(sum(o.amount) FILTER (WHERE s.forecast_category = 'pipeline'), 0) AS pipeline,
            coalesce(sum(o.amount * (s.probability / 100)) FILTER (WHERE s.forecast_category <> 'closed'), 0) AS weighted
-    FROM crm.opportunities o JOIN crm.pipeline_stages s USING (stage_id)
-    WHERE o.owner_id IS NOT NULL AND s.forecast_category <> 'omitted'
-      AND coalesce(o.closed_at::date, o.expected_close) >= $quarter
-      AND coalesce(o.closed_at::date, o.expected_close) < $quarter_end
-    GROUP BY o.owner_id, o.currency
+$1    GROUP BY o.owner_id, o.currency
 ), d AS (
     SELECT c.manager_id AS user_id, w.currency, sum(w.deals) AS deals, sum(w.closed) AS closed, sum(w.commit) AS commit,
            sum(w.best_case) AS best_case, sum(w.pipeline) AS pipeline, sum(w.weighted) AS weighted
@@ -123,46 +122,25 @@ SELECT user_id, 'quarter'::text AS period_kind, $quarter AS period_start, curren
        closed / nullif(quota, 0), quota - closed, CASE WHEN quota IS NOT NULL THEN greatest(quota - closed, 0) END,
        (pipeline + best_case + commit) / nullif(greatest(quota - closed, 0), 0)
 FROM f"
+}
+hand_quarter=$(quarter_sql "    FROM crm.opportunities o JOIN crm.pipeline_stages s USING (stage_id)
+    WHERE o.owner_id IS NOT NULL AND s.forecast_category <> 'omitted'
+      AND coalesce(o.closed_at::date, o.expected_close) >= $quarter
+      AND coalesce(o.closed_at::date, o.expected_close) < $quarter_end
+")
 # The same with the access path the function takes (the indexes src/forecast.sql makes): closed
 # deals by a range of closed_at (the session's local midnights: closed_at::date >= D exactly when
 # closed_at >= D::timestamptz), open ones by expected_close. The best hand-written form of one
 # period; the ratio is judged against the faster of it and the plain form (either can be the
 # faster: at 1M deals the plain one was, in a run where the function took a third of its time).
-hand_quarter_indexed="WITH RECURSIVE chain (manager_id, user_id, path) AS (
-    SELECT u.user_id, u.user_id, ARRAY[u.user_id] FROM crm.users u
-    UNION ALL SELECT c.manager_id, u.user_id, c.path || u.user_id FROM chain c JOIN crm.users u ON u.manager_id = c.user_id
-    WHERE NOT u.user_id = ANY (c.path)
-), owner AS (
-    SELECT o.owner_id, o.currency, count(*) AS deals,
-           coalesce(sum(o.amount) FILTER (WHERE s.forecast_category = 'closed'), 0) AS closed,
-           coalesce(sum(o.amount) FILTER (WHERE s.forecast_category = 'commit'), 0) AS commit,
-           coalesce(sum(o.amount) FILTER (WHERE s.forecast_category = 'best_case'), 0) AS best_case,
-           coalesce(sum(o.amount) FILTER (WHERE s.forecast_category = 'pipeline'), 0) AS pipeline,
-           coalesce(sum(o.amount * (s.probability / 100)) FILTER (WHERE s.forecast_category <> 'closed'), 0) AS weighted
-    FROM (SELECT owner_id, currency, stage_id, amount FROM crm.opportunities
+hand_quarter_indexed=$(quarter_sql "    FROM (SELECT owner_id, currency, stage_id, amount FROM crm.opportunities
           WHERE closed_at >= $quarter::timestamptz AND closed_at < $quarter_end::timestamptz
           UNION ALL
           SELECT owner_id, currency, stage_id, amount FROM crm.opportunities
           WHERE closed_at IS NULL AND expected_close >= $quarter AND expected_close < $quarter_end) o
     JOIN crm.pipeline_stages s USING (stage_id)
     WHERE o.owner_id IS NOT NULL AND s.forecast_category <> 'omitted'
-    GROUP BY o.owner_id, o.currency
-), d AS (
-    SELECT c.manager_id AS user_id, w.currency, sum(w.deals) AS deals, sum(w.closed) AS closed, sum(w.commit) AS commit,
-           sum(w.best_case) AS best_case, sum(w.pipeline) AS pipeline, sum(w.weighted) AS weighted
-    FROM chain c JOIN owner w ON w.owner_id = c.user_id GROUP BY c.manager_id, w.currency
-), f AS (
-    SELECT user_id, currency, coalesce(d.deals, 0) AS deals, coalesce(d.closed, 0) AS closed, coalesce(d.commit, 0) AS commit,
-           coalesce(d.best_case, 0) AS best_case, coalesce(d.pipeline, 0) AS pipeline, coalesce(d.weighted, 0) AS weighted,
-           q.amount AS quota
-    FROM d FULL JOIN (SELECT user_id, currency, amount FROM crm.sales_quotas
-                      WHERE period_kind = 'quarter' AND period_start = $quarter) q USING (user_id, currency)
-)
-SELECT user_id, 'quarter'::text AS period_kind, $quarter AS period_start, currency, deals, closed, commit, best_case, pipeline,
-       commit + closed, best_case + commit + closed, pipeline + best_case + commit, weighted, quota,
-       closed / nullif(quota, 0), quota - closed, CASE WHEN quota IS NOT NULL THEN greatest(quota - closed, 0) END,
-       (pipeline + best_case + commit) / nullif(greatest(quota - closed, 0), 0)
-FROM f"
+")
 view_all="SELECT period_kind, count(*), sum(deals), sum(closed), sum(commit_forecast), sum(best_case_forecast), sum(open_pipeline), sum(weighted_pipeline), sum(quota) FROM crm.forecast_rollup GROUP BY period_kind"
 hand_all="WITH RECURSIVE chain (manager_id, user_id, path) AS (
     SELECT u.user_id, u.user_id, ARRAY[u.user_id] FROM crm.users u
@@ -198,12 +176,21 @@ SELECT kind, count(*), sum(deals), sum(closed), sum(commit + closed), sum(best_c
 FROM f GROUP BY kind"
 window="TIMESTAMPTZ '2025-07-01 00:00+00', TIMESTAMPTZ '2026-07-01 00:00+00', TIMESTAMPTZ '2026-07-01 00:00+00'"
 view_conv="SELECT * FROM crm.stage_conversion($window)"
-hand_conv="WITH h AS (
+# The stage history's spells in the window (each row's next stage by lead()), and the grouping
+# sets over the spells' counts: what both hand-written forms of stage_conversion share
+conv_spells="WITH h AS (
     SELECT x.opportunity_id, x.to_stage_id, x.changed_at, lead(x.to_stage_id) OVER w AS next_stage_id
     FROM crm.opportunity_stage_history x
     WHERE x.changed_at >= TIMESTAMPTZ '2025-07-01 00:00+00' AND x.changed_at <= TIMESTAMPTZ '2026-07-01 00:00+00'
     WINDOW w AS (PARTITION BY x.opportunity_id ORDER BY x.changed_at, x.history_id)
-), spells AS (
+"
+conv_grouped="    FROM spells
+    GROUP BY GROUPING SETS ((stage_id, stage_name), (stage_id, stage_name, owner_id), (stage_id, stage_name, team))
+)
+SELECT breakdown, stage_id, stage_name, owner_id, team, entered, advanced, lost, moved_back, still_open,
+       advanced::double precision / nullif(advanced + lost + moved_back, 0)
+FROM counts"
+hand_conv="$conv_spells), spells AS (
     SELECT h.to_stage_id AS stage_id, s.name AS stage_name, s.position, o.owner_id, u.team,
            CASE WHEN h.next_stage_id IS NULL THEN 'open'
                 WHEN ns.is_lost THEN 'lost' WHEN ns.is_won OR ns.position > s.position THEN 'advanced' ELSE 'back' END AS outcome
@@ -218,21 +205,11 @@ hand_conv="WITH h AS (
            stage_id, stage_name, owner_id, team, count(*) AS entered,
            count(*) FILTER (WHERE outcome = 'advanced') AS advanced, count(*) FILTER (WHERE outcome = 'lost') AS lost,
            count(*) FILTER (WHERE outcome = 'back') AS moved_back, count(*) FILTER (WHERE outcome = 'open') AS still_open
-    FROM spells
-    GROUP BY GROUPING SETS ((stage_id, stage_name), (stage_id, stage_name, owner_id), (stage_id, stage_name, team))
-)
-SELECT breakdown, stage_id, stage_name, owner_id, team, entered, advanced, lost, moved_back, still_open,
-       advanced::double precision / nullif(advanced + lost + moved_back, 0)
-FROM counts"
+$conv_grouped"
 
 # The same counting the spells per stage, next stage and owner first, as the function does: the
 # best hand-written form; the ratio is judged against the faster of it and the plain form.
-hand_conv_counted="WITH h AS (
-    SELECT x.opportunity_id, x.to_stage_id, x.changed_at, lead(x.to_stage_id) OVER w AS next_stage_id
-    FROM crm.opportunity_stage_history x
-    WHERE x.changed_at >= TIMESTAMPTZ '2025-07-01 00:00+00' AND x.changed_at <= TIMESTAMPTZ '2026-07-01 00:00+00'
-    WINDOW w AS (PARTITION BY x.opportunity_id ORDER BY x.changed_at, x.history_id)
-), moves AS (
+hand_conv_counted="$conv_spells), moves AS (
     SELECT h.to_stage_id, h.next_stage_id, o.owner_id, count(*) AS spells
     FROM h JOIN crm.opportunities o ON o.opportunity_id = h.opportunity_id
     WHERE h.changed_at < TIMESTAMPTZ '2026-07-01 00:00+00'
@@ -252,12 +229,7 @@ hand_conv_counted="WITH h AS (
            coalesce(sum(spells) FILTER (WHERE outcome = 'lost'), 0)::bigint AS lost,
            coalesce(sum(spells) FILTER (WHERE outcome = 'back'), 0)::bigint AS moved_back,
            coalesce(sum(spells) FILTER (WHERE outcome = 'open'), 0)::bigint AS still_open
-    FROM spells
-    GROUP BY GROUPING SETS ((stage_id, stage_name), (stage_id, stage_name, owner_id), (stage_id, stage_name, team))
-)
-SELECT breakdown, stage_id, stage_name, owner_id, team, entered, advanced, lost, moved_back, still_open,
-       advanced::double precision / nullif(advanced + lost + moved_back, 0)
-FROM counts"
+$conv_grouped"
 
 echo "== check: each crm result equals the hand-written one (rows in one and not the other, both ways)"
 check() { # $1 name, $2 crm query, $3 hand-written query
