@@ -1256,6 +1256,55 @@ kmeans_tree_differs(const KmeansTree *tree, int node, int c, int iteration)
 }
 
 /*
+ * The candidates (ascending) that may be nearest a point of the node, into kept (ascending too);
+ * returns how many. The candidate nearest the box's centre is kept, and every other candidate
+ * it does not dominate over the box (kmeans_tree_dominates: by a margin, so no pruned candidate
+ * is a near tie of any point of the box).
+ */
+static int
+kmeans_tree_prune(const KmeansTree *tree, int node, const int *candidates, int count,
+				  const double *centroids, int *kept)
+{
+	int			dims = tree->dims;
+	const double *lo = tree->lo + (int64) node * dims;
+	const double *hi = tree->hi + (int64) node * dims;
+	int			z = candidates[0];
+	double		z_distance = DBL_MAX;
+	const double *zc;
+	int			nkept = 0;
+
+	if (count == 1)
+	{
+		kept[0] = candidates[0];
+		return 1;
+	}
+	/* the candidate nearest the box's centre dominates the most */
+	for (int t = 0; t < count; t++)
+	{
+		const double *c = centroids + (int64) candidates[t] * dims;
+		double		e = 0;
+
+		for (int j = 0; j < dims; j++)
+		{
+			double		diff = 0.5 * (lo[j] + hi[j]) - c[j];
+
+			e += diff * diff;
+		}
+		if (e < z_distance)
+		{
+			z_distance = e;
+			z = candidates[t];
+		}
+	}
+	zc = centroids + (int64) z * dims;
+	for (int t = 0; t < count; t++)
+		if (candidates[t] == z ||
+			!kmeans_tree_dominates(zc, centroids + (int64) candidates[t] * dims, lo, hi, dims))
+			kept[nkept++] = candidates[t];
+	return nkept;
+}
+
+/*
  * One Lloyd assignment down the tree (the filtering algorithm): each node keeps the candidate
  * centroids that may be nearest one of its points; a node left with one is assigned whole, its
  * precomputed sum and count added to that centroid's; a leaf left with several measures each of
@@ -1271,47 +1320,14 @@ kmeans_tree_filter(KmeansTree *tree, int node, const int *candidates, int count,
 				   int depth, const double *centroids, double *sums, int64 *sizes, int64 *changed)
 {
 	int			dims = tree->dims;
-	const double *lo = tree->lo + (int64) node * dims;
-	const double *hi = tree->hi + (int64) node * dims;
 	int			iteration = tree->iteration;
 	int			child = tree->left[node];
 	int		   *kept = tree->scratch + (int64) depth * tree->k;
-	int			nkept = 0;
+	int			nkept;
 
 	if (tree->stamp[node] == iteration - 1)
 		previous = tree->label[node];
-	if (count > 1)
-	{
-		int			z = candidates[0];
-		double		z_distance = DBL_MAX;
-		const double *zc;
-
-		/* the candidate nearest the box's centre dominates the most */
-		for (int t = 0; t < count; t++)
-		{
-			const double *c = centroids + (int64) candidates[t] * dims;
-			double		e = 0;
-
-			for (int j = 0; j < dims; j++)
-			{
-				double		diff = 0.5 * (lo[j] + hi[j]) - c[j];
-
-				e += diff * diff;
-			}
-			if (e < z_distance)
-			{
-				z_distance = e;
-				z = candidates[t];
-			}
-		}
-		zc = centroids + (int64) z * dims;
-		for (int t = 0; t < count; t++)
-			if (candidates[t] == z ||
-				!kmeans_tree_dominates(zc, centroids + (int64) candidates[t] * dims, lo, hi, dims))
-				kept[nkept++] = candidates[t];
-	}
-	else
-		kept[nkept++] = candidates[0];
+	nkept = kmeans_tree_prune(tree, node, candidates, count, centroids, kept);
 
 	if (nkept == 1)
 	{
@@ -1437,6 +1453,75 @@ kmeans_tree_box_distance(const KmeansTree *tree, int node, const double *x)
 		sum += out * out;
 	}
 	return sum;
+}
+
+/*
+ * The exact pass of kmeans_lloyd down the tree: every point's nearest centroid (the lowest on
+ * ties), its squared distance to it and a lower bound on its distance to every other, as that
+ * pass computes them point by point. A node left with one candidate c (kmeans_tree_prune: every
+ * other centroid farther from each of its points by a margin, so two_nearest would choose c) has
+ * each point's squared distance to c computed alone, by the same operations as
+ * distances_to_all, and as the lower bound the distance from the box to the nearest other
+ * centroid (computed no larger than any of its points' distances: every step of the computation
+ * is monotonic; Hartigan's refinement only skips points by it, so a lower bound changes no
+ * move); a leaf left with several has each point measured against every centroid as the pass
+ * over the points does. *changed counts the points whose centroid differs from assignment's.
+ */
+static void
+kmeans_tree_exact(const KmeansTree *tree, int node, const int *candidates, int count, int depth,
+				  const double *centroids, const double *ct, int k, double *buf,
+				  int *assignment, double *distance, double *lower, int64 *changed)
+{
+	int			dims = tree->dims;
+	int			child = tree->left[node];
+	int		   *kept = tree->scratch + (int64) depth * tree->k;
+	int			nkept = kmeans_tree_prune(tree, node, candidates, count, centroids, kept);
+
+	if (nkept == 1)
+	{
+		int			c = kept[0];
+		const double *cc = centroids + (int64) c * dims;
+		double		other = DBL_MAX;
+
+		for (int b = 0; b < k; b++)
+			if (b != c)
+				other = Min(other, kmeans_tree_box_distance(tree, node, centroids + (int64) b * dims));
+		other = other == DBL_MAX ? DBL_MAX : sqrt(other);
+		for (int64 t = tree->begin[node]; t < tree->end[node]; t++)
+		{
+			uint32		i = tree->index[t];
+
+			distance[i] = squared_distance(tree->points + t * dims, cc, dims);
+			if (assignment[i] != c)
+			{
+				assignment[i] = c;
+				(*changed)++;
+			}
+			lower[i] = other;
+		}
+		return;
+	}
+	if (child >= 0)
+	{
+		if ((node & 0xFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		kmeans_tree_exact(tree, child, kept, nkept, depth + 1, centroids, ct, k, buf, assignment, distance, lower, changed);
+		kmeans_tree_exact(tree, child + 1, kept, nkept, depth + 1, centroids, ct, k, buf, assignment, distance, lower, changed);
+		return;
+	}
+	for (int64 t = tree->begin[node]; t < tree->end[node]; t++)
+	{
+		uint32		i = tree->index[t];
+		double		second;
+		int			c = two_nearest(tree->points + t * dims, ct, k, kmeans_lanes(k), dims, buf, &distance[i], &second);
+
+		if (c != assignment[i])
+		{
+			assignment[i] = c;
+			(*changed)++;
+		}
+		lower[i] = second == DBL_MAX ? DBL_MAX : sqrt(second);
+	}
 }
 
 /*
@@ -1798,11 +1883,13 @@ kmeans_lloyd_tree(KmeansTree *tree, const double *points, int64 n, int dims, int
  * addition each) instead of a pass over all points per iteration; the exact pass starts from
  * means recomputed from scratch. Returns the inertia; assignment receives the clusters, distance
  * each point's squared distance to its centroid, lower the distance to its second-nearest
- * centroid (DBL_MAX for k = 1); upper is scratch space for n numbers. refining: the centroids
+ * centroid or a lower bound of it (DBL_MAX for k = 1); upper is scratch space for n numbers. refining: the centroids
  * are the means of the clusters in assignment already (after Hartigan's refinement), which are
  * almost surely Lloyd's fixed point too; only the exact pass runs, and plain iterations if it
  * moves a point. tree (low dimensions, else NULL): the iterations run down the k-d tree instead
- * (kmeans_lloyd_tree: the same assignments, so the same iterations), then the same exact pass.
+ * (kmeans_lloyd_tree: the same assignments, so the same iterations), and so does the exact pass
+ * (kmeans_tree_exact: the same assignments and distances; lower then holds a lower bound, which
+ * is all Hartigan's refinement reads it for).
  */
 static double
 kmeans_lloyd(const double *points, int64 n, int dims, int k, double *centroids,
@@ -2004,23 +2091,36 @@ kmeans_lloyd(const double *points, int64 n, int dims, int k, double *centroids,
 		CHECK_FOR_INTERRUPTS();
 		kmeans_transpose(centroids, k, dims, ct);
 		inertia = 0;
-		for (int64 i = 0; i < n; i++)
+		if (tree != NULL)
 		{
-			double		second;
-			int			c;
+			/* the same assignments and distances, down the tree; summed in the points' order */
+			int		   *all = palloc(sizeof(int) * k);
 
-			if ((i & 0xFF) == 0)
-				CHECK_FOR_INTERRUPTS();
-			/* the same comparisons as nearest_centroid: the same cluster on ties */
-			c = two_nearest(points + i * dims, ct, k, lanes, dims, buf, &distance[i], &second);
-			if (c != assignment[i])
-			{
-				assignment[i] = c;
-				changed++;
-			}
-			lower[i] = second == DBL_MAX ? DBL_MAX : sqrt(second);
-			inertia += distance[i];
+			for (int c = 0; c < k; c++)
+				all[c] = c;
+			kmeans_tree_exact(tree, 0, all, k, 0, centroids, ct, k, buf, assignment, distance, lower, &changed);
+			pfree(all);
+			for (int64 i = 0; i < n; i++)
+				inertia += distance[i];
 		}
+		else
+			for (int64 i = 0; i < n; i++)
+			{
+				double		second;
+				int			c;
+
+				if ((i & 0xFF) == 0)
+					CHECK_FOR_INTERRUPTS();
+				/* the same comparisons as nearest_centroid: the same cluster on ties */
+				c = two_nearest(points + i * dims, ct, k, lanes, dims, buf, &distance[i], &second);
+				if (c != assignment[i])
+				{
+					assignment[i] = c;
+					changed++;
+				}
+				lower[i] = second == DBL_MAX ? DBL_MAX : sqrt(second);
+				inertia += distance[i];
+			}
 		if (changed == 0 || iteration == KMEANS_MAX_ITERATIONS)
 		{
 			if (changed != 0)
@@ -2340,7 +2440,7 @@ kmeans_fit(KmeansState *state, double **mean_out, double **scale_out)
 				 start + 1, KMEANS_MAX_ITERATIONS);
 		else if ((moves = kmeans_hartigan(points, n, dims, k, centroids, assignment, lower, upper, distance)) > 0)
 			/* from the refined means, until the nearest centroids are the clusters again */
-			inertia = kmeans_lloyd(points, n, dims, k, centroids, assignment, distance, upper, lower, true, &converged, &refine_iterations, NULL);
+			inertia = kmeans_lloyd(points, n, dims, k, centroids, assignment, distance, upper, lower, true, &converged, &refine_iterations, tree);
 		INSTR_TIME_SET_CURRENT(s3);
 		elog(DEBUG1, "crm.kmeans: start %d: seeding %.1f ms, Lloyd %d iterations %.1f ms, Hartigan %lld moves and %d exact passes %.1f ms, inertia %.17g",
 			 start + 1, kmeans_ms(s0, s1), iterations, kmeans_ms(s1, s2), (long long) moves, refine_iterations + 1, kmeans_ms(s2, s3), inertia);
