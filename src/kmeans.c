@@ -13,6 +13,7 @@
 #include <float.h>
 
 #include <limits.h>
+#include <sys/mman.h>
 
 #include "catalog/pg_type.h"
 #include "lib/stringinfo.h"
@@ -25,6 +26,7 @@
 #include "nodes/execnodes.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "port/pg_bitutils.h"
 #include "portability/instr_time.h"
 
 /* Lloyd iterations per start; stopping earlier once no point changes cluster. */
@@ -304,6 +306,33 @@ crm_kmeans_deserialize(PG_FUNCTION_ARGS)
 }
 
 /* splitmix64: a small, well-mixed generator; the same seed gives the same stream everywhere. */
+/*
+ * A large scratch array of the fit (n numbers or more). Each fit touches some ten arrays of n
+ * numbers that the allocator maps afresh, and filling them page by page cost about a tenth of
+ * a fit of a million points here (a page fault per 4 kB, slow in a virtual machine); where the
+ * kernel offers transparent huge pages on request, the array's whole 2 MB pages are asked for
+ * them (a hint: nothing changes where it is not taken).
+ */
+#define KMEANS_HUGE_PAGE ((uintptr_t) 2 * 1024 * 1024)
+
+static void *
+kmeans_alloc_big(Size size)
+{
+	char	   *p = MemoryContextAllocHuge(CurrentMemoryContext, size);
+
+#ifdef MADV_HUGEPAGE
+	if (size >= KMEANS_HUGE_PAGE)
+	{
+		uintptr_t	start = ((uintptr_t) p + KMEANS_HUGE_PAGE - 1) & ~(KMEANS_HUGE_PAGE - 1);
+		uintptr_t	end = ((uintptr_t) p + size) & ~(KMEANS_HUGE_PAGE - 1);
+
+		if (end > start)
+			(void) madvise((void *) start, end - start, MADV_HUGEPAGE);
+	}
+#endif
+	return p;
+}
+
 static uint64
 splitmix64_next(uint64 *state)
 {
@@ -910,14 +939,76 @@ kmeans_refill(const double *points, int64 n, int dims, int k, const int *assignm
 }
 
 /*
+ * A least significant digit radix sort of n keys and the numbers carried with them (three passes
+ * of 11 bits, counted in one pass; passes where every key has the same digit skipped); stable, so
+ * equal keys keep their numbers' order. *keys and *index are replaced by the sorted arrays (the
+ * given ones, or fresh ones, the others freed).
+ */
+static void
+kmeans_radix_sort(uint32 **keys_inout, uint32 **index_inout, int64 n)
+{
+	uint32	   *keys = *keys_inout,
+			   *index = *index_inout;
+	uint32	   *keys_out = kmeans_alloc_big(sizeof(uint32) * n);
+	uint32	   *index_out = kmeans_alloc_big(sizeof(uint32) * n);
+	int64	   *count = palloc0(sizeof(int64) * 3 * 2048);
+
+	for (int64 i = 0; i < n; i++)
+	{
+		uint32		key = keys[i];
+
+		count[key & 0x7FF]++;
+		count[2048 + ((key >> 11) & 0x7FF)]++;
+		count[4096 + (key >> 22)]++;
+	}
+	for (int digit = 0; digit < 3; digit++)
+	{
+		int			shift = 11 * digit;
+		int64	   *at = count + 2048 * digit;
+		int64		position = 0;
+
+		CHECK_FOR_INTERRUPTS();
+		if (at[(keys[0] >> shift) & 0x7FF] == n)
+			continue;			/* one digit value: the pass would change nothing */
+		for (int b = 0; b < 2048; b++)
+		{
+			int64		c = at[b];
+
+			at[b] = position;
+			position += c;
+		}
+		for (int64 i = 0; i < n; i++)
+		{
+			int64		to = at[(keys[i] >> shift) & 0x7FF]++;
+
+			keys_out[to] = keys[i];
+			index_out[to] = index[i];
+		}
+		{
+			uint32	   *swap_keys = keys;
+			uint32	   *swap_index = index;
+
+			keys = keys_out;
+			keys_out = swap_keys;
+			index = index_out;
+			index_out = swap_index;
+		}
+	}
+	pfree(count);
+	pfree(keys_out);
+	pfree(index_out);
+	*keys_inout = keys;
+	*index_inout = index;
+}
+
+/*
  * A kd-tree over the points, built once per fit in low dimensions and shared by every start
  * (Kanungo et al. 2002, "An efficient k-means clustering algorithm: analysis and
  * implementation"). The points are copied in the tree's order (each node a contiguous range of
  * the copy; index maps a copy's row back to its row in the sorted points); every node keeps its
- * bounding box and the sum of its points' coordinates. Nodes split at the median of the
- * coordinate along which their cell (the root's box cut by the ancestors' splits) is widest, so
- * the depth is about log2(n / KMEANS_TREE_LEAF); a node of at most KMEANS_TREE_LEAF points is a
- * leaf.
+ * bounding box and the sum of its points' coordinates. Nodes split along a grid's cells
+ * (kmeans_tree_build: halves of cells in a Morton order; points of one cell at medians); a node
+ * of at most KMEANS_TREE_LEAF points is a leaf.
  */
 /* Up to this many coordinates Lloyd's iterations filter centroids down the tree. */
 #define KMEANS_TREE_DIMS 6
@@ -933,6 +1024,7 @@ typedef struct KmeansTree
 	int			dims;
 	int64		n;
 	int			nodes;			/* nodes used */
+	int64		capacity;		/* nodes the arrays hold */
 	double	   *points;			/* n x dims: the points in the tree's order */
 	uint32	   *index;			/* the row of each of those in the sorted points */
 	int64	   *begin;			/* per node: its points, rows begin[i] to end[i] - 1 */
@@ -1041,73 +1133,109 @@ kmeans_tree_select(KmeansTree *tree, int64 from, int64 to, int64 mid, int j)
 }
 
 /*
- * Builds node `node` over rows from..to - 1 (its children, if any, at the next free slots),
- * splitting at the median of the widest side of its cell (cell_lo..cell_hi: the root's box cut
- * by the ancestors' splits, which needs no pass over the points); its own box, the tight one the
- * filtering tests, and its sum come from its leaves upwards.
+ * Splits rows from..to - 1 along coordinate j into two runs (returns where the second begins,
+ * and a cut between them into *cut: the first run's coordinates no greater, the second's no
+ * smaller). Any split gives the same results (the filtering is exact whatever the tree's shape);
+ * balanced ones keep it shallow. Large ranges are partitioned once around the median of a sample
+ * of SPLIT_SAMPLE evenly spaced rows, kept when each side has at least a quarter of the rows
+ * (about 6% from the middle is typical); otherwise, and for ranges up to SPLIT_SAMPLED rows
+ * (which fit in the cache), quickselect finds the exact median. Either way both sides hold at
+ * least KMEANS_TREE_LEAF / 2 rows, the bound the tree's node count relies on.
  */
-static void
-kmeans_tree_build_node(KmeansTree *tree, int node, int64 from, int64 to, int depth,
-					   const double *cell_lo, const double *cell_hi)
+#define KMEANS_TREE_SPLIT_SAMPLE 63
+#define KMEANS_TREE_SPLIT_SAMPLED 8192
+
+static int64
+kmeans_tree_split(KmeansTree *tree, int64 from, int64 to, int j, double *cut)
 {
 	int			dims = tree->dims;
-	double	   *lo = tree->lo + (int64) node * dims;
-	double	   *hi = tree->hi + (int64) node * dims;
-	double	   *sum = tree->sum + (int64) node * dims;
+	int64		mid = from + (to - from) / 2;
 
-	check_stack_depth();
-	CHECK_FOR_INTERRUPTS();
+	if (to - from > KMEANS_TREE_SPLIT_SAMPLED)
+	{
+		double		sample[KMEANS_TREE_SPLIT_SAMPLE];
+		int64		step = (to - from) / KMEANS_TREE_SPLIT_SAMPLE;
+		int64		split;
+
+		/* the sample in ascending order, by insertion */
+		for (int t = 0; t < KMEANS_TREE_SPLIT_SAMPLE; t++)
+		{
+			double		x = tree->points[(from + t * step) * dims + j];
+			int			at = t;
+
+			for (; at > 0 && sample[at - 1] > x; at--)
+				sample[at] = sample[at - 1];
+			sample[at] = x;
+		}
+		split = kmeans_tree_partition(tree, from, to, j, sample[KMEANS_TREE_SPLIT_SAMPLE / 2], false);
+		if (split - from >= (to - from) / 4 && to - split >= (to - from) / 4)
+		{
+			*cut = sample[KMEANS_TREE_SPLIT_SAMPLE / 2];
+			return split;
+		}
+	}
+	kmeans_tree_select(tree, from, to, mid, j);
+	*cut = tree->points[mid * dims + j];
+	return mid;
+}
+
+/* Room for two more nodes: the node arrays grow by half when full. */
+static void
+kmeans_tree_room(KmeansTree *tree)
+{
+	int			dims = tree->dims;
+	int64		capacity;
+
+	if (tree->nodes + 2 <= tree->capacity)
+		return;
+	capacity = tree->capacity + tree->capacity / 2 + 2;
+	if (capacity > INT_MAX)
+		elog(ERROR, "crm.kmeans: too many nodes in the k-d tree");	/* cannot happen: nodes < 2n < 2^29 */
+	tree->begin = repalloc_huge(tree->begin, sizeof(int64) * capacity);
+	tree->end = repalloc_huge(tree->end, sizeof(int64) * capacity);
+	tree->left = repalloc_huge(tree->left, sizeof(int) * capacity);
+	tree->stamp = repalloc_huge(tree->stamp, sizeof(int) * capacity);
+	tree->label = repalloc_huge(tree->label, sizeof(int) * capacity);
+	tree->lo = repalloc_huge(tree->lo, sizeof(double) * capacity * dims);
+	tree->hi = repalloc_huge(tree->hi, sizeof(double) * capacity * dims);
+	tree->sum = repalloc_huge(tree->sum, sizeof(double) * capacity * dims);
+	tree->farthest = repalloc_huge(tree->farthest, sizeof(double) * capacity);
+	tree->capacity = capacity;
+}
+
+/* Node `node` over rows from..to - 1, a leaf for now; returns its first child's number if split. */
+static int
+kmeans_tree_node(KmeansTree *tree, int node, int64 from, int64 to, int depth, bool split)
+{
 	tree->begin[node] = from;
 	tree->end[node] = to;
 	tree->left[node] = -1;
 	tree->stamp[node] = INT_MIN;
 	tree->label[node] = -1;
 	tree->depth = Max(tree->depth, depth + 1);
-	if (to - from > KMEANS_TREE_LEAF)
-	{
-		int64		mid = from + (to - from) / 2;
-		int			child = tree->nodes;
-		int			widest = 0;
-		double		cut;
-		double		child_lo[KMEANS_TREE_DIMS],
-					child_hi[KMEANS_TREE_DIMS];
-		const double *l,
-				   *r;
+	if (!split)
+		return -1;
+	kmeans_tree_room(tree);
+	tree->left[node] = tree->nodes;
+	tree->nodes += 2;
+	return tree->left[node];
+}
 
-		for (int j = 1; j < dims; j++)
-			if (cell_hi[j] - cell_lo[j] > cell_hi[widest] - cell_lo[widest])
-				widest = j;
-		tree->nodes += 2;
-		tree->left[node] = child;
-		kmeans_tree_select(tree, from, to, mid, widest);
-		cut = tree->points[mid * dims + widest];
-		memcpy(child_lo, cell_lo, sizeof(double) * dims);
-		memcpy(child_hi, cell_hi, sizeof(double) * dims);
-		child_hi[widest] = cut;
-		kmeans_tree_build_node(tree, child, from, mid, depth + 1, child_lo, child_hi);
-		child_hi[widest] = cell_hi[widest];
-		child_lo[widest] = cut;
-		kmeans_tree_build_node(tree, child + 1, mid, to, depth + 1, child_lo, child_hi);
-		l = tree->lo + (int64) child * dims;
-		r = tree->lo + (int64) (child + 1) * dims;
-		for (int j = 0; j < dims; j++)
-			lo[j] = Min(l[j], r[j]);
-		l = tree->hi + (int64) child * dims;
-		r = tree->hi + (int64) (child + 1) * dims;
-		for (int j = 0; j < dims; j++)
-			hi[j] = Max(l[j], r[j]);
-		l = tree->sum + (int64) child * dims;
-		r = tree->sum + (int64) (child + 1) * dims;
-		for (int j = 0; j < dims; j++)
-			sum[j] = l[j] + r[j];
-		return;
-	}
+/* A leaf's box and sum, from its points. */
+static void
+kmeans_tree_leaf(KmeansTree *tree, int node)
+{
+	int			dims = tree->dims;
+	double	   *lo = tree->lo + (int64) node * dims;
+	double	   *hi = tree->hi + (int64) node * dims;
+	double	   *sum = tree->sum + (int64) node * dims;
+
 	for (int j = 0; j < dims; j++)
 	{
-		lo[j] = hi[j] = tree->points[from * dims + j];
+		lo[j] = hi[j] = tree->points[tree->begin[node] * dims + j];
 		sum[j] = 0;
 	}
-	for (int64 i = from; i < to; i++)
+	for (int64 i = tree->begin[node]; i < tree->end[node]; i++)
 		for (int j = 0; j < dims; j++)
 		{
 			double		x = tree->points[i * dims + j];
@@ -1118,53 +1246,238 @@ kmeans_tree_build_node(KmeansTree *tree, int node, int64 from, int64 to, int dep
 		}
 }
 
-/*
- * The tree over n sorted points (n >= 1). Memory: the copy of the points, 4 bytes of index per
- * point, 4 bytes of cluster per point, and per node (fewer than 4n / KMEANS_TREE_LEAF + 3 of
- * them: every leaf holds at least KMEANS_TREE_LEAF / 2 points) 36 + 24·dims bytes; at most
- * about 46 bytes a point at 3 features. All sizes are 64-bit products bounded through the
- * points' own limit (1 GB of state: under 2^28 points, so node numbers fit an int and rows a
- * uint32); the scratch space is k x depth ints, k <= KMEANS_TREE_MAX_K.
- */
-static KmeansTree *
-kmeans_tree_build(const double *points, int64 n, int dims, int k)
+/* A split node's box and sum, from its children's. */
+static void
+kmeans_tree_join(KmeansTree *tree, int node)
 {
-	KmeansTree *tree = palloc0(sizeof(KmeansTree));
-	int64		most = 4 * (n / KMEANS_TREE_LEAF) + 3;
+	int			dims = tree->dims;
+	int			child = tree->left[node];
+	double	   *lo = tree->lo + (int64) node * dims;
+	double	   *hi = tree->hi + (int64) node * dims;
+	double	   *sum = tree->sum + (int64) node * dims;
+	const double *l,
+			   *r;
 
-	tree->dims = dims;
-	tree->n = n;
-	tree->points = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n * dims);
-	memcpy(tree->points, points, sizeof(double) * n * dims);
-	tree->index = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * n);
-	for (int64 i = 0; i < n; i++)
-		tree->index[i] = (uint32) i;
-	tree->begin = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * most);
-	tree->end = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * most);
-	tree->left = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int) * most);
-	tree->stamp = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int) * most);
-	tree->label = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int) * most);
-	tree->lo = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * most * dims);
-	tree->hi = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * most * dims);
-	tree->sum = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * most * dims);
-	tree->cluster = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int) * n);
-	tree->farthest = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * most);
-	tree->nodes = 1;
+	l = tree->lo + (int64) child * dims;
+	r = tree->lo + (int64) (child + 1) * dims;
+	for (int j = 0; j < dims; j++)
+		lo[j] = Min(l[j], r[j]);
+	l = tree->hi + (int64) child * dims;
+	r = tree->hi + (int64) (child + 1) * dims;
+	for (int j = 0; j < dims; j++)
+		hi[j] = Max(l[j], r[j]);
+	l = tree->sum + (int64) child * dims;
+	r = tree->sum + (int64) (child + 1) * dims;
+	for (int j = 0; j < dims; j++)
+		sum[j] = l[j] + r[j];
+}
+
+/*
+ * Builds node `node` over rows from..to - 1 (its children, if any, at the next free slots),
+ * splitting at the median of the widest side of its cell (cell_lo..cell_hi: its box cut by the
+ * ancestors' splits, which needs no pass over the points); its own box, the tight one the
+ * filtering tests, and its sum come from its leaves upwards. (For the points of one cell of
+ * kmeans_tree_codes's grid.)
+ */
+static void
+kmeans_tree_build_node(KmeansTree *tree, int node, int64 from, int64 to, int depth,
+					   const double *cell_lo, const double *cell_hi)
+{
+	int			dims = tree->dims;
+	int			child;
+
+	check_stack_depth();
+	CHECK_FOR_INTERRUPTS();
+	child = kmeans_tree_node(tree, node, from, to, depth, to - from > KMEANS_TREE_LEAF);
+	if (child >= 0)
+	{
+		int64		mid;
+		int			widest = 0;
+		double		cut;
+		double		child_lo[KMEANS_TREE_DIMS],
+					child_hi[KMEANS_TREE_DIMS];
+
+		for (int j = 1; j < dims; j++)
+			if (cell_hi[j] - cell_lo[j] > cell_hi[widest] - cell_lo[widest])
+				widest = j;
+		mid = kmeans_tree_split(tree, from, to, widest, &cut);
+		memcpy(child_lo, cell_lo, sizeof(double) * dims);
+		memcpy(child_hi, cell_hi, sizeof(double) * dims);
+		child_hi[widest] = cut;
+		kmeans_tree_build_node(tree, child, from, mid, depth + 1, child_lo, child_hi);
+		child_hi[widest] = cell_hi[widest];
+		child_lo[widest] = cut;
+		kmeans_tree_build_node(tree, child + 1, mid, to, depth + 1, child_lo, child_hi);
+		kmeans_tree_join(tree, node);
+	}
+	else
+		kmeans_tree_leaf(tree, node);
+}
+
+/*
+ * Builds node `node` over rows from..to - 1 of the points ordered by their codes (a grid of
+ * 2^(32 / dims) cells along each coordinate over the root's box, the cells' numbers' bits
+ * interleaved: a Morton order, in which every node is a run of rows). A node of more than
+ * KMEANS_TREE_LEAF points splits where the first bit in which its first and last codes differ
+ * turns to 1 (a binary search): each side a half of a cell along one coordinate, no side empty.
+ * A node whose points share one code (one cell of the grid) splits at medians as above.
+ */
+static void
+kmeans_tree_build_trie(KmeansTree *tree, const uint32 *code, int node, int64 from, int64 to, int depth)
+{
+	int			dims = tree->dims;
+	uint32		differ = code[from] ^ code[to - 1];
+
+	check_stack_depth();
+	CHECK_FOR_INTERRUPTS();
+	if (to - from > KMEANS_TREE_LEAF && differ == 0)
 	{
 		double		cell_lo[KMEANS_TREE_DIMS],
 					cell_hi[KMEANS_TREE_DIMS];
 
 		for (int j = 0; j < dims; j++)
-			cell_lo[j] = cell_hi[j] = points[j];
-		for (int64 i = 0; i < n; i++)
+			cell_lo[j] = cell_hi[j] = tree->points[from * dims + j];
+		for (int64 i = from; i < to; i++)
 			for (int j = 0; j < dims; j++)
 			{
-				cell_lo[j] = Min(cell_lo[j], points[i * dims + j]);
-				cell_hi[j] = Max(cell_hi[j], points[i * dims + j]);
+				cell_lo[j] = Min(cell_lo[j], tree->points[i * dims + j]);
+				cell_hi[j] = Max(cell_hi[j], tree->points[i * dims + j]);
 			}
-		kmeans_tree_build_node(tree, 0, 0, n, 0, cell_lo, cell_hi);
+		kmeans_tree_build_node(tree, node, from, to, depth, cell_lo, cell_hi);
+		return;
 	}
-	Assert(tree->nodes <= most);
+	if (to - from > KMEANS_TREE_LEAF)
+	{
+		uint32		bit = (uint32) 1 << pg_leftmost_one_pos32(differ);
+		int64		low = from,
+					high = to - 1;	/* the last row has the bit, the first has not */
+		int			child;
+
+		while (low < high)
+		{
+			int64		mid = low + (high - low) / 2;
+
+			if (code[mid] & bit)
+				high = mid;
+			else
+				low = mid + 1;
+		}
+		child = kmeans_tree_node(tree, node, from, to, depth, true);
+		kmeans_tree_build_trie(tree, code, child, from, low, depth + 1);
+		kmeans_tree_build_trie(tree, code, child + 1, low, to, depth + 1);
+		kmeans_tree_join(tree, node);
+		return;
+	}
+	kmeans_tree_node(tree, node, from, to, depth, false);
+	kmeans_tree_leaf(tree, node);
+}
+
+/*
+ * Each point's cell of a grid over the box lo..hi (2^(32 / dims) cells along each coordinate,
+ * the last cell closed), its coordinates' cell numbers' bits interleaved, the most significant
+ * first: ordering points by code orders them along a Morton curve, each run of equal leading
+ * bits a box of the grid.
+ */
+static void
+kmeans_tree_codes(const double *points, int64 n, int dims, const double *lo, const double *hi,
+				  uint32 *code)
+{
+	int			bits = 32 / dims;
+	double		cells = (double) ((uint64) 1 << bits);
+	double		scale[KMEANS_TREE_DIMS];
+	uint64		spread[256];
+
+	for (int j = 0; j < dims; j++)
+	{
+		scale[j] = cells / (hi[j] - lo[j]);
+		if (!(hi[j] > lo[j]) || !isfinite(scale[j]))
+			scale[j] = 0;		/* one value (or a span too narrow to divide): one cell */
+	}
+	/* spread[v]: the bits of the byte v, bit b moved to bit b x dims */
+	for (int v = 0; v < 256; v++)
+	{
+		spread[v] = 0;
+		for (int b = 0; b < 8; b++)
+			spread[v] |= (uint64) ((v >> b) & 1) << (b * dims);
+	}
+	for (int64 i = 0; i < n; i++)
+	{
+		uint64		c = 0;
+
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		for (int j = 0; j < dims; j++)
+		{
+			double		t = (points[i * dims + j] - lo[j]) * scale[j];
+			uint32		cell = t < cells ? (uint32) t : (uint32) (cells - 1);
+
+			/* bit b of coordinate j's cell to bit b x dims + dims - 1 - j of the code */
+			for (int byte = 0; cell != 0; byte++, cell >>= 8)
+				c |= spread[cell & 0xFF] << (byte * 8 * dims + dims - 1 - j);
+		}
+		code[i] = (uint32) c;
+	}
+}
+
+/*
+ * The tree over n sorted points (n >= 1): the points ordered by their codes
+ * (kmeans_tree_codes, kmeans_radix_sort: the build's passes over the points are the sort's, not
+ * one per level), then the nodes (kmeans_tree_build_trie). The tree's shape changes no result
+ * (the filtering is exact whatever it is); this one is cheap to build and adapts to the points
+ * through the cells they leave empty. Memory: the copy of the points, 4 bytes of index per
+ * point, 4 bytes of cluster per point, and per node 36 + 24·dims bytes (every split node holds
+ * more than KMEANS_TREE_LEAF points and the nodes of one depth are disjoint, so there are about
+ * 2n / KMEANS_TREE_LEAF nodes per level of the tree on spread points, never 2n); the node
+ * arrays grow by half when full. All sizes are 64-bit products bounded through the points' own
+ * limit (1 GB of state: under 2^28 points, so node numbers fit an int and rows a uint32); the
+ * scratch space is k x depth ints, k <= KMEANS_TREE_MAX_K.
+ */
+static KmeansTree *
+kmeans_tree_build(const double *points, int64 n, int dims, int k)
+{
+	KmeansTree *tree = palloc0(sizeof(KmeansTree));
+	int64		capacity = 4 * (n / KMEANS_TREE_LEAF) + 3;
+	double		lo[KMEANS_TREE_DIMS],
+				hi[KMEANS_TREE_DIMS];
+	uint32	   *code;
+
+	tree->dims = dims;
+	tree->n = n;
+	tree->capacity = capacity;
+	tree->begin = kmeans_alloc_big(sizeof(int64) * capacity);
+	tree->end = kmeans_alloc_big(sizeof(int64) * capacity);
+	tree->left = kmeans_alloc_big(sizeof(int) * capacity);
+	tree->stamp = kmeans_alloc_big(sizeof(int) * capacity);
+	tree->label = kmeans_alloc_big(sizeof(int) * capacity);
+	tree->lo = kmeans_alloc_big(sizeof(double) * capacity * dims);
+	tree->hi = kmeans_alloc_big(sizeof(double) * capacity * dims);
+	tree->sum = kmeans_alloc_big(sizeof(double) * capacity * dims);
+	tree->farthest = kmeans_alloc_big(sizeof(double) * capacity);
+	tree->cluster = kmeans_alloc_big(sizeof(int) * n);
+	for (int j = 0; j < dims; j++)
+		lo[j] = hi[j] = points[j];
+	for (int64 i = 0; i < n; i++)
+		for (int j = 0; j < dims; j++)
+		{
+			lo[j] = Min(lo[j], points[i * dims + j]);
+			hi[j] = Max(hi[j], points[i * dims + j]);
+		}
+	code = kmeans_alloc_big(sizeof(uint32) * n);
+	tree->index = kmeans_alloc_big(sizeof(uint32) * n);
+	kmeans_tree_codes(points, n, dims, lo, hi, code);
+	for (int64 i = 0; i < n; i++)
+		tree->index[i] = (uint32) i;
+	kmeans_radix_sort(&code, &tree->index, n);
+	tree->points = kmeans_alloc_big(sizeof(double) * n * dims);
+	for (int64 i = 0; i < n; i++)
+	{
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		memcpy(tree->points + i * dims, points + (int64) tree->index[i] * dims, sizeof(double) * dims);
+	}
+	tree->nodes = 1;
+	kmeans_tree_build_trie(tree, code, 0, 0, n, 0);
+	pfree(code);
 	tree->scratch = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int) * (int64) k * (tree->depth + 1));
 	tree->iteration = 0;
 	tree->k = k;
@@ -2196,9 +2509,8 @@ kmeans_sort_key(double x)
 
 /*
  * Sorts the n points (dims each, row-major) lexicographically by coordinate, in place: the order
- * compare_rows defines, as qsort_arg gives it, only faster on large inputs. A least significant
- * digit radix sort (four passes of 8 bits, counted in one pass; passes where every key has the
- * same byte skipped) orders point numbers by the upper 32 bits of an order-preserving key of the
+ * compare_rows defines, as qsort_arg gives it, only faster on large inputs. A radix sort
+ * (kmeans_radix_sort) orders point numbers by the upper 32 bits of an order-preserving key of the
  * first coordinate; runs of points with equal such keys (equal or close first coordinates) are
  * then sorted by compare_rows; the rows are moved once. Points that compare equal are equal (but
  * for the sign of a zero), so any order among them gives the same sorted array.
@@ -2206,69 +2518,24 @@ kmeans_sort_key(double x)
 static void
 kmeans_sort_points(double *points, int64 n, int dims)
 {
-	uint32	   *keys,
-			   *keys_out;
-	uint32	   *index,
-			   *index_out;
+	uint32	   *keys;
+	uint32	   *index;
 	double	   *sorted;
-	int64		count[4][256];
 
 	if (n < 4096)
 	{
 		qsort_arg(points, n, sizeof(double) * dims, compare_rows, &dims);
 		return;
 	}
-	keys = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * n);
-	keys_out = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * n);
-	index = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * n);
-	index_out = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * n);
-	memset(count, 0, sizeof(count));
+	keys = kmeans_alloc_big(sizeof(uint32) * n);
+	index = kmeans_alloc_big(sizeof(uint32) * n);
 	for (int64 i = 0; i < n; i++)
 	{
-		uint32		key = (uint32) (kmeans_sort_key(points[i * dims]) >> 32);
-
-		keys[i] = key;
+		keys[i] = (uint32) (kmeans_sort_key(points[i * dims]) >> 32);
 		index[i] = (uint32) i;
-		count[0][key & 0xFF]++;
-		count[1][(key >> 8) & 0xFF]++;
-		count[2][(key >> 16) & 0xFF]++;
-		count[3][key >> 24]++;
 	}
-	for (int digit = 0; digit < 4; digit++)
-	{
-		int			shift = 8 * digit;
-		int64		position = 0;
-
-		CHECK_FOR_INTERRUPTS();
-		if (count[digit][(keys[0] >> shift) & 0xFF] == n)
-			continue;			/* one byte value: the pass would change nothing */
-		for (int b = 0; b < 256; b++)
-		{
-			int64		c = count[digit][b];
-
-			count[digit][b] = position;
-			position += c;
-		}
-		for (int64 i = 0; i < n; i++)
-		{
-			int64		at = count[digit][(keys[i] >> shift) & 0xFF]++;
-
-			keys_out[at] = keys[i];
-			index_out[at] = index[i];
-		}
-		{
-			uint32	   *swap_keys = keys;
-			uint32	   *swap_index = index;
-
-			keys = keys_out;
-			keys_out = swap_keys;
-			index = index_out;
-			index_out = swap_index;
-		}
-	}
-	pfree(keys_out);
-	pfree(index_out);
-	sorted = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n * dims);
+	kmeans_radix_sort(&keys, &index, n);
+	sorted = kmeans_alloc_big(sizeof(double) * n * dims);
 	for (int64 i = 0; i < n; i++)
 	{
 		if ((i & 0xFFFF) == 0)
@@ -2374,7 +2641,7 @@ kmeans_fit(KmeansState *state, double **mean_out, double **scale_out)
 	{
 		for (int j = 0; j < dims; j++)
 			scale[j] = 0;
-		points = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n * dims);
+		points = kmeans_alloc_big(sizeof(double) * n * dims);
 		for (int64 i = 0; i < n; i++)
 			for (int j = 0; j < dims; j++)
 				mean[j] += state->points[i * dims + j];
@@ -2401,10 +2668,10 @@ kmeans_fit(KmeansState *state, double **mean_out, double **scale_out)
 
 	centroids = palloc(sizeof(double) * k * dims);
 	best = palloc(sizeof(double) * k * dims);
-	distance = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n);
-	upper = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n);
-	lower = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n);
-	assignment = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int) * n);
+	distance = kmeans_alloc_big(sizeof(double) * n);
+	upper = kmeans_alloc_big(sizeof(double) * n);
+	lower = kmeans_alloc_big(sizeof(double) * n);
+	assignment = kmeans_alloc_big(sizeof(int) * n);
 	rng = (uint64) state->seed;
 	starts = kmeans_starts(n, k);
 	trials = 2 + (int) log((double) k);
