@@ -1,7 +1,7 @@
 -- pgTAP: crm.kmeans and crm.kmeans_assign: well-separated clusters recovered exactly, seeds,
 -- parallel plans, standardising, NULLs, empty input and errors by SQLSTATE.
 BEGIN;
-SELECT plan(42);
+SELECT plan(55);
 
 -- Four blobs of 2,500 points in 3 dimensions, centred 100 apart, each point within 1 of its
 -- centre: every point must land in its own blob's cluster, and each centroid must be its blob's
@@ -141,6 +141,65 @@ FROM wide_model m,
               FROM kmeans_wide, generate_series(1, 12) j GROUP BY 1, 2) g;
 SELECT ok((SELECT c FROM wide_model) = (SELECT crm.kmeans(f, 8) FROM (SELECT f FROM kmeans_wide ORDER BY i DESC) s),
           '12 dimensions: the same centroids whatever the row order');
+
+-- The k-d tree (up to 6 features, from 256 points) splits along a grid over the points' box: a
+-- cell holding many points (one outlier stretching the box) is split at medians instead, a
+-- constant feature leaves one cell along it, points on a grid lie at exact ties, 6 features are
+-- the tree's most, and evenly spread points (an R3 quasi-random sequence) leave Lloyd's fixed
+-- points that Hartigan's refinement moves points from (tens of moves per start). Whatever the tree, the fit must be what its definition says, checked in SQL
+-- on each shape: every point is nearest its own centroid (distances recomputed here, the lowest
+-- on ties), each centroid is the avg() of its points, no single point's move to another cluster
+-- lowers the inertia (Hartigan's criterion: n_b / (n_b + 1) |x - c_b|^2 >= n_a / (n_a - 1)
+-- |x - c_a|^2, up to 1e-9 for the rounding of the recomputation), and the rows in another order
+-- give the same centroids.
+CREATE TABLE kmeans_shapes AS
+SELECT 'outlier' AS shape, 4 AS k, i,
+       CASE WHEN i = 1 THEN ARRAY[1e5, 1e5, 1e5]
+            ELSE ARRAY[sin(i * 1.1), cos(i * 2.3), sin(i * 0.7)] END::float8[] AS f
+FROM generate_series(1, 3000) i
+UNION ALL
+SELECT 'grid, one constant feature', 6, i, ARRAY[i % 17, 5, i / 17 % 13]::float8[]
+FROM generate_series(1, 2210) i
+UNION ALL
+SELECT 'six features', 8, i,
+       (SELECT array_agg(10 * (i / (1 << (j % 3)) % 2) + 2 * sin(i * 7.31 + j * 3.17) * cos(i * 1.93 + j) ORDER BY j)
+        FROM generate_series(0, 5) j)::float8[]
+FROM generate_series(1, 2000) i
+UNION ALL
+SELECT 'spread', 8, i, ARRAY[i * 0.8191725133961645 % 1, i * 0.6710436067037893 % 1, i * 0.5497004779019703 % 1]::float8[]
+FROM generate_series(1, 3000) i;
+CREATE TEMP TABLE shape_models AS SELECT shape, k, crm.kmeans(f, k) AS c FROM kmeans_shapes GROUP BY shape, k;
+CREATE TEMP TABLE shape_points AS
+SELECT s.shape, s.i, s.f, m.c, crm.kmeans_assign(s.f, m.c) AS cluster,
+       (SELECT array_agg((SELECT sum((s.f[j] - m.c[r][j]) ^ 2) FROM generate_series(1, cardinality(s.f)) j) ORDER BY r)
+        FROM generate_series(1, array_length(m.c, 1)) r) AS d
+FROM kmeans_shapes s JOIN shape_models m USING (shape);
+SELECT is(count(wrong.x)::int, 0, 'tree shapes (' || shape || '): every point is nearest its own centroid (recomputed in SQL)')
+FROM (VALUES ('outlier'), ('grid, one constant feature'), ('six features'), ('spread')) v(shape)
+LEFT JOIN LATERAL (SELECT 1 AS x FROM shape_points p,
+                   LATERAL (SELECT r FROM generate_series(1, array_length(p.c, 1)) r ORDER BY p.d[r], r LIMIT 1) nearest
+                   WHERE p.shape = v.shape AND nearest.r <> p.cluster) wrong ON true
+GROUP BY shape ORDER BY shape;
+SELECT ok(bool_and(abs(g.mean - g.c[g.cluster][g.j]) <= 1e-9 * (1 + abs(g.mean))) AND count(DISTINCT g.cluster) = min(m.k),
+          'tree shapes (' || g.shape || '): each centroid is the avg() of its points')
+FROM (SELECT shape, cluster, c, j, avg(f[j]) AS mean
+      FROM shape_points, generate_series(1, cardinality(f)) j GROUP BY shape, cluster, c, j) g
+JOIN shape_models m USING (shape)
+GROUP BY g.shape ORDER BY g.shape;
+SELECT is(count(b.r)::int, 0, 'tree shapes (' || v.shape || '): no single move lowers the inertia (Hartigan)')
+FROM (VALUES ('outlier'), ('grid, one constant feature'), ('six features'), ('spread')) v(shape)
+LEFT JOIN LATERAL (
+    SELECT r FROM shape_points p
+    JOIN (SELECT shape, cluster, count(*) AS size FROM shape_points GROUP BY 1, 2) own
+      ON own.shape = p.shape AND own.cluster = p.cluster AND own.size > 1
+    JOIN (SELECT shape, cluster AS r, count(*) AS size FROM shape_points GROUP BY 1, 2) other
+      ON other.shape = p.shape AND other.r <> p.cluster
+    WHERE p.shape = v.shape
+      AND other.size / (other.size + 1.0) * p.d[other.r] < own.size / (own.size - 1.0) * p.d[p.cluster] * (1 - 1e-9)) b ON true
+GROUP BY v.shape ORDER BY v.shape;
+SELECT ok(bool_and(m.c = (SELECT crm.kmeans(f, m.k) FROM (SELECT f FROM kmeans_shapes s WHERE s.shape = m.shape ORDER BY i DESC) r)),
+          'tree shapes: the same centroids whatever the row order')
+FROM shape_models m;
 
 -- NULLs and empty input.
 SELECT is((SELECT crm.kmeans(f, 2) FROM kmeans_blobs WHERE false), NULL, 'no rows: NULL');
