@@ -1459,6 +1459,8 @@ kmeans_tree_build(const double *points, int64 n, int dims, int k)
 	tree->sum = kmeans_alloc_big(sizeof(double) * capacity * dims);
 	tree->farthest = kmeans_alloc_big(sizeof(double) * capacity);
 	tree->cluster = kmeans_alloc_big(sizeof(int) * n);
+	/* no cluster yet (a start's first iteration counts every point as changed anyway) */
+	memset(tree->cluster, 0xFF, sizeof(int) * n);
 	for (int j = 0; j < dims; j++)
 		lo[j] = hi[j] = points[j];
 	for (int64 i = 0; i < n; i++)
