@@ -21,7 +21,8 @@ dims=${KMEANS_DIMS:-3}
 # iterations, crm's and the C program's alike, minutes per start)
 tables=${KMEANS_TABLES:-blobs uniform}
 source "$(dirname "$0")/lib.bash"
-bench_record kmeans_lloyd KMEANS_POINTS KMEANS_DIMS KMEANS_TABLES RUNS
+# one block per number of features: kmeans_lloyd (3, the tree's case), kmeans_lloyd_20 (20, ...)
+bench_script=kmeans_lloyd bench_record "kmeans_lloyd$([ "$dims" = 3 ] || echo "_$dims")" KMEANS_POINTS KMEANS_DIMS KMEANS_TABLES RUNS
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"; bench_finish $?' EXIT
