@@ -90,6 +90,33 @@ typedef struct FlatKmeansState
 
 #define FLAT_KMEANS_HEADER offsetof(FlatKmeansState, points)
 
+/*
+ * A large scratch array of the fit (n numbers or more). Each fit touches some ten arrays of n
+ * numbers that the allocator maps afresh, and filling them page by page cost about a tenth of
+ * a fit of a million points here (a page fault per 4 kB, slow in a virtual machine); where the
+ * kernel offers transparent huge pages on request, the array's whole 2 MB pages are asked for
+ * them (a hint: nothing changes where it is not taken).
+ */
+#define KMEANS_HUGE_PAGE ((uintptr_t) 2 * 1024 * 1024)
+
+static void *
+kmeans_alloc_big(Size size)
+{
+	char	   *p = MemoryContextAllocHuge(CurrentMemoryContext, size);
+
+#ifdef MADV_HUGEPAGE
+	if (size >= KMEANS_HUGE_PAGE)
+	{
+		uintptr_t	start = ((uintptr_t) p + KMEANS_HUGE_PAGE - 1) & ~(KMEANS_HUGE_PAGE - 1);
+		uintptr_t	end = ((uintptr_t) p + size) & ~(KMEANS_HUGE_PAGE - 1);
+
+		if (end > start)
+			(void) madvise((void *) start, end - start, MADV_HUGEPAGE);
+	}
+#endif
+	return p;
+}
+
 /* The largest number of points of dims dimensions one state can hold (one palloc, 1 GB). */
 static int64
 kmeans_max_points(int dims)
@@ -306,33 +333,6 @@ crm_kmeans_deserialize(PG_FUNCTION_ARGS)
 }
 
 /* splitmix64: a small, well-mixed generator; the same seed gives the same stream everywhere. */
-/*
- * A large scratch array of the fit (n numbers or more). Each fit touches some ten arrays of n
- * numbers that the allocator maps afresh, and filling them page by page cost about a tenth of
- * a fit of a million points here (a page fault per 4 kB, slow in a virtual machine); where the
- * kernel offers transparent huge pages on request, the array's whole 2 MB pages are asked for
- * them (a hint: nothing changes where it is not taken).
- */
-#define KMEANS_HUGE_PAGE ((uintptr_t) 2 * 1024 * 1024)
-
-static void *
-kmeans_alloc_big(Size size)
-{
-	char	   *p = MemoryContextAllocHuge(CurrentMemoryContext, size);
-
-#ifdef MADV_HUGEPAGE
-	if (size >= KMEANS_HUGE_PAGE)
-	{
-		uintptr_t	start = ((uintptr_t) p + KMEANS_HUGE_PAGE - 1) & ~(KMEANS_HUGE_PAGE - 1);
-		uintptr_t	end = ((uintptr_t) p + size) & ~(KMEANS_HUGE_PAGE - 1);
-
-		if (end > start)
-			(void) madvise((void *) start, end - start, MADV_HUGEPAGE);
-	}
-#endif
-	return p;
-}
-
 static uint64
 splitmix64_next(uint64 *state)
 {
@@ -3358,6 +3358,48 @@ kmeans_features(ArrayType *array, int *dims)
 	return values;
 }
 
+/*
+ * The coordinates of a features array stored in the short form (a 1-byte length word: arrays of
+ * up to 13 numbers, as a few features are stored in a row), read where they lie instead of
+ * copied into a 4-byte-header array first (which detoasting does, once per row); into buffer.
+ * NULL unless the array is one-dimensional, without NULLs, of float8 and all finite (the general
+ * path then reads it, and reports what is wrong).
+ */
+#define KMEANS_PACKED_MAX 13
+
+static const double *
+kmeans_features_packed(Datum datum, double *buffer, int *dims)
+{
+	const char *raw = DatumGetPointer(datum);
+	const char *body;
+	Size		length;
+	int32		ndim,
+				dataoffset,
+				n;
+	Oid			elemtype;
+
+	if (!VARATT_IS_SHORT(raw))
+		return NULL;
+	body = VARDATA_SHORT(raw);
+	length = VARSIZE_SHORT(raw) - VARHDRSZ_SHORT;
+	/* the array's header less its length word: ndim, dataoffset, elemtype, dims[1], lbound[1] */
+	if (length < 5 * sizeof(int32))
+		return NULL;
+	memcpy(&ndim, body, sizeof(int32));
+	memcpy(&dataoffset, body + sizeof(int32), sizeof(int32));
+	memcpy(&elemtype, body + 2 * sizeof(int32), sizeof(Oid));
+	memcpy(&n, body + 3 * sizeof(int32), sizeof(int32));
+	if (ndim != 1 || dataoffset != 0 || elemtype != FLOAT8OID || n < 1 || n > KMEANS_PACKED_MAX ||
+		ARR_OVERHEAD_NONULLS(1) - VARHDRSZ + sizeof(double) * n != length)
+		return NULL;
+	memcpy(buffer, body + ARR_OVERHEAD_NONULLS(1) - VARHDRSZ, sizeof(double) * n);
+	for (int j = 0; j < n; j++)
+		if (unlikely(!isfinite(buffer[j])))
+			return NULL;
+	*dims = n;
+	return buffer;
+}
+
 PG_FUNCTION_INFO_V1(crm_kmeans_state_transition);
 /* Transition of crm.kmeans on crm.kmeans_state: appends one feature vector (NULL rows skipped). */
 Datum
@@ -3368,6 +3410,7 @@ crm_kmeans_state_transition(PG_FUNCTION_ARGS)
 	int64		seed = KMEANS_DEFAULT_SEED;
 	bool		standardize = false;
 	const double *features;
+	double		packed[KMEANS_PACKED_MAX];
 	int			dims;
 
 	if (PG_ARGISNULL(2) || (PG_NARGS() > 3 && PG_ARGISNULL(3)) || (PG_NARGS() > 4 && PG_ARGISNULL(4)))
@@ -3395,7 +3438,9 @@ crm_kmeans_state_transition(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(1))
 		PG_RETURN_DATUM(EOHPGetRWDatum(&state->header));
-	features = kmeans_features(PG_GETARG_ARRAYTYPE_P(1), &dims);
+	features = kmeans_features_packed(PG_GETARG_DATUM(1), packed, &dims);
+	if (features == NULL)
+		features = kmeans_features(PG_GETARG_ARRAYTYPE_P(1), &dims);
 	if (dims == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

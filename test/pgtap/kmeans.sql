@@ -1,7 +1,7 @@
 -- pgTAP: crm.kmeans and crm.kmeans_assign: well-separated clusters recovered exactly, seeds,
 -- parallel plans, standardising, NULLs, empty input and errors by SQLSTATE.
 BEGIN;
-SELECT plan(55);
+SELECT plan(60);
 
 -- Four blobs of 2,500 points in 3 dimensions, centred 100 apart, each point within 1 of its
 -- centre: every point must land in its own blob's cluster, and each centroid must be its blob's
@@ -216,6 +216,20 @@ SELECT throws_ok($$SELECT crm.kmeans(CASE WHEN i = 3 THEN ARRAY[1.0] ELSE ARRAY[
                  '22023', 'features must all have the same number of dimensions', 'rows of different dimensions');
 SELECT throws_ok($$SELECT crm.kmeans(ARRAY[i::float8, 'Infinity'], 1) FROM generate_series(1, 5) i$$, '22023', NULL, 'an infinite feature');
 SELECT throws_ok($$SELECT crm.kmeans('{}'::float8[], 1) FROM generate_series(1, 5) i$$, '22023', 'features must not be empty', 'no dimensions');
+-- Arrays read from a table come in their short stored form (a 1-byte length word), which the
+-- aggregate reads in place: the same checks, and the same points whatever the lower bound.
+CREATE TABLE kmeans_stored (kind text, i int, f float8[]);
+INSERT INTO kmeans_stored
+SELECT kind, i, CASE WHEN i = 3 THEN bad ELSE ARRAY[i, i % 4]::float8[] END
+FROM (VALUES ('nan', '{1,NaN}'::float8[]), ('null', '{1,NULL}'), ('two-d', '{{1,2}}'), ('infinite', '{-Infinity,1}'),
+             ('lower bound 0', '[0:1]={3,3}')) v(kind, bad), generate_series(1, 6) i;
+SELECT throws_ok($$SELECT crm.kmeans(f, 2) FROM kmeans_stored WHERE kind = 'nan'$$, '22023', 'features must contain only finite numbers', 'stored array with a NaN');
+SELECT throws_ok($$SELECT crm.kmeans(f, 2) FROM kmeans_stored WHERE kind = 'infinite'$$, '22023', 'features must contain only finite numbers', 'stored array with an infinity');
+SELECT throws_ok($$SELECT crm.kmeans(f, 2) FROM kmeans_stored WHERE kind = 'null'$$, '22004', NULL, 'stored array with a NULL');
+SELECT throws_ok($$SELECT crm.kmeans(f, 2) FROM kmeans_stored WHERE kind = 'two-d'$$, '22023', NULL, 'stored two-dimensional array');
+SELECT is((SELECT crm.kmeans(f, 2) FROM kmeans_stored WHERE kind = 'lower bound 0'),
+          (SELECT crm.kmeans(ARRAY[f[array_lower(f, 1)], f[array_lower(f, 1) + 1]], 2) FROM kmeans_stored WHERE kind = 'lower bound 0'),
+          'stored array with lower bound 0: the same points');
 SELECT throws_ok($$SELECT crm.kmeans_assign(ARRAY[1.0, 2.0], '{1,2}'::float8[])$$, '22023', 'centroids must be a two-dimensional array', 'centroids not 2-D');
 SELECT throws_ok($$SELECT crm.kmeans_assign(ARRAY[1.0, 2.0], '{{1,2},{3,NULL}}'::float8[])$$, '22004', NULL, 'a NULL centroid coordinate');
 
