@@ -14,8 +14,16 @@
 
 #include <limits.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
+#include "access/parallel.h"
+#include "access/xact.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
+#include "optimizer/cost.h"
+#include "port/atomics.h"
+#include "storage/shm_toc.h"
+#include "utils/syscache.h"
 #include "lib/stringinfo.h"
 #include "libpq/pqformat.h"
 #include "miscadmin.h"
@@ -118,6 +126,24 @@ kmeans_alloc_big(Size size)
 }
 
 /* The largest number of points of dims dimensions one state can hold (one palloc, 1 GB). */
+/*
+ * Maps the pages of a fresh region of shared memory in one call where the kernel can
+ * (MADV_POPULATE_WRITE, Linux 5.14), instead of a page fault per 4 kB page on first touch: a
+ * million points' copy took 80 ms here page by page. A hint: nothing changes where it fails.
+ */
+static void
+kmeans_prefault(void *p, Size size)
+{
+#ifdef MADV_POPULATE_WRITE
+	uintptr_t	page = (uintptr_t) sysconf(_SC_PAGESIZE);
+	uintptr_t	start = ((uintptr_t) p + page - 1) & ~(page - 1);
+	uintptr_t	end = ((uintptr_t) p + size) & ~(page - 1);
+
+	if (page > 0 && end > start)
+		(void) madvise((void *) start, end - start, MADV_POPULATE_WRITE);
+#endif
+}
+
 static int64
 kmeans_max_points(int dims)
 {
@@ -2581,29 +2607,323 @@ kmeans_ms(instr_time from, instr_time to)
 	return INSTR_TIME_GET_MILLISEC(to);
 }
 
+/*
+ * The starts. Each start is a function of the points, k, the seed and its number alone: its
+ * random numbers are the stretch of the seed's splitmix64 stream that one process running the
+ * starts in order would give it (a seeding draws exactly 1 + (k - 1) x trials numbers, and
+ * splitmix64 advances its state by a constant per number, so start s begins at the seed plus s
+ * times that many steps). So starts can run in any order, in any process, with the same
+ * results; the best is then picked in start order (the lowest inertia, the first of equal ones).
+ */
+typedef struct KmeansStartResult
+{
+	double		inertia;
+	bool		converged;
+	int			iterations;		/* Lloyd's, from the seeds */
+	int			refine_iterations;	/* Lloyd's, after Hartigan's refinement */
+	int64		moves;			/* Hartigan's */
+	double		seeding_ms;
+	double		lloyd_ms;
+	double		hartigan_ms;
+	int			process;		/* 0 the leader, w + 1 parallel worker w */
+} KmeansStartResult;
+
+/* What a process running starts needs: the points and scratch space of its own. */
+typedef struct KmeansRun
+{
+	const double *points;		/* n x dims, sorted (and standardized) */
+	int64		n;
+	int			dims;
+	int			k;
+	int			trials;			/* k-means++ candidates per centre */
+	uint64		seed;
+	KmeansTree *tree;			/* NULL: the starts run over the points */
+	double	   *centroids;
+	double	   *distance;
+	double	   *upper;
+	double	   *lower;
+	int		   *assignment;
+} KmeansRun;
+
+#define KMEANS_SPLITMIX_STEP UINT64CONST(0x9E3779B97F4A7C15)
+
+static void
+kmeans_run_prepare(KmeansRun *run, bool use_tree)
+{
+	int64		n = run->n;
+
+	run->tree = use_tree ? kmeans_tree_build(run->points, n, run->dims, run->k) : NULL;
+	run->centroids = palloc(sizeof(double) * run->k * run->dims);
+	run->distance = kmeans_alloc_big(sizeof(double) * n);
+	run->upper = kmeans_alloc_big(sizeof(double) * n);
+	run->lower = kmeans_alloc_big(sizeof(double) * n);
+	run->assignment = kmeans_alloc_big(sizeof(int) * n);
+}
+
+static void
+kmeans_run_free(KmeansRun *run)
+{
+	if (run->tree != NULL)
+		kmeans_tree_free(run->tree);
+	pfree(run->centroids);
+	pfree(run->distance);
+	pfree(run->upper);
+	pfree(run->lower);
+	pfree(run->assignment);
+}
+
+/* One start (0-based): seeding, Lloyd's iterations, Hartigan's refinement; its centroids to end. */
+static void
+kmeans_run_start(KmeansRun *run, int start, KmeansStartResult *result, double *end)
+{
+	const double *points = run->points;
+	int64		n = run->n;
+	int			dims = run->dims;
+	int			k = run->k;
+	uint64		rng = run->seed + (uint64) start * (uint64) (1 + (k - 1) * run->trials) * KMEANS_SPLITMIX_STEP;
+	bool		converged;
+	double		inertia;
+	int			iterations = 0,
+				refine_iterations = 0;
+	int64		moves = 0;
+	instr_time	s0,
+				s1,
+				s2,
+				s3;
+
+	CHECK_FOR_INTERRUPTS();
+	INSTR_TIME_SET_CURRENT(s0);
+	if (run->tree != NULL)
+		kmeans_plus_plus_tree(run->tree, points, n, dims, k, run->trials, &rng, run->centroids, run->distance, run->upper);
+	else
+		kmeans_plus_plus(points, n, dims, k, run->trials, &rng, run->centroids, run->distance, run->upper, run->lower, run->assignment);
+	INSTR_TIME_SET_CURRENT(s1);
+	inertia = kmeans_lloyd(points, n, dims, k, run->centroids, run->assignment, run->distance, run->upper, run->lower,
+						   false, &converged, &iterations, run->tree);
+	INSTR_TIME_SET_CURRENT(s2);
+	if (converged &&
+		(moves = kmeans_hartigan(points, n, dims, k, run->centroids, run->assignment, run->lower, run->upper, run->distance)) > 0)
+		/* from the refined means, until the nearest centroids are the clusters again */
+		inertia = kmeans_lloyd(points, n, dims, k, run->centroids, run->assignment, run->distance, run->upper, run->lower,
+							   true, &converged, &refine_iterations, run->tree);
+	INSTR_TIME_SET_CURRENT(s3);
+	result->inertia = inertia;
+	result->converged = converged;
+	result->iterations = iterations;
+	result->refine_iterations = refine_iterations;
+	result->moves = moves;
+	result->seeding_ms = kmeans_ms(s0, s1);
+	result->lloyd_ms = kmeans_ms(s1, s2);
+	result->hartigan_ms = kmeans_ms(s2, s3);
+	memcpy(end, run->centroids, sizeof(double) * k * dims);
+}
+
+/* Runs starts, taking the next one not taken (by any process) from next, until none is left. */
+static void
+kmeans_run_starts(KmeansRun *run, int starts, pg_atomic_uint32 *next, KmeansStartResult *results,
+				  double *ends, int process)
+{
+	for (;;)
+	{
+		uint32		start = pg_atomic_fetch_add_u32(next, 1);
+
+		if (start >= (uint32) starts)
+			break;
+		kmeans_run_start(run, (int) start, &results[start], ends + (int64) start * run->k * run->dims);
+		results[start].process = process;
+	}
+}
+
+/*
+ * Parallel starts. When a fit runs several starts on enough points, the final function starts
+ * parallel workers (as a parallel query or index build does: a dynamic shared memory segment,
+ * workers of max_worker_processes) that take starts as the leader does, each over the same
+ * points with a k-d tree of its own; the results are those of one process, bit for bit. Also
+ * under a parallel plan's Finalize Aggregate (the leader may run several parallel contexts, as
+ * a plan's Gather nodes do; its partial-aggregate workers are done by then, their slots freed
+ * as they exit); never from within a parallel worker, nor for a single-user backend.
+ */
+#define KMEANS_KEY_SHARED	UINT64CONST(0xC4A3000000000001)
+#define KMEANS_KEY_POINTS	UINT64CONST(0xC4A3000000000002)
+#define KMEANS_KEY_RESULTS	UINT64CONST(0xC4A3000000000003)
+#define KMEANS_KEY_ENDS		UINT64CONST(0xC4A3000000000004)
+
+/* Work (points x k x features) below which a worker's start-up (a few ms) is not worth it. */
+#define KMEANS_PARALLEL_MIN_WORK 1000000.0
+/* Points (bytes) above which they are not copied into shared memory (a host's /dev/shm may be small). */
+#define KMEANS_PARALLEL_MAX_BYTES ((double) 1024 * 1024 * 1024)
+
+typedef struct KmeansShared
+{
+	int64		n;
+	int			dims;
+	int			k;
+	int			trials;
+	int			starts;
+	uint64		seed;
+	bool		use_tree;
+	pg_atomic_uint32 next;		/* the next start not taken */
+} KmeansShared;
+
+/*
+ * Workers for a fit's starts: none for a single start, for less work than
+ * KMEANS_PARALLEL_MIN_WORK or more points than KMEANS_PARALLEL_MAX_BYTES, in a parallel worker or
+ * outside a postmaster; else up to max_parallel_workers_per_gather, one less than the starts and
+ * one less than the host's processors (the leader takes starts too; the work is all computation,
+ * so more processes than processors only add each one's k-d tree).
+ */
+static int
+kmeans_parallel_workers(int64 n, int k, int dims, int starts)
+{
+	long		processors;
+	int			workers;
+
+	if (starts < 2 || (double) n * k * dims < KMEANS_PARALLEL_MIN_WORK ||
+		(double) n * dims * sizeof(double) > KMEANS_PARALLEL_MAX_BYTES ||
+		!IsUnderPostmaster || IsParallelWorker())
+		return 0;
+	workers = Min(max_parallel_workers_per_gather, starts - 1);
+	processors = sysconf(_SC_NPROCESSORS_ONLN);
+	if (processors > 0)
+		workers = (int) Min((long) workers, processors - 1);
+	return Max(workers, 0);
+}
+
+/* The library the calling function came from (its pg_proc.probin), for the workers to load; NULL if none. */
+static char *
+kmeans_library(Oid fn_oid)
+{
+	HeapTuple	tuple;
+	Datum		probin;
+	bool		isnull;
+	char	   *library = NULL;
+
+	if (!OidIsValid(fn_oid))
+		return NULL;
+	tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn_oid));
+	if (!HeapTupleIsValid(tuple))
+		return NULL;
+	probin = SysCacheGetAttr(PROCOID, tuple, Anum_pg_proc_probin, &isnull);
+	if (!isnull)
+		library = TextDatumGetCString(probin);
+	ReleaseSysCache(tuple);
+	return library;
+}
+
+/*
+ * Enters parallel mode and launches up to workers workers over a copy of the run's points in
+ * shared memory; returns the context (whose toc holds the results), or NULL (and out of parallel
+ * mode) when no segment could be had, the library is unknown or no worker started.
+ */
+static ParallelContext *
+kmeans_parallel_begin(Oid fn_oid, KmeansRun *run, int starts, bool use_tree, int workers,
+					  KmeansShared **shared_out)
+{
+	char	   *library = kmeans_library(fn_oid);
+	ParallelContext *pcxt;
+	KmeansShared *shared;
+	Size		points_size = sizeof(double) * run->n * run->dims;
+	Size		results_size = sizeof(KmeansStartResult) * starts;
+	Size		ends_size = sizeof(double) * starts * run->k * run->dims;
+	double	   *points;
+
+	if (library == NULL)
+		return NULL;
+	EnterParallelMode();
+	pcxt = CreateParallelContext(library, "crm_kmeans_parallel_main", workers);
+	shm_toc_estimate_chunk(&pcxt->estimator, sizeof(KmeansShared));
+	shm_toc_estimate_chunk(&pcxt->estimator, points_size);
+	shm_toc_estimate_chunk(&pcxt->estimator, results_size);
+	shm_toc_estimate_chunk(&pcxt->estimator, ends_size);
+	shm_toc_estimate_keys(&pcxt->estimator, 4);
+	InitializeParallelDSM(pcxt);
+	if (pcxt->seg == NULL)
+	{
+		/* no segment (too many in use): the leader alone */
+		DestroyParallelContext(pcxt);
+		ExitParallelMode();
+		return NULL;
+	}
+	shared = shm_toc_allocate(pcxt->toc, sizeof(KmeansShared));
+	shared->n = run->n;
+	shared->dims = run->dims;
+	shared->k = run->k;
+	shared->trials = run->trials;
+	shared->starts = starts;
+	shared->seed = run->seed;
+	shared->use_tree = use_tree;
+	pg_atomic_init_u32(&shared->next, 0);
+	shm_toc_insert(pcxt->toc, KMEANS_KEY_SHARED, shared);
+	points = shm_toc_allocate(pcxt->toc, points_size);
+	kmeans_prefault(points, points_size);
+	memcpy(points, run->points, points_size);
+	shm_toc_insert(pcxt->toc, KMEANS_KEY_POINTS, points);
+	shm_toc_insert(pcxt->toc, KMEANS_KEY_RESULTS, shm_toc_allocate(pcxt->toc, results_size));
+	shm_toc_insert(pcxt->toc, KMEANS_KEY_ENDS, shm_toc_allocate(pcxt->toc, ends_size));
+	LaunchParallelWorkers(pcxt);
+	if (pcxt->nworkers_launched == 0)
+	{
+		/* no worker slot free: the leader alone, without the copy */
+		WaitForParallelWorkersToFinish(pcxt);
+		DestroyParallelContext(pcxt);
+		ExitParallelMode();
+		return NULL;
+	}
+	*shared_out = shared;
+	return pcxt;
+}
+
+/* A parallel worker's entry: starts taken as the leader takes them, over the points in shared memory. */
+PGDLLEXPORT void crm_kmeans_parallel_main(dsm_segment *seg, shm_toc *toc);
+
+void
+crm_kmeans_parallel_main(dsm_segment *seg, shm_toc *toc)
+{
+	KmeansShared *shared = shm_toc_lookup(toc, KMEANS_KEY_SHARED, false);
+	KmeansRun	run;
+
+	/* every start taken already (the leader's tree took less time than this worker's start) */
+	if (pg_atomic_read_u32(&shared->next) >= (uint32) shared->starts)
+		return;
+	memset(&run, 0, sizeof(run));
+	run.points = shm_toc_lookup(toc, KMEANS_KEY_POINTS, false);
+	run.n = shared->n;
+	run.dims = shared->dims;
+	run.k = shared->k;
+	run.trials = shared->trials;
+	run.seed = shared->seed;
+	kmeans_run_prepare(&run, shared->use_tree);
+	kmeans_run_starts(&run, shared->starts, &shared->next,
+					  shm_toc_lookup(toc, KMEANS_KEY_RESULTS, false),
+					  shm_toc_lookup(toc, KMEANS_KEY_ENDS, false), ParallelWorkerNumber + 1);
+	kmeans_run_free(&run);
+}
+
 static double *
-kmeans_fit(KmeansState *state, double **mean_out, double **scale_out)
+kmeans_fit(KmeansState *state, Oid fn_oid, double **mean_out, double **scale_out)
 {
 	int64		n = state->count;
 	int			dims = state->dims;
 	int			k = state->k;
 	int			starts;
-	int			trials;
 	double	   *points,
 			   *mean,
 			   *scale,
-			   *centroids,
 			   *best,
-			   *distance,
-			   *upper,
-			   *lower;
-	int		   *assignment;
+			   *ends;
 	double		best_inertia = DBL_MAX;
-	uint64		rng;
+	bool		use_tree;
+	int			workers,
+				launched = 0;
+	KmeansRun	run;
+	KmeansStartResult *results;
+	ParallelContext *pcxt = NULL;
+	KmeansShared *shared = NULL;
 	instr_time	t0,
 				t1,
-				t2;
-	KmeansTree *tree = NULL;
+				t2,
+				t3,
+				t4;
 
 	INSTR_TIME_SET_CURRENT(t0);
 	if (k > n)
@@ -2673,67 +2993,73 @@ kmeans_fit(KmeansState *state, double **mean_out, double **scale_out)
 				points[i * dims + j] = (state->points[i * dims + j] - mean[j]) / scale[j];
 	}
 
-	centroids = palloc(sizeof(double) * k * dims);
 	best = palloc(sizeof(double) * k * dims);
-	distance = kmeans_alloc_big(sizeof(double) * n);
-	upper = kmeans_alloc_big(sizeof(double) * n);
-	lower = kmeans_alloc_big(sizeof(double) * n);
-	assignment = kmeans_alloc_big(sizeof(int) * n);
-	rng = (uint64) state->seed;
+	memset(&run, 0, sizeof(run));
+	run.points = points;
+	run.n = n;
+	run.dims = dims;
+	run.k = k;
+	run.trials = 2 + (int) log((double) k);
+	run.seed = (uint64) state->seed;
 	starts = kmeans_starts(n, k);
-	trials = 2 + (int) log((double) k);
+	use_tree = dims <= KMEANS_TREE_DIMS && n >= KMEANS_TREE_MIN_POINTS && k <= KMEANS_TREE_MAX_K;
+	results = palloc0(sizeof(KmeansStartResult) * starts);
+	ends = palloc(sizeof(double) * starts * k * dims);
 	INSTR_TIME_SET_CURRENT(t1);
-	if (dims <= KMEANS_TREE_DIMS && n >= KMEANS_TREE_MIN_POINTS && k <= KMEANS_TREE_MAX_K)
-		tree = kmeans_tree_build(points, n, dims, k);
+	workers = kmeans_parallel_workers(n, k, dims, starts);
+	if (workers > 0)
+		pcxt = kmeans_parallel_begin(fn_oid, &run, starts, use_tree, workers, &shared);
 	INSTR_TIME_SET_CURRENT(t2);
+	kmeans_run_prepare(&run, use_tree);
+	INSTR_TIME_SET_CURRENT(t3);
 	elog(DEBUG1, "crm.kmeans: %lld points, %d dimensions, k = %d, %d starts; sort and checks %.1f ms; tree %.1f ms",
-		 (long long) n, dims, k, starts, kmeans_ms(t0, t1), kmeans_ms(t1, t2));
+		 (long long) n, dims, k, starts, kmeans_ms(t0, t1), kmeans_ms(t2, t3));
+	if (pcxt != NULL)
+	{
+		KmeansStartResult *shared_results = shm_toc_lookup(pcxt->toc, KMEANS_KEY_RESULTS, false);
+		double	   *shared_ends = shm_toc_lookup(pcxt->toc, KMEANS_KEY_ENDS, false);
+
+		kmeans_run_starts(&run, starts, &shared->next, shared_results, shared_ends, 0);
+		WaitForParallelWorkersToFinish(pcxt);
+		memcpy(results, shared_results, sizeof(KmeansStartResult) * starts);
+		memcpy(ends, shared_ends, sizeof(double) * starts * k * dims);
+		launched = pcxt->nworkers_launched;
+		DestroyParallelContext(pcxt);
+		ExitParallelMode();
+	}
+	else
+	{
+		pg_atomic_uint32 next;
+
+		pg_atomic_init_u32(&next, 0);
+		kmeans_run_starts(&run, starts, &next, results, ends, 0);
+	}
+	INSTR_TIME_SET_CURRENT(t4);
 	for (int start = 0; start < starts; start++)
 	{
-		bool		converged;
-		double		inertia;
-		int			iterations = 0,
-					refine_iterations = 0;
-		int64		moves = 0;
-		instr_time	s0,
-					s1,
-					s2,
-					s3;
+		KmeansStartResult *r = &results[start];
 
-		CHECK_FOR_INTERRUPTS();
-		INSTR_TIME_SET_CURRENT(s0);
-		if (tree != NULL)
-			kmeans_plus_plus_tree(tree, points, n, dims, k, trials, &rng, centroids, distance, upper);
-		else
-			kmeans_plus_plus(points, n, dims, k, trials, &rng, centroids, distance, upper, lower, assignment);
-		INSTR_TIME_SET_CURRENT(s1);
-		inertia = kmeans_lloyd(points, n, dims, k, centroids, assignment, distance, upper, lower, false, &converged, &iterations, tree);
-		INSTR_TIME_SET_CURRENT(s2);
-		if (!converged)
+		if (!r->converged)
 			elog(DEBUG1, "crm.kmeans: start %d stopped after %d iterations without converging",
 				 start + 1, KMEANS_MAX_ITERATIONS);
-		else if ((moves = kmeans_hartigan(points, n, dims, k, centroids, assignment, lower, upper, distance)) > 0)
-			/* from the refined means, until the nearest centroids are the clusters again */
-			inertia = kmeans_lloyd(points, n, dims, k, centroids, assignment, distance, upper, lower, true, &converged, &refine_iterations, tree);
-		INSTR_TIME_SET_CURRENT(s3);
-		elog(DEBUG1, "crm.kmeans: start %d: seeding %.1f ms, Lloyd %d iterations %.1f ms, Hartigan %lld moves and %d exact passes %.1f ms, inertia %.17g",
-			 start + 1, kmeans_ms(s0, s1), iterations, kmeans_ms(s1, s2), (long long) moves, refine_iterations + 1, kmeans_ms(s2, s3), inertia);
-		if (inertia < best_inertia)
+		elog(DEBUG1, "crm.kmeans: start %d: seeding %.1f ms, Lloyd %d iterations %.1f ms, Hartigan %lld moves and %d exact passes %.1f ms, inertia %.17g (process %d)",
+			 start + 1, r->seeding_ms, r->iterations, r->lloyd_ms, (long long) r->moves,
+			 r->refine_iterations + 1, r->hartigan_ms, r->inertia, r->process);
+		/* the lowest inertia, the first start of equal ones: as one process running them in order */
+		if (r->inertia < best_inertia)
 		{
-			best_inertia = inertia;
-			memcpy(best, centroids, sizeof(double) * k * dims);
+			best_inertia = r->inertia;
+			memcpy(best, ends + (int64) start * k * dims, sizeof(double) * k * dims);
 		}
 	}
+	elog(DEBUG1, "crm.kmeans: starts %.1f ms; processes %d (parallel workers: %d launched of %d planned; setup %.1f ms)",
+		 kmeans_ms(t3, t4), launched + 1, launched, workers, kmeans_ms(t1, t2));
 	qsort_arg(best, k, sizeof(double) * dims, compare_rows, &dims);
-	if (tree != NULL)
-		kmeans_tree_free(tree);
+	kmeans_run_free(&run);
 	if (points != state->points)
 		pfree(points);
-	pfree(centroids);
-	pfree(distance);
-	pfree(upper);
-	pfree(lower);
-	pfree(assignment);
+	pfree(results);
+	pfree(ends);
 	*mean_out = mean;
 	*scale_out = scale;
 	return best;
@@ -2768,7 +3094,7 @@ crm_kmeans_final(PG_FUNCTION_ARGS)
 	state = (KmeansState *) PG_GETARG_POINTER(0);
 	if (state->count == 0)
 		PG_RETURN_NULL();
-	best = kmeans_fit(state, &mean, &scale);
+	best = kmeans_fit(state, fcinfo->flinfo->fn_oid, &mean, &scale);
 	/* only the forms without standardize use this final function: the centroids are raw */
 	Assert(!state->standardize);
 	PG_RETURN_ARRAYTYPE_P(centroid_array(best, state->k, state->dims));
@@ -2931,7 +3257,7 @@ crm_kmeans_model_final(PG_FUNCTION_ARGS)
 	state = (KmeansState *) PG_GETARG_POINTER(0);
 	if (state->count == 0)
 		PG_RETURN_NULL();
-	best = kmeans_fit(state, &mean, &scale);
+	best = kmeans_fit(state, fcinfo->flinfo->fn_oid, &mean, &scale);
 	PG_RETURN_POINTER(kmeans_model_make(state->k, state->dims, mean, scale, best));
 }
 
@@ -3522,7 +3848,7 @@ crm_kmeans_state_final(PG_FUNCTION_ARGS)
 	state = kmeans_state_for_fit(fcinfo, &copy);
 	if (state->count == 0)
 		PG_RETURN_NULL();
-	best = kmeans_fit(state, &mean, &scale);
+	best = kmeans_fit(state, fcinfo->flinfo->fn_oid, &mean, &scale);
 	if (state->standardize)
 	{
 		/* a state of the four-argument form given by hand: the centroids in the original units */
@@ -3548,7 +3874,7 @@ crm_kmeans_state_model_final(PG_FUNCTION_ARGS)
 	state = kmeans_state_for_fit(fcinfo, &copy);
 	if (state->count == 0)
 		PG_RETURN_NULL();
-	best = kmeans_fit(state, &mean, &scale);
+	best = kmeans_fit(state, fcinfo->flinfo->fn_oid, &mean, &scale);
 	PG_RETURN_POINTER(kmeans_model_make(state->k, state->dims, mean, scale, best));
 }
 

@@ -125,20 +125,23 @@ CREATE AGGREGATE bench_kmbefore.kmeans(double precision[], integer) (
     SFUNC = bench_kmbefore.kmeans_transition, STYPE = crm.kmeans_state, FINALFUNC = bench_kmbefore.kmeans_final);
 SQL
 
-# phases QUERY...: runs the queries $runs times, interleaved, each in a session of its own with
-# the phase timings on; prints one line per query: the medians of the query's time, the
-# collection (the query's time less the final function's phases), the sort, the seeding,
-# Lloyd's time and iterations and Hartigan's time (each summed over the starts), the number of
-# starts, then the lowest inertia of the starts (of the last run).
+# phases SETTINGS|QUERY...: runs the queries $runs times, interleaved, each in a session of its
+# own with the phase timings on (after its SETTINGS); prints one line per query: the medians of
+# the query's time, the collection (the query's time less the final function's phases), the
+# sort, the tree, the parallel workers' setup, the starts' time (from the first start's beginning
+# to the last one's end, over every process), the seeding, Lloyd's time and iterations and
+# Hartigan's time (each summed over the starts, whichever process ran them), the number of
+# starts and of processes, then the lowest inertia of the starts (of the last run).
 phases() {
 	local run q
 	for ((run = 0; run < runs; run++)); do
 		q=0
-		for query in "$@"; do
+		for entry in "$@"; do
 			# the DEBUG lines and the time, as "q run key values..."
-			psql_bench -At -c "SET client_min_messages = debug1" -c '\timing on' -c "$query" 2>&1 | sed -E -n \
+			psql_bench -At -c "SET client_min_messages = debug1" -c "${entry%%|*}" -c '\timing on' -c "${entry#*|}" 2>&1 | sed -E -n \
 				-e "s/.* ([0-9]+) starts; sort and checks ([0-9.]+) ms(; tree ([0-9.]+) ms)?.*/$q $run sort \2 \1 \4/p" \
 				-e "s/.*: start [0-9]+: seeding ([0-9.]+) ms, Lloyd ([0-9]+) iterations ([0-9.]+) ms, Hartigan [0-9]+ moves and [0-9]+ exact passes ([0-9.]+) ms, inertia ([-0-9.e+]+).*/$q $run start \1 \2 \3 \4 \5/p" \
+				-e "s/.*: starts ([0-9.]+) ms; processes ([0-9]+) .*setup ([0-9.]+) ms.*/$q $run wall \1 \2 \3/p" \
 				-e "s/^Time: ([0-9.]+) ms.*/$q $run time \1/p"
 			q=$((q + 1))
 		done
@@ -152,48 +155,62 @@ phases() {
 			return v[int(runs / 2)]
 		}
 		{ q = $1; r = $2 }
-		$3 == "sort" { val["sort", q, r] = $4; val["starts", q, r] = $5; val["tree", q, r] = $6 + 0; best[q] = "" }
+		$3 == "sort" { val["sort", q, r] = $4; val["starts", q, r] = $5; val["tree", q, r] = $6 + 0; val["procs", q, r] = 1; best[q] = "" }
 		$3 == "start" {
 			val["seed", q, r] += $4; val["iter", q, r] += $5; val["lloyd", q, r] += $6; val["hart", q, r] += $7
 			if (best[q] == "" || $8 + 0 < best[q] + 0) best[q] = $8
 		}
+		$3 == "wall" { val["wall", q, r] = $4; val["procs", q, r] = $5; val["setup", q, r] = $6; walled[q, r] = 1 }
 		$3 == "time" { val["total", q, r] = $4 }
 		END {
 			for (q = 0; q < n; q++) {
-				for (r = 0; r < runs; r++)
-					val["collect", q, r] = val["total", q, r] - val["sort", q, r] - val["tree", q, r] - val["seed", q, r] - val["lloyd", q, r] - val["hart", q, r]
-				printf "%s %s %s %s %s %s %s %s %s %s\n", median("total", q), median("collect", q), median("sort", q), median("tree", q),
-					median("seed", q), median("lloyd", q), median("iter", q), median("hart", q), median("starts", q), best[q]
+				for (r = 0; r < runs; r++) {
+					# 0.1 reports no starts line: its starts ran one after the other
+					if (!walled[q, r])
+						val["wall", q, r] = val["seed", q, r] + val["lloyd", q, r] + val["hart", q, r]
+					val["collect", q, r] = val["total", q, r] - val["sort", q, r] - val["tree", q, r] - val["setup", q, r] - val["wall", q, r]
+				}
+				printf "%s %s %s %s %s %s %s %s %s %s %s %s %s\n", median("total", q), median("collect", q), median("sort", q), median("tree", q),
+					median("setup", q), median("wall", q), median("seed", q), median("lloyd", q), median("iter", q), median("hart", q),
+					median("starts", q), median("procs", q), best[q]
 			}
 		}'
 }
 
+serial="SET max_parallel_workers_per_gather = 0"
 for table in bench_blobs bench_uniform; do
-	same=$(psql_bench -At -c "SELECT (SELECT crm.kmeans(f, 8)::text FROM ${table}_serial) = (SELECT bench_kmbefore.kmeans(f, 8)::text FROM ${table}_serial)")
+	same=$(psql_bench -At -c "$serial" -c "SELECT (SELECT crm.kmeans(f, 8)::text FROM ${table}_serial) = (SELECT bench_kmbefore.kmeans(f, 8)::text FROM ${table}_serial)")
 	if [ "$same" != t ]; then
 		echo "crm.kmeans on $table differs from the code before the speed work ($before)" >&2
 		exit 1
 	fi
+	if [ "$(psql_bench -At -c "$serial" -c "SELECT bench_kmnow10.kmeans(f, 8)::text FROM ${table}_serial")" != \
+		"$(psql_bench -At -c "SELECT bench_kmnow10.kmeans(f, 8)::text FROM ${table}_serial")" ]; then
+		echo "10 starts on $table with parallel workers differ from 10 starts in one process" >&2
+		exit 1
+	fi
 	mapfile -t lines < <(phases \
-		"SELECT bench_km01.kmeans(f, 8) FROM ${table}_serial" \
-		"SELECT crm.kmeans(f, 8) FROM ${table}_serial" \
-		"SELECT bench_kmnow10.kmeans(f, 8) FROM ${table}_serial")
-	echo "== $table: phases of one process, median of $runs interleaved runs (ms; Lloyd's iterations summed over the starts)"
-	printf '  %-16s %6s %9s %9s %7s %7s %9s %9s %9s %9s   %s\n' "" starts total collect sort tree seeding Lloyd "(iter.)" Hartigan "best inertia"
-	for i in 0 1 2; do
-		read -r total collect sort tree seed lloyd iter hart starts inertia <<<"${lines[$i]}"
-		label=("0.1, one start" "crm, default" "crm, 10 starts")
-		printf '  %-16s %6s %9.1f %9.1f %7.1f %7.1f %9.1f %9.1f %9s %9.1f   %s\n' "${label[$i]}" "$starts" "$total" "$collect" "$sort" "$tree" "$seed" "$lloyd" "$iter" "$hart" "$inertia"
-		eval "total_$i=$total collect_$i=$collect sort_$i=$sort tree_$i=$tree seed_$i=$seed lloyd_$i=$lloyd hart_$i=$hart inertia_$i=$inertia"
+		"$serial|SELECT bench_km01.kmeans(f, 8) FROM ${table}_serial" \
+		"RESET max_parallel_workers_per_gather|SELECT crm.kmeans(f, 8) FROM ${table}_serial" \
+		"RESET max_parallel_workers_per_gather|SELECT bench_kmnow10.kmeans(f, 8) FROM ${table}_serial" \
+		"$serial|SELECT bench_kmnow10.kmeans(f, 8) FROM ${table}_serial")
+	echo "== $table: phases, median of $runs interleaved runs (ms; seeding, Lloyd (iterations) and Hartigan summed over the starts, in whichever process ran them)"
+	printf '  %-22s %6s %5s %8s %8s %6s %6s %6s %8s %8s %8s %7s %8s   %s\n' "" starts procs total collect sort tree setup starts seeding Lloyd "(iter.)" Hartigan "best inertia"
+	label=("0.1, one start" "crm, default" "crm, 10 starts" "crm, 10 starts, 1 proc")
+	for i in 0 1 2 3; do
+		read -r total collect sort tree setup wall seed lloyd iter hart starts procs inertia <<<"${lines[$i]}"
+		printf '  %-22s %6s %5s %8.1f %8.1f %6.1f %6.1f %6.1f %8.1f %8.1f %8.1f %7s %8.1f   %s\n' "${label[$i]}" "$starts" "$procs" "$total" "$collect" "$sort" "$tree" "$setup" "$wall" "$seed" "$lloyd" "$iter" "$hart" "$inertia"
+		eval "total_$i=$total collect_$i=$collect sort_$i=$sort tree_$i=$tree seed_$i=$seed lloyd_$i=$lloyd hart_$i=$hart inertia_$i=$inertia procs_$i=$procs"
 	done
-	# The floor of 10 starts: the rows collected, sorted and put in the tree once; every start's
-	# own work (seeding, Lloyd, Hartigan) counted as free.
-	floor=$(echo "$collect_2 + $sort_2 + $tree_2" | bc -l)
-	printf '  10 starts / one 0.1 start: %.2f x (target <= 1)\n' "$(echo "$total_2 / $total_0" | bc -l)"
-	printf '  seeding of the 10 starts alone: %.1f ms = %.2f x one 0.1 start\n' "$seed_2" "$(echo "$seed_2 / $total_0" | bc -l)"
+	# The floor of 10 starts: the rows collected, sorted and put in the tree once, in one
+	# process; every start's own work (seeding, Lloyd, Hartigan) counted as free.
+	floor=$(echo "$collect_3 + $sort_3 + $tree_3" | bc -l)
+	printf '  10 starts (%s processes) / one 0.1 start: %.2f x (target <= 1)\n' "$procs_2" "$(echo "$total_2 / $total_0" | bc -l)"
+	printf '  10 starts in one process / one 0.1 start: %.2f x\n' "$(echo "$total_3 / $total_0" | bc -l)"
+	printf '  seeding of the 10 starts alone (one process): %.1f ms = %.2f x one 0.1 start\n' "$seed_3" "$(echo "$seed_3 / $total_0" | bc -l)"
 	printf '  floor of 10 starts (collection + sort + tree; seeding, Lloyd and Hartigan free): %.1f ms = %.2f x one 0.1 start\n' "$floor" "$(echo "$floor / $total_0" | bc -l)"
-	printf '  per start: 0.1 %.1f ms, crm %.1f ms (%.2f x)\n' "$(echo "$seed_0 + $lloyd_0" | bc -l)" \
-		"$(echo "($seed_2 + $lloyd_2 + $hart_2) / 10" | bc -l)" "$(echo "($seed_2 + $lloyd_2 + $hart_2) / 10 / ($seed_0 + $lloyd_0)" | bc -l)"
+	printf '  per start, one process: 0.1 %.1f ms, crm %.1f ms (%.2f x)\n' "$(echo "$seed_0 + $lloyd_0" | bc -l)" \
+		"$(echo "($seed_3 + $lloyd_3 + $hart_3) / 10" | bc -l)" "$(echo "($seed_3 + $lloyd_3 + $hart_3) / 10 / ($seed_0 + $lloyd_0)" | bc -l)"
 	if awk -v a="$inertia_2" -v b="$inertia_0" 'BEGIN { exit !(a > b * (1 + 1e-12)) }'; then
 		echo "10 starts on $table reached a higher inertia ($inertia_2) than 0.1's one start ($inertia_0)" >&2
 		exit 1

@@ -10,7 +10,9 @@
 # k = 1) / 10, the k = 1 run carrying the same collection and sorting of the points. The C
 # program runs 10 seeds; its time per start is their mean (as crm's is: slow starts, where Lloyd's
 # iterations run long, count in both). Both report the best inertia of their 10 starts, crm's
-# computed in SQL from its centroids. Medians of $runs interleaved runs of each query.
+# computed in SQL from its centroids. crm runs with max_parallel_workers_per_gather = 0: one
+# process, its starts too (kmeans.md, "Starts in parallel workers"). Medians of $runs
+# interleaved runs of each query.
 # Run with: scripts/bench test/bench/kmeans_lloyd.sh
 set -euo pipefail
 
