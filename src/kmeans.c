@@ -66,6 +66,11 @@ typedef struct KmeansState
 	int64		count;			/* points held */
 	int64		capacity;		/* points the array has room for */
 	double	   *points;			/* count x dims, row-major */
+	/* a large crm.kmeans_state's points: a reserved region (kmeans_region_grow) */
+	char	   *region;			/* its start, or NULL */
+	Size		reserved;		/* bytes of address space reserved */
+	Size		usable;			/* bytes of it readable and writable */
+	MemoryContextCallback release;	/* unmaps it with the state's context */
 } KmeansState;
 
 /* The serialized state: this header, then count x dims doubles. */
@@ -150,6 +155,82 @@ kmeans_max_points(int dims)
 	return (int64) ((MaxAllocSize - Max(FLAT_KMEANS_HEADER, sizeof(KmeansStateHeader) + VARHDRSZ)) / (sizeof(double) * dims));
 }
 
+/*
+ * A crm.kmeans_state's points, once they pass KMEANS_HUGE_PAGE bytes, grow in a region of
+ * address space reserved for the largest state (1 GB; PROT_NONE: no memory behind it, no commit
+ * charge even under strict overcommit) and made usable 2 MB at a time (mprotect), asked for
+ * transparent huge pages: no copy as the state doubles, and a page fault per 2 MB instead of per
+ * 4 kB (in this virtual machine a fresh backend collecting 1M points of 3 features spent about
+ * 80 ms more page by page). Unmapped when the state's memory context goes (a reset callback), on
+ * error too. Smaller states (many groups of a GROUP BY) stay in palloc'd memory, and so does a
+ * state whose region cannot be had (the address space or the map count exhausted).
+ */
+static void
+kmeans_region_release(void *arg)
+{
+	KmeansState *state = (KmeansState *) arg;
+
+	if (state->region != NULL)
+		(void) munmap(state->region, state->reserved);
+	state->region = NULL;
+	state->points = NULL;
+}
+
+/* Room for bytes of points in the state's region, set up (and the points moved in) on first use; false if none. */
+static bool
+kmeans_region_grow(KmeansState *state, Size bytes)
+{
+	Size		step = KMEANS_HUGE_PAGE;
+
+	if (state->region == NULL)
+	{
+		Size		reserve = (MaxAllocSize + step - 1) & ~(step - 1);
+		char	   *base = mmap(NULL, reserve + step, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		char	   *aligned;
+
+		if (base == MAP_FAILED)
+			return false;
+		/* 2 MB aligned (huge pages need it), the ends given back */
+		aligned = (char *) (((uintptr_t) base + step - 1) & ~(step - 1));
+		if (aligned > base)
+			(void) munmap(base, aligned - base);
+		(void) munmap(aligned + reserve, (base + reserve + step) - (aligned + reserve));
+#ifdef MADV_HUGEPAGE
+		(void) madvise(aligned, reserve, MADV_HUGEPAGE);
+#endif
+		if (mprotect(aligned, (bytes + step - 1) & ~(step - 1), PROT_READ | PROT_WRITE) != 0)
+		{
+			(void) munmap(aligned, reserve);
+			return false;
+		}
+		if (state->count > 0)
+			memcpy(aligned, state->points, sizeof(double) * state->count * state->dims);
+		if (state->points != NULL)
+			pfree(state->points);
+		state->region = aligned;
+		state->reserved = reserve;
+		state->usable = (bytes + step - 1) & ~(step - 1);
+		state->points = (double *) aligned;
+		state->release.func = kmeans_region_release;
+		state->release.arg = state;
+		MemoryContextRegisterResetCallback(state->header.eoh_context, &state->release);
+		return true;
+	}
+	if (bytes > state->usable)
+	{
+		Size		usable = (bytes + step - 1) & ~(step - 1);
+
+		if (usable > state->reserved ||
+			mprotect(state->region + state->usable, usable - state->usable, PROT_READ | PROT_WRITE) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory"),
+					 errdetail("crm.kmeans could not hold %zu bytes of points.", bytes)));
+		state->usable = usable;
+	}
+	return true;
+}
+
 static void
 kmeans_reserve(KmeansState *state, int64 needed)
 {
@@ -168,11 +249,16 @@ kmeans_reserve(KmeansState *state, int64 needed)
 	capacity = Min(Max(capacity, needed), kmeans_max_points(state->dims));
 	if (state->header.eoh_context != NULL)
 	{
-		/* a crm.kmeans_state: its points live in its own memory */
-		if (state->points == NULL)
-			state->points = MemoryContextAlloc(state->header.eoh_context, capacity * state->dims * sizeof(double));
-		else
-			state->points = repalloc(state->points, capacity * state->dims * sizeof(double));
+		/* a crm.kmeans_state: its points live in its own memory (a region once large) */
+		Size		bytes = capacity * state->dims * sizeof(double);
+
+		if ((state->region == NULL && bytes < KMEANS_HUGE_PAGE) || !kmeans_region_grow(state, bytes))
+		{
+			if (state->points == NULL)
+				state->points = MemoryContextAlloc(state->header.eoh_context, bytes);
+			else
+				state->points = repalloc(state->points, bytes);
+		}
 	}
 	else if (state->points == NULL)
 		state->points = palloc(capacity * state->dims * sizeof(double));
