@@ -1144,6 +1144,7 @@ typedef struct KmeansTree
 	int64		capacity;		/* nodes the arrays hold */
 	double	   *points;			/* n x dims: the points in the tree's order */
 	uint32	   *index;			/* the row of each of those in the sorted points */
+	uint32	   *pos;			/* the inverse: each sorted point's row in the copy */
 	int64	   *begin;			/* per node: its points, rows begin[i] to end[i] - 1 */
 	int64	   *end;
 	int		   *left;			/* per node: its first child (the second follows it); -1 leaf */
@@ -1156,6 +1157,13 @@ typedef struct KmeansTree
 	int		   *cluster;		/* per point of a leaf last split: its centroid */
 	/* the seeding: per node the largest squared distance of its points to the nearest centre */
 	double	   *farthest;
+	double	   *closest;		/* per node: the smallest of those */
+	double	   *weight;			/* per node: their sum */
+	int		   *owner;			/* per node: the centre nearest all its points, or -1 */
+	/* per node, from the build: its points' mean m (sum / count, as computed), dims numbers */
+	double	   *mean;
+	double	   *resid;			/* per node: the sum of y - m over its points y (rounding), dims numbers */
+	double	   *spread;			/* per node: the sum of |y - m|^2 over its points y */
 	int			iteration;		/* the last iteration's number (grows over the starts) */
 	int		   *scratch;		/* the candidates surviving at each depth */
 	int			depth;			/* the tree's depth */
@@ -1317,6 +1325,12 @@ kmeans_tree_room(KmeansTree *tree)
 	tree->hi = repalloc_huge(tree->hi, sizeof(double) * capacity * dims);
 	tree->sum = repalloc_huge(tree->sum, sizeof(double) * capacity * dims);
 	tree->farthest = repalloc_huge(tree->farthest, sizeof(double) * capacity);
+	tree->closest = repalloc_huge(tree->closest, sizeof(double) * capacity);
+	tree->weight = repalloc_huge(tree->weight, sizeof(double) * capacity);
+	tree->owner = repalloc_huge(tree->owner, sizeof(int) * capacity);
+	tree->mean = repalloc_huge(tree->mean, sizeof(double) * capacity * dims);
+	tree->resid = repalloc_huge(tree->resid, sizeof(double) * capacity * dims);
+	tree->spread = repalloc_huge(tree->spread, sizeof(double) * capacity);
 	tree->capacity = capacity;
 }
 
@@ -1336,6 +1350,77 @@ kmeans_tree_node(KmeansTree *tree, int node, int64 from, int64 to, int depth, bo
 	tree->left[node] = tree->nodes;
 	tree->nodes += 2;
 	return tree->left[node];
+}
+
+/*
+ * The seeding's moments of a node (kmeans_tree_gain): m, the node's mean as computed (sum /
+ * count), the sum of |y - m|^2 over its points (spread) and the sum of y - m (resid: zero but for
+ * rounding, kept so that the identity below holds for the m computed). For any x,
+ *   sum over the points of |y - x|^2 = spread + 2 (m - x).resid + count |m - x|^2.
+ * A leaf sums them over its points; a split node from its children's (child c of mean m_c, d =
+ * m_c - m: its points' part of the spread is spread_c + 2 d.resid_c + count_c |d|^2, of the
+ * residual resid_c + count_c d), so the build makes one pass over the points for them. Every
+ * difference is of two numbers within the node's box: the rounding is relative to the spread
+ * and to the node's size, never to the coordinates' magnitude (points far from the origin).
+ */
+static void
+kmeans_tree_moments_leaf(KmeansTree *tree, int node)
+{
+	int			dims = tree->dims;
+	int64		count = tree->end[node] - tree->begin[node];
+	const double *sum = tree->sum + (int64) node * dims;
+	double	   *mean = tree->mean + (int64) node * dims;
+	double	   *resid = tree->resid + (int64) node * dims;
+	double		spread = 0;
+
+	for (int j = 0; j < dims; j++)
+	{
+		mean[j] = sum[j] / (double) count;
+		resid[j] = 0;
+	}
+	for (int64 i = tree->begin[node]; i < tree->end[node]; i++)
+		for (int j = 0; j < dims; j++)
+		{
+			double		diff = tree->points[i * dims + j] - mean[j];
+
+			spread += diff * diff;
+			resid[j] += diff;
+		}
+	tree->spread[node] = spread;
+}
+
+static void
+kmeans_tree_moments_join(KmeansTree *tree, int node)
+{
+	int			dims = tree->dims;
+	int64		count = tree->end[node] - tree->begin[node];
+	const double *sum = tree->sum + (int64) node * dims;
+	double	   *mean = tree->mean + (int64) node * dims;
+	double	   *resid = tree->resid + (int64) node * dims;
+	double		spread = 0;
+
+	for (int j = 0; j < dims; j++)
+	{
+		mean[j] = sum[j] / (double) count;
+		resid[j] = 0;
+	}
+	for (int c = tree->left[node]; c <= tree->left[node] + 1; c++)
+	{
+		double		cc = (double) (tree->end[c] - tree->begin[c]);
+		const double *cm = tree->mean + (int64) c * dims;
+		const double *cr = tree->resid + (int64) c * dims;
+		double		part = tree->spread[c];
+
+		for (int j = 0; j < dims; j++)
+		{
+			double		d = cm[j] - mean[j];
+
+			part += 2 * d * cr[j] + cc * d * d;
+			resid[j] += cr[j] + cc * d;
+		}
+		spread += part;
+	}
+	tree->spread[node] = spread;
 }
 
 /* A leaf's box and sum, from its points. */
@@ -1361,6 +1446,7 @@ kmeans_tree_leaf(KmeansTree *tree, int node)
 			hi[j] = Max(hi[j], x);
 			sum[j] += x;
 		}
+	kmeans_tree_moments_leaf(tree, node);
 }
 
 /* A split node's box and sum, from its children's. */
@@ -1387,6 +1473,7 @@ kmeans_tree_join(KmeansTree *tree, int node)
 	r = tree->sum + (int64) (child + 1) * dims;
 	for (int j = 0; j < dims; j++)
 		sum[j] = l[j] + r[j];
+	kmeans_tree_moments_join(tree, node);
 }
 
 /*
@@ -1542,8 +1629,9 @@ kmeans_tree_codes(const double *points, int64 n, int dims, const double *lo, con
  * one per level), then the nodes (kmeans_tree_build_trie). The tree's shape changes no result
  * (the filtering is exact whatever it is); this one is cheap to build and adapts to the points
  * through the cells they leave empty. Memory: the copy of the points, 4 bytes of index per
- * point, 4 bytes of cluster per point, and per node 36 + 24·dims bytes (every split node holds
- * more than KMEANS_TREE_LEAF points and the nodes of one depth are disjoint, so there are about
+ * point, 4 of its inverse (pos), 4 bytes of cluster per point, and per node 64 + 40·dims bytes
+ * (the seeding's 28 + 16·dims of them; every split node holds more than KMEANS_TREE_LEAF
+ * points and the nodes of one depth are disjoint, so there are about
  * 2n / KMEANS_TREE_LEAF nodes per level of the tree on spread points, never 2n); the node
  * arrays grow by half when full. All sizes are 64-bit products bounded through the points' own
  * limit (1 GB of state: under 2^28 points, so node numbers fit an int and rows a uint32); the
@@ -1570,6 +1658,12 @@ kmeans_tree_build(const double *points, int64 n, int dims, int k)
 	tree->hi = kmeans_alloc_big(sizeof(double) * capacity * dims);
 	tree->sum = kmeans_alloc_big(sizeof(double) * capacity * dims);
 	tree->farthest = kmeans_alloc_big(sizeof(double) * capacity);
+	tree->closest = kmeans_alloc_big(sizeof(double) * capacity);
+	tree->weight = kmeans_alloc_big(sizeof(double) * capacity);
+	tree->owner = kmeans_alloc_big(sizeof(int) * capacity);
+	tree->mean = kmeans_alloc_big(sizeof(double) * capacity * dims);
+	tree->resid = kmeans_alloc_big(sizeof(double) * capacity * dims);
+	tree->spread = kmeans_alloc_big(sizeof(double) * capacity);
 	tree->cluster = kmeans_alloc_big(sizeof(int) * n);
 	/* no cluster yet (a start's first iteration counts every point as changed anyway) */
 	memset(tree->cluster, 0xFF, sizeof(int) * n);
@@ -1597,6 +1691,10 @@ kmeans_tree_build(const double *points, int64 n, int dims, int k)
 	tree->nodes = 1;
 	kmeans_tree_build_trie(tree, code, 0, 0, n, 0);
 	pfree(code);
+	/* (after the build: its splits at medians move rows) */
+	tree->pos = kmeans_alloc_big(sizeof(uint32) * n);
+	for (int64 i = 0; i < n; i++)
+		tree->pos[tree->index[i]] = (uint32) i;
 	tree->scratch = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int) * (int64) k * (tree->depth + 1));
 	tree->iteration = 0;
 	tree->k = k;
@@ -1608,6 +1706,7 @@ kmeans_tree_free(KmeansTree *tree)
 {
 	pfree(tree->points);
 	pfree(tree->index);
+	pfree(tree->pos);
 	pfree(tree->begin);
 	pfree(tree->end);
 	pfree(tree->left);
@@ -1618,6 +1717,12 @@ kmeans_tree_free(KmeansTree *tree)
 	pfree(tree->sum);
 	pfree(tree->cluster);
 	pfree(tree->farthest);
+	pfree(tree->closest);
+	pfree(tree->weight);
+	pfree(tree->owner);
+	pfree(tree->mean);
+	pfree(tree->resid);
+	pfree(tree->spread);
 	pfree(tree->scratch);
 	pfree(tree);
 }
@@ -1847,26 +1952,30 @@ kmeans_tree_assignment(const KmeansTree *tree, int node, int *assignment)
  * The seeding down the tree (low dimensions): the same draws, candidates, totals and chosen
  * centres as kmeans_plus_plus, with less work per step.
  *
- * - nearest holds each point's squared distance to the nearest chosen centre in the sorted
- *   points' order (the order the draws and the totals follow), near the same in the tree's
- *   order; the tree keeps per node the largest of its points' (farthest).
+ * - near holds each point's squared distance to the nearest chosen centre in the tree's order
+ *   (tree->pos maps a sorted row to it: the draws and the totals follow the sorted points'
+ *   order); the tree keeps per node the largest of its points' (farthest), the smallest
+ *   (closest), their sum (weight), and the centre nearest all of them if one is (owner).
  * - A candidate's total: the previous total less what the candidate gains, summed over the
- *   nodes whose box may hold a point nearer the candidate than its nearest centre (a node whose
- *   box lies at least its farthest from the candidate, with a margin for rounding, gains
- *   nothing: every point of it is computed no nearer the candidate). Summed in another order
- *   than the points', these totals can differ from kmeans_plus_plus's in the last bits: when
- *   two distinct candidates' totals come within that rounding (4n x DBL_EPSILON of the total),
- *   the step measures every point in the points' order as kmeans_plus_plus does, so the winner
- *   is always its winner (the first on exact ties).
+ *   nodes whose box may hold a point nearer the candidate than its nearest centre
+ *   (kmeans_tree_reach: with margins for rounding, a node gains nothing when every point of it
+ *   is computed no nearer the candidate; a node all of whose points are nearer gains its weight
+ *   less their squared distances to the candidate, from its moments in O(dims):
+ *   kmeans_tree_gain). Summed in another order than the points', these totals can differ from
+ *   kmeans_plus_plus's in the last bits: when two distinct candidates' totals come within a
+ *   bound of that rounding (kmeans_plus_plus_tree's margin), the step measures every point in
+ *   the points' order as kmeans_plus_plus does, so the winner is always its winner (the first
+ *   on exact ties).
  * - The winner's distances: only the nodes it may be nearer to; each new distance is the very
- *   min(e, nearest) kmeans_plus_plus keeps. The total after the step is then summed over nearest
- *   in the points' order: bit for bit kmeans_plus_plus's (its winner's total).
- * - The draws: the same target (random_unit x total); sums of blocks of 1024 points (taken
- *   with the total) skip to the block where the running difference turns negative. That
- *   difference is rounded otherwise than kmeans_plus_plus's point by point, by at most n x
- *   DBL_EPSILON of the total between them: a draw whose running difference comes within twice
- *   that of zero at the chosen point draws again point by point as kmeans_plus_plus does. So
- *   every draw is kmeans_plus_plus's.
+ *   min(e, near) kmeans_plus_plus keeps (every point is compared: no margin decides a change).
+ * - The draws: the same random numbers u; sums of blocks of KMEANS_DRAW_BLOCK points in the
+ *   points' order (KmeansDraws: kept up to date by each change, with a bound on their
+ *   rounding) skip to the block where the running difference from u x their sum turns
+ *   negative. That difference is rounded otherwise than kmeans_plus_plus's point by point
+ *   (whose total is summed in order), by at most a bound kmeans_tree_draw computes: a draw
+ *   whose running difference comes within twice that of zero at the chosen point computes the
+ *   total in order and draws again point by point as kmeans_plus_plus does. So every draw is
+ *   kmeans_plus_plus's.
  */
 #define KMEANS_DRAW_BLOCK 1024
 
@@ -1957,144 +2066,353 @@ kmeans_tree_exact(const KmeansTree *tree, int node, const int *candidates, int c
 }
 
 /*
- * Whether no point of the node can be computed nearer x than its nearest centre so far: the
- * box is at least farthest away (times 1 + 1e-9: the computed distances err by a few units in
- * the last place).
+ * Where candidate x stands to a node: KMEANS_REACH_NONE if no point of the node can be computed
+ * nearer x than its nearest centre so far, KMEANS_REACH_ALL if every point of it is computed
+ * nearer x, else KMEANS_REACH_SOME. Two tests, each with a relative margin of 1e-9, far above
+ * the few DBL_EPSILON by which a computed squared distance (and the tests' own sums) can err,
+ * so that what they say of the true distances holds of the computed ones:
+ * - a node whose points all have one nearest centre c (owner >= 0: every near is the computed
+ *   squared distance to c): |y - x|^2 - |y - c|^2 is, along each coordinate, linear in y's
+ *   (the difference of two squares of the same slope), so its least and largest over the box
+ *   are sums over the coordinates of the least and largest at the box's two ends; every point
+ *   is nearer c (NONE) when the least is at least 1e-9 of bound, nearer x (ALL) when the largest
+ *   is below -1e-9 of bound, bound the sum over the coordinates of the largest (y - x)^2 plus
+ *   the largest (y - c)^2 at the ends (at least |y - x|^2 + |y - c|^2 for every y of the box).
+ *   Every difference is of two coordinates: no rounding relative to their magnitude.
+ * - any node: NONE when the box is at least farthest away from x, ALL when the box's farthest
+ *   corner from x is nearer than closest.
  */
-static inline bool
-kmeans_tree_out_of_reach(const KmeansTree *tree, int node, const double *x)
+#define KMEANS_REACH_NONE 0
+#define KMEANS_REACH_ALL 1
+#define KMEANS_REACH_SOME 2
+
+static inline int
+kmeans_tree_reach(const KmeansTree *tree, int node, const double *x, const double *centroids)
 {
-	return kmeans_tree_box_distance(tree, node, x) >= tree->farthest[node] * (1 + 1e-9);
+	int			dims = tree->dims;
+	const double *lo = tree->lo + (int64) node * dims;
+	const double *hi = tree->hi + (int64) node * dims;
+	int			owner = tree->owner[node];
+
+	if (owner >= 0)
+	{
+		const double *c = centroids + (int64) owner * dims;
+		double		least = 0,
+					largest = 0,
+					bound = 0;
+
+		for (int j = 0; j < dims; j++)
+		{
+			double		lx = lo[j] - x[j],
+						lc = lo[j] - c[j],
+						hx = hi[j] - x[j],
+						hc = hi[j] - c[j];
+			double		l = lx * lx - lc * lc,
+						h = hx * hx - hc * hc;
+
+			least += Min(l, h);
+			largest += Max(l, h);
+			bound += Max(lx * lx, hx * hx) + Max(lc * lc, hc * hc);
+		}
+		if (least >= 1e-9 * bound)
+			return KMEANS_REACH_NONE;
+		if (largest < -1e-9 * bound)
+			return KMEANS_REACH_ALL;
+		return KMEANS_REACH_SOME;
+	}
+	else
+	{
+		double		inside = 0,
+					outside = 0;
+
+		for (int j = 0; j < dims; j++)
+		{
+			double		below = x[j] - lo[j];
+			double		above = hi[j] - x[j];
+			double		out = below < 0 ? -below : (above < 0 ? -above : 0);
+			double		far = Max(Abs(below), Abs(above));
+
+			inside += out * out;
+			outside += far * far;
+		}
+		if (inside >= tree->farthest[node] * (1 + 1e-9))
+			return KMEANS_REACH_NONE;
+		if (outside < tree->closest[node] * (1 - 1e-9))
+			return KMEANS_REACH_ALL;
+		return KMEANS_REACH_SOME;
+	}
 }
 
-/* The largest of near over each node's points, from the leaves up; returns the root's. */
-static double
-kmeans_tree_farthest(KmeansTree *tree, int node, const double *near)
+/* A node's farthest, closest and weight from its children's. */
+static inline void
+kmeans_tree_near_join(KmeansTree *tree, int node)
 {
 	int			child = tree->left[node];
-	double		m = 0;
+
+	tree->farthest[node] = Max(tree->farthest[child], tree->farthest[child + 1]);
+	tree->closest[node] = Min(tree->closest[child], tree->closest[child + 1]);
+	tree->weight[node] = tree->weight[child] + tree->weight[child + 1];
+	tree->owner[node] = tree->owner[child] == tree->owner[child + 1] ? tree->owner[child] : -1;
+}
+
+/* A leaf's farthest, closest and weight from its points' near. */
+static inline void
+kmeans_tree_near_leaf(KmeansTree *tree, int node, const double *near)
+{
+	double		m = 0,
+				c = DBL_MAX,
+				w = 0;
+
+	for (int64 i = tree->begin[node]; i < tree->end[node]; i++)
+	{
+		m = Max(m, near[i]);
+		c = Min(c, near[i]);
+		w += near[i];
+	}
+	tree->farthest[node] = m;
+	tree->closest[node] = c;
+	tree->weight[node] = w;
+	tree->owner[node] = 0;
+}
+
+/* Every node's farthest, closest and weight, from the leaves up (near: to the first centre). */
+static void
+kmeans_tree_near(KmeansTree *tree, int node, const double *near)
+{
+	int			child = tree->left[node];
 
 	if (child >= 0)
 	{
-		double		a = kmeans_tree_farthest(tree, child, near);
-		double		b = kmeans_tree_farthest(tree, child + 1, near);
-
-		m = Max(a, b);
+		if ((node & 0xFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		kmeans_tree_near(tree, child, near);
+		kmeans_tree_near(tree, child + 1, near);
+		kmeans_tree_near_join(tree, node);
 	}
 	else
-		for (int64 i = tree->begin[node]; i < tree->end[node]; i++)
-			m = Max(m, near[i]);
-	tree->farthest[node] = m;
-	return m;
+		kmeans_tree_near_leaf(tree, node, near);
 }
 
-/* What candidate x gains: the sum over the points nearer it of how much nearer. */
+/*
+ * What candidate x gains: the sum over the points nearer it of how much nearer. A node all of
+ * whose points are nearer x (KMEANS_REACH_ALL) gains its weight less the sum of its points'
+ * squared distances to x, from its moments (kmeans_tree_moments_leaf) in O(dims). Its rounding,
+ * against the sum of the points' own computed distances: the moments are sums of nonnegative
+ * terms (and of the residuals, of the node's size times the rounding), combined down at most
+ * depth levels, each term with a relative error of a few DBL_EPSILON per level and per point of
+ * a leaf summed; every term is at most the sum of |y - x|^2 (the cross term through
+ * Cauchy-Schwarz: |m - x| sum |y - m| <= (count |m - x|^2 + spread) / 2), which is below the
+ * node's weight. So the error is below c (depth + KMEANS_TREE_LEAF + dims) DBL_EPSILON of the
+ * node's weight, c a small constant, and over the disjoint nodes of one candidate's gain below
+ * that much of the total: kmeans_plus_plus_tree's margin holds 16 times it besides the sums'
+ * own rounding.
+ */
 static double
-kmeans_tree_gain(const KmeansTree *tree, int node, const double *x, const double *near)
+kmeans_tree_gain(const KmeansTree *tree, int node, const double *x, const double *near,
+				 const double *centroids)
 {
 	int			child = tree->left[node];
 	int			dims = tree->dims;
 	double		gain = 0;
 
-	if (kmeans_tree_out_of_reach(tree, node, x))
-		return 0;
+	switch (kmeans_tree_reach(tree, node, x, centroids))
+	{
+		case KMEANS_REACH_NONE:
+			return 0;
+		case KMEANS_REACH_ALL:
+			{
+				const double *mean = tree->mean + (int64) node * dims;
+				const double *resid = tree->resid + (int64) node * dims;
+				double		count = (double) (tree->end[node] - tree->begin[node]);
+				double		cross = 0,
+							square = 0;
+
+				for (int j = 0; j < dims; j++)
+				{
+					double		d = mean[j] - x[j];
+
+					cross += d * resid[j];
+					square += d * d;
+				}
+				return tree->weight[node] - (tree->spread[node] + 2 * cross + count * square);
+			}
+		default:
+			break;
+	}
 	if (child >= 0)
 	{
 		if ((node & 0xFF) == 0)
 			CHECK_FOR_INTERRUPTS();
-		return kmeans_tree_gain(tree, child, x, near) + kmeans_tree_gain(tree, child + 1, x, near);
+		return kmeans_tree_gain(tree, child, x, near, centroids) +
+			kmeans_tree_gain(tree, child + 1, x, near, centroids);
+	}
+	{
+		/*
+		 * near - e > 0 exactly when e < near (a difference of two distinct doubles is never
+		 * zero); two running sums, in another order than one: the gain's rounding is bounded
+		 * whatever the order of its sums.
+		 */
+		int64		i = tree->begin[node];
+		int64		end = tree->end[node];
+		double		other = 0;
+
+		for (; i + 2 <= end; i += 2)
+		{
+			double		a = near[i] - squared_distance(tree->points + i * dims, x, dims);
+			double		b = near[i + 1] - squared_distance(tree->points + (i + 1) * dims, x, dims);
+
+			gain += a > 0 ? a : 0;
+			other += b > 0 ? b : 0;
+		}
+		if (i < end)
+		{
+			double		a = near[i] - squared_distance(tree->points + i * dims, x, dims);
+
+			gain += a > 0 ? a : 0;
+		}
+		return gain + other;
+	}
+}
+
+/*
+ * The draws' sums: blocks[b] is the sum of near over the points of rows b x KMEANS_DRAW_BLOCK
+ * on in the sorted points' order (the order of kmeans_plus_plus's draws and totals), kept up to
+ * date by each change (kmeans_tree_take adds e - near: the tree's order writes no array of n in
+ * the sorted order). Their rounding, against the exact sums, u = DBL_EPSILON / 2: each block
+ * sum starts within (KMEANS_DRAW_BLOCK - 1) u of its exact sum; each change adds at most u of
+ * (the old near + |the new block sum|) (the difference's rounding and the sum's). drift bounds
+ * the sum of those over the blocks divided by u: KMEANS_DRAW_BLOCK x the total to start with;
+ * then per step, the old nears of the points changed sum to at most the exact total, within
+ * 2 |sum| + drift DBL_EPSILON, and no block sum exceeds the largest before the step (largest:
+ * each change lowers it, exactly or by rounding, monotonic) by more than it can fall below zero
+ * (drift u after the step), so it suffices that drift' (1 - changed u) >= drift + 2 |sum| +
+ * drift DBL_EPSILON + changed x largest (kmeans_plus_plus_tree divides by 1 - changed x
+ * DBL_EPSILON), its own rounding a few DBL_EPSILON of it, which the margins cover by counting
+ * drift x DBL_EPSILON, twice the bound. positive counts the points of near > 0:
+ * kmeans_plus_plus's total is > 0 exactly when it is.
+ */
+typedef struct KmeansDraws
+{
+	double	   *blocks;
+	int64		nblocks;
+	double		drift;
+	int64		positive;
+	int64		changed;		/* points changed by the step */
+	double		largest;		/* the largest |block sum| at the last kmeans_draws_sum */
+} KmeansDraws;
+
+/*
+ * The winner's distances where nearer (near, and the draws' block sums), and the nodes'
+ * farthest, closest, weight and owner.
+ */
+static void
+kmeans_tree_take(KmeansTree *tree, int node, const double *x, int centre, double *near,
+				 KmeansDraws *draws, const double *centroids)
+{
+	int			child = tree->left[node];
+	int			dims = tree->dims;
+	double		m = 0,
+				c = DBL_MAX,
+				w = 0;
+	int64		changed = 0;
+
+	if (kmeans_tree_reach(tree, node, x, centroids) == KMEANS_REACH_NONE)
+		return;
+	if (child >= 0)
+	{
+		if ((node & 0xFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		kmeans_tree_take(tree, child, x, centre, near, draws, centroids);
+		kmeans_tree_take(tree, child + 1, x, centre, near, draws, centroids);
+		kmeans_tree_near_join(tree, node);
+		return;
 	}
 	for (int64 i = tree->begin[node]; i < tree->end[node]; i++)
 	{
 		double		e = squared_distance(tree->points + i * dims, x, dims);
+		double		v = near[i];
 
-		if (e < near[i])
-			gain += near[i] - e;
-	}
-	return gain;
-}
-
-/* The winner's distances where nearer (both orders), and the nodes' farthest; returns the node's. */
-static double
-kmeans_tree_take(KmeansTree *tree, int node, const double *x, double *near, double *nearest)
-{
-	int			child = tree->left[node];
-	int			dims = tree->dims;
-	double		m = 0;
-
-	if (kmeans_tree_out_of_reach(tree, node, x))
-		return tree->farthest[node];
-	if (child >= 0)
-	{
-		double		a,
-					b;
-
-		if ((node & 0xFF) == 0)
-			CHECK_FOR_INTERRUPTS();
-		a = kmeans_tree_take(tree, child, x, near, nearest);
-		b = kmeans_tree_take(tree, child + 1, x, near, nearest);
-		m = Max(a, b);
-	}
-	else
-		for (int64 i = tree->begin[node]; i < tree->end[node]; i++)
+		if (e < v)
 		{
-			double		e = squared_distance(tree->points + i * dims, x, dims);
+			double	   *block = draws->blocks + tree->index[i] / KMEANS_DRAW_BLOCK;
 
-			if (e < near[i])
-			{
-				near[i] = e;
-				nearest[tree->index[i]] = e;
-			}
-			m = Max(m, near[i]);
+			*block += e - v;
+			if (e == 0)
+				draws->positive--;
+			v = e;
+			near[i] = e;
+			changed++;
 		}
+		m = Max(m, v);
+		c = Min(c, v);
+		w += v;
+	}
+	/* as kmeans_tree_near_leaf sums them */
 	tree->farthest[node] = m;
-	return m;
+	tree->closest[node] = c;
+	tree->weight[node] = w;
+	/* one owner still if every point or none moved to the centre */
+	draws->changed += changed;
+	if (changed == tree->end[node] - tree->begin[node])
+		tree->owner[node] = centre;
+	else if (changed > 0)
+		tree->owner[node] = -1;
 }
 
-/* The total of nearest in the points' order, and the sums of its blocks. */
+/* The sum of the blocks (in their order), and the largest. */
 static double
-kmeans_draw_blocks(const double *nearest, int64 n, double *blocks)
+kmeans_draws_sum(KmeansDraws *draws)
 {
-	double		total = 0;
+	double		sum = 0;
+	double		largest = 0;
 
-	for (int64 block = 0; block * KMEANS_DRAW_BLOCK < n; block++)
+	for (int64 block = 0; block < draws->nblocks; block++)
 	{
-		int64		end = Min(n, (block + 1) * KMEANS_DRAW_BLOCK);
-		double		sum = 0;
-
-		if ((block & 0x3F) == 0)
-			CHECK_FOR_INTERRUPTS();
-		for (int64 i = block * KMEANS_DRAW_BLOCK; i < end; i++)
-		{
-			total += nearest[i];
-			sum += nearest[i];
-		}
-		blocks[block] = sum;
+		sum += draws->blocks[block];
+		largest = Max(largest, Abs(draws->blocks[block]));
 	}
-	return total;
+	draws->largest = largest;
+	return sum;
 }
 
-/* kmeans_plus_plus's draw for target (total > 0): the first point where target - the running sum < 0. */
+/*
+ * kmeans_plus_plus's draw for the uniform number u (draws->positive > 0; sum: the blocks' sum):
+ * the first point (sorted order) where u x total - the running sum < 0, total kmeans_plus_plus's
+ * (summed point by point in order; pos maps a sorted row to its row in the tree's order). The
+ * target here is u x sum, the running difference skips whole blocks, then goes point by point;
+ * against kmeans_plus_plus's running difference it errs by at most slack: the blocks' drift
+ * (twice: in sum and in the blocks skipped), the rounding of the sums of n numbers (the total,
+ * and the subtractions of both: n + blocks + KMEANS_DRAW_BLOCK, DBL_EPSILON / 2 of the total
+ * each) and of the products. A point where the running difference is more than twice that away
+ * from zero on either side is kmeans_plus_plus's; else the draw computes the total and draws
+ * again point by point as it does.
+ */
 static int64
-kmeans_tree_draw(const double *nearest, int64 n, const double *blocks, double total, double target)
+kmeans_tree_draw(const KmeansTree *tree, const double *near, const KmeansDraws *draws, double sum,
+				 double u)
 {
-	double		margin = 2.0 * (double) n * DBL_EPSILON * total;
-	double		left = target;
+	int64		n = tree->n;
+	const uint32 *pos = tree->pos;
+	double		slack = draws->drift * DBL_EPSILON +
+		(double) (n + draws->nblocks + KMEANS_DRAW_BLOCK + 8) * DBL_EPSILON * Abs(sum);
+	double		margin = 2 * slack;
+	double		left = u * sum;
+	double		total;
 	int64		chosen = -1;
 
-	for (int64 block = 0; block * KMEANS_DRAW_BLOCK < n && chosen < 0; block++)
+	for (int64 block = 0; block < draws->nblocks && chosen < 0; block++)
 	{
 		int64		end;
 
-		if (left - blocks[block] >= 0)
+		if (left - draws->blocks[block] >= 0)
 		{
-			left -= blocks[block];
+			left -= draws->blocks[block];
 			continue;
 		}
 		end = Min(n, (block + 1) * KMEANS_DRAW_BLOCK);
 		for (int64 i = block * KMEANS_DRAW_BLOCK; i < end; i++)
 		{
-			double		after = left - nearest[i];
+			double		after = left - near[pos[i]];
 
 			if (after < 0)
 			{
@@ -2106,31 +2424,38 @@ kmeans_tree_draw(const double *nearest, int64 n, const double *blocks, double to
 		}
 		break;
 	}
-	if (chosen < 0)
+	if (chosen >= 0)
+		return chosen;
+	/* near a boundary (or past the end): point by point, as kmeans_plus_plus draws */
+	total = 0;
+	for (int64 i = 0; i < n; i++)
 	{
-		/* near a boundary (or past the end): point by point, as kmeans_plus_plus draws */
-		chosen = n - 1;
-		left = target;
-		for (int64 i = 0; i < n; i++)
-		{
-			if ((i & 0xFFFF) == 0)
-				CHECK_FOR_INTERRUPTS();
-			left -= nearest[i];
-			if (left < 0)
-			{
-				chosen = i;
-				break;
-			}
-		}
-		while (chosen > 0 && nearest[chosen] == 0)
-			chosen--;
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		total += near[pos[i]];
 	}
+	chosen = n - 1;
+	left = u * total;
+	for (int64 i = 0; i < n; i++)
+	{
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		left -= near[pos[i]];
+		if (left < 0)
+		{
+			chosen = i;
+			break;
+		}
+	}
+	while (chosen > 0 && near[pos[chosen]] == 0)
+		chosen--;
 	return chosen;
 }
 
+/* (near: scratch space for n numbers, each point's squared distance to its nearest centre) */
 static void
 kmeans_plus_plus_tree(KmeansTree *tree, const double *points, int64 n, int dims, int k, int trials,
-					  uint64 *rng, double *centroids, double *nearest, double *near)
+					  uint64 *rng, double *centroids, double *near)
 {
 	int64		first = (int64) (random_unit(rng) * n);
 	double		total;
@@ -2139,19 +2464,35 @@ kmeans_plus_plus_tree(KmeansTree *tree, const double *points, int64 n, int dims,
 	double	   *ct = palloc(sizeof(double) * lanes * dims);
 	double	   *totals = palloc(sizeof(double) * lanes);
 	double	   *d = palloc(sizeof(double) * lanes);
-	double	   *blocks = palloc(sizeof(double) * (n / KMEANS_DRAW_BLOCK + 1));
+	KmeansDraws draws;
 	double		margin;
 
+	draws.nblocks = (n + KMEANS_DRAW_BLOCK - 1) / KMEANS_DRAW_BLOCK;
+	draws.blocks = palloc(sizeof(double) * draws.nblocks);
+	draws.positive = 0;
 	memcpy(centroids, points + first * dims, dims * sizeof(double));
+	/* the same distances in both orders (the tree's copy holds the same coordinates) */
 	for (int64 i = 0; i < n; i++)
 	{
 		if ((i & 0x3FF) == 0)
 			CHECK_FOR_INTERRUPTS();
 		near[i] = squared_distance(tree->points + i * dims, centroids, dims);
-		nearest[tree->index[i]] = near[i];
+		draws.positive += near[i] > 0;
 	}
-	kmeans_tree_farthest(tree, 0, near);
-	total = kmeans_draw_blocks(nearest, n, blocks);
+	for (int64 block = 0; block < draws.nblocks; block++)
+	{
+		int64		end = Min(n, (block + 1) * KMEANS_DRAW_BLOCK);
+		double		sum = 0;
+
+		if ((block & 0x3F) == 0)
+			CHECK_FOR_INTERRUPTS();
+		for (int64 i = block * KMEANS_DRAW_BLOCK; i < end; i++)
+			sum += squared_distance(points + i * dims, centroids, dims);
+		draws.blocks[block] = sum;
+	}
+	total = kmeans_draws_sum(&draws);
+	draws.drift = KMEANS_DRAW_BLOCK * total;
+	kmeans_tree_near(tree, 0, near);
 	for (int c = 1; c < k; c++)
 	{
 		double		best_total = 0;
@@ -2163,13 +2504,13 @@ kmeans_plus_plus_tree(KmeansTree *tree, const double *points, int64 n, int dims,
 		{
 			int64		chosen;
 
-			if (total > 0)
-				chosen = kmeans_tree_draw(nearest, n, blocks, total, random_unit(rng) * total);
+			if (draws.positive > 0)
+				chosen = kmeans_tree_draw(tree, near, &draws, total, random_unit(rng));
 			else
 				/* every point sits on a centroid already: fewer distinct points than k */
 				chosen = (int64) (random_unit(rng) * n);
 			memcpy(candidates + trial * dims, points + chosen * dims, dims * sizeof(double));
-			totals[trial] = total - kmeans_tree_gain(tree, 0, candidates + trial * dims, near);
+			totals[trial] = total - kmeans_tree_gain(tree, 0, candidates + trial * dims, near, centroids);
 		}
 		for (int trial = 0; trial < trials; trial++)
 			if (trial == 0 || totals[trial] < best_total)
@@ -2177,20 +2518,32 @@ kmeans_plus_plus_tree(KmeansTree *tree, const double *points, int64 n, int dims,
 				best_total = totals[trial];
 				best = trial;
 			}
-		/* totals within rounding of the best's, of another point: measure them in the points' order */
-		margin = 8.0 * (double) n * DBL_EPSILON * total;
+
+		/*
+		 * Totals within rounding of the best's, of another point: measure them in the points'
+		 * order. Each total here is within drift x DBL_EPSILON / 2 + (blocks + 1) DBL_EPSILON
+		 * / 2 of the total (total's rounding, see KmeansDraws), (n / 2 + depth + 2)
+		 * DBL_EPSILON (the gain's sums and the subtraction) and the gain's moments' rounding
+		 * (kmeans_tree_gain: a small multiple of depth + KMEANS_TREE_LEAF + dims) DBL_EPSILON
+		 * of the total, and kmeans_plus_plus's within n DBL_EPSILON / 2 of the exact one: the
+		 * margin holds twice those many times.
+		 */
+		margin = 4 * draws.drift * DBL_EPSILON +
+			16.0 * (double) (2 * n + 16 * (tree->depth + KMEANS_TREE_LEAF + dims)) * DBL_EPSILON * Abs(total);
 		for (int trial = 0; trial < trials; trial++)
 			if (trial != best && totals[trial] - best_total <= margin &&
 				memcmp(candidates + trial * dims, candidates + best * dims, sizeof(double) * dims) != 0)
 				exact = true;
 		if (exact)
 		{
+			const uint32 *pos = tree->pos;
+
 			kmeans_transpose(candidates, trials, dims, ct);
 			for (int trial = 0; trial < trials; trial++)
 				totals[trial] = 0;
 			for (int64 i = 0; i < n; i++)
 			{
-				double		v = nearest[i];
+				double		v = near[pos[i]];
 
 				if ((i & 0x3FF) == 0)
 					CHECK_FOR_INTERRUPTS();
@@ -2206,14 +2559,18 @@ kmeans_plus_plus_tree(KmeansTree *tree, const double *points, int64 n, int dims,
 				}
 		}
 		memcpy(centroids + c * dims, candidates + best * dims, dims * sizeof(double));
-		kmeans_tree_take(tree, 0, centroids + c * dims, near, nearest);
-		total = kmeans_draw_blocks(nearest, n, blocks);
+		draws.changed = 0;
+		kmeans_tree_take(tree, 0, centroids + c * dims, c, near, &draws, centroids);
+		draws.drift = (draws.drift * (1 + DBL_EPSILON) + 2 * Abs(total) +
+					   (double) draws.changed * draws.largest) /
+			(1 - (double) draws.changed * DBL_EPSILON);
+		total = kmeans_draws_sum(&draws);
 	}
 	pfree(candidates);
 	pfree(ct);
 	pfree(totals);
 	pfree(d);
-	pfree(blocks);
+	pfree(draws.blocks);
 }
 
 /*
@@ -2780,7 +3137,7 @@ kmeans_run_start(KmeansRun *run, int start, KmeansStartResult *result, double *e
 	CHECK_FOR_INTERRUPTS();
 	INSTR_TIME_SET_CURRENT(s0);
 	if (run->tree != NULL)
-		kmeans_plus_plus_tree(run->tree, points, n, dims, k, run->trials, &rng, run->centroids, run->distance, run->upper);
+		kmeans_plus_plus_tree(run->tree, points, n, dims, k, run->trials, &rng, run->centroids, run->upper);
 	else
 		kmeans_plus_plus(points, n, dims, k, run->trials, &rng, run->centroids, run->distance, run->upper, run->lower, run->assignment);
 	INSTR_TIME_SET_CURRENT(s1);
