@@ -2130,7 +2130,7 @@ kmeans_tree_reach(const KmeansTree *tree, int node, const double *x, const doubl
 			double		below = x[j] - lo[j];
 			double		above = hi[j] - x[j];
 			double		out = below < 0 ? -below : (above < 0 ? -above : 0);
-			double		far = Max(Abs(below), Abs(above));
+			double		far = Max(fabs(below), fabs(above));
 
 			inside += out * out;
 			outside += far * far;
@@ -2369,7 +2369,7 @@ kmeans_draws_sum(KmeansDraws *draws)
 	for (int64 block = 0; block < draws->nblocks; block++)
 	{
 		sum += draws->blocks[block];
-		largest = Max(largest, Abs(draws->blocks[block]));
+		largest = Max(largest, fabs(draws->blocks[block]));
 	}
 	draws->largest = largest;
 	return sum;
@@ -2394,7 +2394,7 @@ kmeans_tree_draw(const KmeansTree *tree, const double *near, const KmeansDraws *
 	int64		n = tree->n;
 	const uint32 *pos = tree->pos;
 	double		slack = draws->drift * DBL_EPSILON +
-		(double) (n + draws->nblocks + KMEANS_DRAW_BLOCK + 8) * DBL_EPSILON * Abs(sum);
+		(double) (n + draws->nblocks + KMEANS_DRAW_BLOCK + 8) * DBL_EPSILON * fabs(sum);
 	double		margin = 2 * slack;
 	double		left = u * sum;
 	double		total;
@@ -2529,7 +2529,7 @@ kmeans_plus_plus_tree(KmeansTree *tree, const double *points, int64 n, int dims,
 		 * margin holds twice those many times.
 		 */
 		margin = 4 * draws.drift * DBL_EPSILON +
-			16.0 * (double) (2 * n + 16 * (tree->depth + KMEANS_TREE_LEAF + dims)) * DBL_EPSILON * Abs(total);
+			16.0 * (double) (2 * n + 16 * (tree->depth + KMEANS_TREE_LEAF + dims)) * DBL_EPSILON * fabs(total);
 		for (int trial = 0; trial < trials; trial++)
 			if (trial != best && totals[trial] - best_total <= margin &&
 				memcmp(candidates + trial * dims, candidates + best * dims, sizeof(double) * dims) != 0)
@@ -2561,7 +2561,7 @@ kmeans_plus_plus_tree(KmeansTree *tree, const double *points, int64 n, int dims,
 		memcpy(centroids + c * dims, candidates + best * dims, dims * sizeof(double));
 		draws.changed = 0;
 		kmeans_tree_take(tree, 0, centroids + c * dims, c, near, &draws, centroids);
-		draws.drift = (draws.drift * (1 + DBL_EPSILON) + 2 * Abs(total) +
+		draws.drift = (draws.drift * (1 + DBL_EPSILON) + 2 * fabs(total) +
 					   (double) draws.changed * draws.largest) /
 			(1 - (double) draws.changed * DBL_EPSILON);
 		total = kmeans_draws_sum(&draws);
