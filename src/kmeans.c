@@ -3325,7 +3325,7 @@ crm_kmeans_parallel_main(dsm_segment *seg, shm_toc *toc)
 	KmeansShared *shared = shm_toc_lookup(toc, KMEANS_KEY_SHARED, false);
 	KmeansRun	run;
 
-	/* every start taken already (the leader's tree took less time than this worker's start) */
+	/* every start taken already (the leader ran them all while this worker started up) */
 	if (pg_atomic_read_u32(&shared->next) >= (uint32) shared->starts)
 		return;
 	memset(&run, 0, sizeof(run));
