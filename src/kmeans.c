@@ -3209,19 +3209,22 @@ typedef struct KmeansShared
 } KmeansShared;
 
 /*
- * Workers for a fit's starts: none for a single start, for less work than
- * KMEANS_PARALLEL_MIN_WORK or more points than KMEANS_PARALLEL_MAX_BYTES, in a parallel worker or
- * outside a postmaster; else up to max_parallel_workers_per_gather, one less than the starts and
- * one less than the host's processors (the leader takes starts too; the work is all computation,
- * so more processes than processors only add each one's k-d tree).
+ * Workers for a fit's starts: none for a single start, for two down the k-d tree, for less work
+ * than KMEANS_PARALLEL_MIN_WORK or more points than KMEANS_PARALLEL_MAX_BYTES, in a parallel
+ * worker or outside a postmaster; else up to max_parallel_workers_per_gather, one less than the
+ * starts and one less than the host's processors (the leader takes starts too; the work is all
+ * computation, so more processes than processors only add each one's k-d tree). Two starts down
+ * the tree take about as long as the points' copy and the worker's own tree: the default fit of
+ * 1M points of 3 features (2 starts), fresh sessions paired by hand, took a median 641 ms with a
+ * worker against 531 in the backend alone on clustered points, 824 against 723 on uniform ones.
  */
 static int
-kmeans_parallel_workers(int64 n, int k, int dims, int starts)
+kmeans_parallel_workers(int64 n, int k, int dims, int starts, bool use_tree)
 {
 	long		processors;
 	int			workers;
 
-	if (starts < 2 || (double) n * k * dims < KMEANS_PARALLEL_MIN_WORK ||
+	if (starts < (use_tree ? 3 : 2) || (double) n * k * dims < KMEANS_PARALLEL_MIN_WORK ||
 		(double) n * dims * sizeof(double) > KMEANS_PARALLEL_MAX_BYTES ||
 		!IsUnderPostmaster || IsParallelWorker())
 		return 0;
@@ -3449,7 +3452,7 @@ kmeans_fit(KmeansState *state, Oid fn_oid, double **mean_out, double **scale_out
 	results = palloc0(sizeof(KmeansStartResult) * starts);
 	ends = palloc(sizeof(double) * starts * k * dims);
 	INSTR_TIME_SET_CURRENT(t1);
-	workers = kmeans_parallel_workers(n, k, dims, starts);
+	workers = kmeans_parallel_workers(n, k, dims, starts, use_tree);
 	if (workers > 0)
 		pcxt = kmeans_parallel_begin(fn_oid, &run, starts, use_tree, workers, &shared);
 	INSTR_TIME_SET_CURRENT(t2);
