@@ -1363,21 +1363,32 @@ kmeans_tree_node(KmeansTree *tree, int node, int64 from, int64 to, int depth, bo
  * difference is of two numbers within the node's box: the rounding is relative to the spread
  * and to the node's size, never to the coordinates' magnitude (points far from the origin).
  */
+/* A node's mean as computed (sum / count), its residual sum zeroed for the caller to fill. */
 static void
-kmeans_tree_moments_leaf(KmeansTree *tree, int node)
+kmeans_tree_moments_mean(KmeansTree *tree, int node)
 {
 	int			dims = tree->dims;
 	int64		count = tree->end[node] - tree->begin[node];
 	const double *sum = tree->sum + (int64) node * dims;
 	double	   *mean = tree->mean + (int64) node * dims;
 	double	   *resid = tree->resid + (int64) node * dims;
-	double		spread = 0;
 
 	for (int j = 0; j < dims; j++)
 	{
 		mean[j] = sum[j] / (double) count;
 		resid[j] = 0;
 	}
+}
+
+static void
+kmeans_tree_moments_leaf(KmeansTree *tree, int node)
+{
+	int			dims = tree->dims;
+	const double *mean = tree->mean + (int64) node * dims;
+	double	   *resid = tree->resid + (int64) node * dims;
+	double		spread = 0;
+
+	kmeans_tree_moments_mean(tree, node);
 	for (int64 i = tree->begin[node]; i < tree->end[node]; i++)
 		for (int j = 0; j < dims; j++)
 		{
@@ -1393,17 +1404,11 @@ static void
 kmeans_tree_moments_join(KmeansTree *tree, int node)
 {
 	int			dims = tree->dims;
-	int64		count = tree->end[node] - tree->begin[node];
-	const double *sum = tree->sum + (int64) node * dims;
-	double	   *mean = tree->mean + (int64) node * dims;
+	const double *mean = tree->mean + (int64) node * dims;
 	double	   *resid = tree->resid + (int64) node * dims;
 	double		spread = 0;
 
-	for (int j = 0; j < dims; j++)
-	{
-		mean[j] = sum[j] / (double) count;
-		resid[j] = 0;
-	}
+	kmeans_tree_moments_mean(tree, node);
 	for (int c = tree->left[node]; c <= tree->left[node] + 1; c++)
 	{
 		double		cc = (double) (tree->end[c] - tree->begin[c]);
