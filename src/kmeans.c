@@ -815,6 +815,13 @@ kmeans_least_add(const int64 *sizes, int k)
 	return least * (1 - 1e-9);
 }
 
+static inline void
+kmeans_size_factors(int64 size, double *remove, double *add)
+{
+	*remove = size > 1 ? (double) size / (size - 1) : 0;
+	*add = (double) size / (size + 1);
+}
+
 static int64
 kmeans_hartigan(const double *points, int64 n, int dims, int k, double *centroids, int *assignment,
 				double *lower, double *stamp, double *own_ref)
@@ -828,6 +835,9 @@ kmeans_hartigan(const double *points, int64 n, int dims, int k, double *centroid
 	double	   *to = palloc(sizeof(double) * lanes);
 	double	   *ct = palloc(sizeof(double) * lanes * dims);
 	double		drift = 0;		/* an upper bound on any centroid's movement so far */
+	/* per cluster: n / (n - 1) and n / (n + 1), n its size (as each test would divide them) */
+	double	   *remove_factor = palloc(sizeof(double) * k);
+	double	   *add_factor = palloc(sizeof(double) * k);
 	int64		moves = 0;
 	int			passes = 0;
 	double		least_add;
@@ -842,6 +852,8 @@ kmeans_hartigan(const double *points, int64 n, int dims, int k, double *centroid
 		own_ref[i] = sqrt(own_ref[i]);
 	}
 	least_add = kmeans_least_add(sizes, k);
+	for (int c = 0; c < k; c++)
+		kmeans_size_factors(sizes[c], &remove_factor[c], &add_factor[c]);
 	for (int pass = 0; pass < KMEANS_MAX_ITERATIONS; pass++)
 	{
 		int64		moved = 0;
@@ -873,12 +885,12 @@ kmeans_hartigan(const double *points, int64 n, int dims, int k, double *centroid
 				 */
 				double		up = (own_ref[i] + travel[a] + 1e-12 * travel[a]) * (1 + 1e-9);
 
-				if (least_add * bound * bound >= (double) sizes[a] / (sizes[a] - 1) * (up * up))
+				if (least_add * bound * bound >= remove_factor[a] * (up * up))
 					continue;
 			}
 			own = squared_distance(x, centroids + a * dims, dims);
 			own_ref[i] = sqrt(own) - travel[a];
-			remove = (double) sizes[a] / (sizes[a] - 1) * own;
+			remove = remove_factor[a] * own;
 			if (bound > 0 && least_add * bound * bound >= remove)
 				continue;
 			distances_to_all(x, ct, lanes, dims, to);
@@ -889,7 +901,7 @@ kmeans_hartigan(const double *points, int64 n, int dims, int k, double *centroid
 				if (b == a)
 					continue;
 				nearest_other = Min(nearest_other, to[b]);
-				add = (double) sizes[b] / (sizes[b] + 1) * to[b];
+				add = add_factor[b] * to[b];
 				if (add < best_add)
 				{
 					best_add = add;
@@ -920,6 +932,8 @@ kmeans_hartigan(const double *points, int64 n, int dims, int k, double *centroid
 				kmeans_transpose_one(cb, best, k, dims, ct);
 				sizes[a]--;
 				sizes[best]++;
+				kmeans_size_factors(sizes[a], &remove_factor[a], &add_factor[a]);
+				kmeans_size_factors(sizes[best], &remove_factor[best], &add_factor[best]);
 				assignment[i] = best;
 				least_add = kmeans_least_add(sizes, k);
 				/* the point's other centroids are now a and all but best */
@@ -952,6 +966,8 @@ kmeans_hartigan(const double *points, int64 n, int dims, int k, double *centroid
 				centroids[c * dims + j] = sums[c * dims + j] / sizes[c];
 	}
 	pfree(sizes);
+	pfree(remove_factor);
+	pfree(add_factor);
 	pfree(travel);
 	pfree(before);
 	pfree(sums);
@@ -1117,7 +1133,8 @@ kmeans_radix_sort(uint32 **keys_inout, uint32 **index_inout, int64 n)
  * A kd-tree over the points, built once per fit in low dimensions and shared by every start
  * (Kanungo et al. 2002, "An efficient k-means clustering algorithm: analysis and
  * implementation"). The points are copied in the tree's order (each node a contiguous range of
- * the copy; index maps a copy's row back to its row in the sorted points); every node keeps its
+ * the copy), which is then the fit's order of the points: every start's per-point arrays follow
+ * it, so its passes read and write them in sequence; every node keeps its
  * bounding box and the sum of its points' coordinates. Nodes split along a grid's cells
  * (kmeans_tree_build: halves of cells in a Morton order; points of one cell at medians); a node
  * of at most KMEANS_TREE_LEAF points is a leaf.
@@ -1136,15 +1153,16 @@ kmeans_radix_sort(uint32 **keys_inout, uint32 **index_inout, int64 n)
  */
 #define KMEANS_TREE_LEAF 64
 
+static int	compare_rows(const void *a, const void *b, void *arg);
+
 typedef struct KmeansTree
 {
 	int			dims;
 	int64		n;
 	int			nodes;			/* nodes used */
 	int64		capacity;		/* nodes the arrays hold */
-	double	   *points;			/* n x dims: the points in the tree's order */
-	uint32	   *index;			/* the row of each of those in the sorted points */
-	uint32	   *pos;			/* the inverse: each sorted point's row in the copy */
+	double	   *points;			/* n x dims: the points in the tree's order (the fit's order) */
+	int64		distinct;		/* distinct points, counted up to k */
 	int64	   *begin;			/* per node: its points, rows begin[i] to end[i] - 1 */
 	int64	   *end;
 	int		   *left;			/* per node: its first child (the second follows it); -1 leaf */
@@ -1170,14 +1188,13 @@ typedef struct KmeansTree
 	int			k;				/* centroids (the scratch space's width) */
 } KmeansTree;
 
-/* Swaps two rows of the tree's copy (and their indexes). */
+/* Swaps two rows of the tree's copy. */
 static inline void
 kmeans_tree_swap(KmeansTree *tree, int64 a, int64 b)
 {
 	int			dims = tree->dims;
 	double	   *x = tree->points + a * dims;
 	double	   *y = tree->points + b * dims;
-	uint32		t = tree->index[a];
 
 	for (int j = 0; j < dims; j++)
 	{
@@ -1186,8 +1203,6 @@ kmeans_tree_swap(KmeansTree *tree, int64 a, int64 b)
 		x[j] = y[j];
 		y[j] = v;
 	}
-	tree->index[a] = tree->index[b];
-	tree->index[b] = t;
 }
 
 /*
@@ -1223,8 +1238,8 @@ kmeans_tree_partition(KmeansTree *tree, int64 from, int64 to, int j, double pivo
  * Moves the rows of the tree's copy between from and to - 1 so that rows before mid have
  * coordinate j no greater than row mid's, and rows after it no smaller (quickselect around the
  * median of three; when no row is below the pivot, the rows equal to it, never none, split off
- * next: every round shrinks the range). Rows already in order (the points arrive sorted by their
- * first coordinate) are not moved.
+ * next: every round shrinks the range). Rows already in order (the points of one cell arrive
+ * sorted by their first coordinate) are not moved.
  */
 static void
 kmeans_tree_select(KmeansTree *tree, int64 from, int64 to, int64 mid, int j)
@@ -1629,12 +1644,14 @@ kmeans_tree_codes(const double *points, int64 n, int dims, const double *lo, con
 }
 
 /*
- * The tree over n sorted points (n >= 1): the points ordered by their codes
+ * The tree over n points in any order (n >= 1): the points ordered by their codes
  * (kmeans_tree_codes, kmeans_radix_sort: the build's passes over the points are the sort's, not
- * one per level), then the nodes (kmeans_tree_build_trie). The tree's shape changes no result
- * (the filtering is exact whatever it is); this one is cheap to build and adapts to the points
- * through the cells they leave empty. Memory: the copy of the points, 4 bytes of index per
- * point, 4 of its inverse (pos), 4 bytes of cluster per point, and per node 64 + 40·dims bytes
+ * one per level) and, within a code, by every coordinate (compare_rows), so that the copy's
+ * order is the points' own whatever order they came in; its distinct points counted (up to k);
+ * then the nodes (kmeans_tree_build_trie). The tree's shape changes no result (the filtering is
+ * exact whatever it is); this one is cheap to build and adapts to the points through the cells
+ * they leave empty. Memory: the copy of the points, 4 bytes of cluster per point (and for the
+ * build 16 bytes of codes and rows per point), and per node 64 + 40·dims bytes
  * (the seeding's 28 + 16·dims of them; every split node holds more than KMEANS_TREE_LEAF
  * points and the nodes of one depth are disjoint, so there are about
  * 2n / KMEANS_TREE_LEAF nodes per level of the tree on spread points, never 2n); the node
@@ -1649,7 +1666,8 @@ kmeans_tree_build(const double *points, int64 n, int dims, int k)
 	int64		capacity = 4 * (n / KMEANS_TREE_LEAF) + 3;
 	double		lo[KMEANS_TREE_DIMS],
 				hi[KMEANS_TREE_DIMS];
-	uint32	   *code;
+	uint32	   *code,
+			   *index;
 
 	tree->dims = dims;
 	tree->n = n;
@@ -1681,25 +1699,41 @@ kmeans_tree_build(const double *points, int64 n, int dims, int k)
 			hi[j] = Max(hi[j], points[i * dims + j]);
 		}
 	code = kmeans_alloc_big(sizeof(uint32) * n);
-	tree->index = kmeans_alloc_big(sizeof(uint32) * n);
+	index = kmeans_alloc_big(sizeof(uint32) * n);
 	kmeans_tree_codes(points, n, dims, lo, hi, code);
 	for (int64 i = 0; i < n; i++)
-		tree->index[i] = (uint32) i;
-	kmeans_radix_sort(&code, &tree->index, n);
+		index[i] = (uint32) i;
+	kmeans_radix_sort(&code, &index, n);
 	tree->points = kmeans_alloc_big(sizeof(double) * n * dims);
 	for (int64 i = 0; i < n; i++)
 	{
 		if ((i & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
-		memcpy(tree->points + i * dims, points + (int64) tree->index[i] * dims, sizeof(double) * dims);
+		memcpy(tree->points + i * dims, points + (int64) index[i] * dims, sizeof(double) * dims);
 	}
+	pfree(index);
+	/*
+	 * Points of one code (one cell of the grid) by every coordinate: the order is then the
+	 * points' own, whatever order they came in (equal points have equal codes, so they are
+	 * neighbours, and any order among them gives the same rows but for the sign of a zero).
+	 */
+	for (int64 i = 0; i < n;)
+	{
+		int64		end = i + 1;
+
+		while (end < n && code[end] == code[i])
+			end++;
+		if (end - i > 1)
+			qsort_arg(tree->points + i * dims, end - i, sizeof(double) * dims, compare_rows, &dims);
+		i = end;
+	}
+	tree->distinct = n > 0 ? 1 : 0;
+	for (int64 i = 1; i < n && tree->distinct < k; i++)
+		if (compare_rows(tree->points + (i - 1) * dims, tree->points + i * dims, &dims) != 0)
+			tree->distinct++;
 	tree->nodes = 1;
 	kmeans_tree_build_trie(tree, code, 0, 0, n, 0);
 	pfree(code);
-	/* (after the build: its splits at medians move rows) */
-	tree->pos = kmeans_alloc_big(sizeof(uint32) * n);
-	for (int64 i = 0; i < n; i++)
-		tree->pos[tree->index[i]] = (uint32) i;
 	tree->scratch = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int) * (int64) k * (tree->depth + 1));
 	tree->iteration = 0;
 	tree->k = k;
@@ -1710,8 +1744,6 @@ static void
 kmeans_tree_free(KmeansTree *tree)
 {
 	pfree(tree->points);
-	pfree(tree->index);
-	pfree(tree->pos);
 	pfree(tree->begin);
 	pfree(tree->end);
 	pfree(tree->left);
@@ -1930,7 +1962,7 @@ kmeans_tree_filter(KmeansTree *tree, int node, const int *candidates, int count,
 	return true;
 }
 
-/* The clusters of the last iteration into assignment (indexed by the sorted points' rows). */
+/* The clusters of the last iteration into assignment (indexed by the tree's rows). */
 static void
 kmeans_tree_assignment(const KmeansTree *tree, int node, int *assignment)
 {
@@ -1939,7 +1971,7 @@ kmeans_tree_assignment(const KmeansTree *tree, int node, int *assignment)
 	if (tree->stamp[node] == tree->iteration && tree->label[node] >= 0)
 	{
 		for (int64 i = tree->begin[node]; i < tree->end[node]; i++)
-			assignment[tree->index[i]] = tree->label[node];
+			assignment[i] = tree->label[node];
 		return;
 	}
 	if (child >= 0)
@@ -1950,16 +1982,15 @@ kmeans_tree_assignment(const KmeansTree *tree, int node, int *assignment)
 		return;
 	}
 	for (int64 i = tree->begin[node]; i < tree->end[node]; i++)
-		assignment[tree->index[i]] = tree->cluster[i];
+		assignment[i] = tree->cluster[i];
 }
 
 /*
  * The seeding down the tree (low dimensions): the same draws, candidates, totals and chosen
  * centres as kmeans_plus_plus, with less work per step.
  *
- * - near holds each point's squared distance to the nearest chosen centre in the tree's order
- *   (tree->pos maps a sorted row to it: the draws and the totals follow the sorted points'
- *   order); the tree keeps per node the largest of its points' (farthest), the smallest
+ * - near holds each point's squared distance to the nearest chosen centre, in the points' order
+ *   (the tree's, which the draws and the totals follow); the tree keeps per node the largest of its points' (farthest), the smallest
  *   (closest), their sum (weight), and the centre nearest all of them if one is (owner).
  * - A candidate's total: the previous total less what the candidate gains, summed over the
  *   nodes whose box may hold a point nearer the candidate than its nearest centre
@@ -2035,7 +2066,7 @@ kmeans_tree_exact(const KmeansTree *tree, int node, const int *candidates, int c
 		other = other == DBL_MAX ? DBL_MAX : sqrt(other);
 		for (int64 t = tree->begin[node]; t < tree->end[node]; t++)
 		{
-			uint32		i = tree->index[t];
+			int64		i = t;
 
 			distance[i] = squared_distance(tree->points + t * dims, cc, dims);
 			if (assignment[i] != c)
@@ -2057,7 +2088,7 @@ kmeans_tree_exact(const KmeansTree *tree, int node, const int *candidates, int c
 	}
 	for (int64 t = tree->begin[node]; t < tree->end[node]; t++)
 	{
-		uint32		i = tree->index[t];
+		int64		i = t;
 		double		second;
 		int			c = two_nearest(tree->points + t * dims, ct, k, kmeans_lanes(k), dims, buf, &distance[i], &second);
 
@@ -2281,9 +2312,8 @@ kmeans_tree_gain(const KmeansTree *tree, int node, const double *x, const double
 
 /*
  * The draws' sums: blocks[b] is the sum of near over the points of rows b x KMEANS_DRAW_BLOCK
- * on in the sorted points' order (the order of kmeans_plus_plus's draws and totals), kept up to
- * date by each change (kmeans_tree_take adds e - near: the tree's order writes no array of n in
- * the sorted order). Their rounding, against the exact sums, u = DBL_EPSILON / 2: each block
+ * on in the points' order (the order of kmeans_plus_plus's draws and totals), kept up to
+ * date by each change (kmeans_tree_take adds e - near). Their rounding, against the exact sums, u = DBL_EPSILON / 2: each block
  * sum starts within (KMEANS_DRAW_BLOCK - 1) u of its exact sum; each change adds at most u of
  * (the old near + |the new block sum|) (the difference's rounding and the sum's). drift bounds
  * the sum of those over the blocks divided by u: KMEANS_DRAW_BLOCK x the total to start with;
@@ -2339,7 +2369,7 @@ kmeans_tree_take(KmeansTree *tree, int node, const double *x, int centre, double
 
 		if (e < v)
 		{
-			double	   *block = draws->blocks + tree->index[i] / KMEANS_DRAW_BLOCK;
+			double	   *block = draws->blocks + i / KMEANS_DRAW_BLOCK;
 
 			*block += e - v;
 			if (e == 0)
@@ -2382,8 +2412,8 @@ kmeans_draws_sum(KmeansDraws *draws)
 
 /*
  * kmeans_plus_plus's draw for the uniform number u (draws->positive > 0; sum: the blocks' sum):
- * the first point (sorted order) where u x total - the running sum < 0, total kmeans_plus_plus's
- * (summed point by point in order; pos maps a sorted row to its row in the tree's order). The
+ * the first point (in the points' order) where u x total - the running sum < 0, total
+ * kmeans_plus_plus's (summed point by point in order). The
  * target here is u x sum, the running difference skips whole blocks, then goes point by point;
  * against kmeans_plus_plus's running difference it errs by at most slack: the blocks' drift
  * (twice: in sum and in the blocks skipped), the rounding of the sums of n numbers (the total,
@@ -2397,7 +2427,6 @@ kmeans_tree_draw(const KmeansTree *tree, const double *near, const KmeansDraws *
 				 double u)
 {
 	int64		n = tree->n;
-	const uint32 *pos = tree->pos;
 	double		slack = draws->drift * DBL_EPSILON +
 		(double) (n + draws->nblocks + KMEANS_DRAW_BLOCK + 8) * DBL_EPSILON * fabs(sum);
 	double		margin = 2 * slack;
@@ -2417,7 +2446,7 @@ kmeans_tree_draw(const KmeansTree *tree, const double *near, const KmeansDraws *
 		end = Min(n, (block + 1) * KMEANS_DRAW_BLOCK);
 		for (int64 i = block * KMEANS_DRAW_BLOCK; i < end; i++)
 		{
-			double		after = left - near[pos[i]];
+			double		after = left - near[i];
 
 			if (after < 0)
 			{
@@ -2437,7 +2466,7 @@ kmeans_tree_draw(const KmeansTree *tree, const double *near, const KmeansDraws *
 	{
 		if ((i & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
-		total += near[pos[i]];
+		total += near[i];
 	}
 	chosen = n - 1;
 	left = u * total;
@@ -2445,14 +2474,14 @@ kmeans_tree_draw(const KmeansTree *tree, const double *near, const KmeansDraws *
 	{
 		if ((i & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
-		left -= near[pos[i]];
+		left -= near[i];
 		if (left < 0)
 		{
 			chosen = i;
 			break;
 		}
 	}
-	while (chosen > 0 && near[pos[chosen]] == 0)
+	while (chosen > 0 && near[chosen] == 0)
 		chosen--;
 	return chosen;
 }
@@ -2475,15 +2504,9 @@ kmeans_plus_plus_tree(KmeansTree *tree, const double *points, int64 n, int dims,
 	draws.nblocks = (n + KMEANS_DRAW_BLOCK - 1) / KMEANS_DRAW_BLOCK;
 	draws.blocks = palloc(sizeof(double) * draws.nblocks);
 	draws.positive = 0;
+	Assert(points == tree->points);
 	memcpy(centroids, points + first * dims, dims * sizeof(double));
-	/* the same distances in both orders (the tree's copy holds the same coordinates) */
-	for (int64 i = 0; i < n; i++)
-	{
-		if ((i & 0x3FF) == 0)
-			CHECK_FOR_INTERRUPTS();
-		near[i] = squared_distance(tree->points + i * dims, centroids, dims);
-		draws.positive += near[i] > 0;
-	}
+	/* each point's squared distance to the first centre, and their sums by blocks */
 	for (int64 block = 0; block < draws.nblocks; block++)
 	{
 		int64		end = Min(n, (block + 1) * KMEANS_DRAW_BLOCK);
@@ -2492,7 +2515,11 @@ kmeans_plus_plus_tree(KmeansTree *tree, const double *points, int64 n, int dims,
 		if ((block & 0x3F) == 0)
 			CHECK_FOR_INTERRUPTS();
 		for (int64 i = block * KMEANS_DRAW_BLOCK; i < end; i++)
-			sum += squared_distance(points + i * dims, centroids, dims);
+		{
+			near[i] = squared_distance(points + i * dims, centroids, dims);
+			draws.positive += near[i] > 0;
+			sum += near[i];
+		}
 		draws.blocks[block] = sum;
 	}
 	total = kmeans_draws_sum(&draws);
@@ -2541,14 +2568,12 @@ kmeans_plus_plus_tree(KmeansTree *tree, const double *points, int64 n, int dims,
 				exact = true;
 		if (exact)
 		{
-			const uint32 *pos = tree->pos;
-
 			kmeans_transpose(candidates, trials, dims, ct);
 			for (int trial = 0; trial < trials; trial++)
 				totals[trial] = 0;
 			for (int64 i = 0; i < n; i++)
 			{
-				double		v = near[pos[i]];
+				double		v = near[i];
 
 				if ((i & 0x3FF) == 0)
 					CHECK_FOR_INTERRUPTS();
@@ -3047,6 +3072,17 @@ kmeans_sort_points(double *points, int64 n, int dims)
  * (x - mean) / scale, the same expression kmeans_model_assign applies, so a model assigns every
  * point to the cluster the fit put it in.
  */
+/* The error for fewer distinct points than k (distinct: counted up to k). */
+static void
+kmeans_require_distinct(int k, int64 distinct)
+{
+	if (distinct < k)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("k must not exceed the number of distinct points"),
+				 errdetail("k is %d but there are only %lld distinct points.", k, (long long) distinct)));
+}
+
 /* Milliseconds between two instants (the phase timings reported at DEBUG1). */
 static double
 kmeans_ms(instr_time from, instr_time to)
@@ -3079,7 +3115,7 @@ typedef struct KmeansStartResult
 /* What a process running starts needs: the points and scratch space of its own. */
 typedef struct KmeansRun
 {
-	const double *points;		/* n x dims, sorted (and standardized) */
+	const double *points;		/* n x dims (standardized if asked): the tree's copy, or sorted */
 	int64		n;
 	int			dims;
 	int			k;
@@ -3101,6 +3137,9 @@ kmeans_run_prepare(KmeansRun *run, bool use_tree)
 	int64		n = run->n;
 
 	run->tree = use_tree ? kmeans_tree_build(run->points, n, run->dims, run->k) : NULL;
+	/* down the tree, the starts run over its copy: the points in its order */
+	if (run->tree != NULL)
+		run->points = run->tree->points;
 	run->centroids = palloc(sizeof(double) * run->k * run->dims);
 	run->distance = kmeans_alloc_big(sizeof(double) * n);
 	run->upper = kmeans_alloc_big(sizeof(double) * n);
@@ -3344,7 +3383,9 @@ crm_kmeans_parallel_main(dsm_segment *seg, shm_toc *toc)
 	run.trials = shared->trials;
 	run.seed = shared->seed;
 	kmeans_run_prepare(&run, shared->use_tree);
-	kmeans_run_starts(&run, shared->starts, &shared->next,
+	/* fewer distinct points than k: the leader reports it */
+	if (run.tree == NULL || run.tree->distinct >= run.k)
+		kmeans_run_starts(&run, shared->starts, &shared->next,
 					  shm_toc_lookup(toc, KMEANS_KEY_RESULTS, false),
 					  shm_toc_lookup(toc, KMEANS_KEY_ENDS, false), ParallelWorkerNumber + 1);
 	kmeans_run_free(&run);
@@ -3363,7 +3404,8 @@ kmeans_fit(KmeansState *state, Oid fn_oid, double **mean_out, double **scale_out
 			   *best,
 			   *ends;
 	double		best_inertia = DBL_MAX;
-	bool		use_tree;
+	bool		use_tree,
+				tree_order;
 	int			workers,
 				launched = 0;
 	KmeansRun	run;
@@ -3384,23 +3426,26 @@ kmeans_fit(KmeansState *state, Oid fn_oid, double **mean_out, double **scale_out
 				 errdetail("k is %d but there are %lld points.", k, (long long) n)));
 
 	/*
-	 * Sorting only reorders the points the state holds, which changes no later result: the
-	 * state stays valid for further transitions and final calls. It also makes the result
-	 * independent of the order the rows arrived in, and lets us count the distinct points: with
-	 * fewer than k, some clusters would have to be empty or duplicates.
+	 * The points in an order of their own, whatever order the rows arrived in, so that the
+	 * result does not depend on it: down the k-d tree (low dimensions, raw features) the tree's
+	 * order (kmeans_tree_build: by grid cell along a Morton curve, then by every coordinate), in
+	 * which every pass of a start then reads and writes its per-point arrays in sequence;
+	 * otherwise, and before standardizing (whose means are sums over the points in order), by
+	 * every coordinate. Sorting only reorders the points the state holds, which changes no later
+	 * result: the state stays valid for further transitions and final calls. Either order counts
+	 * the distinct points: with fewer than k, some clusters would have to be empty or duplicates.
 	 */
-	kmeans_sort_points(state->points, n, dims);
+	use_tree = dims <= KMEANS_TREE_DIMS && n >= KMEANS_TREE_MIN_POINTS && k <= KMEANS_TREE_MAX_K;
+	tree_order = use_tree && !state->standardize;
+	if (!tree_order)
 	{
 		int64		distinct = 1;
 
+		kmeans_sort_points(state->points, n, dims);
 		for (int64 i = 1; i < n && distinct < k; i++)
 			if (compare_rows(state->points + (i - 1) * dims, state->points + i * dims, &dims) != 0)
 				distinct++;
-		if (distinct < k)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("k must not exceed the number of distinct points"),
-					 errdetail("k is %d but there are only %lld distinct points.", k, (long long) distinct)));
+		kmeans_require_distinct(k, distinct);
 	}
 	for (int64 i = 0; i < n * dims; i++)
 		if (fabs(state->points[i]) > KMEANS_MAX_COORDINATE)
@@ -3453,7 +3498,6 @@ kmeans_fit(KmeansState *state, Oid fn_oid, double **mean_out, double **scale_out
 	run.trials = 2 + (int) log((double) k);
 	run.seed = (uint64) state->seed;
 	starts = kmeans_starts(n, k);
-	use_tree = dims <= KMEANS_TREE_DIMS && n >= KMEANS_TREE_MIN_POINTS && k <= KMEANS_TREE_MAX_K;
 	results = palloc0(sizeof(KmeansStartResult) * starts);
 	ends = palloc(sizeof(double) * starts * k * dims);
 	INSTR_TIME_SET_CURRENT(t1);
@@ -3462,6 +3506,8 @@ kmeans_fit(KmeansState *state, Oid fn_oid, double **mean_out, double **scale_out
 		pcxt = kmeans_parallel_begin(fn_oid, &run, starts, use_tree, workers, &shared);
 	INSTR_TIME_SET_CURRENT(t2);
 	kmeans_run_prepare(&run, use_tree);
+	if (tree_order)
+		kmeans_require_distinct(k, run.tree->distinct);
 	INSTR_TIME_SET_CURRENT(t3);
 	elog(DEBUG1, "crm.kmeans: %lld points, %d dimensions, k = %d, %d starts; sort and checks %.1f ms; tree %.1f ms",
 		 (long long) n, dims, k, starts, kmeans_ms(t0, t1), kmeans_ms(t2, t3));
