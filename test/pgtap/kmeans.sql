@@ -1,7 +1,7 @@
 -- pgTAP: crm.kmeans and crm.kmeans_assign: well-separated clusters recovered exactly, seeds,
 -- parallel plans, standardising, NULLs, empty input and errors by SQLSTATE.
 BEGIN;
-SELECT plan(60);
+SELECT plan(64);
 
 -- Four blobs of 2,500 points in 3 dimensions, centred 100 apart, each point within 1 of its
 -- centre: every point must land in its own blob's cluster, and each centroid must be its blob's
@@ -211,6 +211,19 @@ SELECT throws_ok($$SELECT crm.kmeans(f, 0) FROM kmeans_blobs$$, '22023', 'k must
 SELECT throws_ok($$SELECT crm.kmeans(f, 10001) FROM kmeans_blobs$$, '22023', 'k must not exceed the number of points', 'k above the number of points');
 SELECT throws_ok($$SELECT crm.kmeans(ARRAY[1.0, 2.0], 2) FROM generate_series(1, 5)$$, '22023',
                  'k must not exceed the number of distinct points', 'five copies of one point, k = 2');
+-- Down the k-d tree (from 256 points, up to 6 features) the distinct points are counted in the
+-- tree's order, with no sort by coordinate first; standardized, after the sort as before; with
+-- enough work for a parallel worker (150,000 points x k = 8), the worker stops as the leader
+-- reports the error.
+SELECT throws_ok($$SELECT crm.kmeans(ARRAY[i % 5, 1, -(i % 5)]::float8[], 6) FROM generate_series(1, 3000) i$$, '22023',
+                 'k must not exceed the number of distinct points', 'down the tree: 3,000 rows of 5 points, k = 6');
+SELECT throws_ok($$SELECT crm.kmeans(ARRAY[i % 5, 1, -(i % 5)]::float8[], 6, 1, true) FROM generate_series(1, 3000) i$$, '22023',
+                 'k must not exceed the number of distinct points', '... standardized');
+SELECT throws_ok($$SELECT crm.kmeans(ARRAY[(i % 7) * 0.5]::float8[], 8) FROM generate_series(1, 150000) i$$, '22023',
+                 'k must not exceed the number of distinct points', '... 150,000 rows of 7 points, k = 8 (work for a parallel worker)');
+SELECT is(crm.kmeans(ARRAY[(i % 8) * 0.5]::float8[], 8), '{{0},{0.5},{1},{1.5},{2},{2.5},{3},{3.5}}'::float8[],
+          '... and of 8 points, k = 8: each point its own cluster')
+FROM generate_series(1, 150000) i;
 SELECT throws_ok($$SELECT crm.kmeans(ARRAY[1.0, 2.0], NULL) FROM generate_series(1, 5)$$, '22004', NULL, 'k NULL');
 SELECT throws_ok($$SELECT crm.kmeans(CASE WHEN i = 3 THEN ARRAY[1.0] ELSE ARRAY[1.0, i] END, 1) FROM generate_series(1, 5) i$$,
                  '22023', 'features must all have the same number of dimensions', 'rows of different dimensions');
